@@ -1,0 +1,1 @@
+"""The gateway: one aiohttp application hosting every channel of 法援助手."""

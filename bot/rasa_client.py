@@ -1,0 +1,68 @@
+"""Client for the Rasa server's REST channel and status API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not receive the message (down, refusing, or failing)."""
+
+
+class RasaTimeout(Exception):
+    """Rasa received the message but did not answer in time."""
+
+
+class RasaClient:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout: float) -> None:
+        self._session = session
+        self._base_url = base_url
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(3.0, timeout))
+
+    async def send(
+        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Send one user message; retried once if Rasa never got it.
+
+        A connection failure or a 5xx answer means the message was not
+        processed, so a second try is safe. A time-out is not retried: Rasa may
+        still be working on the message, and a retry would answer it twice.
+        """
+        try:
+            return await self._post_once(sender, message, metadata)
+        except RasaUnavailable:
+            await asyncio.sleep(0.5)
+            return await self._post_once(sender, message, metadata)
+
+    async def _post_once(
+        self, sender: str, message: str, metadata: dict[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        payload: dict[str, Any] = {"sender": sender, "message": message}
+        if metadata:
+            payload["metadata"] = metadata
+        url = f"{self._base_url}/webhooks/rest/webhook"
+        try:
+            async with self._session.post(url, json=payload, timeout=self._timeout) as response:
+                if response.status >= 500:
+                    raise RasaUnavailable(f"HTTP {response.status}")
+                response.raise_for_status()
+                body = await response.json(content_type=None)
+        except asyncio.TimeoutError as error:
+            raise RasaTimeout() from error
+        except aiohttp.ClientConnectionError as error:
+            raise RasaUnavailable(type(error).__name__) from error
+        except (aiohttp.ClientResponseError, ValueError) as error:
+            raise RasaUnavailable(type(error).__name__) from error
+        if not isinstance(body, list):
+            raise RasaUnavailable("unexpected response shape")
+        return body
+
+    async def status(self) -> dict[str, Any]:
+        """Rasa's /status (the loaded model), raising if Rasa cannot be reached."""
+        timeout = aiohttp.ClientTimeout(total=3)
+        async with self._session.get(f"{self._base_url}/status", timeout=timeout) as response:
+            response.raise_for_status()
+            return await response.json()

@@ -1,0 +1,117 @@
+"""One user turn: pass the message to Rasa, or keep it and answer politely.
+
+Every channel calls `TurnHandler.handle`, so the busy answer, the retry and the
+per-turn log line are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.privacy import pseudonym
+from bot.rasa_client import RasaClient, RasaTimeout, RasaUnavailable
+
+log = logging.getLogger("bot.turns")
+
+BUSY_REPLY = (
+    "系统暂时繁忙，您的话我已经记下了，恢复后会接着处理。"
+    "请过一会儿再发一条消息；着急的话，可以拨打12348公共法律服务热线。"
+)
+SLOW_REPLY = (
+    "系统反应有点慢，这条消息可能没有处理完。请过一会儿再说一次；"
+    "着急的话，可以拨打12348公共法律服务热线。"
+)
+
+
+@dataclass
+class HeldMessage:
+    message: str
+    metadata: dict[str, Any] | None
+    held_at: float = field(default_factory=time.time)
+
+
+class HeldMessages:
+    """Messages Rasa never received, replayed in order on the sender's next turn.
+
+    Kept in memory only and briefly: they may hold personal data, and they
+    exist to bridge a restart of the Rasa server, not to store anything.
+    """
+
+    def __init__(self, max_senders: int = 10_000, per_sender: int = 10, max_age: float = 3600):
+        self._by_sender: OrderedDict[str, list[HeldMessage]] = OrderedDict()
+        self._max_senders = max_senders
+        self._per_sender = per_sender
+        self._max_age = max_age
+
+    def hold(self, sender: str, held: list[HeldMessage]) -> None:
+        self._by_sender[sender] = held[-self._per_sender :]
+        self._by_sender.move_to_end(sender)
+        while len(self._by_sender) > self._max_senders:
+            self._by_sender.popitem(last=False)
+
+    def take(self, sender: str) -> list[HeldMessage]:
+        fresh_after = time.time() - self._max_age
+        return [m for m in self._by_sender.pop(sender, []) if m.held_at >= fresh_after]
+
+
+class TurnHandler:
+    def __init__(self, rasa: RasaClient) -> None:
+        self._rasa = rasa
+        self._held = HeldMessages()
+
+    async def handle(
+        self,
+        sender: str,
+        message: str,
+        metadata: dict[str, Any] | None = None,
+        channel: str = "web",
+    ) -> list[dict[str, Any]]:
+        """The replies to one user message, in the REST channel's shape."""
+        started = time.perf_counter()
+        queue = self._held.take(sender) + [HeldMessage(message, metadata)]
+        replies: list[dict[str, Any]] = []
+        status = "ok"
+        for position, item in enumerate(queue):
+            try:
+                replies += await self._rasa.send(sender, item.message, item.metadata)
+            except RasaUnavailable as error:
+                self._held.hold(sender, queue[position:])
+                replies.append(_bot_message(sender, BUSY_REPLY))
+                status = f"rasa_unavailable:{error}"
+                break
+            except RasaTimeout:
+                replies.append(_bot_message(sender, SLOW_REPLY))
+                status = "rasa_timeout"
+                break
+        log.info(
+            "turn sender=%s channel=%s status=%s replayed=%d replies=%d ms=%.0f",
+            pseudonym(sender),
+            channel,
+            status,
+            len(queue) - 1,
+            len(replies),
+            (time.perf_counter() - started) * 1000,
+        )
+        return [normalise(reply, sender) for reply in replies]
+
+
+def normalise(reply: dict[str, Any], sender: str) -> dict[str, Any]:
+    """Every reply carries recipient_id, text and buttons, as DESIGN.md promises."""
+    buttons = [
+        {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+        for b in reply.get("buttons") or []
+    ]
+    return {
+        **reply,
+        "recipient_id": reply.get("recipient_id", sender),
+        "text": reply.get("text", ""),
+        "buttons": buttons,
+    }
+
+
+def _bot_message(sender: str, text: str) -> dict[str, Any]:
+    return {"recipient_id": sender, "text": text}

@@ -1,0 +1,1 @@
+"""Extensions loaded by the Rasa server itself (not by the gateway or actions)."""

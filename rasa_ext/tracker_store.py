@@ -1,0 +1,121 @@
+"""A SQL tracker store whose per-turn cost does not grow with the conversation.
+
+Rasa's SQLTrackerStore already loads only the latest session, but a session
+only ends when the user is silent for `session_expiration_time`. A WeChat or
+Telegram user may keep one chat open for months and write every day, so the
+session — and the time every turn takes to rebuild and featurise it — grows
+without bound. This store starts a new session, slots carried over, once the
+current one has `max_session_turns` user turns and the dialogue is at rest
+(no form running, not handed to a human). The full history stays in the
+database for `retrieve_full_tracker` (transcripts, audits).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import make_url
+
+DEFAULT_MAX_SESSION_TURNS = 40
+
+
+class RollingSessionTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore configured by one URL that rolls long sessions over."""
+
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        host: str | None = None,
+        max_session_turns: int = DEFAULT_MAX_SESSION_TURNS,
+        **kwargs: Any,
+    ) -> None:
+        # `url` in endpoints.yml arrives here as `host`: one SQLAlchemy URL
+        # (sqlite:///var/rasa_tracker.db, postgresql://user:pw@host/db).
+        url = make_url(host or "sqlite:///var/rasa_tracker.db")
+        super().__init__(
+            domain=domain,
+            dialect=url.drivername,
+            host=url.host,
+            port=url.port,
+            db=url.database or "",
+            username=url.username,
+            password=url.password,
+            query=dict(url.query) or None,
+            **kwargs,
+        )
+        self.max_session_turns = int(max_session_turns)
+        # The latest-session query filters on (sender_id, type_name, timestamp);
+        # without this index it scans the whole conversation on every turn.
+        sa.Index(
+            "ix_events_sender_type_timestamp",
+            self.SQLEvent.sender_id,
+            self.SQLEvent.type_name,
+            self.SQLEvent.timestamp,
+        ).create(self.engine, checkfirst=True)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Store the new events, then start a fresh session if this one is long."""
+        await super().save(tracker)
+        if self._should_roll_over(tracker):
+            rolled = tracker.copy()
+            for event in self._rollover_events(tracker):
+                rolled.update(event)
+            await super().save(rolled)
+
+    def _should_roll_over(self, tracker: DialogueStateTracker) -> bool:
+        if tracker.is_paused() or tracker.active_loop_name:
+            return False
+        if tracker.latest_action_name != ACTION_LISTEN_NAME:
+            return False
+        user_turns = sum(isinstance(e, UserUttered) for e in tracker.events)
+        return user_turns >= self.max_session_turns
+
+    @staticmethod
+    def _rollover_events(tracker: DialogueStateTracker) -> list[Event]:
+        """The events Rasa's own session start writes, plus the last answer.
+
+        Slots are always carried over: this is the same conversation going on,
+        not a user coming back after a long silence. The bot's last answer is
+        kept so that "再说一遍" still works right after the rollover.
+        """
+        now = time.time()
+        events: list[Event] = [
+            ActionExecuted(ACTION_SESSION_START_NAME, timestamp=now),
+            SessionStarted(timestamp=now),
+        ]
+        initial = {slot.name: slot.initial_value for slot in tracker.slots.values()}
+        events += [
+            SlotSet(name, slot.value, timestamp=now)
+            for name, slot in tracker.slots.items()
+            if slot.value != initial[name]
+        ]
+        events += [
+            BotUttered(e.text, e.data, e.metadata, timestamp=now)
+            for e in _last_turn_bot_utterances(tracker)
+        ]
+        events.append(ActionExecuted(ACTION_LISTEN_NAME, timestamp=now))
+        return events
+
+
+def _last_turn_bot_utterances(tracker: DialogueStateTracker) -> list[BotUttered]:
+    utterances: list[BotUttered] = []
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered):
+            utterances.append(event)
+    return list(reversed(utterances))

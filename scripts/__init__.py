@@ -1,0 +1,1 @@
+"""Project tooling: setup, model cache and the launcher of all three processes."""

@@ -1,0 +1,29 @@
+"""The project's SQL store (intake records, handoff tickets, roster, audit log).
+
+`DATABASE_URL` selects the database: a SQLite file by default, PostgreSQL in
+production. Code is written in SQLAlchemy's 2.0 style, which the 1.4 release
+that Rasa 3.6 pins supports with `future=True`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+DEFAULT_DATABASE_URL = "sqlite:///var/legal_aid.db"
+
+
+def create_engine(database_url: str = DEFAULT_DATABASE_URL) -> Engine:
+    """An engine for the store; a SQLite file's folder is created if missing."""
+    url = make_url(database_url)
+    if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    return sa.create_engine(url, future=True, pool_pre_ping=True)
+
+
+def ping(engine: Engine) -> None:
+    """Raise if the database cannot answer a trivial query."""
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))
