@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from scripts.model_cache import PROJECT_DIR, QUIET_RASA_ENV, model_path
+from scripts.model_cache import PROJECT_DIR, model_path, rasa_env
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -72,7 +72,10 @@ class Stack:
 
     ports: Ports = field(default_factory=Ports)
     model: Path = field(default_factory=model_path)
-    var_dir: Path = PROJECT_DIR / "var"
+    # Databases and logs; FAYUAN_VAR_DIR moves them (the tests use a temp dir).
+    var_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("FAYUAN_VAR_DIR") or PROJECT_DIR / "var")
+    )
     tracker_store_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
 
@@ -140,7 +143,7 @@ class Stack:
             "DATABASE_URL": os.environ.get(
                 "DATABASE_URL", f"sqlite:///{self.var_dir / 'legal_aid.db'}"
             ),
-            **QUIET_RASA_ENV,
+            **rasa_env(),
             "PYTHONUNBUFFERED": "1",
             **self.env,
         }

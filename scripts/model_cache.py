@@ -1,8 +1,8 @@
 """Trains the Rasa model only when its inputs change.
 
 The cache key is a hash of every file the model is built from (config.yml,
-domain.yml, nlu_data/, the Rasa extensions it loads) and of the locked
-dependencies, so a fresh clone with the same inputs reuses the cached model and
+domain.yml, nlu_data/, the Rasa extensions it loads) and of the versions of
+the packages that train and load it, so a fresh clone with the same inputs reuses the cached model and
 any edit retrains. The cache lives outside the clone (FAYUAN_CACHE, default
 ~/.cache/fayuan-zhushou) so that CI's fresh clones share it.
 """
@@ -15,20 +15,34 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-# Rasa phones home (telemetry, error reports) unless told not to; personal data
-# must not leave the machine, and there is no internet here anyway. Its
-# SQLAlchemy 1.4 also nags about 2.0 on every start.
-QUIET_RASA_ENV = {"RASA_TELEMETRY_ENABLED": "false", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
-MODEL_INPUTS = ("config.yml", "domain.yml", "nlu_data", "rasa_ext", "uv.lock")
+MODEL_INPUTS = ("config.yml", "domain.yml", "nlu_data", "rasa_ext")
+# A model is only loadable by the versions that trained it; other locked
+# dependencies (a messaging library, say) do not change it.
+MODEL_PACKAGES = ("rasa", "tensorflow", "jieba")
 
 
 def cache_dir() -> Path:
     """Where trained models are kept, keyed by the hash of their inputs."""
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fayuan-zhushou"
     return Path(os.environ.get("FAYUAN_CACHE", default)) / "models"
+
+
+def rasa_env() -> dict[str, str]:
+    """Environment for every Rasa process the project starts."""
+    return {
+        # Rasa phones home (telemetry, error reports) unless told not to:
+        # personal data must not leave the machine.
+        "RASA_TELEMETRY_ENABLED": "false",
+        # Rasa's per-component training cache, beside the models, so that a
+        # fresh clone retrains only the components whose inputs changed.
+        "RASA_CACHE_DIRECTORY": str(cache_dir().parent / "rasa-components"),
+        # Rasa's SQLAlchemy 1.4 nags about 2.0 on every start.
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    }
 
 
 def input_files(project_dir: Path = PROJECT_DIR) -> list[Path]:
@@ -46,6 +60,8 @@ def input_files(project_dir: Path = PROJECT_DIR) -> list[Path]:
 def inputs_hash(project_dir: Path = PROJECT_DIR) -> str:
     """A short hash over the names and contents of the model's inputs."""
     digest = hashlib.sha256()
+    for package in MODEL_PACKAGES:
+        digest.update(f"{package}=={version(package)}\0".encode())
     for path in input_files(project_dir):
         digest.update(path.relative_to(project_dir).as_posix().encode())
         digest.update(b"\0")
@@ -75,7 +91,7 @@ def ensure_model(project_dir: Path = PROJECT_DIR) -> tuple[Path, bool]:
             "--out", out,
             "--fixed-model-name", target.name.removesuffix(".tar.gz"),
         ]  # fmt: skip
-        subprocess.run(command, cwd=project_dir, check=True, env={**os.environ, **QUIET_RASA_ENV})
+        subprocess.run(command, cwd=project_dir, check=True, env={**os.environ, **rasa_env()})
         # Move into place only when training finished: an interrupted run
         # never leaves a half-written model under the real name.
         os.replace(Path(out) / target.name, target)

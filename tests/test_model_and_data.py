@@ -1,0 +1,80 @@
+"""The training data is valid and the model cache retrains exactly when needed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from scripts import model_cache
+from scripts.model_cache import MODEL_INPUTS, PROJECT_DIR, rasa_env
+
+RASA = str(Path(sys.executable).parent / "rasa")
+
+
+def test_rasa_data_validate_is_clean():
+    result = subprocess.run(
+        [RASA, "data", "validate", "--fail-on-warnings", "--data", "nlu_data"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **rasa_env()},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_the_model_for_the_current_inputs_is_trained_and_cached():
+    path = model_cache.model_path()
+    assert path.is_file(), "setup trains the model before the tests run"
+    with tarfile.open(path) as archive:
+        names = archive.getnames()
+    assert any("DIETClassifier" in name for name in names)
+    assert any("TEDPolicy" in name for name in names)
+    # A second ensure_model finds it and does not train again.
+    assert model_cache.ensure_model() == (path, False)
+
+
+def copy_inputs(target: Path) -> Path:
+    for name in MODEL_INPUTS:
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, target / name)
+    return target
+
+
+def test_the_cache_key_changes_with_each_input_and_only_with_them(tmp_path):
+    project = copy_inputs(tmp_path)
+    original = model_cache.inputs_hash(project)
+    assert original == model_cache.inputs_hash(PROJECT_DIR)
+
+    (project / "README.md").write_text("not a model input")
+    assert model_cache.inputs_hash(project) == original
+
+    for edit in ("config.yml", "domain.yml", "nlu_data/nlu/greet.yml"):
+        path = project / edit
+        saved = path.read_bytes()
+        path.write_bytes(saved + b"\n# edited\n")
+        assert model_cache.inputs_hash(project) != original, edit
+        path.write_bytes(saved)
+    assert model_cache.inputs_hash(project) == original
+
+    (project / "nlu_data" / "nlu" / "new_intent.yml").write_text("version: '3.1'\n")
+    assert model_cache.inputs_hash(project) != original
+
+
+def nlu_examples(folder: Path) -> set[str]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return {message.get("text") for message in load_data(str(folder)).intent_examples}
+
+
+def test_the_holdout_split_is_never_trained_on():
+    overlap = nlu_examples(PROJECT_DIR / "nlu_data" / "nlu") & nlu_examples(
+        PROJECT_DIR / "tests" / "nlu_holdout"
+    )
+    assert not overlap

@@ -1,0 +1,87 @@
+"""The rolling tracker store, on a real SQLite database."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from rasa_ext.tracker_store import RollingSessionTrackerStore
+
+DOMAIN = Domain.from_yaml(
+    """
+version: "3.1"
+intents: [greet]
+slots:
+  region:
+    type: text
+    mappings: [{type: custom}]
+responses:
+  utter_greet: [{text: "您好"}]
+"""
+)
+
+
+@pytest.fixture
+def store(tmp_path) -> RollingSessionTrackerStore:
+    return RollingSessionTrackerStore(
+        domain=DOMAIN, host=f"sqlite:///{tmp_path / 'tracker.db'}", max_session_turns=5
+    )
+
+
+async def talk(store, sender: str, turns: int) -> None:
+    """Each turn as Rasa does it: retrieve, add the turn's events, save."""
+    for turn in range(turns):
+        tracker = await store.retrieve(sender) or DialogueStateTracker(sender, DOMAIN.slots)
+        if turn == 0:
+            tracker.update(SlotSet("region", "shanxi"))
+        tracker.update(UserUttered(f"第{turn}句", {"name": "greet", "confidence": 1.0}))
+        tracker.update(ActionExecuted("utter_greet"))
+        tracker.update(BotUttered(f"回答{turn}"))
+        tracker.update(ActionExecuted("action_listen"))
+        await store.save(tracker)
+
+
+def user_texts(tracker) -> list[str]:
+    return [e.text for e in tracker.events if isinstance(e, UserUttered)]
+
+
+async def test_a_long_session_rolls_over_and_keeps_slots_and_last_answer(store):
+    await talk(store, "u1", 12)
+    current = await store.retrieve("u1")
+    # 12 turns with a rollover every 5: the current session holds only 2.
+    assert user_texts(current) == ["第10句", "第11句"]
+    assert current.get_slot("region") == "shanxi"
+    full = await store.retrieve_full_tracker("u1")
+    assert user_texts(full) == [f"第{n}句" for n in range(12)]
+    assert sum(isinstance(e, SessionStarted) for e in full.events) == 2
+
+
+async def test_the_last_answer_survives_a_rollover_for_repeat(store):
+    await talk(store, "u2", 5)
+    current = await store.retrieve("u2")
+    assert user_texts(current) == []
+    assert [e.text for e in current.events if isinstance(e, BotUttered)] == ["回答4"]
+
+
+async def test_a_running_form_is_never_cut(store):
+    await talk(store, "u3", 4)
+    tracker = await store.retrieve("u3")
+    tracker.update(ActiveLoop("intake_form"))
+    tracker.update(UserUttered("张三", {"name": "greet", "confidence": 1.0}))
+    tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)
+    assert len(user_texts(await store.retrieve("u3"))) == 5
+
+
+async def test_short_conversations_are_left_alone(store):
+    await talk(store, "u4", 4)
+    assert len(user_texts(await store.retrieve("u4"))) == 4
