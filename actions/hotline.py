@@ -8,9 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.policy_data import DEFAULT_REGION, available_regions, load_region
+from actions.voice import is_voice, source_line
 
 
-def hotline_answer(region: str | None) -> str:
+def hotline_answer(region: str | None, voice: bool = False) -> str:
     """The hotline answer for a region, ending with its source."""
     if region not in available_regions("contacts"):
         region = DEFAULT_REGION
@@ -22,7 +23,7 @@ def hotline_answer(region: str | None) -> str:
         f"法律问题可以拨打{hotline['number']}{hotline['name_zh']}，"
         f"{hotline['hours_zh']}；也可以上{online['name_zh']}在线咨询。"
         f"咨询是免费的。遇到人身危险，请马上拨打{emergency['number']}。\n"
-        f"来源：{hotline['citation']}"
+        + source_line(hotline["citation"], voice)
     )
 
 
@@ -38,5 +39,6 @@ class ActionHotlineInfo(Action):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(text=hotline_answer(tracker.get_slot("region")))
+        answer = hotline_answer(tracker.get_slot("region"), voice=is_voice(tracker))
+        dispatcher.utter_message(text=answer)
         return []

@@ -45,10 +45,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 
 from bot.turns import BUSY_REPLY, SLOW_REPLY
 from scripts.launcher import Ports, Service, Stack, StartError
-from scripts.model_cache import model_path
+from scripts.model_cache import PROJECT_DIR, model_path
 
 # Realistic first turns that the current model understands (greet,
 # what_is_legal_aid, ask_hotline — a custom action —, bot_challenge, thank).
@@ -241,11 +242,26 @@ def long_report(turns: int, runs: dict[str, list[float]]) -> str:
         failed = sum(math.isnan(x) for x in latencies)
         note = f" ({failed} failed)" if failed else ""
         rows.append([label + note, *map(ms, medians), ratio(medians[-1], medians[0])])
+    note = ""
+    if session_turns := rolling_session_turns():
+        last = (turns - 1) % session_turns + 1
+        note = (
+            f"\nThe rolling store starts a new session every {session_turns} user turns, so its "
+            f"cost is a sawtooth, bounded but not flat:\nturn 1 is the start of a session, "
+            f"turn {turns} is turn {last} of one. Flat enough means turns 100..{turns} do not grow."
+        )
     title = (
         f"Long conversation: {turns} sequential turns; ms per turn = median of turns "
         f"k..k+{WINDOW - 1} (the last window ends at turn {turns})"
     )
-    return f"{title}\n{format_table(header, rows)}"
+    return f"{title}\n{format_table(header, rows)}{note}"
+
+
+def rolling_session_turns() -> int | None:
+    """max_session_turns of the project's tracker store, from endpoints.yml."""
+    endpoints = yaml.safe_load((PROJECT_DIR / "endpoints.yml").read_text(encoding="utf-8"))
+    value = (endpoints.get("tracker_store") or {}).get("max_session_turns")
+    return int(value) if value else None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

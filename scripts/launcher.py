@@ -71,7 +71,8 @@ class Stack:
     """The three processes of the assistant, on the given ports."""
 
     ports: Ports = field(default_factory=Ports)
-    model: Path = field(default_factory=model_path)
+    # RASA_MODEL runs a given model archive instead of the one for the inputs.
+    model: Path = field(default_factory=lambda: Path(os.environ.get("RASA_MODEL") or model_path()))
     # Databases and logs; FAYUAN_VAR_DIR moves them (the tests use a temp dir).
     var_dir: Path = field(
         default_factory=lambda: Path(os.environ.get("FAYUAN_VAR_DIR") or PROJECT_DIR / "var")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,15 +16,36 @@ from scripts.model_cache import MODEL_INPUTS, PROJECT_DIR, rasa_env
 RASA = str(Path(sys.executable).parent / "rasa")
 
 
+def responses_uttered_by_actions() -> set[str]:
+    """Responses that custom actions send: stories never name them."""
+    source = "\n".join(p.read_text() for p in (PROJECT_DIR / "actions").glob("*.py"))
+    named = set(re.findall(r'"(utter_\w+)"', source))
+    domain = (PROJECT_DIR / "domain.yml").read_text()
+    # action_affirm_or_continue reads on with "<response>_more".
+    read_on = set(re.findall(r"^  (utter_\w+_more):", domain, re.MULTILINE))
+    # Rasa's own action_default_fallback (the core fallback) says utter_default.
+    return named | read_on | {"utter_default"}
+
+
 def test_rasa_data_validate_is_clean():
     result = subprocess.run(
-        [RASA, "data", "validate", "--fail-on-warnings", "--data", "nlu_data"],
+        [RASA, "data", "validate", "--data", "nlu_data"],
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
         env={**os.environ, **rasa_env()},
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    warnings = re.findall(r"UserWarning: (.*)", output)
+    unused = {
+        m.group(1)
+        for w in warnings
+        if (m := re.match(r"The utterance '(\w+)' is not used in any story or rule", w))
+    }
+    others = [w for w in warnings if "is not used in any story or rule" not in w]
+    assert not others, others
+    assert unused <= responses_uttered_by_actions(), unused - responses_uttered_by_actions()
 
 
 def test_the_model_for_the_current_inputs_is_trained_and_cached():

@@ -1,0 +1,120 @@
+"""Conversation mechanics: repeat, speech rate, fallback, read on, start over."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import Restarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+SPEECH_RATES = ["slow", "normal", "fast"]
+READ_ON_QUESTION = "要继续听吗？"
+
+
+def previous_bot_turn(tracker: Tracker) -> list[dict[str, Any]]:
+    """The bot messages that answered the user's previous message."""
+    turn: list[dict[str, Any]] = []
+    users_seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users_seen += 1
+            if users_seen == 2:
+                break
+        elif event.get("event") == "bot" and users_seen == 1:
+            turn.append(event)
+    return list(reversed(turn))
+
+
+class ActionRepeatLast(Action):
+    """ "再说一遍": the last answer again, exactly as it was given."""
+
+    def name(self) -> str:
+        return "action_repeat_last"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        last = previous_bot_turn(tracker)
+        if not last:
+            dispatcher.utter_message(response="utter_nothing_to_repeat")
+        for message in last:
+            data = message.get("data") or {}
+            dispatcher.utter_message(text=message.get("text"), buttons=data.get("buttons") or [])
+        return []
+
+
+class ActionChangeSpeechRate(Action):
+    """ "说慢一点"/"说快一点": one step along slow, normal, fast."""
+
+    def name(self) -> str:
+        return "action_change_speech_rate"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        slower = tracker.latest_message.get("intent", {}).get("name") == "speak_slower"
+        current = tracker.get_slot("speech_rate") or "normal"
+        position = SPEECH_RATES.index(current) + (-1 if slower else 1)
+        if not 0 <= position < len(SPEECH_RATES):
+            dispatcher.utter_message(
+                response="utter_speaking_slowest" if slower else "utter_speaking_fastest"
+            )
+            return []
+        dispatcher.utter_message(
+            response="utter_speaking_slower" if slower else "utter_speaking_faster"
+        )
+        return [SlotSet("speech_rate", SPEECH_RATES[position])]
+
+
+class ActionTwoStageFallback(Action):
+    """First "please rephrase, for example…"; the second time in a row, a person."""
+
+    def name(self) -> str:
+        return "action_two_stage_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        intents = [
+            (e.get("parse_data") or {}).get("intent", {}).get("name")
+            for e in tracker.events
+            if e.get("event") == "user"
+        ]
+        second_in_a_row = intents[-2:] == ["nlu_fallback", "nlu_fallback"]
+        dispatcher.utter_message(
+            response="utter_fallback_offer_human" if second_in_a_row else "utter_please_rephrase"
+        )
+        return []
+
+
+class ActionAffirmOrContinue(Action):
+    """A "yes": reads on when the last answer asked "要继续听吗？", else moves on."""
+
+    def name(self) -> str:
+        return "action_affirm_or_continue"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        last = previous_bot_turn(tracker)
+        if last and (last[-1].get("text") or "").endswith(READ_ON_QUESTION):
+            response = (last[-1].get("metadata") or {}).get("utter_action")
+            if f"{response}_more" in domain.get("responses", {}):
+                dispatcher.utter_message(response=f"{response}_more")
+                return []
+        dispatcher.utter_message(response="utter_anything_else")
+        return []
+
+
+class ActionRestartConversation(Action):
+    """ "重新开始": forget the conversation, but keep how fast to speak."""
+
+    def name(self) -> str:
+        return "action_restart_conversation"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_restarted")
+        return [Restarted(), SlotSet("speech_rate", tracker.get_slot("speech_rate") or "normal")]

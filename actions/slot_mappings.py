@@ -1,0 +1,25 @@
+"""Slots filled by code each turn (Rasa's action_validate_slot_mappings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
+
+from actions.places import most_specific_place
+
+
+class ValidateSlotMappings(ValidationAction):
+    """Turns a named place into the policy region whose rules apply to it."""
+
+    async def extract_region(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        # "包头市固阳县" arrives as two entities; the county is what counts.
+        named = " ".join(tracker.get_latest_entity_values("region"))
+        place = most_specific_place(named) if named else None
+        if place is None:
+            return {}
+        return {"region": place.policy_region, "place": place.name}

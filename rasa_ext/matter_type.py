@@ -1,0 +1,160 @@
+"""Recognises the matter type (案件事项) of a message that describes a legal problem.
+
+People describe one problem in endless ways ("包工头跑了工钱没拿到", "老板拖了
+三个月工资"): there is no span to annotate, the whole message is the evidence.
+So the matter type is learned as a property of the message, from example-level
+metadata in the training data:
+
+    - text: 老板拖了我三个月工资不给
+      metadata:
+        matter_type: labor_wages
+
+Every other training example (greetings, FAQ questions) teaches "no matter".
+At parse time the component adds the entity `matter_type` — the contract of
+DESIGN.md — covering the whole message, when the best matter is likely enough.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import joblib
+import numpy as np
+import scipy.sparse
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.featurizers.featurizer import Featurizer
+from rasa.shared.nlu.constants import ENTITIES, INTENT, METADATA, METADATA_EXAMPLE, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.linear_model import LogisticRegression
+
+log = logging.getLogger(__name__)
+
+ENTITY = "matter_type"
+NO_MATTER = "__none__"
+MODEL_FILE = "matter_type_classifier.joblib"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class MatterTypeExtractor(GraphComponent, EntityExtractorMixin):
+    """Adds the `matter_type` entity from a classifier over the message's features."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [Featurizer]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            # Below this probability the message gets no matter type, and the
+            # dialogue asks instead of guessing.
+            "threshold": 0.4,
+            # Intents whose examples all concern one matter without saying so in
+            # metadata (a detained relative is always a criminal matter).
+            "intent_matter_types": {},
+            # Inverse regularisation strength of the logistic regression.
+            "C": 5.0,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        classifier: LogisticRegression | None = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._classifier = classifier
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> MatterTypeExtractor:
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> MatterTypeExtractor:
+        try:
+            with model_storage.read_from(resource) as directory:
+                classifier = joblib.load(directory / MODEL_FILE)
+        except (ValueError, FileNotFoundError):
+            log.warning("No trained matter-type classifier found; no matter types will be added.")
+            classifier = None
+        return cls(config, model_storage, resource, classifier)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if _features(m) is not None]
+        labels = [self._label(m) for m in examples]
+        if len(set(labels)) < 2:
+            log.warning("Training data has no matter_type metadata; the extractor stays empty.")
+            return self._resource
+        classifier = LogisticRegression(C=self._config["C"], max_iter=3000, class_weight="balanced")
+        classifier.fit(scipy.sparse.vstack([_features(m) for m in examples]), labels)
+        self._classifier = classifier
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(classifier, directory / MODEL_FILE)
+        return self._resource
+
+    def _label(self, message: Message) -> str:
+        example_metadata = (message.get(METADATA) or {}).get(METADATA_EXAMPLE) or {}
+        if example_metadata.get(ENTITY):
+            return str(example_metadata[ENTITY])
+        return self._config["intent_matter_types"].get(message.get(INTENT), NO_MATTER)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            entity = self._predict(message)
+            if entity is not None:
+                message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def _predict(self, message: Message) -> dict[str, Any] | None:
+        features = _features(message)
+        if self._classifier is None or features is None:
+            return None
+        probabilities = self._classifier.predict_proba(features)[0]
+        best = int(np.argmax(probabilities))
+        label, confidence = str(self._classifier.classes_[best]), float(probabilities[best])
+        if label == NO_MATTER or confidence < self._config["threshold"]:
+            return None
+        text = message.get(TEXT) or ""
+        return self.add_extractor_name(
+            [
+                {
+                    "entity": ENTITY,
+                    "value": label,
+                    "start": 0,
+                    "end": len(text),
+                    "confidence": round(confidence, 4),
+                }
+            ]
+        )[0]
+
+
+def _features(message: Message) -> scipy.sparse.spmatrix | None:
+    """The message's sentence-level sparse features from every featurizer."""
+    _, sentence = message.get_sparse_features(TEXT)
+    if sentence is None:
+        return None
+    return scipy.sparse.csr_matrix(sentence.features)
