@@ -161,6 +161,9 @@ async def test_a_named_place_sets_the_policy_region():
         CollectingDispatcher(), tracker(events), {}
     )
     assert result == {"region": "baotou", "place": "固阳县"}
-    assert await ValidateSlotMappings().extract_region(
-        CollectingDispatcher(), tracker([user("你好", "greet")]), {}
-    ) == {}
+    assert (
+        await ValidateSlotMappings().extract_region(
+            CollectingDispatcher(), tracker([user("你好", "greet")]), {}
+        )
+        == {}
+    )
