@@ -279,9 +279,47 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run_stack(stack: Stack, label: str) -> None:
-    print(f"[bench] starting the {label} stack (Rasa takes about a minute)…", flush=True)
-    stack.start()
+NOISE_NOTE = (
+    "The machine is shared and noisy: compare the ratios within this run, "
+    "not absolute times across runs."
+)
+
+
+def measure_project(args: argparse.Namespace, var_dir: Path, run_id: str) -> list[float]:
+    """Load and long conversation on the project's stack; prints the load table."""
+    stack = Stack(ports=Ports.free(), var_dir=var_dir)
+    try:
+        print("[bench] starting the project stack (Rasa takes about a minute)…", flush=True)
+        stack.start()
+        warm_up(stack, run_id)
+        urls = targets(stack)
+        print("[bench] concurrent load through the gateway, then straight to Rasa…", flush=True)
+        load = (args.conversations, args.turns, args.concurrency)
+        gateway = asyncio.run(run_load(urls["gateway"], f"load-gw-{run_id}", *load))
+        rasa = asyncio.run(run_load(urls["rasa"], f"load-rasa-{run_id}", *load))
+        print(f"\n{load_report(args, gateway, rasa)}\n{NOISE_NOTE}\n", flush=True)
+        print(f"[bench] long conversation ({args.long_turns} turns)…", flush=True)
+        return asyncio.run(
+            run_long_conversation(urls["gateway"], f"long-{run_id}", args.long_turns)
+        )
+    finally:
+        stack.stop()
+
+
+def measure_plain_sql(args: argparse.Namespace, var_dir: Path, run_id: str) -> list[float]:
+    """The long conversation on a stack whose Rasa uses the plain SQLTrackerStore."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    endpoints = write_plain_sql_endpoints(var_dir / "endpoints.yml", var_dir / "plain_tracker.db")
+    stack = PlainSQLStack(ports=Ports.free(), var_dir=var_dir, endpoints=endpoints)
+    try:
+        print("[bench] starting the baseline stack (plain SQLTrackerStore)…", flush=True)
+        stack.start()
+        warm_up(stack, run_id)
+        print(f"[bench] long conversation ({args.long_turns} turns), baseline…", flush=True)
+        url = targets(stack)["gateway"]
+        return asyncio.run(run_long_conversation(url, f"long-{run_id}", args.long_turns))
+    finally:
+        stack.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -292,57 +330,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     run_id = uuid.uuid4().hex[:8]
     long_runs: dict[str, list[float]] = {}
+    exit_code = 0
     with tempfile.TemporaryDirectory(prefix="fayuan-bench-") as tmp:
-        tmpdir = Path(tmp)
-        stack = Stack(ports=Ports.free(), var_dir=tmpdir / "rolling")
         try:
-            run_stack(stack, "project (RollingSessionTrackerStore)")
-            warm_up(stack, run_id)
-            urls = targets(stack)
-            print("[bench] concurrent load through the gateway, then straight to Rasa…", flush=True)
-            load = (args.conversations, args.turns, args.concurrency)
-            gateway = asyncio.run(run_load(urls["gateway"], f"load-gw-{run_id}", *load))
-            rasa = asyncio.run(run_load(urls["rasa"], f"load-rasa-{run_id}", *load))
-            print(f"[bench] long conversation ({args.long_turns} turns)…", flush=True)
-            long_runs["RollingSessionTrackerStore (project)"] = asyncio.run(
-                run_long_conversation(urls["gateway"], f"long-{run_id}", args.long_turns)
-            )
-        finally:
-            stack.stop()
-
-        plain_dir = tmpdir / "plain"
-        plain_dir.mkdir()
-        endpoints = write_plain_sql_endpoints(
-            plain_dir / "endpoints.yml", plain_dir / "plain_tracker.db"
-        )
-        baseline = PlainSQLStack(ports=Ports.free(), var_dir=plain_dir, endpoints=endpoints)
+            rolling = measure_project(args, Path(tmp) / "rolling", run_id)
+        except StartError as error:
+            print(f"[bench] ERROR: {error}", file=sys.stderr)
+            return 1
+        long_runs["RollingSessionTrackerStore (project)"] = rolling
         try:
-            run_stack(baseline, "baseline (plain SQLTrackerStore)")
-            warm_up(baseline, run_id)
-            print(f"[bench] long conversation ({args.long_turns} turns), baseline…", flush=True)
-            long_runs["plain SQLTrackerStore"] = asyncio.run(
-                run_long_conversation(
-                    targets(baseline)["gateway"], f"long-{run_id}", args.long_turns
-                )
+            long_runs["plain SQLTrackerStore"] = measure_plain_sql(
+                args, Path(tmp) / "plain", run_id
             )
-        finally:
-            baseline.stop()
-
-    print()
-    print(load_report(args, gateway, rasa))
-    print()
-    print(long_report(args.long_turns, long_runs))
-    print()
-    print(
-        "The machine is shared and noisy: compare the ratios within this run, "
-        "not absolute times across runs."
-    )
-    return 0
+        except StartError as error:
+            # The project's own numbers are still worth printing.
+            print(f"[bench] ERROR: baseline: {error}", file=sys.stderr)
+            exit_code = 1
+    print(f"\n{long_report(args.long_turns, long_runs)}\n{NOISE_NOTE}")
+    return exit_code
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except StartError as error:
-        print(f"[bench] ERROR: {error}", file=sys.stderr)
-        sys.exit(1)
+    sys.exit(main())
