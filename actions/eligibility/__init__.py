@@ -1,0 +1,11 @@
+"""Legal-aid eligibility: facts in, assessment out (shared/spec/eligibility.md).
+
+The rules and their citations live in policy/eligibility/<region>.yml; this
+package only checks the facts, validates the rule files and evaluates them.
+"""
+
+from actions.eligibility.engine import assess
+from actions.eligibility.facts import FactError, check_facts
+from actions.eligibility.ruleset import load_ruleset
+
+__all__ = ["FactError", "assess", "check_facts", "load_ruleset"]

@@ -1,0 +1,349 @@
+"""Evaluates a region's eligibility rules over facts: `assess(facts) -> assessment`.
+
+Facts may be missing, so every condition is three-valued: true, false or unknown
+(Kleene logic), and an unknown condition remembers the missing facts behind it.
+The rules answer six yes/no questions ("groups"): is the person barred (already
+has a lawyer), must the authorities notify (art. 25/28), is the matter in scope,
+is the economic review waived, is the economic test met, and is a duty lawyer
+the fallback. The decision is a fixed function of those answers; everything
+that differs between regions and documents is in the data files.
+
+While facts are missing, the rules with the same decision effects are taken
+together as one unknown (so an art. 32 rule, which both brings a matter into
+scope and waives the review, stays one unknown). One is worth asking about only
+when some answer to the other unknowns makes its own answer change the
+decision or route; the missing facts behind those, in the data's
+`question_order`, are `missing_facts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+from actions.eligibility.facts import check_facts
+from actions.eligibility.ruleset import Rule, Ruleset, load_ruleset
+
+# Group -> the effect whose rules answer it (any true rule makes it true).
+GROUP_EFFECTS = {
+    "bar": "bar",
+    "notify": "route",
+    "scope": "scope",
+    "exempt": "economic_review",
+    "fallback": "fallback_route",
+}
+HARDSHIP = "hardship"
+# The order reasons are told in: why not, then why yes, then what else helps.
+REASON_ORDER = (
+    "bar",
+    "route",
+    "scope",
+    "economic_review",
+    "hardship_multiplier",
+    "fallback_route",
+    "advance_aid",
+    "priority_channel",
+    "fee_reduction",
+    "note",
+    "consultation",
+)
+# When several answers remain possible, say the one that asks the least of the person.
+REVIEW_PREFERENCE = ("required", "exempt", "not_applicable")
+
+
+@dataclass(frozen=True)
+class Status:
+    """A three-valued truth: value None means unknown, because of `missing`."""
+
+    value: bool | None
+    missing: frozenset[str] = frozenset()
+
+
+TRUE = Status(True)
+FALSE = Status(False)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The decision for one combination of group answers."""
+
+    decision: str
+    route: str
+    economic_review: str
+
+
+def assess(facts: dict[str, Any]) -> dict[str, Any]:
+    """The assessment of shared/spec/eligibility.md for one facts object.
+
+    Raises FactError for facts that break the contract and PolicyDataError for
+    a broken rule file.
+    """
+    given = check_facts(facts)
+    ruleset = load_ruleset(given["region"])
+    known = {**ruleset.assume, **given}
+    statuses = {
+        rule.id: _rule_status(rule, known, ruleset.conditions, None)
+        for rule in ruleset.rules
+        if not rule.after_decision
+    }
+    hardship, multiplier = _hardship(ruleset, known, statuses)
+    unknowns = _unknowns(ruleset, statuses)
+    unknowns[HARDSHIP] = hardship
+    outcome, missing = _decide(unknowns)
+    outcome_values = {"decision": outcome.decision, "route": outcome.route}
+    for rule in ruleset.rules:
+        if rule.after_decision:
+            statuses[rule.id] = _rule_status(rule, known, ruleset.conditions, outcome_values)
+    applied = [rule for rule in ruleset.rules if statuses[rule.id].value is True]
+    return {
+        "decision": outcome.decision,
+        "route": outcome.route,
+        "economic_review": outcome.economic_review,
+        "hardship_threshold_monthly": _threshold(ruleset, known, outcome, multiplier),
+        "advance_aid": any("advance_aid" in rule.effect for rule in applied),
+        "priority_channel": any("priority_channel" in rule.effect for rule in applied),
+        "missing_facts": _in_question_order(missing, ruleset.question_order),
+        "fee_reductions": _fee_reductions(applied),
+        "reasons": _reasons(ruleset, applied, outcome, hardship, multiplier),
+    }
+
+
+# --- three-valued conditions -------------------------------------------------
+
+
+def _rule_status(
+    rule: Rule, facts: dict[str, Any], conditions: dict[str, Any], outcome: dict[str, str] | None
+) -> Status:
+    return _all([_evaluate(c, facts, conditions, outcome) for c in rule.when])
+
+
+def _evaluate(
+    condition: dict[str, Any],
+    facts: dict[str, Any],
+    conditions: dict[str, Any],
+    outcome: dict[str, str] | None,
+) -> Status:
+    if "fact" in condition:
+        return _compare(condition, facts)
+    if "outcome" in condition:
+        # Checked at load: only rules evaluated after the decision get here.
+        assert outcome is not None
+        return Status(outcome[condition["outcome"]] in condition["in"])
+    operator, operand = next(iter(condition.items()))
+    if operator == "all":
+        return _all([_evaluate(c, facts, conditions, outcome) for c in operand])
+    if operator == "any":
+        return _any([_evaluate(c, facts, conditions, outcome) for c in operand])
+    if operator == "not":
+        inner = _evaluate(operand, facts, conditions, outcome)
+        return inner if inner.value is None else Status(not inner.value)
+    if operator == "ref":
+        return _evaluate(conditions[operand], facts, conditions, outcome)
+    return Status(operand in facts)  # known: never unknown itself
+
+
+def _all(statuses: list[Status]) -> Status:
+    if any(s.value is False for s in statuses):
+        return FALSE
+    return _unknown_or(statuses, TRUE)
+
+
+def _any(statuses: list[Status]) -> Status:
+    if any(s.value is True for s in statuses):
+        return TRUE
+    return _unknown_or(statuses, FALSE)
+
+
+def _unknown_or(statuses: list[Status], otherwise: Status) -> Status:
+    unknown = [s.missing for s in statuses if s.value is None]
+    return Status(None, frozenset().union(*unknown)) if unknown else otherwise
+
+
+def _compare(condition: dict[str, Any], facts: dict[str, Any]) -> Status:
+    name = condition["fact"]
+    if name not in facts:
+        return Status(None, frozenset({name}))
+    value = facts[name]
+    operator, operand = next((k, v) for k, v in condition.items() if k != "fact")
+    comparisons = {
+        "eq": lambda: value == operand,
+        "ne": lambda: value != operand,
+        "in": lambda: value in operand,
+        "lt": lambda: value < operand,
+        "lte": lambda: value <= operand,
+        "gt": lambda: value > operand,
+        "gte": lambda: value >= operand,
+        "contains_any": lambda: any(item in value for item in operand),
+        "min_items": lambda: len(value) >= operand,
+    }
+    return Status(bool(comparisons[operator]()))
+
+
+# --- groups and the decision -------------------------------------------------
+
+
+def _unknowns(ruleset: Ruleset, statuses: dict[str, Status]) -> dict[object, Status]:
+    """The decision rules taken together by their decision effects (any one true suffices)."""
+    grouped: dict[object, list[Status]] = {}
+    for rule in ruleset.rules:
+        signature = frozenset(GROUP_EFFECTS.values()) & set(rule.effect)
+        if signature and rule.id in statuses:
+            grouped.setdefault(signature, []).append(statuses[rule.id])
+    return {signature: _any(found) for signature, found in grouped.items()}
+
+
+def _hardship(
+    ruleset: Ruleset, facts: dict[str, Any], statuses: dict[str, Status]
+) -> tuple[Status, float]:
+    """Is income within the hardship line, and the multiplier surely applied.
+
+    A multiplier rule still unknown (e.g. Shanxi 2× for women, gender not
+    given) matters only while the income could fall between the two lines.
+    """
+    multipliers = [
+        (float(rule.effect["hardship_multiplier"]), statuses[rule.id])
+        for rule in ruleset.rules
+        if "hardship_multiplier" in rule.effect and rule.id in statuses
+    ]
+    surely = max((m for m, s in multipliers if s.value is True), default=1.0)
+    maybe = [(m, s.missing) for m, s in multipliers if s.value is None and m > surely]
+    test = ruleset.economic_test
+    income, standard = facts.get(test["income"]), facts.get(test["standard"])
+    if income is None or standard is None:
+        unknown = {test[k] for k in ("income", "standard") if facts.get(test[k]) is None}
+        return Status(None, frozenset(unknown).union(*(f for _, f in maybe))), surely
+    if income <= surely * standard:
+        return TRUE, surely
+    higher = [missing for m, missing in maybe if income <= m * standard]
+    return (Status(None, frozenset().union(*higher)) if higher else FALSE), surely
+
+
+def _outcome(answers: dict[object, bool]) -> Outcome:
+    """The decision once every unknown is answered (arts. 23-25, 28, 31, 32, 42)."""
+    group = {
+        name: any(answer for key, answer in answers.items() if key != HARDSHIP and effect in key)
+        for name, effect in GROUP_EFFECTS.items()
+    }
+    if not (group["notify"] or group["scope"]):
+        return Outcome("consultation_only", "none", "not_applicable")
+    if group["bar"]:
+        return Outcome("not_eligible", "none", "not_applicable")
+    if group["notify"]:
+        return Outcome("eligible", "notification", "not_applicable")
+    if group["exempt"]:
+        return Outcome("eligible", "application", "exempt")
+    if answers[HARDSHIP]:
+        return Outcome("eligible", "application", "required")
+    return Outcome("not_eligible", "duty_lawyer" if group["fallback"] else "none", "required")
+
+
+def _completions(
+    unknowns: dict[object, Status], fixed: dict[object, bool]
+) -> Iterator[dict[object, bool]]:
+    """Every way the still-unknown ones (other than `fixed`) could be answered."""
+    open_ = [k for k, s in unknowns.items() if s.value is None and k not in fixed]
+    settled = {k: s.value for k, s in unknowns.items() if s.value is not None}
+    for answers in product((True, False), repeat=len(open_)):
+        yield {**settled, **fixed, **dict(zip(open_, answers, strict=True))}
+
+
+def _decide(unknowns: dict[object, Status]) -> tuple[Outcome, set[str]]:
+    possible = [_outcome(answers) for answers in _completions(unknowns, {})]
+    decisions = {(o.decision, o.route) for o in possible}
+    review = _preferred({o.economic_review for o in possible}, REVIEW_PREFERENCE)
+    if len(decisions) == 1:
+        decision, route = decisions.pop()
+        return Outcome(decision, route, review), set()
+    missing: set[str] = set()
+    for key, status in unknowns.items():
+        if status.value is None and _matters(key, unknowns):
+            missing |= status.missing
+    eligible_routes = {route for decision, route in decisions if decision == "eligible"}
+    route = (
+        _preferred(eligible_routes, ("application", "notification")) if eligible_routes else "none"
+    )
+    return Outcome("needs_more_facts", route, review), missing
+
+
+def _matters(key: object, unknowns: dict[object, Status]) -> bool:
+    """Could answering this one change the decision or route?"""
+    for others in _completions(unknowns, {key: True}):
+        yes = _outcome(others)
+        no = _outcome({**others, key: False})
+        if (yes.decision, yes.route) != (no.decision, no.route):
+            return True
+    return False
+
+
+def _preferred(values: set[str], preference: tuple[str, ...]) -> str:
+    if len(values) == 1:
+        return next(iter(values))
+    return next(v for v in preference if v in values)
+
+
+# --- the assessment's parts --------------------------------------------------
+
+
+def _threshold(
+    ruleset: Ruleset, facts: dict[str, Any], outcome: Outcome, multiplier: float
+) -> float | None:
+    """The income line applied: only when the economic review applies at all."""
+    standard = facts.get(ruleset.economic_test["standard"])
+    if outcome.economic_review != "required" or standard is None:
+        return None
+    return round(multiplier * standard, 2)
+
+
+def _in_question_order(missing: set[str], order: tuple[str, ...]) -> list[str]:
+    return sorted(missing, key=lambda name: (order.index(name), name))
+
+
+def _fee_reductions(applied: list[Rule]) -> list[dict[str, Any]]:
+    reductions: list[dict[str, Any]] = []
+    for rule in applied:
+        reduction = rule.effect.get("fee_reduction")
+        if reduction is not None and reduction not in reductions:
+            reductions.append(dict(reduction))
+    return reductions
+
+
+def _reasons(
+    ruleset: Ruleset, applied: list[Rule], outcome: Outcome, hardship: Status, multiplier: float
+) -> list[dict[str, str]]:
+    told: list[tuple[float, int, dict[str, str]]] = []
+    for position, rule in enumerate(applied):
+        relevant = [
+            e for e in REASON_ORDER if e in rule.effect and _tells(e, rule, outcome, multiplier)
+        ]
+        if relevant:
+            reason = {"rule": rule.id, "zh": rule.zh, "citation": rule.citation}
+            told.append((REASON_ORDER.index(relevant[0]), position, reason))
+    after_line = REASON_ORDER.index("hardship_multiplier") + 0.5
+    if outcome.economic_review == "required" and hardship.value is not None:
+        key = "met" if hardship.value else "not_met"
+        told.append((after_line, 0, {"rule": f"economic_test.{key}", **ruleset.economic_test[key]}))
+    if outcome.decision == "needs_more_facts":
+        told.append(
+            (len(REASON_ORDER), 0, {"rule": "needs_more_facts", **ruleset.needs_more_facts})
+        )
+    return [reason for _, _, reason in sorted(told, key=lambda item: item[:2])]
+
+
+def _tells(effect: str, rule: Rule, outcome: Outcome, multiplier: float) -> bool:
+    """Is this rule's effect part of the answer given (not moot)?"""
+    if effect == "bar":
+        return outcome.decision == "not_eligible"
+    if effect == "route":
+        return outcome.route == "notification"
+    if effect == "economic_review":
+        return outcome.economic_review == "exempt"
+    if effect == "hardship_multiplier":
+        same = float(rule.effect["hardship_multiplier"]) == multiplier
+        return outcome.economic_review == "required" and same
+    if effect == "fallback_route":
+        return outcome.route == "duty_lawyer"
+    if effect == "consultation":
+        return outcome.decision in ("consultation_only", "not_eligible")
+    return True

@@ -1,0 +1,1139 @@
+"""The eligibility engine against the Legal Aid Law and the regional documents.
+
+Each case names the rule it exercises (a rule id of policy/eligibility/*.yml,
+or economic_test.met / economic_test.not_met) and the document it comes from.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from actions import policy_data
+from actions.eligibility import FactError, assess
+from actions.eligibility.facts import FACTS, eligibility_regions
+from actions.eligibility.ruleset import clear_cache, load_ruleset, validate_all
+from actions.policy_data import PolicyDataError
+
+ROOT = Path(__file__).resolve().parents[1]
+INCOME = "income_per_capita_monthly"
+STANDARD = "local_minimum_living_standard_monthly"
+# Every national exemption answered "no", for an adult who is not disabled.
+NO_EXEMPTION = {
+    "age": 40,
+    "disability_categories": [],
+    "minimum_living_allowance": False,
+    "extreme_hardship_support": False,
+    "no_fixed_income": False,
+    "domestic_violence_victim": False,
+    "good_samaritan": False,
+    "migrant_worker": False,
+    "retrial_acquitted": False,
+    "hero_martyr_relative": False,
+}
+ADULT_SUSPECT = {
+    "matter_type": "criminal_defense",
+    "criminal_role": "suspect_or_defendant",
+    "age": 35,
+    "disability_categories": [],
+    "cannot_fully_understand_own_conduct": False,
+    "may_face_life_or_death_sentence": False,
+}
+POOR = {INCOME: 500, STANDARD: 700}
+NOT_POOR = {INCOME: 3000, STANDARD: 700}
+
+
+@dataclass
+class Case:
+    name: str
+    rule: str
+    facts: dict[str, Any]
+    expect: dict[str, Any]
+    fired: bool = True  # the rule is among the reasons (False: must not be)
+    also: list[str] = field(default_factory=list)  # further rules among the reasons
+
+
+CASES = [
+    # ---- 第三十一条：事项范围，经济困难审查 --------------------------------
+    Case(
+        "labor wages, nothing else known: ask exemptions first, then income",
+        "art31_labor",
+        {"matter_type": "labor_wages"},
+        {
+            "decision": "needs_more_facts",
+            "route": "application",
+            "missing_facts": [
+                "migrant_worker",
+                "age",
+                "disability_categories",
+                "minimum_living_allowance",
+                "extreme_hardship_support",
+                "no_fixed_income",
+                INCOME,
+                STANDARD,
+            ],
+        },
+    ),
+    Case(
+        "traffic accident, no exemption: only the two income facts are missing",
+        "art31_injury_compensation",
+        {"matter_type": "traffic_accident", **NO_EXEMPTION},
+        {"decision": "needs_more_facts", "missing_facts": [INCOME, STANDARD]},
+    ),
+    Case(
+        "traffic accident, income below the 低保 line",
+        "economic_test.met",
+        {"matter_type": "traffic_accident", **NO_EXEMPTION, **POOR},
+        {
+            "decision": "eligible",
+            "route": "application",
+            "economic_review": "required",
+            "hardship_threshold_monthly": 700.0,
+            "missing_facts": [],
+        },
+        also=["art31_injury_compensation", "hardship_line"],
+    ),
+    Case(
+        "income exactly at the line is within it (不高于)",
+        "economic_test.met",
+        {"matter_type": "medical_dispute", **NO_EXEMPTION, INCOME: 700, STANDARD: 700},
+        {"decision": "eligible", "hardship_threshold_monthly": 700.0},
+    ),
+    Case(
+        "income above the line: not eligible, consultation still free",
+        "economic_test.not_met",
+        {"matter_type": "environmental_damage", **NO_EXEMPTION, **NOT_POOR},
+        {
+            "decision": "not_eligible",
+            "route": "none",
+            "economic_review": "required",
+            "hardship_threshold_monthly": 700.0,
+            "missing_facts": [],
+        },
+        also=["art31_environment", "art23_consultation"],
+    ),
+    Case(
+        "social insurance claim is in scope",
+        "art31_social_insurance",
+        {"matter_type": "social_insurance", **NO_EXEMPTION, **POOR},
+        {"decision": "eligible"},
+    ),
+    Case(
+        "pension (抚恤金) claim is in scope",
+        "art31_pension",
+        {"matter_type": "pension_benefits", **NO_EXEMPTION, **POOR},
+        {"decision": "eligible"},
+    ),
+    Case(
+        "civil capacity, 特困 person: exempt from the review",
+        "art42_extreme_hardship",
+        {"matter_type": "civil_capacity", "extreme_hardship_support": True},
+        {"decision": "eligible", "economic_review": "exempt", "hardship_threshold_monthly": None},
+        also=["art31_civil_capacity"],
+    ),
+    # ---- 第四十二条：免予核查经济困难状况 ----------------------------------
+    Case(
+        "migrant worker owed wages: no income facts needed",
+        "art42_migrant_worker",
+        {"matter_type": "labor_wages", "migrant_worker": True},
+        {"decision": "eligible", "economic_review": "exempt", "missing_facts": []},
+    ),
+    Case(
+        "migrant worker with a work injury",
+        "art42_migrant_worker",
+        {"matter_type": "work_injury", "migrant_worker": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "migrant worker in a traffic accident: art. 42(3) does not reach it",
+        "art42_migrant_worker",
+        {"matter_type": "traffic_accident", **NO_EXEMPTION, "migrant_worker": True},
+        {"decision": "needs_more_facts", "missing_facts": [INCOME, STANDARD]},
+        fired=False,
+    ),
+    Case(
+        "低保 recipient claiming child support",
+        "art42_minimum_living_allowance",
+        {"matter_type": "family_support", "minimum_living_allowance": True},
+        {"decision": "eligible", "economic_review": "exempt", "missing_facts": []},
+        also=["art31_family_support"],
+    ),
+    Case(
+        "elderly person without fixed income claiming 赡养费",
+        "art42_no_fixed_income",
+        {"matter_type": "family_support", "age": 72, "no_fixed_income": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "no fixed income alone (adult, not disabled) does not waive the review",
+        "art42_no_fixed_income",
+        {"matter_type": "family_support", **NO_EXEMPTION, "no_fixed_income": True},
+        {"decision": "needs_more_facts", "missing_facts": [INCOME, STANDARD]},
+        fired=False,
+    ),
+    # ---- 第三十二条：不受经济困难条件限制 ----------------------------------
+    Case(
+        "domestic-violence victim: no income facts needed",
+        "art32_domestic_violence",
+        {"matter_type": "domestic_violence", "domestic_violence_victim": True},
+        {"decision": "eligible", "economic_review": "exempt", "missing_facts": []},
+    ),
+    Case(
+        "domestic violence named but victim not said: ask that first",
+        "art32_domestic_violence",
+        {"matter_type": "domestic_violence"},
+        {"decision": "needs_more_facts", "missing_facts": ["domestic_violence_victim"]},
+        fired=False,
+    ),
+    Case(
+        "divorce of a domestic-violence victim (national)",
+        "art32_domestic_violence",
+        {"matter_type": "marriage_family", "domestic_violence_victim": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "criminal victim of 虐待 (private prosecutor)",
+        "art32_domestic_violence",
+        {
+            "matter_type": "criminal_defense",
+            "criminal_role": "private_prosecutor",
+            "domestic_violence_victim": True,
+        },
+        {"decision": "eligible", "route": "application", "economic_review": "exempt"},
+        also=["art29_victim_application"],
+    ),
+    Case(
+        "hero's relative protecting the hero's reputation",
+        "art32_hero_martyr",
+        {"matter_type": "other", "hero_martyr_relative": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "good samaritan injured while helping",
+        "art32_good_samaritan",
+        {"matter_type": "personal_injury", "good_samaritan": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "acquitted on retrial, claiming state compensation",
+        "art32_retrial_acquitted",
+        {"matter_type": "state_compensation", "retrial_acquitted": True},
+        {"decision": "eligible", "economic_review": "exempt", "missing_facts": []},
+        also=["art31_state_compensation"],
+    ),
+    # ---- 第二十三条：咨询人人可得 ------------------------------------------
+    Case(
+        "loan dispute is out of scope: consultation only, nothing to ask",
+        "art23_consultation",
+        {"matter_type": "contract_debt"},
+        {
+            "decision": "consultation_only",
+            "route": "none",
+            "economic_review": "not_applicable",
+            "missing_facts": [],
+            "advance_aid": False,
+        },
+    ),
+    Case(
+        "divorce without domestic violence, outside Shanxi: consultation only",
+        "art23_consultation",
+        {"matter_type": "marriage_family", "domestic_violence_victim": False},
+        {"decision": "consultation_only", "missing_facts": []},
+    ),
+    Case(
+        "other personal injury: consultation, with the food/drug exception told",
+        "art31_food_drug_note",
+        {
+            "matter_type": "personal_injury",
+            "domestic_violence_victim": False,
+            "good_samaritan": False,
+        },
+        {"decision": "consultation_only"},
+        also=["art23_consultation"],
+    ),
+    Case(
+        "out-of-scope matter with a lawyer is still consultation, not a bar",
+        "already_has_lawyer",
+        {"matter_type": "housing_property", "has_lawyer": True},
+        {"decision": "consultation_only"},
+        fired=False,
+    ),
+    Case(
+        "already has a lawyer: no legal aid lawyer is assigned",
+        "already_has_lawyer",
+        {"matter_type": "labor_wages", "migrant_worker": True, "has_lawyer": True},
+        {"decision": "not_eligible", "route": "none", "economic_review": "not_applicable"},
+    ),
+    # ---- 刑事：第二十四、二十五、二十八、二十九、三十条 ---------------------
+    Case(
+        "minor suspect: the authorities must notify",
+        "art25_minor",
+        {"matter_type": "criminal_defense", "criminal_role": "suspect_or_defendant", "age": 16},
+        {
+            "decision": "eligible",
+            "route": "notification",
+            "economic_review": "not_applicable",
+            "missing_facts": [],
+        },
+    ),
+    Case(
+        "deaf defendant: notification",
+        "art25_sensory_disability",
+        {**ADULT_SUSPECT, "disability_categories": ["hearing"]},
+        {"decision": "eligible", "route": "notification"},
+    ),
+    Case(
+        "blind defendant: notification",
+        "art25_sensory_disability",
+        {**ADULT_SUSPECT, "disability_categories": ["visual", "physical"]},
+        {"decision": "eligible", "route": "notification"},
+    ),
+    Case(
+        "adult who cannot fully understand own conduct: notification",
+        "art25_cannot_understand_conduct",
+        {**ADULT_SUSPECT, "cannot_fully_understand_own_conduct": True},
+        {"decision": "eligible", "route": "notification"},
+    ),
+    Case(
+        "possible death sentence: notification",
+        "art25_life_or_death",
+        {**ADULT_SUSPECT, "may_face_life_or_death_sentence": True},
+        {"decision": "eligible", "route": "notification", "economic_review": "not_applicable"},
+    ),
+    Case(
+        "mentally ill, cannot understand own conduct: compulsory-medical notification",
+        "art28_compulsory_medical",
+        {
+            **ADULT_SUSPECT,
+            "disability_categories": ["mental"],
+            "cannot_fully_understand_own_conduct": True,
+        },
+        {"decision": "eligible", "route": "notification"},
+        also=["art25_cannot_understand_conduct"],
+    ),
+    Case(
+        "physically disabled adult suspect is not a notification case",
+        "art25_sensory_disability",
+        {**ADULT_SUSPECT, **NO_EXEMPTION, **POOR, "disability_categories": ["physical"]},
+        {"decision": "eligible", "route": "application", "economic_review": "required"},
+        fired=False,
+        also=["art24_suspect_application"],
+    ),
+    Case(
+        "adult suspect on 低保 applies; exempt from review",
+        "art24_suspect_application",
+        {**ADULT_SUSPECT, "minimum_living_allowance": True},
+        {"decision": "eligible", "route": "application", "economic_review": "exempt"},
+    ),
+    Case(
+        "suspect on 低保 of unknown age: ask the notification facts (route differs)",
+        "art24_suspect_application",
+        {
+            "matter_type": "criminal_defense",
+            "criminal_role": "suspect_or_defendant",
+            "minimum_living_allowance": True,
+        },
+        {
+            "decision": "needs_more_facts",
+            "route": "application",
+            "missing_facts": [
+                "age",
+                "cannot_fully_understand_own_conduct",
+                "may_face_life_or_death_sentence",
+                "disability_categories",
+            ],
+        },
+    ),
+    Case(
+        "suspect above the line: no assigned defender, but a duty lawyer",
+        "art30_duty_lawyer",
+        {**ADULT_SUSPECT, **NO_EXEMPTION, **NOT_POOR},
+        {"decision": "not_eligible", "route": "duty_lawyer"},
+        also=["economic_test.not_met"],
+    ),
+    Case(
+        "suspect with a lawyer: neither notification nor duty lawyer",
+        "already_has_lawyer",
+        {**ADULT_SUSPECT, "age": 16, "has_lawyer": True},
+        {"decision": "not_eligible", "route": "none"},
+    ),
+    Case(
+        "crime victim below the line",
+        "art29_victim_application",
+        {"matter_type": "criminal_defense", "criminal_role": "victim", **NO_EXEMPTION, **POOR},
+        {"decision": "eligible", "route": "application", "economic_review": "required"},
+    ),
+    Case(
+        "criminal matter, role unknown: the role is the first question",
+        "art24_suspect_application",
+        {"matter_type": "criminal_defense"},
+        {"decision": "needs_more_facts"},
+        fired=False,
+    ),
+    # ---- 第四十四条：先行提供法律援助 --------------------------------------
+    Case(
+        "migrant worker, limitation period ends in 3 days",
+        "art44_deadline",
+        {"matter_type": "labor_wages", "migrant_worker": True, "days_to_deadline": 3},
+        {"decision": "eligible", "advance_aid": True},
+    ),
+    Case(
+        "7 days left is not 'less than seven days'",
+        "art44_deadline",
+        {"matter_type": "labor_wages", "migrant_worker": True, "days_to_deadline": 7},
+        {"advance_aid": False},
+        fired=False,
+    ),
+    Case(
+        "urgent preservation while income is still being checked",
+        "art44_urgent_preservation",
+        {"matter_type": "traffic_accident", "needs_urgent_preservation": True},
+        {"decision": "needs_more_facts", "advance_aid": True},
+    ),
+    Case(
+        "no advance aid for a matter outside scope",
+        "art44_deadline",
+        {"matter_type": "contract_debt", "days_to_deadline": 2},
+        {"decision": "consultation_only", "advance_aid": False},
+        fired=False,
+    ),
+    Case(
+        "national rules give no priority channel",
+        "art31_social_insurance",
+        {
+            "matter_type": "social_insurance",
+            "disability_categories": ["physical"],
+            "gender": "female",
+        },
+        {"priority_channel": False},
+    ),
+    # ---- 山西：晋司通〔2022〕35号（残疾人） --------------------------------
+    Case(
+        "Shanxi: inheritance of a disabled person is in scope; priority",
+        "sx35_disabled_scope",
+        {
+            "region": "shanxi",
+            "matter_type": "inheritance",
+            "disability_categories": ["physical"],
+            "disability_grade": 3,
+            "has_disability_certificate": True,
+            **POOR,
+            "gender": "male",
+        },
+        {"decision": "eligible", "priority_channel": True},
+        also=["sx35_disabled_priority"],
+    ),
+    Case(
+        "national: inheritance is consultation only even for a disabled person",
+        "sx35_disabled_scope",
+        {"matter_type": "inheritance", "disability_categories": ["physical"]},
+        {"decision": "consultation_only", "priority_channel": False},
+        fired=False,
+    ),
+    Case(
+        "Shanxi: severe disability (grade 2) with 残疾证 → direct aid",
+        "sx35_severe_disability",
+        {
+            "region": "shanxi",
+            "matter_type": "demolition_compensation",
+            "disability_categories": ["physical"],
+            "disability_grade": 2,
+            "has_disability_certificate": True,
+        },
+        {"decision": "eligible", "economic_review": "exempt", "priority_channel": True},
+        also=["sx35_disabled_scope"],
+    ),
+    Case(
+        "Shanxi: severe disability without the certificate: review stays",
+        "sx35_severe_disability",
+        {
+            "region": "shanxi",
+            "matter_type": "social_insurance",
+            **NO_EXEMPTION,
+            "gender": "male",
+            "disability_categories": ["physical"],
+            "disability_grade": 1,
+            "has_disability_certificate": False,
+        },
+        {"decision": "needs_more_facts", "missing_facts": [INCOME, STANDARD]},
+        fired=False,
+    ),
+    Case(
+        "Shanxi: multiple disability",
+        "sx35_multiple_disability",
+        {
+            "region": "shanxi",
+            "matter_type": "work_injury",
+            "disability_categories": ["visual", "physical"],
+            "disability_grade": 3,
+            "has_disability_certificate": True,
+        },
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "Shanxi: two disabled people in the household (一户多残)",
+        "sx35_household_multiple_disabled",
+        {
+            "region": "shanxi",
+            "matter_type": "family_support",
+            "disability_categories": ["intellectual"],
+            "disability_grade": 4,
+            "has_disability_certificate": True,
+            "household_disabled_count": 2,
+        },
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "Shanxi: 老残一体",
+        "sx35_elderly_and_disabled",
+        {
+            "region": "shanxi",
+            "matter_type": "social_insurance",
+            "disability_categories": ["physical"],
+            "disability_grade": 3,
+            "has_disability_certificate": True,
+            "elderly_and_disabled_household": True,
+        },
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "Shanxi: orphaned disabled child (孤残儿童)",
+        "sx35_orphan_disabled_child",
+        {
+            "region": "shanxi",
+            "matter_type": "inheritance",
+            "age": 10,
+            "orphan": True,
+            "disability_categories": ["hearing"],
+            "disability_grade": 3,
+            "has_disability_certificate": True,
+        },
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "Shanxi: 特困 disabled person",
+        "sx35_extreme_hardship_disabled",
+        {
+            "region": "shanxi",
+            "matter_type": "labor_wages",
+            "extreme_hardship_support": True,
+            "disability_categories": ["speech"],
+            "has_disability_certificate": True,
+        },
+        {"decision": "eligible", "economic_review": "exempt"},
+        also=["art42_extreme_hardship"],
+    ),
+    # ---- 山西：晋司通〔2022〕57号（妇女、未成年人） -------------------------
+    Case(
+        "Shanxi: a woman's divorce is in scope; line is twice 低保",
+        "sx57_double_hardship_line",
+        {
+            "region": "shanxi",
+            "matter_type": "marriage_family",
+            "gender": "female",
+            INCOME: 1200,
+            STANDARD: 700,
+        },
+        {
+            "decision": "eligible",
+            "economic_review": "required",
+            "hardship_threshold_monthly": 1400.0,
+            "priority_channel": True,
+        },
+        also=["sx57_family_matters_scope", "sx57_priority", "economic_test.met"],
+    ),
+    Case(
+        "Shanxi: adult man uses the ordinary line",
+        "sx57_double_hardship_line",
+        {
+            "region": "shanxi",
+            "matter_type": "social_insurance",
+            **NO_EXEMPTION,
+            "gender": "male",
+            INCOME: 1200,
+            STANDARD: 700,
+        },
+        {
+            "decision": "not_eligible",
+            "hardship_threshold_monthly": 700.0,
+            "priority_channel": False,
+        },
+        fired=False,
+    ),
+    Case(
+        "Shanxi: income between 1× and 2× — gender and age decide it",
+        "sx57_double_hardship_line",
+        {
+            "region": "shanxi",
+            "matter_type": "social_insurance",
+            "minimum_living_allowance": False,
+            "extreme_hardship_support": False,
+            "no_fixed_income": False,
+            "disability_categories": [],
+            INCOME: 1200,
+            STANDARD: 700,
+        },
+        {"decision": "needs_more_facts", "missing_facts": ["age", "gender"]},
+        fired=False,
+    ),
+    Case(
+        "Shanxi: income below 1× — gender does not matter",
+        "economic_test.met",
+        {"region": "shanxi", "matter_type": "social_insurance", INCOME: 600, STANDARD: 700},
+        {"decision": "eligible", "missing_facts": [], "hardship_threshold_monthly": 700.0},
+    ),
+    Case(
+        "Shanxi: a minor's protection case is in scope",
+        "sx57_minor_protection_scope",
+        {
+            "region": "shanxi",
+            "matter_type": "minor_protection",
+            "age": 12,
+            "minimum_living_allowance": True,
+        },
+        {"decision": "eligible", "priority_channel": True},
+    ),
+    Case(
+        "national: minor protection without abuse is consultation only",
+        "sx57_minor_protection_scope",
+        {"matter_type": "minor_protection", "age": 12, "domestic_violence_victim": False},
+        {"decision": "consultation_only"},
+        fired=False,
+    ),
+    Case(
+        "Shanxi: urgent case of a woman is taken first",
+        "sx57_urgent_first",
+        {
+            "region": "shanxi",
+            "matter_type": "domestic_violence",
+            "gender": "female",
+            "domestic_violence_victim": True,
+            "days_to_deadline": 3,
+        },
+        {"decision": "eligible", "advance_aid": True},
+        also=["art44_deadline"],
+    ),
+    Case(
+        "Shanxi: a woman asking about a loan still gets priority answering",
+        "sx57_priority",
+        {"region": "shanxi", "matter_type": "contract_debt", "gender": "female"},
+        {"decision": "consultation_only", "priority_channel": True},
+    ),
+    Case(
+        "Shanxi: a man's divorce (not disabled, no violence) is consultation only",
+        "sx57_family_matters_scope",
+        {
+            "region": "shanxi",
+            "matter_type": "marriage_family",
+            "gender": "male",
+            "age": 40,
+            "disability_categories": [],
+            "domestic_violence_victim": False,
+        },
+        {"decision": "consultation_only", "missing_facts": []},
+        fired=False,
+    ),
+    # ---- 包头市《进一步加强残疾人法律服务工作的措施》 ------------------------
+    Case(
+        "Baotou: severely disabled, basic-livelihood notarization ≥ 50 %",
+        "bt_fee_basic_livelihood",
+        {
+            "region": "baotou",
+            "matter_type": "other",
+            "disability_categories": ["physical"],
+            "disability_grade": 1,
+            "notarization_service": "basic_livelihood",
+        },
+        {
+            "fee_reductions": [{"service": "notarization", "min_percent": 50}],
+            "priority_channel": True,
+        },
+        also=["bt_disabled_priority"],
+    ),
+    Case(
+        "Baotou: grade 3 gets no basic-livelihood reduction",
+        "bt_fee_basic_livelihood",
+        {
+            "region": "baotou",
+            "matter_type": "contract_debt",
+            "disability_categories": ["physical"],
+            "disability_grade": 3,
+            "notarization_service": "basic_livelihood",
+        },
+        {"fee_reductions": []},
+        fired=False,
+    ),
+    Case(
+        "Baotou: disabled, not eligible, pension notarization ≥ 40 %",
+        "bt_fee_pension_or_support",
+        {
+            "region": "baotou",
+            "matter_type": "social_insurance",
+            **NO_EXEMPTION,
+            "disability_categories": ["physical"],
+            "notarization_service": "pension_or_compensation",
+            **NOT_POOR,
+        },
+        {
+            "decision": "not_eligible",
+            "fee_reductions": [{"service": "notarization", "min_percent": 40}],
+        },
+    ),
+    Case(
+        "Baotou: support-agreement notarization for a disabled person out of scope",
+        "bt_fee_pension_or_support",
+        {
+            "region": "baotou",
+            "matter_type": "contract_debt",
+            "disability_categories": ["visual"],
+            "notarization_service": "support_agreement",
+        },
+        {
+            "decision": "consultation_only",
+            "fee_reductions": [{"service": "notarization", "min_percent": 40}],
+        },
+    ),
+    Case(
+        "Baotou: eligible for legal aid, so not the 40 % rule",
+        "bt_fee_pension_or_support",
+        {
+            "region": "baotou",
+            "matter_type": "family_support",
+            "disability_categories": ["physical"],
+            "minimum_living_allowance": True,
+            "notarization_service": "support_agreement",
+        },
+        {"decision": "eligible", "fee_reductions": []},
+        fired=False,
+        also=["bt_experienced_lawyer"],
+    ),
+    Case(
+        "Baotou: first will of a disabled person aged 75 is free",
+        "bt_fee_first_will",
+        {
+            "region": "baotou",
+            "matter_type": "inheritance",
+            "age": 75,
+            "disability_categories": ["visual"],
+            "notarization_service": "will",
+            "first_will": True,
+        },
+        {"fee_reductions": [{"service": "notarization", "min_percent": 100}]},
+    ),
+    Case(
+        "Baotou: aged exactly 70 is not 'over 70'",
+        "bt_fee_first_will",
+        {
+            "region": "baotou",
+            "matter_type": "inheritance",
+            "age": 70,
+            "disability_categories": ["visual"],
+            "notarization_service": "will",
+            "first_will": True,
+        },
+        {"fee_reductions": []},
+        fired=False,
+    ),
+    Case(
+        "Baotou: inheritance of 5000 yuan is free to notarize",
+        "bt_fee_small_inheritance",
+        {
+            "region": "baotou",
+            "matter_type": "inheritance",
+            "disability_categories": ["mental"],
+            "notarization_service": "small_inheritance",
+            "inheritance_amount": 5000,
+        },
+        {
+            "decision": "consultation_only",
+            "fee_reductions": [{"service": "notarization", "min_percent": 100}],
+        },
+    ),
+    Case(
+        "Baotou: 5001 yuan is above the small-inheritance limit",
+        "bt_fee_small_inheritance",
+        {
+            "region": "baotou",
+            "matter_type": "inheritance",
+            "disability_categories": ["mental"],
+            "notarization_service": "small_inheritance",
+            "inheritance_amount": 5001,
+        },
+        {"fee_reductions": []},
+        fired=False,
+    ),
+    Case(
+        "Baotou: lawyers help disabled people with 信访",
+        "bt_petition_note",
+        {
+            "region": "baotou",
+            "matter_type": "administrative",
+            "disability_categories": ["physical"],
+        },
+        {"decision": "consultation_only", "priority_channel": True},
+    ),
+    Case(
+        "Baotou is not Shanxi: a woman's divorce is not widened there",
+        "sx57_family_matters_scope",
+        {
+            "region": "baotou",
+            "matter_type": "marriage_family",
+            "gender": "female",
+            "domestic_violence_victim": False,
+        },
+        {"decision": "consultation_only", "priority_channel": False},
+        fired=False,
+    ),
+    Case(
+        "Baotou: no fee reduction for someone not disabled",
+        "bt_fee_small_inheritance",
+        {
+            "region": "baotou",
+            "matter_type": "inheritance",
+            "disability_categories": [],
+            "notarization_service": "small_inheritance",
+            "inheritance_amount": 1000,
+        },
+        {"fee_reductions": [], "priority_channel": False},
+        fired=False,
+    ),
+]
+
+
+def reason_rules(result: dict[str, Any]) -> list[str]:
+    return [reason["rule"] for reason in result["reasons"]]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_case(case: Case):
+    result = assess(case.facts)
+    for key, expected in case.expect.items():
+        assert result[key] == expected, f"{case.rule}: {key}"
+    fired = reason_rules(result)
+    assert (case.rule in fired) is case.fired, f"{case.rule} in {fired}"
+    for rule in case.also:
+        assert rule in fired, f"{rule} in {fired}"
+    for reason in result["reasons"]:
+        assert reason["zh"].strip() and reason["citation"].strip(), reason
+
+
+def test_case_table_is_large_and_names_real_rules():
+    assert len(CASES) >= 40
+    rule_ids = {rule.id for region in eligibility_regions() for rule in load_ruleset(region).rules}
+    rule_ids |= {"economic_test.met", "economic_test.not_met"}
+    assert {case.rule for case in CASES} <= rule_ids
+
+
+def test_every_reason_cites_a_document():
+    for case in CASES:
+        for reason in assess(case.facts)["reasons"]:
+            assert "《" in reason["citation"] or "晋司通" in reason["citation"], reason
+
+
+def test_assessment_has_the_contract_keys():
+    result = assess({"matter_type": "labor_wages"})
+    assert list(result) == [
+        "decision",
+        "route",
+        "economic_review",
+        "hardship_threshold_monthly",
+        "advance_aid",
+        "priority_channel",
+        "missing_facts",
+        "fee_reductions",
+        "reasons",
+    ]
+
+
+def test_null_means_not_known():
+    assert assess({"matter_type": "labor_wages", "migrant_worker": None}) == assess(
+        {"matter_type": "labor_wages"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("facts", "named"),
+    [
+        ({"matter": "labor_wages"}, "matter"),
+        ({"age": "16"}, "age"),
+        ({"age": True}, "age"),
+        ({"migrant_worker": 1}, "migrant_worker"),
+        ({"gender": "unknown"}, "gender"),
+        ({"matter_type": "parking_ticket"}, "matter_type"),
+        ({"region": "atlantis"}, "region"),
+        ({"disability_grade": 5}, "disability_grade"),
+        ({"disability_categories": "visual"}, "disability_categories"),
+        ({INCOME: -1}, INCOME),
+    ],
+)
+def test_bad_facts_are_refused_by_name(facts, named):
+    with pytest.raises(FactError, match=named):
+        assess(facts)
+
+
+# ---- the command ------------------------------------------------------------
+
+
+def run_cli(stdin: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "actions.eligibility"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_object_in_object_out():
+    done = run_cli(
+        json.dumps({"matter_type": "domestic_violence", "domestic_violence_victim": True})
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["decision"] == "eligible"
+    assert "家庭暴力" in done.stdout  # ensure_ascii=False: Chinese as itself
+
+
+def test_cli_list_in_list_out():
+    facts = [
+        {"matter_type": "contract_debt"},
+        {"matter_type": "labor_wages", "migrant_worker": True},
+    ]
+    done = run_cli(json.dumps(facts))
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert [r["decision"] for r in results] == ["consultation_only", "eligible"]
+
+
+def test_cli_unknown_key_exits_2_naming_it():
+    done = run_cli('{"matter_type": "labor_wages", "salary_owed": 5000}')
+    assert done.returncode == 2
+    assert "salary_owed" in done.stderr
+    assert done.stdout == ""
+
+
+def test_cli_wrong_type_exits_2():
+    done = run_cli('[{"age": 30}, {"age": "thirty"}]')
+    assert done.returncode == 2
+    assert "age" in done.stderr and "第 2 项" in done.stderr
+
+
+def test_cli_bad_json_exits_2():
+    done = run_cli("{matter_type: labor_wages")
+    assert done.returncode == 2
+    assert "JSON" in done.stderr
+
+
+def test_cli_non_object_exits_2():
+    assert run_cli('"labor_wages"').returncode == 2
+
+
+# ---- the data files -----------------------------------------------------------
+
+
+def test_every_region_file_validates():
+    assert validate_all() == ["baotou", "national", "shanxi"]
+    counts = {region: len(load_ruleset(region).rules) for region in eligibility_regions()}
+    assert counts["shanxi"] > counts["national"] and counts["baotou"] > counts["national"]
+
+
+@pytest.fixture
+def policy_copy(tmp_path, monkeypatch):
+    """A copy of policy/ that a test may break; the engine reads it instead."""
+    copy = tmp_path / "policy"
+    shutil.copytree(policy_data.POLICY_DIR, copy)
+    monkeypatch.setattr(policy_data, "POLICY_DIR", copy)
+    clear_cache()
+    yield copy / "eligibility"
+    monkeypatch.undo()
+    clear_cache()
+
+
+def edit(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_broken_rule_names_file_and_rule(policy_copy):
+    def break_it(data):
+        data["rules"]["sx35_severe_disability"]["when"][1] = {
+            "fact": "disability_grade",
+            "lte": "二级",
+        }
+
+    edit(policy_copy / "shanxi.yml", break_it)
+    with pytest.raises(PolicyDataError) as error:
+        load_ruleset("shanxi")
+    message = str(error.value)
+    assert "shanxi.yml" in message and "sx35_severe_disability" in message and "lte" in message
+
+
+def test_broken_inherited_rule_names_the_national_file(policy_copy):
+    def break_it(data):
+        data["rules"]["art31_labor"]["when"] = [{"fact": "salary", "eq": 1}]
+
+    edit(policy_copy / "national.yml", break_it)
+    with pytest.raises(PolicyDataError, match=r"national\.yml.*art31_labor.*salary"):
+        load_ruleset("baotou")
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda rule: rule.pop("citation"), "citation"),
+        (lambda rule: rule.update(effect={"scope": "maybe"}), "scope"),
+        (lambda rule: rule.update(effect={"refund": True}), "refund"),
+        (lambda rule: rule.update(when=[{"all": []}]), "all"),
+        (lambda rule: rule.update(when=[{"eval": "age < 18"}]), "eval"),
+        (lambda rule: rule.update(when=[{"ref": "nobody"}]), "nobody"),
+        (lambda rule: rule.update(when=[{"fact": "age", "lt": 18, "gt": 3}]), "age"),
+        (lambda rule: rule.update(when=[{"outcome": "decision", "in": ["eligible"]}]), "outcome"),
+        (lambda rule: rule.update(zh=""), "zh"),
+    ],
+)
+def test_each_kind_of_broken_rule_is_refused(policy_copy, change, says):
+    edit(policy_copy / "baotou.yml", lambda data: change(data["rules"]["bt_disabled_priority"]))
+    # bt_disabled_priority has a priority effect; make the outcome case a decision effect.
+    if says == "outcome":
+        edit(
+            policy_copy / "baotou.yml",
+            lambda data: data["rules"]["bt_disabled_priority"].update(effect={"scope": "in"}),
+        )
+    with pytest.raises(PolicyDataError) as error:
+        load_ruleset("baotou")
+    message = str(error.value)
+    assert "baotou.yml" in message and "bt_disabled_priority" in message and says in message
+
+
+def test_bad_yaml_is_a_policy_error(policy_copy):
+    (policy_copy / "baotou.yml").write_text("region: baotou\nrules: [unclosed\n", encoding="utf-8")
+    with pytest.raises(PolicyDataError, match="baotou.yml"):
+        load_ruleset("baotou")
+
+
+def test_new_region_is_a_new_file(policy_copy):
+    """A city of Shanxi that triples the line and adds a rule: data only."""
+    (policy_copy / "taiyuan.yml").write_text(
+        """
+region: taiyuan
+extends: shanxi
+name_zh: 太原市
+rules:
+  sx57_double_hardship_line:
+    effect: {hardship_multiplier: 3}
+    zh: 示例：太原把妇女、未成年人的经济困难标准放宽到低保线的3倍。
+  ty_contract_debt_for_elderly:
+    when:
+      - {ref: elderly}
+      - {fact: matter_type, eq: contract_debt}
+    effect: {scope: in}
+    zh: 示例：老年人的借贷纠纷纳入范围。
+    citation: 示例文件
+""",
+        encoding="utf-8",
+    )
+    woman = {"region": "taiyuan", "matter_type": "marriage_family", "gender": "female"}
+    result = assess({**woman, INCOME: 2000, STANDARD: 700})
+    assert result["decision"] == "eligible"
+    assert result["hardship_threshold_monthly"] == 2100.0
+    elderly = assess({"region": "taiyuan", "matter_type": "contract_debt", "age": 80, **POOR})
+    assert elderly["decision"] == "eligible"
+    assert "ty_contract_debt_for_elderly" in reason_rules(elderly)
+
+
+def test_question_order_must_cover_every_fact_a_rule_reads(policy_copy):
+    edit(policy_copy / "national.yml", lambda data: data["question_order"].remove("orphan"))
+    with pytest.raises(PolicyDataError, match=r"shanxi\.yml.*sx35_orphan_disabled_child.*orphan"):
+        load_ruleset("shanxi")
+
+
+# ---- properties -------------------------------------------------------------
+
+
+def fact_values(name: str) -> st.SearchStrategy[Any]:
+    spec = FACTS[name]
+    if spec.kind == "bool":
+        return st.booleans()
+    if spec.kind == "int":
+        low = -30 if spec.minimum is None else int(spec.minimum)
+        high = 400 if spec.maximum is None else int(spec.maximum)
+        return st.integers(low, high)
+    if spec.kind == "number":
+        return st.integers(0, 20000) | st.floats(0, 1e7, allow_nan=False, allow_infinity=False)
+    if spec.kind == "string_list":
+        return st.lists(st.sampled_from(spec.allowed()), unique=True, max_size=3)
+    return st.sampled_from(spec.allowed())
+
+
+FACTS_STRATEGY = st.fixed_dictionaries({}, optional={name: fact_values(name) for name in FACTS})
+EXEMPTIONS = [
+    "domestic_violence_victim",
+    "migrant_worker",
+    "minimum_living_allowance",
+    "extreme_hardship_support",
+    "good_samaritan",
+    "hero_martyr_relative",
+    "retrial_acquitted",
+]
+PROPERTY_SETTINGS = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@PROPERTY_SETTINGS
+@given(FACTS_STRATEGY)
+def test_never_crashes_and_keeps_the_contract(facts):
+    result = assess(facts)
+    assert result["decision"] in (
+        "eligible",
+        "not_eligible",
+        "needs_more_facts",
+        "consultation_only",
+    )
+    assert result["route"] in ("application", "notification", "duty_lawyer", "none")
+    assert result["economic_review"] in ("exempt", "required", "not_applicable")
+    assert bool(result["missing_facts"]) == (result["decision"] == "needs_more_facts")
+    assert not set(result["missing_facts"]) & set(facts)
+    assert all(reason["citation"] and reason["zh"] for reason in result["reasons"])
+    json.dumps(result, ensure_ascii=False)
+
+
+@PROPERTY_SETTINGS
+@given(FACTS_STRATEGY, st.sampled_from(EXEMPTIONS))
+def test_an_exemption_never_makes_someone_not_eligible(facts, exemption):
+    before = assess(facts)
+    after = assess({**facts, exemption: True})
+    if before["decision"] == "eligible":
+        assert after["decision"] == "eligible"
+
+
+@PROPERTY_SETTINGS
+@given(FACTS_STRATEGY)
+def test_a_migrant_worker_owed_wages_is_never_refused_for_income(facts):
+    result = assess(
+        {**facts, "matter_type": "labor_wages", "migrant_worker": True, "has_lawyer": False}
+    )
+    assert result["decision"] == "eligible"
+    assert result["economic_review"] == "exempt"
+
+
+@PROPERTY_SETTINGS
+@given(FACTS_STRATEGY)
+def test_missing_facts_come_in_the_data_question_order(facts):
+    result = assess(facts)
+    order = load_ruleset(facts.get("region", "national")).question_order
+    positions = [order.index(name) for name in result["missing_facts"]]
+    assert positions == sorted(positions)
