@@ -24,7 +24,13 @@ from itertools import product
 from typing import Any
 
 from actions.eligibility.facts import check_facts
-from actions.eligibility.ruleset import Rule, Ruleset, load_ruleset
+from actions.eligibility.ruleset import (
+    DECISION_EFFECTS,
+    EXTRA_EFFECTS,
+    Rule,
+    Ruleset,
+    load_ruleset,
+)
 
 # Group -> the effect whose rules answer it (any true rule makes it true).
 GROUP_EFFECTS = {
@@ -36,19 +42,7 @@ GROUP_EFFECTS = {
 }
 HARDSHIP = "hardship"
 # The order reasons are told in: why not, then why yes, then what else helps.
-REASON_ORDER = (
-    "bar",
-    "route",
-    "scope",
-    "economic_review",
-    "hardship_multiplier",
-    "fallback_route",
-    "advance_aid",
-    "priority_channel",
-    "fee_reduction",
-    "note",
-    "consultation",
-)
+REASON_ORDER = DECISION_EFFECTS + EXTRA_EFFECTS
 # When several answers remain possible, say the one that asks the least of the person.
 REVIEW_PREFERENCE = ("required", "exempt", "not_applicable")
 
