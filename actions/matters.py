@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.policy_data import POLICY_DIR
+from actions.policy_data import load_policy_file
 from actions.voice import is_voice, source_line
 
 NEXT_STEPS = [
@@ -19,10 +17,9 @@ NEXT_STEPS = [
 ]
 
 
-@cache
 def matter_types() -> dict[str, dict[str, str]]:
     """policy/matter_types.yml: how each matter is said, and its legal scope."""
-    return yaml.safe_load((POLICY_DIR / "matter_types.yml").read_text(encoding="utf-8"))
+    return load_policy_file("matter_types.yml")
 
 
 def recognised_matter(tracker: Tracker) -> str | None:

@@ -20,6 +20,12 @@ class PolicyDataError(ValueError):
     """A policy data file is missing or malformed."""
 
 
+@cache
+def load_policy_file(name: str) -> Any:
+    """A national data file in policy/ (matter_types.yml, safety.yml), read once."""
+    return yaml.safe_load((POLICY_DIR / name).read_text(encoding="utf-8"))
+
+
 def available_regions(kind: str) -> list[str]:
     """The regions that have a data file of this kind (e.g. "contacts")."""
     return sorted(p.stem for p in (POLICY_DIR / kind).glob("*.yml"))

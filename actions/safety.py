@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.policy_data import POLICY_DIR
+from actions.policy_data import load_policy_file
 
 
-@cache
 def safety_messages() -> dict[str, Any]:
-    return yaml.safe_load((POLICY_DIR / "safety.yml").read_text(encoding="utf-8"))
+    return load_policy_file("safety.yml")
 
 
 def safety_answer(category: str | None) -> str:
