@@ -116,5 +116,10 @@ class ActionRestartConversation(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(response="utter_restarted")
-        return [Restarted(), SlotSet("speech_rate", tracker.get_slot("speech_rate") or "normal")]
+        return restart(dispatcher, tracker)
+
+
+def restart(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """Says so and forgets the conversation, keeping how fast to speak."""
+    dispatcher.utter_message(response="utter_restarted")
+    return [Restarted(), SlotSet("speech_rate", tracker.get_slot("speech_rate") or "normal")]

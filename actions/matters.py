@@ -11,7 +11,7 @@ from actions.policy_data import load_policy_file
 from actions.voice import is_voice, source_line
 
 NEXT_STEPS = [
-    {"title": "查一查能不能申请", "payload": "/who_qualifies"},
+    {"title": "查一查能不能申请", "payload": "/check_eligibility"},
     {"title": "要准备什么材料", "payload": "/materials_needed"},
     {"title": "找人工", "payload": "/ask_human"},
 ]

@@ -26,6 +26,14 @@ def is_voice(tracker: Tracker) -> bool:
     return tracker.get_latest_input_channel() in VOICE_CHANNELS
 
 
+_BRACKETS_FOR_EAR = re.compile(r"[（）()《》“”\"「」]")
+
+
+def for_ear(text: str) -> str:
+    """Text an action built, without the brackets and quotes a listener cannot hear."""
+    return _BRACKETS_FOR_EAR.sub("", text)
+
+
 def source_line(citation: str, voice: bool) -> str:
     """The closing "来源" line of an answer about a rule, for eye or ear."""
     if not voice:

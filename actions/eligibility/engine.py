@@ -104,6 +104,47 @@ def assess(facts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Effects that help a person who qualifies (or not) without changing the decision.
+BENEFIT_EFFECTS = ("advance_aid", "fee_reduction")
+
+
+def benefit_facts(
+    facts: dict[str, Any],
+    effects: tuple[str, ...] = BENEFIT_EFFECTS,
+    unanswerable: frozenset[str] = frozenset(),
+) -> list[str]:
+    """The unknown facts that could still bring a benefit of these effects.
+
+    `missing_facts` names only what changes the decision; whether aid can start
+    at once (art. 44) or a fee is reduced depends on further facts, worth
+    asking once the decision is known. A benefit already granted needs no more,
+    and a rule that needs a fact the person could not give (`unanswerable`)
+    cannot be settled by asking the others.
+    """
+    given = check_facts(facts)
+    ruleset = load_ruleset(given["region"])
+    known = {**ruleset.assume, **given}
+    assessment = assess(facts)
+    outcome = {"decision": assessment["decision"], "route": assessment["route"]}
+    open_rules: list[frozenset[str]] = []
+    for effect in effects:
+        rules = [rule for rule in ruleset.rules if effect in rule.effect]
+        statuses = [_rule_status(r, known, ruleset.conditions, outcome) for r in rules]
+        if any(status.value is True for status in statuses):
+            continue
+        open_rules += [
+            status.missing
+            for status in statuses
+            if status.value is None and not status.missing & unanswerable
+        ]
+    # The rule nearest to applying first: a deadline is asked before the gender
+    # that a narrower rule about the same deadline would also need.
+    ordered: list[str] = []
+    for missing in sorted(open_rules, key=len):
+        ordered += _in_question_order(set(missing) - set(ordered), ruleset.question_order)
+    return ordered
+
+
 # --- three-valued conditions -------------------------------------------------
 
 

@@ -1,0 +1,261 @@
+"""The eligibility form: asks only the facts the engine still needs, one at a time.
+
+The form's questions are not a fixed list: after every answer the engine
+(actions.eligibility) assesses the facts known so far, and the next question
+is the first of its `missing_facts` (in the data's question order). A person
+may decline any question ("不想说", "不知道"); it is not asked again and the
+result says what stays uncertain. "为什么问这个" gets the question's reason,
+with its source, and the question again.
+
+Slots carry the facts under their contract names (shared/spec/eligibility.md);
+the questions, their buttons, spoken variants and reasons are responses in
+domain.yml (`utter_ask_<fact>`, `utter_why_<fact>`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+from actions.eligibility import FactError, assess, load_ruleset
+from actions.eligibility.answers import is_decline, parse_answer, parse_yes_no
+from actions.eligibility.engine import benefit_facts
+from actions.eligibility.facts import FACTS, check_value
+from actions.places import most_specific_place
+from actions.policy_data import DEFAULT_REGION
+from actions.voice import is_voice, source_line
+
+FORM = "eligibility_form"
+# Facts the person declined or did not know: not asked again, named in the result.
+DECLINED_SLOT = "eligibility_declined"
+# Facts asked and settled without a value ("没有" to "有没有很急的期限").
+SETTLED_SLOT = "eligibility_settled"
+# Asked first when unknown: the region decides which rule file applies.
+REGION = "region"
+# Asked once the person is eligible: a deadline within 7 days or urgent
+# preservation brings advance aid (art. 44), which changes what to do now but
+# not whether they qualify, so the engine lists it apart (benefit_facts).
+URGENCY = "days_to_deadline"
+# Notarization fee reductions (Baotou) are asked about when the person came for them.
+NOTARIZATION = "notarization_service"
+NOTARIZATION_INTENT = "notarization_fee"
+# The questions whose yes means the fact is false ("有固定收入吗？" for no_fixed_income).
+INVERTED_QUESTIONS = frozenset({"no_fixed_income"})
+# The last intents that interrupt rather than answer (see the slot mappings).
+ASK_WHY = "ask_why"
+DECLINE = "decline_answer"
+# Intents that end the questions when said clearly instead of an answer; the
+# result action then does what was asked. Not slot-mapping exclusions, so that
+# an answer misheard as one of them ("是第一次" as start_over) is still read.
+LEAVING_INTENTS = frozenset({"ask_human", "start_over"})
+LEAVING_CONFIDENCE = 0.8
+LEFT_SLOT = "eligibility_left"
+# The entity slot a disability category arrives in before the form asks.
+MENTIONED_DISABILITY = "disability_category"
+
+
+def _latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def facts_from_tracker(tracker: Tracker) -> dict[str, Any]:
+    """The engine's facts from the slots: what the person has said so far."""
+    facts: dict[str, Any] = {}
+    for name in FACTS:
+        value = tracker.get_slot(name)
+        if value is None:
+            continue
+        try:
+            check_value(name, value)
+        except FactError:
+            # A raw answer not validated yet (the form validates it this turn).
+            continue
+        facts[name] = value
+    mentioned = tracker.get_slot(MENTIONED_DISABILITY)
+    if (
+        "disability_categories" not in facts
+        and mentioned in FACTS["disability_categories"].allowed()
+    ):
+        facts["disability_categories"] = [mentioned]
+    return facts
+
+
+def about_notarization(tracker: Tracker) -> bool:
+    """Whether the person came about notarization fees rather than a legal matter."""
+    if tracker.get_slot(NOTARIZATION) is not None:
+        return True
+    return any(
+        (event.get("parse_data") or {}).get("intent", {}).get("name") == NOTARIZATION_INTENT
+        for event in tracker.events
+        if event.get("event") == "user"
+    )
+
+
+def facts_to_ask(tracker: Tracker) -> list[str]:
+    """The facts still to ask, in order: what the engine needs, then what helps more."""
+    facts = facts_from_tracker(tracker)
+    skipped = set(tracker.get_slot(DECLINED_SLOT) or []) | set(tracker.get_slot(SETTLED_SLOT) or [])
+    # Income and the 低保 line are compared together: one unanswered, the other is moot.
+    test = load_ruleset(facts.get(REGION) or DEFAULT_REGION).economic_test
+    pair = {test["income"], test["standard"]}
+    if skipped & pair:
+        skipped |= pair
+    # The region decides which rule file applies; the matter, if unknown, comes
+    # first, because it is the question people expect first.
+    region = [] if tracker.get_slot(REGION) else [REGION]
+    if about_notarization(tracker):
+        # A fee reduction is not legal aid: no decision facts, the service first.
+        fees = benefit_facts(facts, ("fee_reduction",), frozenset(skipped))
+        wanted = [*region, NOTARIZATION, *fees]
+    else:
+        assessment = assess(facts)
+        matter = ["matter_type"] if "matter_type" in assessment["missing_facts"] else []
+        wanted = [*matter, *region, *assessment["missing_facts"]]
+        if assessment["decision"] == "eligible" and assessment["route"] == "application":
+            wanted += benefit_facts(facts, ("advance_aid",), frozenset(skipped))
+    return list(dict.fromkeys(f for f in wanted if f not in skipped and f not in facts))
+
+
+def explain_question(
+    fact: str, dispatcher: CollectingDispatcher, domain: dict[str, Any], voice: bool
+) -> None:
+    """ "为什么问这个": the question's reason, with its source for eye or ear."""
+    variants = domain.get("responses", {}).get(f"utter_why_{fact}") or []
+    if not variants:
+        return
+    reason, _, citation = variants[0]["text"].partition("来源：")
+    dispatcher.utter_message(
+        text=f"{reason}\n{source_line(citation, voice)}" if citation else reason
+    )
+
+
+class ValidateEligibilityForm(FormValidationAction):
+    """Turns each answer into its fact, and picks the next question from the engine."""
+
+    def name(self) -> str:
+        return f"validate_{FORM}"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        if tracker.get_slot(LEFT_SLOT):
+            return []
+        return facts_to_ask(tracker)
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        # Every fact slot has the same validation, so one method serves them all
+        # instead of thirty `validate_<slot>` methods.
+        updates: dict[str, Any] = {}
+        for slot, value in tracker.slots_to_validate().items():
+            if slot == REGION:
+                updates.update(self._validate_region(dispatcher, tracker, domain))
+            elif slot in FACTS:
+                updates.update(self._validate_fact(slot, value, dispatcher, tracker, domain))
+            tracker.slots.update(updates)
+        return [SlotSet(slot, value) for slot, value in updates.items()]
+
+    def _validate_fact(
+        self,
+        fact: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        asked = tracker.get_slot("requested_slot") == fact
+        if fact == "matter_type":
+            matter = self._matter(value, tracker)
+            if matter is None and asked and _leaving(tracker):
+                return {fact: None, LEFT_SLOT: _latest_intent(tracker)}
+            if matter is None and asked:
+                dispatcher.utter_message(response="utter_eligibility_matter_not_understood")
+            return {fact: matter}
+        if not asked:
+            # Filled by an entity before the form asked: keep it only if it is valid.
+            return {fact: value if _is_valid(fact, value) else None}
+        interruption = self._interruption(fact, dispatcher, tracker, domain)
+        if interruption is not None:
+            return interruption
+        text = tracker.latest_message.get("text") or ""
+        answer = parse_answer(fact, text, _latest_intent(tracker))
+        if answer is None and _leaving(tracker):
+            return {fact: None, LEFT_SLOT: _latest_intent(tracker)}
+        if answer is not None and fact in INVERTED_QUESTIONS:
+            answer = not answer
+        if (
+            answer is None
+            and fact == URGENCY
+            and parse_yes_no(text, _latest_intent(tracker)) is False
+        ):
+            return {fact: None, SETTLED_SLOT: [*(tracker.get_slot(SETTLED_SLOT) or []), fact]}
+        if answer is None or not _is_valid(fact, answer):
+            dispatcher.utter_message(response="utter_eligibility_not_understood")
+            return {fact: None}
+        return {fact: answer}
+
+    def _interruption(
+        self, fact: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """ "为什么问这个" or "不想说" instead of an answer; None for an answer."""
+        intent = _latest_intent(tracker)
+        text = tracker.latest_message.get("text") or ""
+        if intent == ASK_WHY:
+            explain_question(fact, dispatcher, domain, is_voice(tracker))
+            return {fact: None}
+        if intent == DECLINE or is_decline(text):
+            dispatcher.utter_message(response="utter_eligibility_skip_question")
+            declined = [*(tracker.get_slot(DECLINED_SLOT) or []), fact]
+            return {fact: None, DECLINED_SLOT: declined}
+        return None
+
+    def _matter(self, value: Any, tracker: Tracker) -> str | None:
+        if value in FACTS["matter_type"].allowed():
+            return value
+        return next(tracker.get_latest_entity_values("matter_type"), None)
+
+    def _validate_region(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != REGION:
+            # Set from a place the person named (action_validate_slot_mappings).
+            return {}
+        interruption = self._interruption(REGION, dispatcher, tracker, domain)
+        if interruption is not None and DECLINED_SLOT in interruption:
+            # Without a place, the national rules apply; the result says so.
+            return {**interruption, REGION: DEFAULT_REGION}
+        if interruption is not None:
+            return interruption
+        named = " ".join(tracker.get_latest_entity_values("region"))
+        place = most_specific_place(named or tracker.latest_message.get("text") or "")
+        if place is None and _leaving(tracker):
+            return {REGION: None, LEFT_SLOT: _latest_intent(tracker)}
+        if place is None:
+            dispatcher.utter_message(response="utter_eligibility_place_not_understood")
+            return {REGION: None}
+        return {REGION: place.policy_region, "place": place.name}
+
+
+def _leaving(tracker: Tracker) -> bool:
+    intent = tracker.latest_message.get("intent") or {}
+    return (
+        intent.get("name") in LEAVING_INTENTS
+        and (intent.get("confidence") or 0.0) >= LEAVING_CONFIDENCE
+    )
+
+
+def _is_valid(fact: str, value: Any) -> bool:
+    try:
+        check_value(fact, value)
+    except FactError:
+        return False
+    return True

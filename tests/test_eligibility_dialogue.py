@@ -1,0 +1,323 @@
+"""The eligibility form as real people go through it: few questions, the right answer, its source.
+
+Each person talks to the real stack (gateway, Rasa, action server). A test
+answers whatever the assistant asks, from what that person would say, so it
+checks that only questions that matter are asked: a question the person has
+no answer for fails the test.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from actions.eligibility.answers import parse_answer
+from actions.eligibility.engine import benefit_facts
+from tests.conftest import Conversation
+
+# What the form may ask, recognised by words of its question (domain.yml utter_ask_*).
+QUESTION_WORDS = {
+    "matter_type": "什么事",
+    "region": "哪个省",
+    "criminal_role": "刑事案件里",
+    "has_lawyer": "请了律师",
+    "domestic_violence_victim": "家庭暴力、虐待或者遗弃吗",
+    "migrant_worker": "务工",
+    "retrial_acquitted": "再审改判",
+    "good_samaritan": "见义勇为",
+    "hero_martyr_relative": "英雄烈士",
+    "age": "多大",
+    "gender": "男性还是女性",
+    "cannot_fully_understand_own_conduct": "完全明白",
+    "may_face_life_or_death_sentence": "无期徒刑",
+    "disability_categories": "有残疾吗",
+    "disability_grade": "几级",
+    "has_disability_certificate": "有残疾证吗",
+    "minimum_living_allowance": "低保户",
+    "extreme_hardship_support": "特困",
+    "no_fixed_income": "固定的生活来源",
+    "orphan": "孤儿",
+    "household_disabled_count": "几个残疾人",
+    "elderly_and_disabled_household": "老残一体",
+    "income_per_capita_monthly": "每人每个月",
+    "local_minimum_living_standard_monthly": "低保标准",
+    "days_to_deadline": "期限",
+    "needs_urgent_preservation": "保全",
+    "notarization_service": "什么公证",
+    "first_will": "第一次办遗嘱",
+    "inheritance_amount": "值多少钱",
+}
+MAX_QUESTIONS = 8
+
+
+def asked_fact(texts: list[str]) -> str | None:
+    """The fact the last message asks about, or None when the form is done."""
+    last = texts[-1] if texts else ""
+    for fact, words in QUESTION_WORDS.items():
+        if words in last:
+            return fact
+    return None
+
+
+class Person:
+    """Answers the form's questions from what this person would say."""
+
+    def __init__(self, conversation: Conversation, answers: dict[str, str]) -> None:
+        self.conversation = conversation
+        self.answers = answers
+        self.asked: list[str] = []
+
+    def say(self, text: str) -> list[str]:
+        return [reply.get("text") or "" for reply in self.conversation.say(text)]
+
+    def check(self, *opening: str) -> str:
+        """Says the opening messages, answers every question; the result's text."""
+        texts: list[str] = []
+        for message in opening:
+            texts = self.say(message)
+        transcript = list(texts)
+        while (fact := asked_fact(texts)) is not None:
+            assert fact not in self.asked[-1:], f"asked {fact} twice in a row: {texts}"
+            assert fact in self.answers, f"asked {fact}, which does not matter here: {texts}"
+            assert len(self.asked) < MAX_QUESTIONS, f"too many questions: {self.asked}"
+            self.asked.append(fact)
+            texts = self.say(self.answers[fact])
+            transcript += texts
+        return "\n".join(texts)
+
+
+def test_a_blind_man_wrongly_detained_gets_a_lawyer_by_notification(conversation):
+    person = Person(
+        conversation,
+        {"region": "山西晋中", "criminal_role": "被抓的一方", "has_lawyer": "没有"},
+    )
+    result = person.check("我是盲人 被冤枉抓起来了 我家里人想给我找律师", "帮我查一查")
+    assert "应当通知法律援助机构" in result
+    assert "第二十五条第一款第（二）项" in result
+    assert "收入" not in person.asked
+
+
+def test_a_beaten_wife_with_income_above_the_line_needs_no_income_check(conversation):
+    person = Person(
+        conversation,
+        {
+            "region": "太原",
+            "domestic_violence_victim": "是的",
+            "income_per_capita_monthly": "一个月五千多",
+            "days_to_deadline": "没有",
+            "needs_urgent_preservation": "不用",
+        },
+    )
+    result = person.check("我老公喝了酒就打我 我想离婚", "帮我查一查")
+    assert "不需要审查收入" in result
+    assert "第三十二条第（四）项" in result
+    assert "income_per_capita_monthly" not in person.asked
+
+
+def test_a_migrant_worker_owed_wages_is_exempt_from_the_income_check(conversation):
+    person = Person(
+        conversation,
+        {
+            "region": "内蒙古呼和浩特",
+            "migrant_worker": "对 我是农民工",
+            "days_to_deadline": "没有",
+            "needs_urgent_preservation": "没有",
+        },
+    )
+    result = person.check("包工头欠了我八个月工钱 一分没给", "帮我查一查")
+    assert "不需要审查收入" in result
+    assert "第四十二条第（三）项" in result
+    assert len(person.asked) <= 4
+
+
+def test_a_severely_disabled_person_in_shanxi_gets_aid_on_the_certificate(conversation):
+    person = Person(
+        conversation,
+        {
+            "region": "山西省太原市",
+            "domestic_violence_victim": "不是",
+            "age": "四十五岁",
+            "gender": "男",
+            "disability_categories": "肢体残疾",
+            "disability_grade": "二级",
+            "has_disability_certificate": "有",
+            "minimum_living_allowance": "不是",
+            "extreme_hardship_support": "不是",
+            "no_fixed_income": "有",
+            "household_disabled_count": "就我一个",
+            "elderly_and_disabled_household": "不是",
+            "days_to_deadline": "没有",
+            "needs_urgent_preservation": "没有",
+        },
+    )
+    result = person.check("我爸去世了 哥哥不让我分遗产", "帮我查一查")
+    assert "不需要审查收入" in result
+    assert "晋司通〔2022〕35号" in result
+
+
+def test_an_elderly_parent_without_income_claiming_support_is_exempt(conversation):
+    person = Person(
+        conversation,
+        {
+            "region": "河北石家庄",
+            "domestic_violence_victim": "不是",
+            "age": "六十八岁",
+            "disability_categories": "没有",
+            "minimum_living_allowance": "不是",
+            "extreme_hardship_support": "不是",
+            "no_fixed_income": "没有",
+            "days_to_deadline": "没有",
+            "needs_urgent_preservation": "没有",
+        },
+    )
+    result = person.check("儿子不给我生活费", "帮我查一查")
+    assert "不需要审查收入" in result
+    assert "第四十二条第（一）项" in result
+    assert "第三十一条第（四）项" in result
+
+
+def test_a_deadline_in_five_days_brings_advance_aid(conversation):
+    person = Person(
+        conversation,
+        {
+            "region": "山西大同",
+            "migrant_worker": "是",
+            "days_to_deadline": "还有五天就过时效了",
+        },
+    )
+    result = person.check("厂里干活把手指头轧断了 老板不管", "帮我查一查")
+    assert "先行提供法律援助" in result
+    assert "第四十四条第（一）项" in result
+
+
+def test_a_disabled_person_over_seventy_makes_a_will_free_in_baotou(conversation):
+    person = Person(
+        conversation,
+        {
+            "region": "包头市",
+            "notarization_service": "立遗嘱",
+            "age": "七十二岁",
+            "disability_categories": "听力残疾",
+            "first_will": "是第一次",
+        },
+    )
+    conversation.say("我是残疾人 办公证能减免费用吗")
+    result = person.check("帮我查一查")
+    assert "免收公证费" in result
+    assert "包头市《进一步加强残疾人法律服务工作的措施》" in result
+
+
+def test_a_person_who_will_not_say_their_income_is_told_what_is_uncertain(conversation):
+    person = Person(
+        conversation,
+        {
+            "region": "河北保定",
+            "migrant_worker": "不是",
+            "age": "三十五",
+            "disability_categories": "没有",
+            "minimum_living_allowance": "不是",
+            "extreme_hardship_support": "不是",
+            "no_fixed_income": "有",
+            "income_per_capita_monthly": "不想说",
+        },
+    )
+    result = person.check("公司拖欠我两个月工资 一直不给", "帮我查一查")
+    assert "需要先看收入" in result
+    assert "您没有回答：家庭人均月收入" in result
+
+
+def test_why_is_answered_with_the_source_and_the_question_comes_again(conversation):
+    conversation.say("老板拖了我三个月工资不给")
+    conversation.say("帮我查一查")
+    texts = [r.get("text") or "" for r in conversation.say("为什么问这个")]
+    assert any("来源" in text for text in texts[:-1])
+    assert asked_fact(texts) == "region"
+
+
+@pytest.mark.parametrize(
+    ("fact", "spoken", "value"),
+    [
+        ("age", "六十八岁", 68),
+        ("income_per_capita_monthly", "一千二", 1200.0),
+        ("income_per_capita_monthly", "两千五百块", 2500.0),
+        ("disability_grade", "二级", 2),
+        ("disability_grade", "重度", 2),
+        ("migrant_worker", "对", True),
+        ("migrant_worker", "没有", False),
+        ("has_disability_certificate", "有", True),
+        ("domestic_violence_victim", "不是", False),
+        ("days_to_deadline", "两个月", 60),
+    ],
+)
+def test_spoken_answers_are_understood(fact, spoken, value):
+    assert parse_answer(fact, spoken) == value
+
+
+def test_questions_and_results_have_a_spoken_variant(stack):
+    sender = "voice-eligibility"
+
+    def voice(message: str) -> list[str]:
+        response = requests.post(
+            f"{stack.rasa_url}/webhooks/voice/webhook",
+            json={"sender": sender, "message": message},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return [m.get("text") or "" for m in response.json()]
+
+    voice("包工头欠了我工钱不给")
+    question = voice("帮我查一查")[-1]
+    assert "“" not in question and "比如，山西太原" in question
+    for answer in ("山西太原", "是", "没有", "没有"):
+        texts = voice(answer)
+    spoken = "\n".join(texts)
+    assert "结果是：您可以申请法律援助" in spoken
+    assert "来源是法律援助法第四十二条第三项" in spoken
+    assert "《" not in spoken and "（" not in spoken
+
+
+def test_the_deadline_is_asked_before_facts_only_a_narrower_rule_needs():
+    eligible = {
+        "region": "shanxi",
+        "matter_type": "domestic_violence",
+        "domestic_violence_victim": True,
+    }
+    assert benefit_facts(eligible, ("advance_aid",))[0] == "days_to_deadline"
+    settled = frozenset({"days_to_deadline"})
+    no_preservation = {**eligible, "needs_urgent_preservation": False}
+    # Without a deadline, the women's urgent-case rule cannot apply: no more questions.
+    assert benefit_facts(no_preservation, ("advance_aid",), settled) == []
+
+
+def test_a_granted_benefit_needs_no_more_questions():
+    urgent = {"matter_type": "labor_wages", "migrant_worker": True, "days_to_deadline": 3}
+    assert benefit_facts(urgent, ("advance_aid",)) == []
+
+
+def test_fee_questions_follow_the_service():
+    will = {
+        "region": "baotou",
+        "notarization_service": "will",
+        "age": 72,
+        "disability_categories": ["hearing"],
+    }
+    assert benefit_facts(will, ("fee_reduction",)) == ["first_will"]
+
+
+def test_asking_for_a_person_ends_the_questions(conversation):
+    conversation.say("包工头欠我工钱")
+    conversation.say("帮我查一查")
+    reply = conversation.reply_text("转人工")
+    assert "12348" in reply
+    assert asked_fact([reply]) is None
+    # The questions do not come back on the next message.
+    assert asked_fact([conversation.reply_text("谢谢")]) is None
+
+
+def test_danger_during_the_questions_comes_first(conversation):
+    conversation.say("包工头欠我工钱")
+    conversation.say("帮我查一查")
+    conversation.say("山西太原")
+    reply = conversation.reply_text("他喝醉了拿刀要砍我")
+    assert "110" in reply
+    assert asked_fact([reply]) is None
