@@ -14,6 +14,12 @@ from actions.places import most_specific_place
 class ValidateSlotMappings(ValidationAction):
     """Turns a named place into the policy region whose rules apply to it."""
 
+    def domain_slots(self, domain: dict[str, Any]) -> list[str]:
+        # rasa_sdk leaves a slot with any form-conditioned mapping to that form;
+        # `region` is also the eligibility form's answer to "哪个省", but a place
+        # named in any message must still set it.
+        return [*self.global_slots(domain), "region"]
+
     async def extract_region(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:

@@ -10,6 +10,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+import yaml
+
 from scripts import model_cache
 from scripts.model_cache import MODEL_INPUTS, PROJECT_DIR, rasa_env
 
@@ -23,8 +25,13 @@ def responses_uttered_by_actions() -> set[str]:
     domain = (PROJECT_DIR / "domain.yml").read_text()
     # action_affirm_or_continue reads on with "<response>_more".
     read_on = set(re.findall(r"^  (utter_\w+_more):", domain, re.MULTILINE))
+    # A form asks for each of its slots with utter_ask_<slot>, and the eligibility
+    # form answers "为什么问这个" with utter_why_<slot>.
+    forms = yaml.safe_load(domain).get("forms") or {}
+    form_slots = {slot for form in forms.values() for slot in form.get("required_slots", [])}
+    questions = {f"utter_{kind}_{slot}" for slot in form_slots for kind in ("ask", "why")}
     # Rasa's own action_default_fallback (the core fallback) says utter_default.
-    return named | read_on | {"utter_default"}
+    return named | read_on | questions | {"utter_default"}
 
 
 def test_rasa_data_validate_is_clean():
