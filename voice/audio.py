@@ -1,0 +1,157 @@
+"""Audio conversion through ffmpeg: what people send in, and what they hear back.
+
+In: whatever browsers and messengers record (webm/opus, ogg/opus, amr, mp3,
+wav) becomes PCM16 mono at the recogniser's rate (`to_pcm`). Out: synthesised
+PCM becomes WAV for the page (`to_wav`), OGG/Opus for messengers
+(`to_ogg_opus`) or 8 kHz linear PCM for the telephone (`to_telephone_pcm`).
+
+ffmpeg runs as a subprocess fed through pipes, with a timeout, and at most one
+per core at a time. Empty, broken or unknown audio raises `UnreadableAudio`
+and audio over the limits `AudioTooLong`: both carry a polite Chinese message
+for the person, so a bad recording is answered, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import os
+import wave
+import weakref
+
+from voice.errors import AudioTooLong, UnreadableAudio, VoiceInputError
+from voice.recognition import BYTES_PER_SAMPLE, MAX_UTTERANCE_SECONDS, TOO_LONG_MESSAGE
+
+logger = logging.getLogger(__name__)
+
+FFMPEG = "ffmpeg"
+TELEPHONE_SAMPLE_RATE = 8000
+
+# A minute of 48 kHz stereo WAV, the bulkiest thing a browser records for one
+# turn, is 11 MB; compressed formats are a fraction of that. Larger uploads
+# are refused before ffmpeg spends any time on them.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+# Decoding a minute of audio takes a fraction of a second; an ffmpeg that
+# takes longer is stuck on a hostile file and must not hold the turn.
+FFMPEG_TIMEOUT_SECONDS = 20
+# Opus for messengers' voice notes: speech stays clear at this bitrate.
+OPUS_BITRATE = "32k"
+
+EMPTY_MESSAGE = "没有收到声音，请按住说话键再说一次，或者直接打字。"
+UNREADABLE_MESSAGE = "抱歉，这段录音没能打开，请再录一次，或者直接打字。"
+TOO_LARGE_MESSAGE = "这段录音文件太大了，请分几次说，每次不超过六十秒。"
+CONVERTER_MISSING_MESSAGE = "语音功能暂时不能用，请直接打字，我们一样为您服务。"
+
+_ffmpeg_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def to_pcm(data: bytes, sample_rate: int) -> bytes:
+    """Any recording people send, as PCM16 mono at `sample_rate` for the recogniser."""
+    if not data:
+        raise UnreadableAudio(EMPTY_MESSAGE, "no audio bytes")
+    if len(data) > MAX_INPUT_BYTES:
+        raise AudioTooLong(TOO_LARGE_MESSAGE, f"{len(data)} bytes of audio")
+    pcm = await run_ffmpeg(
+        # Decode a little past the limit, so that a longer recording is told
+        # apart from one exactly at the limit without decoding all of it.
+        ["-i", "pipe:0", "-t", str(MAX_UTTERANCE_SECONDS + 1), *_pcm_output(sample_rate)],
+        data,
+    )
+    pcm = pcm[: len(pcm) - len(pcm) % BYTES_PER_SAMPLE]
+    if len(pcm) > MAX_UTTERANCE_SECONDS * sample_rate * BYTES_PER_SAMPLE:
+        raise AudioTooLong(TOO_LONG_MESSAGE, f"more than {MAX_UTTERANCE_SECONDS} s of audio")
+    if not pcm:
+        raise UnreadableAudio(EMPTY_MESSAGE, "the recording holds no sound")
+    return pcm
+
+
+def to_wav(pcm: bytes, sample_rate: int) -> bytes:
+    """PCM16 mono as a WAV file (the standard library writes it; no ffmpeg needed)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(BYTES_PER_SAMPLE)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm)
+    return buffer.getvalue()
+
+
+async def to_ogg_opus(pcm: bytes, sample_rate: int) -> bytes:
+    """PCM16 mono as an OGG/Opus voice note, what messengers play."""
+    return await run_ffmpeg(
+        [*_pcm_input(sample_rate), "-c:a", "libopus", "-b:a", OPUS_BITRATE, "-f", "ogg", "pipe:1"],
+        pcm,
+    )
+
+
+async def to_telephone_pcm(pcm: bytes, sample_rate: int) -> bytes:
+    """PCM16 mono resampled to 8 kHz linear PCM16 mono, for the telephone."""
+    if sample_rate == TELEPHONE_SAMPLE_RATE:
+        return pcm
+    return await run_ffmpeg([*_pcm_input(sample_rate), *_pcm_output(TELEPHONE_SAMPLE_RATE)], pcm)
+
+
+def _pcm_input(sample_rate: int) -> list[str]:
+    return ["-f", "s16le", "-ac", "1", "-ar", str(sample_rate), "-i", "pipe:0"]
+
+
+def _pcm_output(sample_rate: int) -> list[str]:
+    return ["-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "pipe:1"]
+
+
+async def run_ffmpeg(arguments: list[str], data: bytes) -> bytes:
+    """ffmpeg with `data` on stdin; its stdout, or a polite error if it fails or hangs."""
+    async with _ffmpeg_slot():
+        try:
+            process = await asyncio.create_subprocess_exec(
+                FFMPEG,
+                *("-hide_banner", "-nostats", "-loglevel", "error"),
+                *arguments,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except FileNotFoundError as error:
+            logger.error("ffmpeg is not installed: voice conversion is off")
+            raise VoiceInputError(CONVERTER_MISSING_MESSAGE, "ffmpeg not found") from error
+        output, errors = await _communicate(process, data)
+    if process.returncode != 0 or not output:
+        # ffmpeg's own words describe the file, never the person; keep them short.
+        detail = errors.decode("utf-8", "replace").strip()[-300:]
+        logger.info("ffmpeg could not convert audio: %s", detail or f"exit {process.returncode}")
+        raise UnreadableAudio(UNREADABLE_MESSAGE, detail)
+    return output
+
+
+async def _communicate(process: asyncio.subprocess.Process, data: bytes) -> tuple[bytes, bytes]:
+    try:
+        output = await asyncio.wait_for(process.communicate(data), FFMPEG_TIMEOUT_SECONDS)
+    except asyncio.TimeoutError as error:
+        process.kill()
+        await process.wait()
+        raise UnreadableAudio(UNREADABLE_MESSAGE, "ffmpeg timed out") from error
+    finally:
+        await _collect_stdin_error(process)
+    return output
+
+
+async def _collect_stdin_error(process: asyncio.subprocess.Process) -> None:
+    """ffmpeg may stop reading early (a broken file, or past the length limit);
+    Python 3.10 keeps that broken pipe in a future nobody awaits, and logs
+    "Future exception was never retrieved" unless it is collected here."""
+    if process.stdin is not None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            await process.stdin.wait_closed()
+
+
+def _ffmpeg_slot() -> asyncio.Semaphore:
+    """At most one ffmpeg per core: a burst of uploads queues instead of thrashing."""
+    # A semaphore belongs to one event loop; tests and tools may run several.
+    loop = asyncio.get_running_loop()
+    if loop not in _ffmpeg_slots:
+        _ffmpeg_slots[loop] = asyncio.Semaphore(os.cpu_count() or 1)
+    return _ffmpeg_slots[loop]
