@@ -25,84 +25,42 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import joblib
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, INTENT, METADATA, METADATA_EXAMPLE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
+
+from rasa_ext.char_ngrams import CharNgramClassifierComponent
 
 log = logging.getLogger(__name__)
 
 ENTITY = "matter_type"
 NO_MATTER = "__none__"
-MODEL_FILE = "matter_type_classifier.joblib"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
-class MatterTypeExtractor(GraphComponent, EntityExtractorMixin):
-    """Adds the `matter_type` entity from a classifier over the message's features."""
+class MatterTypeExtractor(CharNgramClassifierComponent, EntityExtractorMixin):
+    """Adds the `matter_type` entity from a classifier over the message's characters."""
+
+    model_file = "matter_type_classifier.joblib"
+    missing_model_warning = (
+        "No trained matter-type classifier found; no matter types will be added."
+    )
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
+            **CharNgramClassifierComponent.get_default_config(),
             # Below this probability the message gets no matter type, and the
             # dialogue asks instead of guessing.
             "threshold": 0.25,
             # Intents whose examples all concern one matter without saying so in
             # metadata (a detained relative is always a criminal matter).
             "intent_matter_types": {},
-            # Inverse regularisation strength of the logistic regression.
-            "C": 50.0,
-            "min_ngram": 1,
-            "max_ngram": 3,
         }
-
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        classifier: Pipeline | None = None,
-    ) -> None:
-        self._config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
-        self._classifier = classifier
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> MatterTypeExtractor:
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> MatterTypeExtractor:
-        try:
-            with model_storage.read_from(resource) as directory:
-                classifier = joblib.load(directory / MODEL_FILE)
-        except (ValueError, FileNotFoundError):
-            log.warning("No trained matter-type classifier found; no matter types will be added.")
-            classifier = None
-        return cls(config, model_storage, resource, classifier)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
@@ -110,16 +68,7 @@ class MatterTypeExtractor(GraphComponent, EntityExtractorMixin):
         if len(set(labels)) < 2:
             log.warning("Training data has no matter_type metadata; the extractor stays empty.")
             return self._resource
-        ngrams = (self._config["min_ngram"], self._config["max_ngram"])
-        classifier = make_pipeline(
-            TfidfVectorizer(analyzer="char", ngram_range=ngrams, sublinear_tf=True),
-            LogisticRegression(C=self._config["C"], max_iter=3000, class_weight="balanced"),
-        )
-        classifier.fit([m.get(TEXT) for m in examples], labels)
-        self._classifier = classifier
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(classifier, directory / MODEL_FILE)
-        return self._resource
+        return self.fit([m.get(TEXT) for m in examples], labels)
 
     def _label(self, message: Message) -> str:
         example_metadata = (message.get(METADATA) or {}).get(METADATA_EXAMPLE) or {}
@@ -133,9 +82,6 @@ class MatterTypeExtractor(GraphComponent, EntityExtractorMixin):
             if entity is not None:
                 message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def _predict(self, message: Message) -> dict[str, Any] | None:
         text = message.get(TEXT) or ""
