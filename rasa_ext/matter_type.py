@@ -60,6 +60,23 @@ class MatterTypeExtractor(CharNgramClassifierComponent, EntityExtractorMixin):
             # Intents whose examples all concern one matter without saying so in
             # metadata (a detained relative is always a criminal matter).
             "intent_matter_types": {},
+            # Messages of these intents never carry a matter: a short answer
+            # ("没有", "是的") must not be read as one, or it would replace the
+            # matter the person described earlier.
+            "no_matter_intents": [
+                "affirm",
+                "deny",
+                "greet",
+                "goodbye",
+                "thank",
+                "bot_challenge",
+                "repeat",
+                "speak_slower",
+                "speak_faster",
+                "start_over",
+                "ask_why",
+                "decline_answer",
+            ],
         }
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -86,6 +103,9 @@ class MatterTypeExtractor(CharNgramClassifierComponent, EntityExtractorMixin):
     def _predict(self, message: Message) -> dict[str, Any] | None:
         text = message.get(TEXT) or ""
         if self._classifier is None or not text.strip():
+            return None
+        intent = (message.get(INTENT) or {}).get("name")
+        if intent in self._config["no_matter_intents"]:
             return None
         probabilities = self._classifier.predict_proba([text])[0]
         best = int(np.argmax(probabilities))

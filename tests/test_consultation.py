@@ -183,3 +183,17 @@ def test_details_become_entities_and_slots(stack, conversation: Conversation):
     ).json()["slots"]
     assert slots["region"] == "baotou" and slots["place"] == "固阳县"
     assert slots["matter_type"] == "labor_wages"
+
+
+@pytest.mark.parametrize("answer", ["没有", "是的", "不是", "好的 谢谢", "再说一遍"])
+def test_short_answers_never_carry_a_matter(stack, answer):
+    assert matter_of(stack, answer) is None
+
+
+def test_a_short_answer_keeps_the_matter_described_before(stack, conversation: Conversation):
+    conversation.say("老板拖了我三个月工资不给")
+    conversation.say("没有")
+    slots = requests.get(
+        f"{stack.rasa_url}/conversations/{conversation.sender}/tracker", timeout=10
+    ).json()["slots"]
+    assert slots["matter_type"] == "labor_wages"
