@@ -148,7 +148,7 @@ async def test_safety_answer_fits_the_danger():
 def test_source_lines_for_eye_and_ear():
     assert source_line("晋司通〔2022〕35号", voice=False) == "来源：晋司通〔2022〕35号"
     assert source_line("晋司通〔2022〕35号、晋司通〔2022〕57号", voice=True) == (
-        "来源是晋司通2022年第35号文件，晋司通2022年第57号文件。"
+        "来源是晋司通二〇二二年第三十五号文件、晋司通二〇二二年第五十七号文件。"
     )
 
 

