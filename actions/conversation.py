@@ -8,6 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.voice import is_voice
+
 SPEECH_RATES = ["slow", "normal", "fast"]
 READ_ON_QUESTION = "要继续听吗？"
 
@@ -64,6 +66,9 @@ class ActionChangeSpeechRate(Action):
         dispatcher.utter_message(
             response="utter_speaking_slower" if slower else "utter_speaking_faster"
         )
+        if is_voice(tracker):
+            # The gateway's synthesiser reads the new rate from this message.
+            dispatcher.utter_message(json_message={"speech_rate": SPEECH_RATES[position]})
         return [SlotSet("speech_rate", SPEECH_RATES[position])]
 
 

@@ -8,7 +8,7 @@ import aiohttp
 from aiohttp import web
 
 import store
-from bot import health, webchat
+from bot import health, voice_chat, webchat
 from bot.appkeys import CONFIG, ENGINE, HTTP, RASA, TURNS
 from bot.config import Config
 from bot.rasa_client import RasaClient
@@ -26,6 +26,8 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_shared_clients)
     app.add_routes(webchat.routes())
     app.add_routes(health.routes())
+    app[voice_chat.VOICE_APP] = voice_chat.create_voice_app()
+    app.add_subapp("/api/voice/", app[voice_chat.VOICE_APP])
     return app
 
 

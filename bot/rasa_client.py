@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -23,27 +24,34 @@ class RasaClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(3.0, timeout))
 
     async def send(
-        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+        self,
+        sender: str,
+        message: str,
+        metadata: dict[str, Any] | None = None,
+        webhook: str = "rest",
     ) -> list[dict[str, Any]]:
         """Send one user message; retried once if Rasa never got it.
+
+        `webhook` is the Rasa input channel: "rest" for reading, "voice" for a
+        person who listens (responses then use their `channel: voice` variants).
 
         A connection failure or a 5xx answer means the message was not
         processed, so a second try is safe. A time-out is not retried: Rasa may
         still be working on the message, and a retry would answer it twice.
         """
         try:
-            return await self._post_once(sender, message, metadata)
+            return await self._post_once(sender, message, metadata, webhook)
         except RasaUnavailable:
             await asyncio.sleep(0.5)
-            return await self._post_once(sender, message, metadata)
+            return await self._post_once(sender, message, metadata, webhook)
 
     async def _post_once(
-        self, sender: str, message: str, metadata: dict[str, Any] | None
+        self, sender: str, message: str, metadata: dict[str, Any] | None, webhook: str
     ) -> list[dict[str, Any]]:
         payload: dict[str, Any] = {"sender": sender, "message": message}
         if metadata:
             payload["metadata"] = metadata
-        url = f"{self._base_url}/webhooks/rest/webhook"
+        url = f"{self._base_url}/webhooks/{webhook}/webhook"
         try:
             async with self._session.post(url, json=payload, timeout=self._timeout) as response:
                 if response.status >= 500:
@@ -66,3 +74,21 @@ class RasaClient:
         async with self._session.get(f"{self._base_url}/status", timeout=timeout) as response:
             response.raise_for_status()
             return await response.json()
+
+    async def events(self, sender: str) -> list[dict[str, Any]]:
+        """The conversation's events since its last restart, from Rasa's tracker.
+
+        The page without JavaScript shows the conversation so far from here,
+        so the gateway never keeps what people said.
+        """
+        url = f"{self._base_url}/conversations/{quote(sender, safe='')}/tracker"
+        try:
+            async with self._session.get(url, timeout=self._timeout) as response:
+                response.raise_for_status()
+                tracker = await response.json(content_type=None)
+        except asyncio.TimeoutError as error:
+            raise RasaTimeout() from error
+        except (aiohttp.ClientError, ValueError) as error:
+            raise RasaUnavailable(type(error).__name__) from error
+        events = tracker.get("events") if isinstance(tracker, dict) else None
+        return events if isinstance(events, list) else []

@@ -58,6 +58,16 @@ class HeldMessages:
         return [m for m in self._by_sender.pop(sender, []) if m.held_at >= fresh_after]
 
 
+# Gateway channels whose users listen: Rasa answers them on its `voice` input
+# channel, with the responses' `channel: voice` variants (rasa_ext/channels.py).
+SPOKEN_CHANNELS = frozenset({"voice", "kiosk", "hotline"})
+
+
+def rasa_webhook(channel: str) -> str:
+    """The Rasa input channel for a gateway channel."""
+    return "voice" if channel in SPOKEN_CHANNELS else "rest"
+
+
 class TurnHandler:
     def __init__(self, rasa: RasaClient) -> None:
         self._rasa = rasa
@@ -77,7 +87,9 @@ class TurnHandler:
         status = "ok"
         for position, item in enumerate(queue):
             try:
-                replies += await self._rasa.send(sender, item.message, item.metadata)
+                replies += await self._rasa.send(
+                    sender, item.message, item.metadata, rasa_webhook(channel)
+                )
             except RasaUnavailable as error:
                 self._held.hold(sender, queue[position:])
                 replies.append(_bot_message(sender, BUSY_REPLY))

