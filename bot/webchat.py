@@ -1,19 +1,48 @@
-"""The web chat: the page at / and the JSON API at POST /api/chat."""
+"""The web chat: the page at /, the JSON API at POST /api/chat, and the page
+without JavaScript at /chat (a plain form post answered with HTML).
+
+The page asks GET /api/voice/status (bot/voice_chat.py) whether to offer its
+microphone; everything else works without voice."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import html
+import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from bot.appkeys import CONFIG, TURNS
+from bot.appkeys import CONFIG, RASA, TURNS
+from bot.rasa_client import RasaTimeout, RasaUnavailable
 from bot.responses import json_response
+from bot.transcript import (
+    USER,
+    Line,
+    choice_by_number,
+    lines_from_events,
+    lines_from_replies,
+    open_choices,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 TOO_LONG_REPLY = "您的消息太长了，超过了{limit}个字。请分成几段，一段一段地发给我。"
 EMPTY_REPLY = "我没有收到文字。请告诉我您遇到了什么问题。"
+
+# The page without JavaScript keeps only the sender id, in a signed cookie: the
+# conversation itself is read back from Rasa. Signed so that nobody can read
+# another person's conversation by guessing their id. A per-process key: after
+# a gateway restart a conversation without JavaScript starts afresh.
+SENDER_COOKIE = "fayuan_chat"
+_COOKIE_KEY = os.urandom(32)
+# Enough of a long conversation to read back; older lines are dropped.
+MAX_SHOWN_LINES = 60
+CONVERSATION_MARKER = "<!-- conversation -->"
+WHO = {USER: "我", "bot": "助手"}
 
 
 class BadChatRequest(ValueError):
@@ -40,18 +69,117 @@ async def chat(request: web.Request) -> web.Response:
     except ValueError as error:  # JSONDecodeError and BadChatRequest
         reason = str(error) if isinstance(error, BadChatRequest) else "请求体不是合法的 JSON"
         return json_response({"error": reason}, status=400)
+    return json_response(await answer(request.app, sender, message, metadata))
 
-    limit = request.app[CONFIG].max_message_chars
+
+async def answer(
+    app: web.Application, sender: str, message: str, metadata: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The replies to one web chat message; too long or empty ones never reach Rasa."""
+    limit = app[CONFIG].max_message_chars
     if len(message) > limit:
-        return json_response([_reply(sender, TOO_LONG_REPLY.format(limit=limit))])
+        return [_reply(sender, TOO_LONG_REPLY.format(limit=limit))]
     if not message.strip():
-        return json_response([_reply(sender, EMPTY_REPLY)])
-    replies = await request.app[TURNS].handle(sender, message, metadata, channel="web")
-    return json_response(replies)
+        return [_reply(sender, EMPTY_REPLY)]
+    return await app[TURNS].handle(sender, message, metadata, channel="web")
 
 
 async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html")
+
+
+async def chat_without_script(request: web.Request) -> web.Response:
+    """One turn from the plain form: the reply, with the conversation so far, as HTML."""
+    form = await request.post()
+    message = str(form.get("message") or "")
+    sender = verified_sender(request.cookies.get(SENDER_COOKIE)) or f"web-form-{uuid.uuid4().hex}"
+    earlier = await _conversation(request.app, sender)
+    chosen = choice_by_number(message, open_choices(earlier))
+    if chosen:
+        message = chosen["payload"]
+    shown = chosen["title"] if chosen else _title_for(message, open_choices(earlier))
+    replies = await answer(request.app, sender, message)
+    lines = earlier + [Line(USER, shown)] + lines_from_replies(replies)
+    response = _page(lines)
+    response.set_cookie(
+        SENDER_COOKIE,
+        sign(sender),
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
+    return response
+
+
+async def show_conversation(request: web.Request) -> web.StreamResponse:
+    """The conversation so far (a reload of /chat), or the empty page."""
+    sender = verified_sender(request.cookies.get(SENDER_COOKIE))
+    if sender is None:
+        raise web.HTTPSeeOther("/")
+    return _page(await _conversation(request.app, sender))
+
+
+def sign(sender: str) -> str:
+    return f"{sender}.{_signature(sender)}"
+
+
+def verified_sender(cookie: str | None) -> str | None:
+    """The sender id of a cookie this gateway signed, or None."""
+    sender, _, signature = (cookie or "").rpartition(".")
+    if sender and hmac.compare_digest(signature, _signature(sender)):
+        return sender
+    return None
+
+
+def _signature(sender: str) -> str:
+    return hmac.new(_COOKIE_KEY, sender.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+async def _conversation(app: web.Application, sender: str) -> list[Line]:
+    """The conversation so far from Rasa; empty when Rasa cannot say (the turn still answers)."""
+    try:
+        return lines_from_events(await app[RASA].events(sender))[-MAX_SHOWN_LINES:]
+    except (RasaUnavailable, RasaTimeout):
+        return []
+
+
+def _title_for(payload: str, choices: list[dict[str, str]]) -> str:
+    return next((c["title"] for c in choices if c["payload"] == payload), payload)
+
+
+def _page(lines: list[Line]) -> web.Response:
+    template = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    body = template.replace(CONVERSATION_MARKER, render_lines(lines), 1)
+    body = body.replace("<title>", "<title>对话 — ", 1)
+    return web.Response(text=body, content_type="text/html", charset="utf-8")
+
+
+def render_lines(lines: list[Line]) -> str:
+    """The log's messages as HTML, every text escaped; only the last turn's choices are buttons."""
+    last_user = max((i for i, line in enumerate(lines) if line.speaker == USER), default=-1)
+    parts: list[str] = []
+    number = 1
+    for position, line in enumerate(lines):
+        anchor = ' id="latest" tabindex="-1"' if position == last_user else ""
+        parts.append(
+            f'<div class="msg {line.speaker}"{anchor}><span class="who">{WHO[line.speaker]}：</span>'
+            f'<span class="text">{html.escape(line.text)}</span>'
+        )
+        if position > last_user and line.buttons:
+            parts.append(_choice_form(line.buttons, number))
+            number += len(line.buttons)
+        parts.append("</div>")
+    return "\n".join(parts)
+
+
+def _choice_form(buttons: list[dict[str, str]], first_number: int) -> str:
+    """A reply's buttons as a form of its own, so Enter in the text box never presses one."""
+    items = "".join(
+        f'<button type="submit" name="message" value="{html.escape(b["payload"])}">'
+        f"{number}. {html.escape(b['title'])}</button>"
+        for number, b in enumerate(buttons, start=first_number)
+    )
+    return f'<form class="choices" method="post" action="/chat#latest">{items}</form>'
 
 
 def _reply(sender: str, text: str) -> dict[str, Any]:
@@ -62,5 +190,7 @@ def routes() -> list[web.RouteDef]:
     return [
         web.get("/", index),
         web.post("/api/chat", chat),
+        web.post("/chat", chat_without_script),
+        web.get("/chat", show_conversation),
         web.static("/static", STATIC_DIR),
     ]

@@ -3,7 +3,8 @@
 #   1. a Python 3.10 interpreter (Rasa 3.6 runs on nothing newer),
 #   2. uv, and the locked dependencies in .venv,
 #   3. the Debian packages listed in scripts/system-packages.txt,
-#   4. the Rasa model, trained only when its inputs changed.
+#   4. axe-core for the browser tests (npm ci, when its lock file changed),
+#   5. the Rasa model, trained only when its inputs changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +62,20 @@ if [ ${#missing[@]} -gt 0 ]; then
     die "system packages missing: ${missing[*]}
   Run once as root:  sudo apt-get update && sudo apt-get install -y ${missing[*]}"
   fi
+fi
+
+# axe-core audits the web chat in the browser tests; npm installs exactly the
+# locked version, again only when package-lock.json changed since the last run.
+BROWSER_DIR=tests/browser
+LOCK_STAMP="$BROWSER_DIR/node_modules/.fayuan-lock.sha256"
+lock_hash=$(sha256sum "$BROWSER_DIR/package-lock.json" | cut -d' ' -f1)
+if [ ! -f "$BROWSER_DIR/node_modules/axe-core/axe.min.js" ] || [ "$(cat "$LOCK_STAMP" 2>/dev/null)" != "$lock_hash" ]; then
+  command -v npm >/dev/null 2>&1 || die "npm was not found; the browser tests need it to install axe-core.
+  Install Node.js 18 or newer with npm, then run this again. For example:
+    on Debian/Ubuntu:  sudo apt-get install -y nodejs npm"
+  say "installing axe-core for the browser tests (npm ci in $BROWSER_DIR)"
+  npm ci --prefix "$BROWSER_DIR" --no-audit --no-fund --loglevel=error
+  printf '%s\n' "$lock_hash" >"$LOCK_STAMP"
 fi
 
 FAYUAN_CACHE="$CACHE_DIR" .venv/bin/python -m scripts.model_cache

@@ -1,62 +1,272 @@
-// Minimal web chat for POST /api/chat. Replies are announced by the log's
-// aria-live region; buttons become real <button>s reachable by keyboard.
+// The web chat on POST /api/chat. Without this script the page still works
+// through its plain forms (POST /chat, answered with a whole page); with it,
+// replies arrive without a reload and the log's aria-live region announces them.
 (function () {
   "use strict";
   const log = document.getElementById("log");
-  const form = document.getElementById("chat-form");
   const input = document.getElementById("message");
-  const senderKey = "fayuan-sender";
-  let sender = localStorage.getItem(senderKey);
-  if (!sender) {
-    sender = "web-" + crypto.randomUUID();
-    localStorage.setItem(senderKey, sender);
+  const pending = document.getElementById("pending");
+  const NETWORK_ERROR =
+    "网络好像断了，消息没有发出去。请检查网络后再试；着急的话，可以拨打12348公共法律服务热线。";
+  const SERVER_ERROR =
+    "服务器出了点问题，消息没有处理。请过一会儿再试；着急的话，可以拨打12348公共法律服务热线。";
+  const MIC_REFUSED = "没有拿到麦克风。请在浏览器里允许使用麦克风，或者直接打字。";
+  const VOICE_FAILED = "这段语音没有发出去。请再说一次，或者直接打字。";
+  // "1", "１", "1." or "1。": a choice picked by its number (bot/transcript.py reads it the same way).
+  const CHOICE_NUMBER = /^\s*([0-9０-９]{1,2})\s*[.。、]?\s*$/;
+  const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+
+  // The choices of the assistant's last turn, numbered 1, 2, … across its messages.
+  let openChoices = [];
+  // Turns are sent one after another, so replies never overtake each other.
+  let turns = Promise.resolve();
+
+  // localStorage may be refused (private windows, strict settings): the chat
+  // then simply forgets its settings and conversation id on reload.
+  function remembered(key) {
+    try { return localStorage.getItem(key); } catch (e) { return null; }
+  }
+  function remember(key, value) {
+    try { localStorage.setItem(key, value); } catch (e) { /* not remembered */ }
   }
 
-  function addLine(who, text, buttons) {
-    const item = document.createElement("li");
-    item.className = who === "我" ? "user" : "bot";
-    const label = document.createElement("span");
-    label.className = "who";
-    label.textContent = who + "：";
-    item.append(label, document.createTextNode(text));
-    if (buttons && buttons.length) {
-      const choices = document.createElement("div");
-      choices.className = "choices";
-      buttons.forEach(function (b) {
-        const button = document.createElement("button");
-        button.type = "button";
-        button.textContent = b.title;
-        button.addEventListener("click", function () { send(b.payload, b.title); });
-        choices.append(button);
-      });
-      item.append(choices);
+  function senderId() {
+    let id = remembered("fayuan-sender");
+    if (!id) {
+      id = "web-" + crypto.randomUUID();
+      remember("fayuan-sender", id);
     }
+    return id;
+  }
+  const sender = senderId();
+
+  // Large text and high contrast: toggle buttons whose state is the class on <html>.
+  function setUpDisplayModes() {
+    ["large-text", "high-contrast"].forEach(function (mode) {
+      const button = document.getElementById(mode);
+      showMode(mode, remembered("fayuan-" + mode) === "on");
+      button.addEventListener("click", function () {
+        const on = button.getAttribute("aria-pressed") !== "true";
+        showMode(mode, on);
+        remember("fayuan-" + mode, on ? "on" : "off");
+      });
+    });
+    document.getElementById("display-modes").hidden = false;
+  }
+
+  function showMode(mode, on) {
+    document.documentElement.classList.toggle(mode, on);
+    document.getElementById(mode).setAttribute("aria-pressed", String(on));
+  }
+
+  function addMessage(speaker, text, choices, firstNumber) {
+    const item = document.createElement("div");
+    item.className = "msg " + speaker;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = (speaker === "user" ? "我" : "助手") + "：";
+    const body = document.createElement("span");
+    body.className = "text";
+    body.textContent = text;
+    item.append(who, body);
+    if (choices.length) item.append(choiceButtons(choices, firstNumber));
     log.append(item);
-    item.scrollIntoView({ block: "end" });
+    item.scrollIntoView({ block: "nearest", behavior: reducedMotion.matches ? "auto" : "smooth" });
   }
 
-  async function send(message, shown) {
-    addLine("我", shown || message);
-    try {
-      const response = await fetch("/api/chat", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: sender, message: message }),
+  // Real buttons, numbered as the spoken prompts number them ("说一，或者按一").
+  function choiceButtons(choices, firstNumber) {
+    const group = document.createElement("div");
+    group.className = "choices";
+    choices.forEach(function (choice, index) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = firstNumber + index + ". " + choice.title;
+      button.addEventListener("click", function () {
+        // The button is closed once pressed: focus goes where the next answer is typed.
+        input.focus();
+        say(choice.payload, choice.title);
       });
-      const replies = await response.json();
-      if (!response.ok || !Array.isArray(replies)) throw new Error("bad response");
-      replies.forEach(function (r) { if (r.text || (r.buttons || []).length) addLine("助手", r.text, r.buttons); });
-    } catch (e) {
-      addLine("助手", "网络好像断了，消息没有发出去。请检查网络后再试；着急的话，可以拨打12348公共法律服务热线。");
+      group.append(button);
+    });
+    return group;
+  }
+
+  // Earlier choices stay visible as part of the conversation but can no longer be pressed.
+  function closeChoices() {
+    log.querySelectorAll(".choices button").forEach(function (button) { button.disabled = true; });
+    openChoices = [];
+  }
+
+  function choiceByNumber(text) {
+    const match = CHOICE_NUMBER.exec(text);
+    if (!match) return null;
+    const digits = match[1].replace(/[０-９]/g, function (d) { return String(d.charCodeAt(0) - 0xff10); });
+    return openChoices[Number(digits) - 1] || null;
+  }
+
+  function say(message, shown) {
+    closeChoices();
+    addMessage("user", shown || message, [], 1);
+    turns = turns.then(function () { return exchange(message); });
+  }
+
+  async function exchange(message) {
+    pending.textContent = "助手正在回答……";
+    try {
+      showReplies(await post(message));
+    } catch (error) {
+      addMessage("bot", error.shownToPerson || NETWORK_ERROR, [], 1);
+    } finally {
+      pending.textContent = "";
     }
   }
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    const text = input.value.trim();
-    if (!text) return;
-    input.value = "";
-    send(text);
-    input.focus();
-  });
+  async function post(message) {
+    const response = await fetch("/api/chat", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: sender, message: message }),
+    });
+    const body = await response.json().catch(function () { return null; });
+    if (!response.ok || !Array.isArray(body)) {
+      const error = new Error("chat request failed: " + response.status);
+      error.shownToPerson = body && body.error ? "消息没有发出去：" + body.error : SERVER_ERROR;
+      throw error;
+    }
+    return body;
+  }
+
+  function showReplies(replies) {
+    let number = 1;
+    replies.forEach(function (reply) {
+      const buttons = reply.buttons || [];
+      if (!reply.text && !buttons.length) return;
+      addMessage("bot", reply.text || "", buttons, number);
+      number += buttons.length;
+      openChoices = openChoices.concat(buttons);
+    });
+  }
+
+  // Every form that posts to /chat is sent through /api/chat instead: the text
+  // box (where a bare number picks a choice) and the "再说一遍"/"说慢一点" buttons.
+  function setUpForms() {
+    document.querySelectorAll("form.chat-send").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        const pressed = event.submitter;
+        if (pressed && pressed.name === "message") {
+          say(pressed.value);
+          return;
+        }
+        const text = input.value.trim();
+        if (!text) return;
+        input.value = "";
+        const choice = choiceByNumber(text);
+        if (choice) say(choice.payload, choice.title);
+        else say(text);
+      });
+    });
+  }
+
+  // The microphone is offered only when the gateway says voice input works;
+  // otherwise the page says so, and that typing works.
+  async function setUpVoice() {
+    let voice = { input: false };
+    try {
+      const response = await fetch("/api/voice/status");
+      if (response.ok) voice = await response.json();
+    } catch (e) { /* voice stays off */ }
+    if (voice.input && window.MediaRecorder && navigator.mediaDevices) {
+      setUpPushToTalk(voice.turn_url || "/api/voice/turn");
+      return;
+    }
+    // The gateway's reason, and always that typing works.
+    const reason = (voice.reason_zh || "语音输入现在关着").replace(/[。.\s]+$/, "");
+    const status = document.getElementById("voice-status");
+    status.textContent = /打字/.test(reason) ? reason + "。" : reason + "，打字聊天照常可以用。";
+    status.hidden = false;
+  }
+
+  // Push-to-talk: hold the button (or Space/Enter on it), speak, release to send.
+  // The voice endpoint (bot/voice_chat.py, POST /api/voice/turn) takes the recording
+  // as the request body and answers {"transcript": "…", "replies": [as /api/chat]}.
+  function setUpPushToTalk(turnUrl) {
+    const talk = document.getElementById("talk");
+    let holding = false;
+    let recorder = null;
+
+    async function start() {
+      if (holding) return;
+      holding = true;
+      talk.setAttribute("aria-pressed", "true");
+      pending.textContent = "正在听，说完松开。";
+      let stream;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      } catch (e) {
+        release();
+        addMessage("bot", MIC_REFUSED, [], 1);
+        return;
+      }
+      if (!holding) { stream.getTracks().forEach(function (t) { t.stop(); }); return; }
+      const chunks = [];
+      recorder = new MediaRecorder(stream);
+      recorder.ondataavailable = function (event) { chunks.push(event.data); };
+      recorder.onstop = function () {
+        stream.getTracks().forEach(function (t) { t.stop(); });
+        sendRecording(new Blob(chunks, { type: chunks.length ? chunks[0].type : "" }));
+      };
+      recorder.start();
+    }
+
+    function release() {
+      holding = false;
+      talk.setAttribute("aria-pressed", "false");
+      pending.textContent = "";
+      if (recorder && recorder.state === "recording") recorder.stop();
+      recorder = null;
+    }
+
+    function sendRecording(recording) {
+      closeChoices();
+      turns = turns.then(async function () {
+        pending.textContent = "正在听写……";
+        try {
+          const response = await fetch(turnUrl + "?sender=" + encodeURIComponent(sender), {
+            method: "POST",
+            headers: { "Content-Type": recording.type || "application/octet-stream" },
+            body: recording,
+          });
+          const body = await response.json();
+          if (!response.ok) throw new Error("voice turn failed: " + response.status);
+          if (body.transcript) addMessage("user", body.transcript, [], 1);
+          showReplies(body.replies || []);
+        } catch (e) {
+          addMessage("bot", VOICE_FAILED, [], 1);
+        } finally {
+          pending.textContent = "";
+        }
+      });
+    }
+
+    const isTalkKey = function (event) { return event.key === " " || event.key === "Enter"; };
+    talk.addEventListener("pointerdown", start);
+    talk.addEventListener("pointerup", release);
+    talk.addEventListener("pointercancel", release);
+    talk.addEventListener("blur", release);
+    talk.addEventListener("keydown", function (event) {
+      if (!isTalkKey(event)) return;
+      event.preventDefault();
+      if (!event.repeat) start();
+    });
+    talk.addEventListener("keyup", function (event) {
+      if (isTalkKey(event)) { event.preventDefault(); release(); }
+    });
+    talk.hidden = false;
+  }
+
+  setUpDisplayModes();
+  setUpForms();
+  setUpVoice();
 })();

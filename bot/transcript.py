@@ -1,0 +1,74 @@
+"""The conversation as the web chat shows it: lines, and the choices still open.
+
+The page without JavaScript rebuilds it from Rasa's tracker on every turn, so
+the gateway keeps nothing people said; the JavaScript page keeps the same
+rules in chat.js (numbered choices, a button shown by its title).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+USER, BOT = "user", "bot"
+
+# "1", "１", "1." or "1。": a choice picked by its number, as the page and the
+# spoken prompts ("说一，或者按一") number them.
+_CHOICE_NUMBER = re.compile(r"^\s*([0-9０-９]{1,2})\s*[.。、]?\s*$")
+
+
+@dataclass
+class Line:
+    speaker: str
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+
+def lines_from_events(events: list[dict[str, Any]]) -> list[Line]:
+    """User and bot messages of a Rasa tracker, a pressed button shown by its title."""
+    lines: list[Line] = []
+    for event in events:
+        if event.get("event") == "user":
+            text = str(event.get("text") or "")
+            lines.append(Line(USER, _title_of(text, open_choices(lines)) or text))
+        elif event.get("event") == "bot":
+            data = event.get("data") or {}
+            buttons = [_button(b) for b in data.get("buttons") or [] if isinstance(b, dict)]
+            lines.append(Line(BOT, str(event.get("text") or ""), buttons))
+    return lines
+
+
+def lines_from_replies(replies: list[dict[str, Any]]) -> list[Line]:
+    """Bot lines from replies in the REST channel's shape."""
+    return [
+        Line(BOT, r.get("text") or "", [_button(b) for b in r.get("buttons") or []])
+        for r in replies
+    ]
+
+
+def open_choices(lines: list[Line]) -> list[dict[str, str]]:
+    """The buttons of the assistant's last turn, numbered 1, 2, … in this order."""
+    choices: list[dict[str, str]] = []
+    for line in reversed(lines):
+        if line.speaker == USER:
+            break
+        choices = line.buttons + choices
+    return choices
+
+
+def choice_by_number(message: str, choices: list[dict[str, str]]) -> dict[str, str] | None:
+    """The choice a message like "1" picks, or None when it is not a choice's number."""
+    match = _CHOICE_NUMBER.match(message)
+    if not match:
+        return None
+    number = int(match.group(1).translate(str.maketrans("０１２３４５６７８９", "0123456789")))
+    return choices[number - 1] if 1 <= number <= len(choices) else None
+
+
+def _title_of(payload: str, choices: list[dict[str, str]]) -> str | None:
+    return next((c["title"] for c in choices if c["payload"] == payload), None)
+
+
+def _button(button: dict[str, Any]) -> dict[str, str]:
+    return {"title": str(button.get("title", "")), "payload": str(button.get("payload", ""))}
