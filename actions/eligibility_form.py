@@ -27,7 +27,6 @@ from actions.eligibility.engine import benefit_facts
 from actions.eligibility.facts import FACTS, check_value
 from actions.places import most_specific_place
 from actions.policy_data import DEFAULT_REGION
-from actions.voice import is_voice, source_line
 
 FORM = "eligibility_form"
 # Facts the person declined or did not know: not asked again, named in the result.
@@ -120,17 +119,9 @@ def facts_to_ask(tracker: Tracker) -> list[str]:
     return list(dict.fromkeys(f for f in wanted if f not in skipped and f not in facts))
 
 
-def explain_question(
-    fact: str, dispatcher: CollectingDispatcher, domain: dict[str, Any], voice: bool
-) -> None:
-    """ "为什么问这个": the question's reason, with its source for eye or ear."""
-    variants = domain.get("responses", {}).get(f"utter_why_{fact}") or []
-    if not variants:
-        return
-    reason, _, citation = variants[0]["text"].partition("来源：")
-    dispatcher.utter_message(
-        text=f"{reason}\n{source_line(citation, voice)}" if citation else reason
-    )
+def explain_question(fact: str, dispatcher: CollectingDispatcher) -> None:
+    """ "为什么问这个": the question's reason and its source (a spoken variant for the ear)."""
+    dispatcher.utter_message(response=f"utter_why_{fact}")
 
 
 class ValidateEligibilityForm(FormValidationAction):
@@ -210,7 +201,7 @@ class ValidateEligibilityForm(FormValidationAction):
         intent = _latest_intent(tracker)
         text = tracker.latest_message.get("text") or ""
         if intent == ASK_WHY:
-            explain_question(fact, dispatcher, domain, is_voice(tracker))
+            explain_question(fact, dispatcher)
             return {fact: None}
         if intent == DECLINE or is_decline(text):
             dispatcher.utter_message(response="utter_eligibility_skip_question")
