@@ -162,7 +162,15 @@ def test_the_microphone_is_offered_when_the_gateway_says_voice_works(browser, st
     talk = page.get_by_role("button", name="按住说话")
     talk.wait_for()
     assert page.locator("#voice-status").is_hidden()
+    # Spoken replies are read aloud unless turned off, and the choice is remembered.
+    read_aloud = page.get_by_role("button", name="朗读回复")
+    assert read_aloud.get_attribute("aria-pressed") == "true"
+    read_aloud.press("Enter")
+    assert read_aloud.get_attribute("aria-pressed") == "false"
     audit(page, "voice on")
+    page.reload()
+    page.get_by_role("button", name="朗读回复").wait_for()
+    assert page.get_by_role("button", name="朗读回复").get_attribute("aria-pressed") == "false"
     context.close()
 
 

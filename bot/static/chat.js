@@ -178,7 +178,7 @@
       if (response.ok) voice = await response.json();
     } catch (e) { /* voice stays off */ }
     if (voice.input && window.MediaRecorder && navigator.mediaDevices) {
-      setUpPushToTalk(voice.turn_url || "/api/voice/turn");
+      setUpPushToTalk(voice.turn_url || "/api/voice/turn", voice.output ? setUpReadAloud() : null);
       return;
     }
     // The gateway's reason, and always that typing works.
@@ -188,16 +188,52 @@
     status.hidden = false;
   }
 
+  // Replies to a spoken turn are read aloud, one after another, unless the
+  // person turned it off (a toggle remembered like the display modes).
+  function setUpReadAloud() {
+    const toggle = document.getElementById("read-aloud");
+    const player = new Audio();
+    let on = localStorage.getItem("fayuan-read-aloud") !== "off";
+    const show = function () { toggle.setAttribute("aria-pressed", on ? "true" : "false"); };
+    toggle.addEventListener("click", function () {
+      on = !on;
+      localStorage.setItem("fayuan-read-aloud", on ? "on" : "off");
+      if (!on) player.pause();
+      show();
+    });
+    show();
+    toggle.hidden = false;
+    function play(url) {
+      return new Promise(function (resolve) {
+        player.onended = resolve;
+        player.onerror = resolve;
+        player.onpause = resolve;
+        player.src = url;
+        player.play().catch(resolve);
+      });
+    }
+    return {
+      stop: function () { player.pause(); },
+      speak: async function (replies) {
+        for (const reply of replies) {
+          if (!on) return;
+          if (reply.speech) await play(reply.speech);
+        }
+      },
+    };
+  }
+
   // Push-to-talk: hold the button (or Space/Enter on it), speak, release to send.
   // The voice endpoint (bot/voice_chat.py, POST /api/voice/turn) takes the recording
   // as the request body and answers {"transcript": "…", "replies": [as /api/chat]}.
-  function setUpPushToTalk(turnUrl) {
+  function setUpPushToTalk(turnUrl, readAloud) {
     const talk = document.getElementById("talk");
     let holding = false;
     let recorder = null;
 
     async function start() {
       if (holding) return;
+      if (readAloud) readAloud.stop();
       holding = true;
       talk.setAttribute("aria-pressed", "true");
       pending.textContent = "正在听，说完松开。";
@@ -242,6 +278,7 @@
           if (!response.ok) throw new Error("voice turn failed: " + response.status);
           if (body.transcript) addMessage("user", body.transcript, [], 1);
           showReplies(body.replies || []);
+          if (readAloud) readAloud.speak(body.replies || []);
         } catch (e) {
           addMessage("bot", VOICE_FAILED, [], 1);
         } finally {
