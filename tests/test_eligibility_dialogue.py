@@ -247,6 +247,7 @@ def test_why_is_answered_with_the_source_and_the_question_comes_again(conversati
         ("has_disability_certificate", "有", True),
         ("domestic_violence_victim", "不是", False),
         ("days_to_deadline", "两个月", 60),
+        ("age", "是第一次", None),
     ],
 )
 def test_spoken_answers_are_understood(fact, spoken, value):

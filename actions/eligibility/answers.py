@@ -24,7 +24,8 @@ MONEY_FACTS = frozenset(
 DAYS_FACTS = frozenset({"days_to_deadline"})
 COUNT_FACTS = frozenset({"household_disabled_count"})
 # The number inside a longer answer: "我今年六十八岁了" → "六十八".
-_NUMBER_IN_TEXT = re.compile(r"[\d.,零〇一二两俩三四五六七八九十百千万亿]+(?:多|来)?")
+# "第一次" is an order, not a count or an age.
+_NUMBER_IN_TEXT = re.compile(r"(?<!第)[\d.,零〇一二两俩三四五六七八九十百千万亿]+(?:多|来)?")
 _MONEY_IN_TEXT = re.compile(
     r"[\d.,零〇一二两俩三四五六七八九十百千万亿]+(?:多|来)?(?:块钱|元钱|块|元)?[一二两三四五六七八九]?"
 )
