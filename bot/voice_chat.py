@@ -43,6 +43,7 @@ RECOGNISER = web.AppKey("recogniser", Recogniser)
 SYNTHESISER = web.AppKey("synthesiser", Synthesiser)
 SPEECH = web.AppKey("speech", "PendingSpeech")
 RATES = web.AppKey("rates", "SpeechRates")
+EXPECTED = web.AppKey("expected", "ExpectedAnswers")
 
 RECOGNITION_RATE = 16_000
 NOT_HEARD_REPLY = "我没有听清楚，请再说一遍。也可以直接打字。"
@@ -94,11 +95,50 @@ class SpeechRates:
         return kept
 
 
+# Said to any question with choices: answers, refusals and the requests that
+# must always get through ("为什么问这个", "转人工").
+ALWAYS_EXPECTED = (
+    "是", "不是", "对", "有", "没有", "不想说", "不知道", "为什么问这个",
+    "再说一遍", "说慢一点", "说快一点", "转人工", "重新开始",
+)  # fmt: skip
+SPOKEN_NUMBERS = "一二三四五六七八九"
+
+
+class ExpectedAnswers:
+    """The phrases a listener is expected to say next, when the last reply offered choices.
+
+    Recognition limited to those (Vosk's grammar mode) is cheaper and far more
+    accurate than free recognition; where the person describes a problem, or
+    the question wants a number of days or yuan, there is no grammar.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._expected: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._limit = limit
+
+    def of(self, sender: str) -> tuple[str, ...] | None:
+        return self._expected.get(sender)
+
+    def note(self, sender: str, replies: list[dict[str, Any]]) -> None:
+        buttons = next((r["buttons"] for r in reversed(replies) if r.get("buttons")), [])
+        if not buttons:
+            self._expected.pop(sender, None)
+            return
+        titles = [str(b.get("title", "")) for b in buttons]
+        # A choice is said by its title or its number ("说一，或者按一").
+        numbers = list(SPOKEN_NUMBERS[: len(titles)])
+        self._expected[sender] = tuple(dict.fromkeys([*titles, *numbers, *ALWAYS_EXPECTED]))
+        self._expected.move_to_end(sender)
+        while len(self._expected) > self._limit:
+            self._expected.popitem(last=False)
+
+
 def create_voice_app() -> web.Application:
     """The /api/voice sub-application; engines load in the background at start."""
     app = web.Application(client_max_size=MAX_INPUT_BYTES)
     app[SPEECH] = PendingSpeech()
     app[RATES] = SpeechRates()
+    app[EXPECTED] = ExpectedAnswers()
     app.cleanup_ctx.append(_engines)
     app.add_routes(
         [
@@ -148,7 +188,7 @@ async def turn(request: web.Request) -> web.Response:
         return json_response({"transcript": "", "replies": [_bot(sender, VOICE_INPUT_OFF_MESSAGE)]})
     try:
         pcm = await to_pcm(await request.read(), RECOGNITION_RATE)
-        heard = (await app[RECOGNISER].transcribe(pcm, RECOGNITION_RATE)).text
+        heard = await _recognise(app, sender, pcm)
     except VoiceInputError as error:
         log.info("voice turn refused: %s", type(error).__name__)
         return json_response(
@@ -160,7 +200,19 @@ async def turn(request: web.Request) -> web.Response:
         )
     replies = await request.config_dict[TURNS].handle(sender, heard, channel="voice")
     replies = app[RATES].note(sender, replies)
+    app[EXPECTED].note(sender, replies)
     return json_response({"transcript": heard, "replies": _spoken(app, sender, replies)})
+
+
+async def _recognise(app: web.Application, sender: str, pcm: bytes) -> str:
+    """The words heard: within the expected answers first, else freely."""
+    recogniser, expected = app[RECOGNISER], app[EXPECTED].of(sender)
+    if expected:
+        heard = (await recogniser.transcribe(pcm, RECOGNITION_RATE, list(expected))).text
+        if heard.strip():
+            return heard
+    # Something else than a choice (or no choice offered): free recognition.
+    return (await recogniser.transcribe(pcm, RECOGNITION_RATE)).text
 
 
 def _spoken(

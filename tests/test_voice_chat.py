@@ -47,8 +47,10 @@ class SaysStream(RecognitionStream):
 class Says(Recogniser):
     def __init__(self, text: str) -> None:
         self.text = text
+        self.grammars: list[list[str] | None] = []
 
     def open_stream(self, sample_rate: int, grammar=None) -> RecognitionStream:
+        self.grammars.append(list(grammar) if grammar else None)
         return SaysStream(sample_rate, self.text)
 
 
@@ -165,3 +167,25 @@ async def test_without_a_model_voice_input_is_off_and_says_so(stack, monkeypatch
         # Text chat still works.
         chat = await client.post("/api/chat", json={"sender": "voice-off", "message": "你好"})
         assert (await chat.json())[0]["text"]
+
+
+async def test_choices_are_recognised_within_the_expected_answers(gateway):
+    client, voice_app = gateway
+    recording = espeak_wav("네")
+    voice_app[RECOGNISER] = Says("包工头欠我工资")
+    await turn(client, "voice-grammar", recording)
+    problem = voice_app[RECOGNISER]
+    assert problem.grammars == [None], "a problem is described freely"
+
+    voice_app[RECOGNISER] = Says("帮我查一查")
+    asked = await turn(client, "voice-grammar", recording)
+    voice_app[RECOGNISER] = Says("山西太原")
+    asked = await turn(client, "voice-grammar", recording)
+    assert asked["replies"][-1]["buttons"], asked  # 进城务工人员吗？ 是 / 不是 / 不想说
+    answer = Says("是")
+    voice_app[RECOGNISER] = answer
+    await turn(client, "voice-grammar", recording)
+    grammar = answer.grammars[0]
+    for title in [b["title"] for b in asked["replies"][-1]["buttons"]]:
+        assert title in grammar
+    assert {"一", "二", "三", "为什么问这个", "转人工"} <= set(grammar)

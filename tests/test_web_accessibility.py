@@ -61,6 +61,11 @@ def page(browser: Browser, stack) -> Iterator[Page]:
 
 def audit(page: Page, state: str) -> None:
     """axe-core finds no WCAG 2.1 A/AA violation in the page as it is now."""
+    # A mode switch fades its colours: measure contrast once the fade is over,
+    # not halfway between the two palettes.
+    page.wait_for_function(
+        "document.getAnimations().every(a => a.playState !== 'running')", timeout=5000
+    )
     page.add_script_tag(path=str(AXE_SCRIPT))
     violations = page.evaluate(
         """async (tags) => (await axe.run(document, {runOnly: {type: "tag", values: tags}}))
