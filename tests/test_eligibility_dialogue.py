@@ -94,7 +94,7 @@ def test_a_blind_man_wrongly_detained_gets_a_lawyer_by_notification(conversation
     result = person.check("我是盲人 被冤枉抓起来了 我家里人想给我找律师", "帮我查一查")
     assert "应当通知法律援助机构" in result
     assert "第二十五条第一款第（二）项" in result
-    assert "收入" not in person.asked
+    assert "income_per_capita_monthly" not in person.asked
 
 
 def test_a_beaten_wife_with_income_above_the_line_needs_no_income_check(conversation):
