@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.privacy import pseudonym
 from bot.rasa_client import RasaClient, RasaTimeout, RasaUnavailable
+from bot.recent import Recent
 
 log = logging.getLogger("bot.turns")
 
@@ -42,20 +42,16 @@ class HeldMessages:
     """
 
     def __init__(self, max_senders: int = 10_000, per_sender: int = 10, max_age: float = 3600):
-        self._by_sender: OrderedDict[str, list[HeldMessage]] = OrderedDict()
-        self._max_senders = max_senders
+        self._by_sender: Recent[list[HeldMessage]] = Recent(max_senders)
         self._per_sender = per_sender
         self._max_age = max_age
 
     def hold(self, sender: str, held: list[HeldMessage]) -> None:
-        self._by_sender[sender] = held[-self._per_sender :]
-        self._by_sender.move_to_end(sender)
-        while len(self._by_sender) > self._max_senders:
-            self._by_sender.popitem(last=False)
+        self._by_sender.put(sender, held[-self._per_sender :])
 
     def take(self, sender: str) -> list[HeldMessage]:
         fresh_after = time.time() - self._max_age
-        return [m for m in self._by_sender.pop(sender, []) if m.held_at >= fresh_after]
+        return [m for m in self._by_sender.pop(sender) or [] if m.held_at >= fresh_after]
 
 
 # Gateway channels whose users listen: Rasa answers them on its `voice` input

@@ -21,13 +21,13 @@ import asyncio
 import logging
 import re
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
 from bot.appkeys import TURNS
+from bot.recent import Recent
 from bot.responses import json_response
 from voice.audio import MAX_INPUT_BYTES, to_pcm
 from voice.errors import VoiceInputError
@@ -55,14 +55,12 @@ class PendingSpeech:
     """Replies being synthesised, by id; the oldest are forgotten first."""
 
     def __init__(self, limit: int = 200) -> None:
-        self._tasks: OrderedDict[str, asyncio.Task[Speech]] = OrderedDict()
-        self._limit = limit
+        self._tasks: Recent[asyncio.Task[Speech]] = Recent(limit)
 
     def start(self, synthesiser: Synthesiser, text: str, rate: str) -> str:
         speech_id = uuid.uuid4().hex
-        self._tasks[speech_id] = asyncio.ensure_future(synthesiser.synthesise(text, rate))
-        while len(self._tasks) > self._limit:
-            _, oldest = self._tasks.popitem(last=False)
+        task = asyncio.ensure_future(synthesiser.synthesise(text, rate))
+        for oldest in self._tasks.put(speech_id, task):
             oldest.cancel()
         return speech_id
 
@@ -74,11 +72,10 @@ class SpeechRates:
     """The speech rate each listener chose ("说慢一点"), as the dialogue reports it."""
 
     def __init__(self, limit: int = 10_000) -> None:
-        self._rates: OrderedDict[str, str] = OrderedDict()
-        self._limit = limit
+        self._rates: Recent[str] = Recent(limit)
 
     def of(self, sender: str) -> str:
-        return self._rates.get(sender, "normal")
+        return self._rates.get(sender) or "normal"
 
     def note(self, sender: str, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Remembers a rate the dialogue set, and drops the message that carried it."""
@@ -86,10 +83,7 @@ class SpeechRates:
         for reply in replies:
             rate = (reply.get("custom") or {}).get("speech_rate")
             if rate:
-                self._rates[sender] = rate
-                self._rates.move_to_end(sender)
-                while len(self._rates) > self._limit:
-                    self._rates.popitem(last=False)
+                self._rates.put(sender, rate)
             if reply.get("text") or reply.get("buttons"):
                 kept.append(reply)
         return kept
@@ -113,8 +107,7 @@ class ExpectedAnswers:
     """
 
     def __init__(self, limit: int = 10_000) -> None:
-        self._expected: OrderedDict[str, tuple[str, ...]] = OrderedDict()
-        self._limit = limit
+        self._expected: Recent[tuple[str, ...]] = Recent(limit)
 
     def of(self, sender: str) -> tuple[str, ...] | None:
         return self._expected.get(sender)
@@ -122,15 +115,12 @@ class ExpectedAnswers:
     def note(self, sender: str, replies: list[dict[str, Any]]) -> None:
         buttons = next((r["buttons"] for r in reversed(replies) if r.get("buttons")), [])
         if not buttons:
-            self._expected.pop(sender, None)
+            self._expected.pop(sender)
             return
         titles = [str(b.get("title", "")) for b in buttons]
         # A choice is said by its title or its number ("说一，或者按一").
         numbers = list(SPOKEN_NUMBERS[: len(titles)])
-        self._expected[sender] = tuple(dict.fromkeys([*titles, *numbers, *ALWAYS_EXPECTED]))
-        self._expected.move_to_end(sender)
-        while len(self._expected) > self._limit:
-            self._expected.popitem(last=False)
+        self._expected.put(sender, tuple(dict.fromkeys([*titles, *numbers, *ALWAYS_EXPECTED])))
 
 
 def create_voice_app() -> web.Application:
