@@ -115,7 +115,7 @@ def facts_to_ask(tracker: Tracker) -> list[str]:
         matter = ["matter_type"] if "matter_type" in assessment["missing_facts"] else []
         wanted = [*matter, *region, *assessment["missing_facts"]]
         if assessment["decision"] == "eligible" and assessment["route"] == "application":
-            wanted += benefit_facts(facts, ("advance_aid",), frozenset(skipped))
+            wanted += benefit_facts(facts, ("advance_aid",), frozenset(skipped), assessment)
     return list(dict.fromkeys(f for f in wanted if f not in skipped and f not in facts))
 
 

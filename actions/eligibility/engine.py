@@ -112,6 +112,7 @@ def benefit_facts(
     facts: dict[str, Any],
     effects: tuple[str, ...] = BENEFIT_EFFECTS,
     unanswerable: frozenset[str] = frozenset(),
+    assessment: dict[str, Any] | None = None,
 ) -> list[str]:
     """The unknown facts that could still bring a benefit of these effects.
 
@@ -119,12 +120,13 @@ def benefit_facts(
     at once (art. 44) or a fee is reduced depends on further facts, worth
     asking once the decision is known. A benefit already granted needs no more,
     and a rule that needs a fact the person could not give (`unanswerable`)
-    cannot be settled by asking the others.
+    cannot be settled by asking the others. Pass the facts' `assessment` when
+    it is at hand, so it is not worked out again.
     """
     given = check_facts(facts)
     ruleset = load_ruleset(given["region"])
     known = {**ruleset.assume, **given}
-    assessment = assess(facts)
+    assessment = assessment or assess(facts)
     outcome = {"decision": assessment["decision"], "route": assessment["route"]}
     open_rules: list[frozenset[str]] = []
     for effect in effects:
