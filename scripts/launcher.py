@@ -144,6 +144,9 @@ class Stack:
             "DATABASE_URL": os.environ.get(
                 "DATABASE_URL", f"sqlite:///{self.var_dir / 'legal_aid.db'}"
             ),
+            # Without PII_KEY (passed on with the environment), the key file
+            # lives next to the database.
+            "PII_KEY_FILE": os.environ.get("PII_KEY_FILE") or str(self.var_dir / "pii.key"),
             **rasa_env(),
             "PYTHONUNBUFFERED": "1",
             **self.env,
@@ -155,8 +158,22 @@ class Stack:
             raise StartError(f"Rasa server: no trained model at {self.model}; run ./dev setup")
         for name in names:
             ensure_port_free(self.services[name])
+        self.prepare_store()
         for name in names:
             self.start_one(name)
+
+    def prepare_store(self) -> None:
+        """Migrate the store's database (and create the local key file) before any
+        process can use them."""
+        from store.migrate import prepare_local_store  # Alembic loads only when starting
+
+        try:
+            created = prepare_local_store(self.child_env())
+        except Exception as error:  # noqa: BLE001 - any failure is one line for the user
+            first_line = (str(error).splitlines() or [type(error).__name__])[0]
+            raise StartError(f"store: cannot prepare the database: {first_line}") from None
+        if created:
+            print(f"[run] created the local key for personal data: {created}", flush=True)
 
     def start_one(self, name: str) -> None:
         service = self.services[name]

@@ -4,7 +4,8 @@
 #   2. uv, and the locked dependencies in .venv,
 #   3. the Debian packages listed in scripts/system-packages.txt,
 #   4. axe-core for the browser tests (npm ci, when its lock file changed),
-#   5. the Rasa model, trained only when its inputs changed.
+#   5. the local key for personal data in the intake store, when PII_KEY is unset,
+#   6. the Rasa model, trained only when its inputs changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,6 +77,13 @@ if [ ! -f "$BROWSER_DIR/node_modules/axe-core/axe.min.js" ] || [ "$(cat "$LOCK_S
   say "installing axe-core for the browser tests (npm ci in $BROWSER_DIR)"
   npm ci --prefix "$BROWSER_DIR" --no-audit --no-fund --loglevel=error
   printf '%s\n' "$lock_hash" >"$LOCK_STAMP"
+fi
+
+# Personal data in the intake store is encrypted. Production sets PII_KEY; on one
+# machine the embedded default is a key file, created once and never replaced.
+key_file=$(.venv/bin/python -m store.crypto ensure-local-key)
+if [ -n "$key_file" ]; then
+  say "created the key for personal data in $key_file (keep it: records cannot be read without it; production sets PII_KEY instead)"
 fi
 
 FAYUAN_CACHE="$CACHE_DIR" .venv/bin/python -m scripts.model_cache

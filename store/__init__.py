@@ -20,7 +20,17 @@ def create_engine(database_url: str = DEFAULT_DATABASE_URL) -> Engine:
     url = make_url(database_url)
     if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    return sa.create_engine(url, future=True, pool_pre_ping=True)
+    engine = sa.create_engine(url, future=True, pool_pre_ping=True)
+    if url.drivername.startswith("sqlite"):
+        sa.event.listen(engine, "connect", _enforce_foreign_keys)
+    return engine
+
+
+def _enforce_foreign_keys(dbapi_connection: object, connection_record: object) -> None:
+    # SQLite ignores foreign keys unless asked, per connection; PostgreSQL always checks.
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def ping(engine: Engine) -> None:
