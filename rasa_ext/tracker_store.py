@@ -8,10 +8,17 @@ without bound. This store starts a new session, slots carried over, once the
 current one has `max_session_turns` user turns and the dialogue is at rest
 (no form running, not handed to a human). The full history stays in the
 database for `retrieve_full_tracker` (transcripts, audits).
+
+The events hold everything people said, their phone and ID numbers included,
+so they are encrypted at rest with the store's key (store/crypto.py, PII_KEY)
+and the conversation id (a Telegram chat or WeChat user id) is kept only as a
+keyed hash: the tracker database alone reveals neither who talked nor what
+they said.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -29,6 +36,13 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Query, Session
+
+from store import settings
+from store.crypto import CONVERSATION_LOOKUP, KeyRing
+
+# The associated data that binds an encrypted event to this table's column.
+EVENT_COLUMN = "events.data"
 
 DEFAULT_MAX_SESSION_TURNS = 40
 
@@ -41,8 +55,11 @@ class RollingSessionTrackerStore(SQLTrackerStore):
         domain: Domain | None = None,
         host: str | None = None,
         max_session_turns: int = DEFAULT_MAX_SESSION_TURNS,
+        keys: KeyRing | None = None,
         **kwargs: Any,
     ) -> None:
+        # Not `self.keys`: SQLTrackerStore.keys() lists the conversations.
+        self.pii_keys = keys or KeyRing.from_env(settings.environment())
         # `url` in endpoints.yml arrives here as `host`: one SQLAlchemy URL
         # (sqlite:///var/rasa_tracker.db, postgresql://user:pw@host/db).
         url = make_url(host or "sqlite:///var/rasa_tracker.db")
@@ -67,14 +84,73 @@ class RollingSessionTrackerStore(SQLTrackerStore):
             self.SQLEvent.timestamp,
         ).create(self.engine, checkfirst=True)
 
+    # --- encryption at rest: the three places SQLTrackerStore touches event rows ---
+
+    def stored_ids(self, sender_id: str) -> list[str]:
+        """The conversation's row id under every key (rows from before a key rotation too)."""
+        return self.pii_keys.lookup_hashes(sender_id, CONVERSATION_LOOKUP)
+
+    def _event_query(
+        self, session: Session, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> Query:
+        # Rasa's query, with the hashed id in place of the id it was given.
+        ids = self.stored_ids(sender_id)
+        session_start = (
+            session.query(sa.func.max(self.SQLEvent.timestamp).label("session_start"))
+            .filter(
+                self.SQLEvent.sender_id.in_(ids),
+                self.SQLEvent.type_name == SessionStarted.type_name,
+            )
+            .subquery()
+        )
+        query = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id.in_(ids))
+        if not fetch_events_from_all_sessions:
+            query = query.filter(
+                sa.or_(
+                    self.SQLEvent.timestamp >= session_start.c.session_start,
+                    session_start.c.session_start.is_(None),
+                )
+            )
+        return query.order_by(self.SQLEvent.id)
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        with self.session_scope() as session:
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions).all()
+            events = [json.loads(self.pii_keys.decrypt(row.data, EVENT_COLUMN)) for row in rows]
+        if not self.domain or not events:
+            return None
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    async def _save_events(self, tracker: DialogueStateTracker) -> None:
+        """SQLTrackerStore.save with the id hashed and each event encrypted."""
+        await self.stream_events(tracker)
+        stored_id = self.pii_keys.lookup_hash(tracker.sender_id, CONVERSATION_LOOKUP)
+        with self.session_scope() as session:
+            for event in self._additional_events(session, tracker):
+                data = event.as_dict()
+                intent = (data.get("parse_data") or {}).get("intent") or {}
+                session.add(
+                    self.SQLEvent(
+                        sender_id=stored_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=intent.get("name"),
+                        action_name=data.get("name"),
+                        data=self.pii_keys.encrypt(json.dumps(data), EVENT_COLUMN),
+                    )
+                )
+            session.commit()
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the new events, then start a fresh session if this one is long."""
-        await super().save(tracker)
+        await self._save_events(tracker)
         if self._should_roll_over(tracker):
             rolled = tracker.copy()
             for event in self._rollover_events(tracker):
                 rolled.update(event)
-            await super().save(rolled)
+            await self._save_events(rolled)
 
     def _should_roll_over(self, tracker: DialogueStateTracker) -> bool:
         if tracker.is_paused() or tracker.active_loop_name:

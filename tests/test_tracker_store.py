@@ -15,6 +15,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_ext.tracker_store import RollingSessionTrackerStore
+from store.crypto import KeyRing, new_key_entry
 
 DOMAIN = Domain.from_yaml(
     """
@@ -30,10 +31,14 @@ responses:
 )
 
 
+FIRST_KEY = new_key_entry()
+KEYS = KeyRing.parse(FIRST_KEY)
+
+
 @pytest.fixture
 def store(tmp_path) -> RollingSessionTrackerStore:
     return RollingSessionTrackerStore(
-        domain=DOMAIN, host=f"sqlite:///{tmp_path / 'tracker.db'}", max_session_turns=5
+        domain=DOMAIN, host=f"sqlite:///{tmp_path / 'tracker.db'}", max_session_turns=5, keys=KEYS
     )
 
 
@@ -85,3 +90,26 @@ async def test_a_running_form_is_never_cut(store):
 async def test_short_conversations_are_left_alone(store):
     await talk(store, "u4", 4)
     assert len(user_texts(await store.retrieve("u4"))) == 4
+
+
+async def test_what_people_said_and_who_they_are_is_not_in_the_file(store, tmp_path):
+    sender = "telegram-chat-4455667788"
+    await talk(store, sender, 2)
+    raw = (tmp_path / "tracker.db").read_bytes()
+    for plain in ("第0句", "回答1", "shanxi", sender):
+        assert plain.encode() not in raw
+    # Still the same conversation when read back with the key.
+    assert user_texts(await store.retrieve(sender)) == ["第0句", "第1句"]
+
+
+async def test_a_rotated_key_still_finds_the_conversation(store, tmp_path):
+    sender = "web-rotation"
+    await talk(store, sender, 1)
+    rotated = RollingSessionTrackerStore(
+        domain=DOMAIN,
+        host=f"sqlite:///{tmp_path / 'tracker.db'}",
+        max_session_turns=5,
+        keys=KeyRing.parse(f"{new_key_entry()},{FIRST_KEY}"),
+    )
+    await talk(rotated, sender, 1)
+    assert user_texts(await rotated.retrieve(sender)) == ["第0句", "第0句"]
