@@ -22,6 +22,11 @@ def matter_types() -> dict[str, dict[str, str]]:
     return load_policy_file("matter_types.yml")
 
 
+def matter_name(matter: str | None) -> str:
+    """How a matter is said to the person ("拖欠工资、讨要劳动报酬")."""
+    return matter_types().get(matter or "", {}).get("said_zh", "其他法律问题")
+
+
 def recognised_matter(tracker: Tracker) -> str | None:
     """The matter of the latest message, else the one recognised earlier."""
     latest = next(tracker.get_latest_entity_values("matter_type"), None)

@@ -8,11 +8,12 @@ import aiohttp
 from aiohttp import web
 
 import store
-from bot import health, voice_chat, webchat
+from bot import health, intake_documents, voice_chat, webchat
 from bot.appkeys import CONFIG, ENGINE, HTTP, RASA, TURNS
 from bot.config import Config
 from bot.rasa_client import RasaClient
 from bot.turns import TurnHandler
+from store.intake import IntakeStore
 
 # Bodies larger than this are refused with 413 before they are read: no chat
 # message, even with metadata, comes near it.
@@ -26,6 +27,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_shared_clients)
     app.add_routes(webchat.routes())
     app.add_routes(health.routes())
+    app.add_routes(intake_documents.routes())
     app[voice_chat.VOICE_APP] = voice_chat.create_voice_app()
     app.add_subapp("/api/voice/", app[voice_chat.VOICE_APP])
     return app
@@ -39,5 +41,6 @@ async def _shared_clients(app: web.Application) -> AsyncIterator[None]:
         app[RASA] = RasaClient(http, config.rasa_url, config.rasa_timeout_seconds)
         app[TURNS] = TurnHandler(app[RASA])
         app[ENGINE] = store.create_engine(config.database_url)
+        app[intake_documents.INTAKE_STORE] = IntakeStore.from_env()
         yield
         app[ENGINE].dispose()

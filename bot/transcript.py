@@ -23,6 +23,8 @@ class Line:
     speaker: str
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)
+    # A file offered with the message (the filled-in application form).
+    document: dict[str, str] | None = None
 
 
 def lines_from_events(events: list[dict[str, Any]]) -> list[Line]:
@@ -35,14 +37,20 @@ def lines_from_events(events: list[dict[str, Any]]) -> list[Line]:
         elif event.get("event") == "bot":
             data = event.get("data") or {}
             buttons = [_button(b) for b in data.get("buttons") or [] if isinstance(b, dict)]
-            lines.append(Line(BOT, str(event.get("text") or ""), buttons))
+            text = str(event.get("text") or "")
+            lines.append(Line(BOT, text, buttons, _document(data.get("custom"))))
     return lines
 
 
 def lines_from_replies(replies: list[dict[str, Any]]) -> list[Line]:
     """Bot lines from replies in the REST channel's shape."""
     return [
-        Line(BOT, r.get("text") or "", [_button(b) for b in r.get("buttons") or []])
+        Line(
+            BOT,
+            r.get("text") or "",
+            [_button(b) for b in r.get("buttons") or []],
+            _document(r.get("custom")),
+        )
         for r in replies
     ]
 
@@ -72,3 +80,12 @@ def _title_of(payload: str, choices: list[dict[str, str]]) -> str | None:
 
 def _button(button: dict[str, Any]) -> dict[str, str]:
     return {"title": str(button.get("title", "")), "payload": str(button.get("payload", ""))}
+
+
+def _document(custom: Any) -> dict[str, str] | None:
+    """The document a reply offers ({"title", "url", "large_print_url"}), if any."""
+    document = custom.get("document") if isinstance(custom, dict) else None
+    if not isinstance(document, dict) or not str(document.get("url", "")).startswith("/"):
+        # Only links into this gateway: a reply must never send a person elsewhere.
+        return None
+    return {key: str(value) for key, value in document.items()}

@@ -21,6 +21,12 @@ BUSY_REPLY = (
     "系统暂时繁忙，您的话我已经记下了，恢复后会接着处理。"
     "请过一会儿再发一条消息；着急的话，可以拨打12348公共法律服务热线。"
 )
+# Rasa answered nothing: an action failed (the action server died or erred)
+# and Rasa carried on without its events. Said so, rather than silence.
+NOTHING_DONE_REPLY = (
+    "抱歉，这条消息刚才没有处理完，您之前说的都还在。请再说一次；"
+    "着急的话，可以拨打12348公共法律服务热线。"
+)
 SLOW_REPLY = (
     "系统反应有点慢，这条消息可能没有处理完。请过一会儿再说一次；"
     "着急的话，可以拨打12348公共法律服务热线。"
@@ -95,6 +101,9 @@ class TurnHandler:
                 replies.append(_bot_message(sender, SLOW_REPLY))
                 status = "rasa_timeout"
                 break
+        if status == "ok" and not replies:
+            replies.append(_bot_message(sender, NOTHING_DONE_REPLY))
+            status = "no_reply"
         log.info(
             "turn sender=%s channel=%s status=%s replayed=%d replies=%d ms=%.0f",
             pseudonym(sender),

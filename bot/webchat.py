@@ -165,6 +165,8 @@ def render_lines(lines: list[Line]) -> str:
             f'<div class="msg {line.speaker}"{anchor}><span class="who">{WHO[line.speaker]}：</span>'
             f'<span class="text">{html.escape(line.text)}</span>'
         )
+        if line.document:
+            parts.append(_document_links(line.document))
         if position > last_user and line.buttons:
             parts.append(_choice_form(line.buttons, number))
             number += len(line.buttons)
@@ -180,6 +182,18 @@ def _choice_form(buttons: list[dict[str, str]], first_number: int) -> str:
         for number, b in enumerate(buttons, start=first_number)
     )
     return f'<form class="choices" method="post" action="/chat#latest">{items}</form>'
+
+
+def _document_links(document: dict[str, str]) -> str:
+    """Download links for an offered document: the form, and its large-print version."""
+    links = [
+        f'<a href="{html.escape(document["url"])}" download>下载{html.escape(document["title"])}（PDF）</a>'
+    ]
+    if document.get("large_print_url"):
+        links.append(
+            f'<a href="{html.escape(document["large_print_url"])}" download>下载大字版（PDF）</a>'
+        )
+    return '<p class="document">' + " ".join(links) + "</p>"
 
 
 def _reply(sender: str, text: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def _answer_words() -> dict[str, Any]:
     return load_policy_file("answers.yml")
 
 
-def _longest_match(text: str, words_by_value: dict[Any, list[str]]) -> Any:
+def longest_match(text: str, words_by_value: dict[Any, list[str]]) -> Any:
     """The value whose word is the longest one found in the text, or None."""
     best, best_length = None, 0
     for value, words in words_by_value.items():
@@ -65,7 +65,7 @@ def parse_yes_no(text: str, intent: str | None = None) -> bool | None:
     if is_decline(text):
         return None
     words = _answer_words()["yes_no"]
-    answer = _longest_match(text, {False: words["negative"], True: words["affirmative"]})
+    answer = longest_match(text, {False: words["negative"], True: words["affirmative"]})
     if answer is not None:
         return answer
     return {"affirm": True, "deny": False}.get(intent or "")
@@ -82,7 +82,7 @@ def parse_disability_categories(text: str) -> list[str] | None:
 
 def parse_disability_grade(text: str) -> int | None:
     grades = {int(k): v for k, v in _answer_words()["disability_grades"].items()}
-    return _longest_match(text, grades)
+    return longest_match(text, grades)
 
 
 def parse_number(fact: str, text: str) -> float | None:
@@ -121,4 +121,4 @@ def parse_answer(fact: str, text: str, intent: str | None = None) -> Any:
             return None
         return int(value) if kind == "int" else float(value)
     choices = _answer_words()["choices"].get(fact, {})
-    return _longest_match(text, choices)
+    return longest_match(text, choices)

@@ -74,6 +74,27 @@
     item.scrollIntoView({ block: "nearest", behavior: reducedMotion.matches ? "auto" : "smooth" });
   }
 
+  // A file the assistant offers (the filled-in application form): plain links,
+  // so a screen reader announces them and the browser's own download applies.
+  function addDocument(documentOffer) {
+    if (!String(documentOffer.url || "").startsWith("/")) return;
+    const paragraph = document.createElement("p");
+    paragraph.className = "document";
+    paragraph.append(downloadLink(documentOffer.url, "下载" + documentOffer.title + "（PDF）"));
+    if (documentOffer.large_print_url) {
+      paragraph.append(" ", downloadLink(documentOffer.large_print_url, "下载大字版（PDF）"));
+    }
+    log.lastElementChild.append(paragraph);
+  }
+
+  function downloadLink(url, label) {
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = "";
+    link.textContent = label;
+    return link;
+  }
+
   // Real buttons, numbered as the spoken prompts number them ("说一，或者按一").
   function choiceButtons(choices, firstNumber) {
     const group = document.createElement("div");
@@ -143,6 +164,7 @@
       const buttons = reply.buttons || [];
       if (!reply.text && !buttons.length) return;
       addMessage("bot", reply.text || "", buttons, number);
+      if (reply.custom && reply.custom.document) addDocument(reply.custom.document);
       number += buttons.length;
       openChoices = openChoices.concat(buttons);
     });

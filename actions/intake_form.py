@@ -1,0 +1,581 @@
+"""The application form (申请登记): consent first, one question at a time, read back before submitting.
+
+The questions are not a fixed list: which ones are asked depends on the
+person (a child under 14 needs a guardian's consent; the ID number and the
+disability certificate may be skipped; urgency already told in the eligibility
+questions is not asked again). Every answer is checked in the words people
+use (actions/intake/validation.py). At any time a person may correct an
+earlier answer ("电话说错了"), ask why a question is asked, or stop and come
+back later ("先停一下" … "继续申请") with nothing lost.
+
+Before submitting, every answer is read back, one field at a time, and the
+person confirms or changes it; only then does action_finish_application
+create the record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+from actions.eligibility.answers import is_decline, parse_answer, parse_yes_no
+from actions.eligibility_form import SETTLED_SLOT, facts_from_tracker
+from actions.intake import validation
+from actions.intake.fields import (
+    Field,
+    field,
+    field_named_in,
+    fields,
+    needs_words,
+    parse_applying_for,
+    parse_guardian_relation,
+    value_label,
+)
+from actions.matters import matter_name
+from actions.numbers import digits_to_chinese
+from actions.places import most_specific_place
+from actions.voice import is_voice
+
+FORM = "intake_form"
+CONSENT = "intake_consent"
+REVIEW = "intake_review"
+REVIEW_FIELD = "intake_review_field"
+CONFIRMED = "intake_confirmed"
+SKIPPED = "intake_skipped"
+LEFT = "intake_left"
+APPLICATION_KEY = "application_key"
+CONSENT_AT = "intake_consent_at"
+REFERENCE = "intake_reference"
+# PIPL art. 31: a child under 14 needs a parent's or guardian's consent.
+GUARDIAN_CONSENT_BELOW_AGE = 14
+GUARDIAN_SLOTS = ("guardian_consent", "guardian_name", "guardian_relation")
+# Questions that may be skipped ("跳过", "没有", "不想说"); the rest are needed.
+OPTIONAL = frozenset({"id_number", "disability_certificate", "age"})
+URGENCY_SLOTS = ("days_to_deadline", "needs_urgent_preservation")
+# Free-text answers: a clear "先停一下" must not be taken for a name or a story.
+FREE_TEXT = frozenset({"applicant_name", "guardian_name", "description"})
+LEAVING_INTENTS = frozenset({"pause_application", "ask_human", "start_over"})
+LEAVING_CONFIDENCE = 0.8
+CORRECTION_INTENT = "correct_answer"
+CORRECTION_CONFIDENCE = 0.6
+MIN_DESCRIPTION_CHARS = 6
+MAX_DESCRIPTION_CHARS = 1000
+# Slots that only say where the form is; everything else it collects is the person's.
+PERSONAL_SLOTS = (
+    "applicant_name",
+    "phone",
+    "phone_confirmed",
+    "id_number",
+    "county",
+    "matter_confirmed",
+    "description",
+    "disability_certificate",
+    "accessibility_needs",
+    "contact_preference",
+    *GUARDIAN_SLOTS,
+    "applying_for",
+)
+PROGRESS_SLOTS = (CONSENT, REVIEW, REVIEW_FIELD, CONFIRMED, SKIPPED, LEFT, CONSENT_AT)
+
+
+def _intent(tracker: Tracker) -> tuple[str | None, float]:
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
+def _text(tracker: Tracker) -> str:
+    return (tracker.latest_message.get("text") or "").strip()
+
+
+def _is_minor(tracker: Tracker) -> bool:
+    age = tracker.get_slot("age")
+    return isinstance(age, int | float) and age < GUARDIAN_CONSENT_BELOW_AGE
+
+
+def _urgency_known(tracker: Tracker, slot: str) -> bool:
+    settled = set(tracker.get_slot(SETTLED_SLOT) or []) | set(tracker.get_slot(SKIPPED) or [])
+    return tracker.get_slot(slot) is not None or slot in settled
+
+
+def questions_for(tracker: Tracker) -> list[str]:
+    """The questions this person is asked, in order (answered ones included)."""
+    if tracker.get_slot(LEFT):
+        return []
+    if tracker.get_slot(CONSENT) is not True:
+        return [CONSENT]
+    skipped = set(tracker.get_slot(SKIPPED) or [])
+    wanted = [CONSENT, "applying_for", "age"]
+    if _is_minor(tracker):
+        wanted += GUARDIAN_SLOTS
+    wanted += [
+        "applicant_name",
+        "phone",
+        "phone_confirmed",
+        "id_number",
+        "county",
+        "matter_type",
+        "matter_confirmed",
+        "description",
+        "disability_certificate",
+        "accessibility_needs",
+        "contact_preference",
+        *(slot for slot in URGENCY_SLOTS if not _urgency_known(tracker, slot)),
+        REVIEW,
+    ]
+    return [slot for slot in wanted if slot not in skipped]
+
+
+def review_fields(tracker: Tracker) -> list[Field]:
+    """The fields read back before submitting: those this person answered."""
+    shown = []
+    for f in fields():
+        if f.key == "guardian" and not tracker.get_slot("guardian_name"):
+            continue
+        if f.key == "urgency":
+            shown.append(f)
+            continue
+        if any(tracker.get_slot(slot) is not None for slot in f.slots):
+            shown.append(f)
+    return shown
+
+
+def spoken_reference(reference: str) -> str:
+    """FY-2026-000123 said so it can be written down: letters, then digit by digit."""
+    letters, *numbers = reference.split("-")
+    return "，".join([" ".join(letters), *(digits_to_chinese(n) for n in numbers)])
+
+
+def urgency_words(tracker: Tracker) -> str:
+    days = tracker.get_slot("days_to_deadline")
+    preservation = tracker.get_slot("needs_urgent_preservation")
+    parts = []
+    if isinstance(days, int | float):
+        parts.append(f"离期限还有{int(days)}天")
+    if preservation is True:
+        parts.append("要马上申请保全")
+    return "，".join(parts) or "没有很急的期限"
+
+
+def field_value(f: Field, tracker: Tracker, voice: bool) -> str:
+    """A field's answer as it is read back: for the eye, or for the ear."""
+    slot = tracker.get_slot
+    if f.key == "phone":
+        digits = slot("phone")
+        return validation.phone_for_readback(digits) if voice else validation.phone_grouped(digits)
+    if f.key in ("id_number", "disability_certificate"):
+        value = slot(f.key)
+        return digits_to_chinese(value).replace("X", "叉") if voice else value
+    if f.key == "county":
+        return str(slot("county")).replace("/", "")
+    if f.key == "matter_type":
+        return matter_name(slot("matter_type"))
+    if f.key == "guardian":
+        name, relation = slot("guardian_name"), slot("guardian_relation")
+        return f"{name}，{relation}" if voice else f"{name}（{relation}）"
+    if f.key == "accessibility_needs":
+        return needs_words(slot("accessibility_needs") or ())
+    if f.key == "contact_preference":
+        return value_label("contact_preference", slot("contact_preference"))
+    if f.key == "urgency":
+        return urgency_words(tracker)
+    return str(slot(f.slots[0]))
+
+
+class ValidateIntakeForm(FormValidationAction):
+    """Checks each answer, handles corrections and pauses, and runs the read-back."""
+
+    def name(self) -> str:
+        return f"validate_{FORM}"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        return questions_for(tracker)
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        asked = tracker.get_slot("requested_slot")
+        to_validate = tracker.slots_to_validate()
+        if asked not in to_validate:
+            return []
+        updates = self._correction(asked, dispatcher, tracker)
+        if updates is None:
+            updates = self._answer(asked, to_validate[asked], dispatcher, tracker, domain)
+        return [SlotSet(slot, value) for slot, value in updates.items()]
+
+    def _correction(
+        self, asked: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any] | None:
+        """ "电话说错了": forget that field (asked again next); None when it is an answer."""
+        intent, confidence = _intent(tracker)
+        if intent != CORRECTION_INTENT or confidence < CORRECTION_CONFIDENCE:
+            return None
+        named = field_named_in(_text(tracker))
+        if named is None:
+            return None
+        dispatcher.utter_message(response="utter_intake_fix_field", field_label=named.label)
+        return {asked: None, **forget(named, tracker)}
+
+    def _answer(
+        self,
+        slot: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        text = _text(tracker)
+        intent, confidence = _intent(tracker)
+        if intent == "ask_why":
+            why = f"utter_why_{slot}"
+            has_why = why in domain.get("responses", {})
+            dispatcher.utter_message(response=why if has_why else "utter_intake_why_generic")
+            return {slot: None}
+        declined = intent == "decline_answer" or is_decline(text)
+        if declined and slot in OPTIONAL:
+            return {slot: None, SKIPPED: [*(tracker.get_slot(SKIPPED) or []), slot]}
+        parsed = ANSWER_READERS[slot](text, intent, tracker, dispatcher)
+        leaving = intent in LEAVING_INTENTS and confidence >= LEAVING_CONFIDENCE
+        if leaving and (parsed is None or slot in FREE_TEXT):
+            return {slot: None, LEFT: intent}
+        if parsed is None and declined and slot != CONSENT:
+            dispatcher.utter_message(response="utter_intake_required_field")
+            return {slot: None}
+        if parsed is None:
+            return {slot: None}
+        return parsed
+
+
+def forget(f: Field, tracker: Tracker) -> dict[str, Any]:
+    """Clears a field so the form asks it again, and takes back its confirmation."""
+    confirmed = [key for key in tracker.get_slot(CONFIRMED) or [] if key != f.key]
+    skipped = [slot for slot in tracker.get_slot(SKIPPED) or [] if slot not in f.slots]
+    settled = [slot for slot in tracker.get_slot(SETTLED_SLOT) or [] if slot not in f.slots]
+    return {
+        **{slot: None for slot in f.slots},
+        CONFIRMED: confirmed,
+        SKIPPED: skipped,
+        SETTLED_SLOT: settled,
+        REVIEW: None,
+    }
+
+
+# --- one reader per question: the slots to set, or None after saying what was wrong ---
+
+
+def _read_consent(text: str, intent: str | None, tracker: Tracker, d: CollectingDispatcher) -> Any:
+    answer = parse_yes_no(text, intent)
+    if answer is None:
+        d.utter_message(response="utter_intake_not_understood")
+        return None
+    if answer is False:
+        return {CONSENT: False, LEFT: "consent_refused"}
+    return {
+        CONSENT: True,
+        APPLICATION_KEY: tracker.get_slot(APPLICATION_KEY) or uuid.uuid4().hex,
+        CONSENT_AT: datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _read_applying_for(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    answer = parse_applying_for(text)
+    if answer is None:
+        d.utter_message(response="utter_intake_not_understood")
+        return None
+    return {"applying_for": answer}
+
+
+def _read_age(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    age = parse_answer("age", text, intent)
+    if age is None:
+        d.utter_message(response="utter_intake_not_understood")
+        return None
+    return {"age": age}
+
+
+def _read_guardian_consent(
+    text: str, intent: str | None, t: Tracker, d: CollectingDispatcher
+) -> Any:
+    answer = parse_yes_no(text, intent)
+    if answer is None:
+        d.utter_message(response="utter_intake_not_understood")
+        return None
+    if answer is False:
+        return {"guardian_consent": False, LEFT: "guardian_missing"}
+    return {"guardian_consent": True}
+
+
+def _read_name(slot: str):  # one reader for both names
+    def read(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+        name = validation.parse_name(text)
+        if name is None:
+            d.utter_message(response="utter_intake_name_not_understood")
+            return None
+        return {slot: name}
+
+    return read
+
+
+def _read_guardian_relation(
+    text: str, intent: str | None, t: Tracker, d: CollectingDispatcher
+) -> Any:
+    relation = parse_guardian_relation(text)
+    if relation is None:
+        d.utter_message(response="utter_intake_not_understood")
+        return None
+    return {"guardian_relation": relation}
+
+
+def _read_phone(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    phone = validation.parse_phone(text)
+    if phone is None:
+        d.utter_message(response="utter_intake_phone_not_understood")
+        return None
+    return {"phone": phone, "phone_confirmed": None}
+
+
+def _read_phone_confirmed(
+    text: str, intent: str | None, t: Tracker, d: CollectingDispatcher
+) -> Any:
+    # A different number said instead of "不对" is taken as the correction.
+    phone = validation.parse_phone(text)
+    if phone is not None and phone != t.get_slot("phone"):
+        return {"phone": phone, "phone_confirmed": None}
+    answer = parse_yes_no(text, intent)
+    if answer is None:
+        d.utter_message(response="utter_intake_not_understood")
+        return None
+    if answer is False:
+        d.utter_message(response="utter_intake_say_again")
+        return {"phone": None, "phone_confirmed": None}
+    return {"phone_confirmed": True}
+
+
+def _read_id_number(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    if parse_yes_no(text, intent) is False:
+        # "没有" (no ID card to hand): skipped like "跳过".
+        return {"id_number": None, SKIPPED: [*(t.get_slot(SKIPPED) or []), "id_number"]}
+    id_number = validation.parse_id_number(text)
+    problem = validation.id_number_problem(id_number) if id_number else None
+    if id_number is None or problem:
+        d.utter_message(
+            response="utter_intake_id_problem",
+            problem=problem or "我没听出完整的身份证号码，一共是十八位。",
+        )
+        return None
+    updates: dict[str, Any] = {"id_number": id_number}
+    if t.get_slot("age") is None:
+        birth = validation.birth_date_from_id(id_number)
+        updates["age"] = validation.age_on(birth, date.today())
+    return updates
+
+
+def _read_county(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    named = " ".join(t.get_latest_entity_values("region"))
+    place = most_specific_place(named or text) or most_specific_place(text)
+    if place is not None and place.level == "county":
+        return {"county": place.path_text, "region": place.policy_region, "place": place.name}
+    if place is not None:
+        d.utter_message(response="utter_intake_county_more_precise", place=place.name)
+        return None
+    if text.endswith(("县", "区", "旗", "市")) and 2 <= len(text) <= 30:
+        # A county the directory does not list yet: keep the person's words.
+        return {"county": text}
+    d.utter_message(response="utter_intake_county_not_understood")
+    return None
+
+
+def _read_matter(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    matter = next(t.get_latest_entity_values("matter_type"), None)
+    if matter is None:
+        d.utter_message(response="utter_eligibility_matter_not_understood")
+        return None
+    return {"matter_type": matter, "matter_confirmed": None}
+
+
+def _read_matter_confirmed(
+    text: str, intent: str | None, t: Tracker, d: CollectingDispatcher
+) -> Any:
+    answer = parse_yes_no(text, intent)
+    if answer is None:
+        d.utter_message(response="utter_intake_not_understood")
+        return None
+    if answer is False:
+        return {"matter_type": None, "matter_confirmed": None}
+    return {"matter_confirmed": True}
+
+
+def _read_description(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    if len(text) < MIN_DESCRIPTION_CHARS:
+        d.utter_message(response="utter_intake_description_too_short")
+        return None
+    return {"description": text[:MAX_DESCRIPTION_CHARS]}
+
+
+def _read_certificate(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    if parse_yes_no(text, intent) is False:
+        return {
+            "disability_certificate": None,
+            SKIPPED: [*(t.get_slot(SKIPPED) or []), "disability_certificate"],
+        }
+    certificate = validation.parse_disability_certificate(text)
+    problem = validation.certificate_problem(certificate) if certificate else None
+    if certificate is None or problem:
+        d.utter_message(
+            response="utter_intake_certificate_problem",
+            problem=problem or "我没听出完整的残疾人证号，一共是二十位。",
+        )
+        return None
+    return {"disability_certificate": certificate, "has_disability_certificate": True}
+
+
+def _read_needs(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    needs = validation.parse_accessibility_needs(text)
+    if needs is None:
+        d.utter_message(response="utter_intake_not_understood")
+        return None
+    return {"accessibility_needs": list(needs)}
+
+
+def _read_contact(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    contact = validation.parse_contact_preference(text)
+    if contact is None:
+        d.utter_message(response="utter_intake_not_understood")
+        return None
+    return {"contact_preference": contact}
+
+
+def _read_deadline(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    days = parse_answer("days_to_deadline", text, intent)
+    if days is not None:
+        return {"days_to_deadline": days}
+    if parse_yes_no(text, intent) is False:
+        settled = [*(t.get_slot(SETTLED_SLOT) or []), "days_to_deadline"]
+        return {"days_to_deadline": None, SETTLED_SLOT: settled}
+    d.utter_message(response="utter_intake_not_understood")
+    return None
+
+
+def _read_preservation(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    answer = parse_yes_no(text, intent)
+    if answer is None:
+        d.utter_message(response="utter_intake_not_understood")
+        return None
+    return {"needs_urgent_preservation": answer}
+
+
+def _read_review(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
+    key = t.get_slot(REVIEW_FIELD)
+    if key is None:
+        return None
+    answer = parse_yes_no(text, intent)
+    named = field_named_in(text) if answer is False else None
+    if answer is None:
+        d.utter_message(response="utter_intake_not_understood")
+        return None
+    if answer is False:
+        wrong = named or field(key)
+        d.utter_message(response="utter_intake_fix_field", field_label=wrong.label)
+        return forget(wrong, t)
+    confirmed = [*(t.get_slot(CONFIRMED) or []), key]
+    done = all(f.key in confirmed for f in review_fields(t))
+    return {CONFIRMED: confirmed, REVIEW: True if done else None, REVIEW_FIELD: None}
+
+
+ANSWER_READERS = {
+    CONSENT: _read_consent,
+    "applying_for": _read_applying_for,
+    "age": _read_age,
+    "guardian_consent": _read_guardian_consent,
+    "guardian_name": _read_name("guardian_name"),
+    "guardian_relation": _read_guardian_relation,
+    "applicant_name": _read_name("applicant_name"),
+    "phone": _read_phone,
+    "phone_confirmed": _read_phone_confirmed,
+    "id_number": _read_id_number,
+    "county": _read_county,
+    "matter_type": _read_matter,
+    "matter_confirmed": _read_matter_confirmed,
+    "description": _read_description,
+    "disability_certificate": _read_certificate,
+    "accessibility_needs": _read_needs,
+    "contact_preference": _read_contact,
+    "days_to_deadline": _read_deadline,
+    "needs_urgent_preservation": _read_preservation,
+    REVIEW: _read_review,
+}
+
+
+# --- questions whose words depend on what was said ---
+
+
+class ActionAskPhoneConfirmed(Action):
+    """Reads the number back in groups of digits: "一三八，一二三四，五六七八，对吗？"."""
+
+    def name(self) -> str:
+        return "action_ask_phone_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            response="utter_intake_phone_readback",
+            phone_readback=field_value(field("phone"), tracker, is_voice(tracker)),
+        )
+        return []
+
+
+class ActionAskMatterConfirmed(Action):
+    """ "您要申请的事情是：拖欠工资。对吗？" — the matter from the conversation, confirmed."""
+
+    def name(self) -> str:
+        return "action_ask_matter_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            response="utter_intake_matter_readback",
+            matter_name=matter_name(tracker.get_slot("matter_type")),
+        )
+        return []
+
+
+class ActionAskIntakeReview(Action):
+    """Reads back the next field not yet confirmed, one at a time."""
+
+    def name(self) -> str:
+        return "action_ask_intake_review"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        confirmed = set(tracker.get_slot(CONFIRMED) or [])
+        pending = [f for f in review_fields(tracker) if f.key not in confirmed]
+        if not pending:
+            return [SlotSet(REVIEW, True)]
+        if not confirmed:
+            dispatcher.utter_message(response="utter_intake_review_start")
+        current = pending[0]
+        dispatcher.utter_message(
+            response="utter_intake_review_field",
+            field_label=current.label,
+            field_value=field_value(current, tracker, is_voice(tracker)),
+        )
+        return [SlotSet(REVIEW_FIELD, current.key)]
+
+
+def facts_for_record(tracker: Tracker) -> dict[str, Any]:
+    """The eligibility facts kept with the record (the checklist is built from them)."""
+    return facts_from_tracker(tracker)

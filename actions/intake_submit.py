@@ -1,0 +1,221 @@
+"""Starting, resuming and finishing the application (申请登记).
+
+action_start_application begins a new application or resumes a paused one.
+action_finish_application runs when the form stops: it creates the record
+exactly once (the application key chosen at consent makes a retry after a
+crash harmless), reads the reference back, tells what happens next with the
+legal time limits, lists the materials to prepare and offers the filled-in
+form. When the form stopped early it says why, and after a refusal of
+consent it forgets what was said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import restart
+from actions.eligibility import assess
+from actions.intake.fields import consent_version
+from actions.intake.materials import checklist
+from actions.intake_form import (
+    APPLICATION_KEY,
+    CONSENT_AT,
+    LEFT,
+    PERSONAL_SLOTS,
+    PROGRESS_SLOTS,
+    REFERENCE,
+    facts_for_record,
+    spoken_reference,
+)
+from actions.policy_data import DEFAULT_REGION
+from actions.voice import for_ear, is_voice, source_line
+from store.intake import ApplicationDetails, IntakeStore
+
+logger = logging.getLogger(__name__)
+
+# Where a person who was not stored is sent instead, by why the form stopped.
+STOPPED_RESPONSES = {
+    "consent_refused": "utter_intake_consent_refused",
+    "guardian_missing": "utter_intake_guardian_needed",
+    "pause_application": "utter_intake_paused",
+    "ask_human": "utter_human_not_yet",
+}
+# Stopped without consent: what was said is forgotten, not kept for later.
+FORGET_ON = frozenset({"consent_refused", "guardian_missing"})
+# Test hook (tests/test_intake_dialogue.py): the action server dies right
+# after the record is committed, before it can answer, as a crash would.
+CRASH_AFTER_COMMIT_ENV = "FAYUAN_CRASH_AFTER_INTAKE_COMMIT"
+ADVANCE_AID_DAYS = 7
+
+_store: IntakeStore | None = None
+
+
+def intake_store() -> IntakeStore:
+    """One store per action server process (DATABASE_URL, PII_KEY)."""
+    global _store
+    if _store is None:
+        _store = IntakeStore.from_env()
+    return _store
+
+
+def clear(slots: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [SlotSet(slot, None) for slot in slots]
+
+
+class ActionStartApplication(Action):
+    """ "现在登记申请" / "继续申请": a new application, or back to the open one."""
+
+    def name(self) -> str:
+        return "action_start_application"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if tracker.get_slot(REFERENCE):
+            # The last application is in; a new one starts from a clean form.
+            dispatcher.utter_message(response="utter_intake_start")
+            return [*clear(PERSONAL_SLOTS + PROGRESS_SLOTS), *clear((APPLICATION_KEY, REFERENCE))]
+        if tracker.get_slot(APPLICATION_KEY):
+            dispatcher.utter_message(response="utter_intake_resume")
+            return [SlotSet(LEFT, None)]
+        dispatcher.utter_message(response="utter_intake_start")
+        return [SlotSet(LEFT, None)]
+
+
+class ActionFinishApplication(Action):
+    """Submits the confirmed application once, or says why it stopped."""
+
+    def name(self) -> str:
+        return "action_finish_application"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        left = tracker.get_slot(LEFT)
+        if left == "start_over":
+            return restart(dispatcher, tracker)
+        if left:
+            dispatcher.utter_message(response=STOPPED_RESPONSES.get(left, "utter_anything_else"))
+            forgotten = clear(PERSONAL_SLOTS + (APPLICATION_KEY,)) if left in FORGET_ON else []
+            return [*forgotten, *clear(PROGRESS_SLOTS if left in FORGET_ON else (LEFT,))]
+        details = application_details(tracker)
+        try:
+            result = await asyncio.to_thread(intake_store().submit, details)
+        except Exception:
+            # Nothing is lost: the answers stay in the conversation for a retry.
+            logger.exception("intake store unavailable; application kept for a retry")
+            dispatcher.utter_message(response="utter_intake_store_down")
+            return []
+        if result.created and os.environ.get(CRASH_AFTER_COMMIT_ENV):
+            os._exit(70)
+        logger.info("application %s recorded (new=%s)", result.reference, result.created)
+        self._tell_submitted(dispatcher, tracker, details, result.reference)
+        # The record holds the answers now; the conversation need not.
+        return [
+            *clear(PERSONAL_SLOTS + PROGRESS_SLOTS),
+            SlotSet(REFERENCE, result.reference),
+        ]
+
+    def _tell_submitted(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        details: ApplicationDetails,
+        reference: str,
+    ) -> None:
+        voice = is_voice(tracker)
+        dispatcher.utter_message(
+            response="utter_intake_submitted",
+            reference=reference,
+            reference_spoken=spoken_reference(reference),
+        )
+        dispatcher.utter_message(response="utter_intake_next_steps")
+        if details.advance_aid:
+            dispatcher.utter_message(response="utter_intake_advance_aid")
+        dispatcher.utter_message(response="utter_intake_checklist_intro")
+        items = checklist(
+            details.matter_type,
+            details.eligibility.get("facts", {}),
+            details.eligibility.get("assessment", {}),
+            details.region,
+        )
+        for number, item in enumerate(items, start=1):
+            line = f"{number}. {item.title}：{item.detail}"
+            lines = [for_ear(line) if voice else line]
+            if item.citation:
+                lines.append(source_line(item.citation, voice))
+            dispatcher.utter_message(text="\n".join(lines))
+        dispatcher.utter_message(
+            response="utter_intake_form_ready",
+            json_message={"document": document_offer(reference)},
+        )
+
+
+def document_offer(reference: str) -> dict[str, str]:
+    """Where the gateway serves the filled-in form; the token proves it is theirs."""
+    token = intake_store().document_token(reference)
+    path = f"/intake/{reference}/form.pdf?token={token}"
+    return {
+        "title": f"法律援助申请表 {reference}",
+        "url": path,
+        "large_print_url": f"{path}&large=1",
+        "filename": f"{reference}.pdf",
+    }
+
+
+def application_details(tracker: Tracker) -> ApplicationDetails:
+    """The confirmed answers as the record the store keeps."""
+    slot = tracker.get_slot
+    facts = facts_for_record(tracker)
+    assessment = assess(facts)
+    days = slot("days_to_deadline")
+    within_week = isinstance(days, int | float) and days <= ADVANCE_AID_DAYS
+    preservation = slot("needs_urgent_preservation") is True
+    guardian = (
+        {"name": slot("guardian_name"), "relation": slot("guardian_relation")}
+        if slot("guardian_name")
+        else None
+    )
+    age = slot("age")
+    return ApplicationDetails(
+        application_key=slot(APPLICATION_KEY),
+        channel=tracker.get_latest_input_channel() or "rest",
+        conversation_id=tracker.sender_id,
+        name=slot("applicant_name"),
+        phone=slot("phone"),
+        region=slot("region") or DEFAULT_REGION,
+        county=slot("county"),
+        matter_type=slot("matter_type"),
+        description=slot("description"),
+        contact_preference=slot("contact_preference"),
+        consent_version=consent_version(),
+        consent_given_at=datetime.fromisoformat(slot(CONSENT_AT)),
+        id_number=slot("id_number"),
+        disability_certificate=slot("disability_certificate"),
+        accessibility_needs=tuple(slot("accessibility_needs") or ()),
+        applying_for=slot("applying_for") or "self",
+        applicant_age=int(age) if isinstance(age, int | float) else None,
+        guardian=guardian,
+        deadline_within_7_days=within_week if days is not None else None,
+        urgent_preservation=slot("needs_urgent_preservation"),
+        advance_aid=within_week or preservation,
+        eligibility={
+            # The checklist reads who applies and how urgent it is beside the facts.
+            "facts": {
+                **facts,
+                "applying_for": slot("applying_for") or "self",
+                "guardian": guardian,
+                "deadline_within_7_days": within_week if days is not None else None,
+                "urgent_preservation": slot("needs_urgent_preservation"),
+            },
+            "assessment": assessment,
+        },
+    )

@@ -1,0 +1,79 @@
+"""GET /intake/{reference}/form.pdf: the applicant's filled-in application form.
+
+The link is given only in the person's own conversation and carries a token
+derived from the reference with the store's key, so nobody can fetch another
+person's form by guessing a reference number. Every download is audited by
+the store as the applicant's own read. `?large=1` gives the large-print form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import re
+from typing import Any
+
+from aiohttp import web
+
+from actions.intake.materials import checklist
+from actions.intake.pdf import render_application_form
+from store.intake import IntakeStore
+
+logger = logging.getLogger(__name__)
+
+INTAKE_STORE = web.AppKey("intake_store", IntakeStore)
+REFERENCE = re.compile(r"^FY-\d{4}-\d{6,}$")
+NOT_FOUND = "没有找到这份申请表。请从对话里的下载链接打开；链接有问题可以拨打12348。"
+UNAVAILABLE = "申请表暂时打不开，您的申请已经保存。请过一会儿再试，或者拨打12348。"
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/intake/{reference}/form.pdf", application_form)]
+
+
+async def application_form(request: web.Request) -> web.Response:
+    reference = request.match_info["reference"]
+    token = request.query.get("token", "")
+    if not REFERENCE.match(reference) or not token:
+        raise _page(web.HTTPNotFound, NOT_FOUND)
+    try:
+        pdf = await asyncio.to_thread(
+            _render, request.app[INTAKE_STORE], reference, token, request.query.get("large") == "1"
+        )
+    except Exception:
+        logger.exception("application form %s could not be rendered", reference)
+        raise _page(web.HTTPServiceUnavailable, UNAVAILABLE) from None
+    if pdf is None:
+        # A wrong token looks the same as a missing record: nothing to learn by guessing.
+        raise _page(web.HTTPNotFound, NOT_FOUND)
+    return web.Response(
+        body=pdf,
+        content_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{reference}.pdf"',
+            # Personal data: never kept by a shared cache or the browser's cache.
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _render(store: IntakeStore, reference: str, token: str, large_print: bool) -> bytes | None:
+    details = store.read_for_applicant(reference, token)
+    if details is None:
+        return None
+    eligibility: dict[str, Any] = details.eligibility or {}
+    items = checklist(
+        details.matter_type,
+        eligibility.get("facts", {}),
+        eligibility.get("assessment", {}),
+        details.region,
+    )
+    return render_application_form(
+        dataclasses.asdict(details), items, reference, large_print=large_print
+    )
+
+
+def _page(error: type[web.HTTPException], message: str) -> web.HTTPException:
+    # aiohttp sends text as text/plain in UTF-8.
+    return error(text=message)

@@ -1,0 +1,357 @@
+"""The application path as real people go through it: consent, questions, read-back, record.
+
+Each person talks to the real stack (gateway, Rasa, action server, store).
+Like the eligibility tests, a person answers whatever the assistant asks from
+what they would say, so a question they have no answer for fails the test;
+corrections and pauses are said where a person would say them. The record is
+then read back from the store with the key, and the form downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import uuid
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import requests
+
+from scripts.launcher import Stack
+from store.intake import IntakeStore
+from tests.conftest import Conversation
+
+# What the application may ask, recognised by words of its question (domain.yml).
+QUESTION_WORDS = {
+    "intake_consent": "您同意吗",
+    "applying_for": "为自己申请，还是替别人",
+    "guardian_consent": "是孩子的监护人",
+    "guardian_name": "监护人的姓名",
+    "guardian_relation": "您是孩子的什么人",
+    "applicant_name": "姓名？",
+    "applicant_name_other": "叫什么名字",
+    "phone_confirmed": "您的电话是",
+    "phone": "电话号码",
+    "id_number": "身份证号码",
+    "county": "哪个县",
+    "matter_confirmed": "您要申请的事情是",
+    "matter_type": "您遇到的是什么事",
+    "description": "发生了什么",
+    "disability_certificate": "有残疾人证吗",
+    "accessibility_needs": "需要这些帮助吗",
+    "contact_preference": "怎么联系您最方便",
+    "days_to_deadline": "很快就要到的期限",
+    "needs_urgent_preservation": "财产保全",
+    "age": "多大",
+    # The eligibility questions these people meet before applying.
+    "region": "哪个省",
+    "migrant_worker": "务工",
+    "domestic_violence_victim": "家庭暴力、虐待或者遗弃吗",
+}
+REVIEW_WORDS = "对吗？"
+MAX_TURNS = 60
+
+
+def question_in(text: str) -> str | None:
+    if "提交之前" in text or text.endswith(REVIEW_WORDS):
+        if not text.startswith(("您的电话是", "您要申请的事情是")):
+            return "review"
+    return next((key for key, words in QUESTION_WORDS.items() if words in text), None)
+
+
+def answer_all(
+    say: Callable[[str], list[str]],
+    first: str,
+    answers: dict[str, str | list[str]],
+    until: str,
+) -> list[str]:
+    """Answers every question from `answers` until a reply contains `until`.
+
+    A list of answers is used in turn (a wrong one first, then the right one).
+    Returns every reply text heard.
+    """
+    heard = say(first)
+    queue = {key: list(v) if isinstance(v, list) else [v] for key, v in answers.items()}
+    for _ in range(MAX_TURNS):
+        text = "\n".join(heard[-3:])
+        if any(until in h for h in heard):
+            return heard
+        key = question_in(heard[-1])
+        assert key is not None, f"no question recognised in: {heard[-1]}"
+        key = "applicant_name" if key == "applicant_name_other" else key
+        assert key in queue, f"asked {key!r}, which this person cannot answer: {text}"
+        answer = queue[key][0] if len(queue[key]) == 1 else queue[key].pop(0)
+        heard += say(answer)
+    raise AssertionError("the application never finished")
+
+
+def chat(stack: Stack, sender: str | None = None) -> Callable[[str], list[str]]:
+    person = Conversation(stack, sender)
+    replies: list[dict] = []
+
+    def say(message: str) -> list[str]:
+        got = person.say(message)
+        replies.extend(got)
+        return [r["text"] for r in got if r.get("text")]
+
+    say.replies = replies  # type: ignore[attr-defined]
+    say.sender = person.sender  # type: ignore[attr-defined]
+    return say
+
+
+def voice(stack: Stack, sender: str) -> Callable[[str], list[str]]:
+    def say(message: str) -> list[str]:
+        response = requests.post(
+            f"{stack.rasa_url}/webhooks/voice/webhook",
+            json={"sender": sender, "message": message},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return [m.get("text") or "" for m in response.json() if m.get("text")]
+
+    return say
+
+
+def store_of(stack: Stack) -> IntakeStore:
+    env = stack.child_env()
+    return IntakeStore.from_env({"DATABASE_URL": env["DATABASE_URL"], **_key_env(env)})
+
+
+def _key_env(env: dict[str, str]) -> dict[str, str]:
+    return {name: env[name] for name in ("PII_KEY", "PII_KEY_FILE") if env.get(name)}
+
+
+def reference_in(heard: list[str]) -> str:
+    line = next(h for h in heard if "登记编号是" in h)
+    return line.split("登记编号是：")[1].split()[0]
+
+
+def records(stack: Stack) -> int:
+    path = stack.child_env()["DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT count(*) FROM intakes").fetchone()[0]
+
+
+MIGRANT_WORKER = {
+    "region": "山西省太原市",
+    "migrant_worker": "是",
+    "intake_consent": "同意",
+    "applying_for": "为自己申请",
+    "age": "四十五岁",
+    "applicant_name": "我叫李建国",
+    # He gives a wrong number first, and says so when it is read back.
+    "phone": ["13912345678", "13812345678"],
+    "phone_confirmed": ["不对", "对"],
+    # One digit wrong (the check digit fails), then the right number.
+    "id_number": ["110101199003071235", "110101199003071233"],
+    "county": "太原市小店区",
+    "matter_confirmed": "对",
+    "description": "包工头欠了我三个月工资一万二，一直拖着不给。",
+    "disability_certificate": "没有",
+    "accessibility_needs": "不需要",
+    "contact_preference": "打电话",
+    "days_to_deadline": "没有",
+    "needs_urgent_preservation": "不是",
+    "review": "对",
+}
+
+
+def test_a_migrant_worker_applies_by_web_chat_and_gets_his_form(stack):
+    say = chat(stack)
+    say("包工头拖欠我三个月工资不给")
+    answer_all(say, "帮我查一查能不能申请", MIGRANT_WORKER, until="登记申请")
+    heard = answer_all(say, "现在登记申请", MIGRANT_WORKER, until="登记编号是")
+    spoken = "\n".join(heard)
+
+    # Consent came first, in plain words, with who sees the data and for how long.
+    assert "谁能看" in spoken and "保存多久" in spoken and "不同意也没关系" in spoken
+    # The wrong ID number was explained, and the phone read back in groups.
+    assert "校验" in spoken or "最后一位" in spoken
+    assert "您的电话是：138 1234 5678，对吗？" in spoken
+    # Every field was read back before submitting.
+    for label in ("姓名：李建国", "联系电话：138 1234 5678", "身份证号码：110101199003071233"):
+        assert label in spoken
+    reference = reference_in(heard)
+    assert reference.startswith("FY-2026-") or reference.startswith("FY-20")
+    # What happens next, with the legal time limits and their source.
+    assert "七日内审查" in spoken and "三日内指派" in spoken and "第四十三条" in spoken
+    # His checklist: evidence for unpaid wages; no means-test pledge (he is exempt).
+    assert "劳动合同" in spoken and "诚信承诺" not in spoken
+
+    details = store_of(stack).read(reference, reader="test", purpose="check the record")
+    assert details.name == "李建国"
+    assert details.phone == "13812345678"
+    assert details.id_number == "110101199003071233"
+    assert details.matter_type == "labor_wages"
+    assert details.region == "shanxi"
+
+    document = next(r["custom"]["document"] for r in say.replies if r.get("custom"))
+    pdf = requests.get(stack.gateway_url + document["url"], timeout=30)
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    text = pdf_text(pdf.content)
+    assert "李建国" in text and "138 1234 5678" in text and reference in text
+    large = requests.get(stack.gateway_url + document["large_print_url"], timeout=30)
+    assert large.status_code == 200 and "李建国" in pdf_text(large.content)
+    # Someone else's reference, or a guessed token, finds nothing.
+    forged = document["url"].split("token=")[0] + "token=" + "0" * 32
+    assert requests.get(stack.gateway_url + forged, timeout=30).status_code == 404
+
+
+def pdf_text(pdf: bytes) -> str:
+    result = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    )
+    return result.stdout.decode()
+
+
+MOTHER_BY_VOICE = {
+    "region": "包头市昆都仑区",
+    "domestic_violence_victim": "是",
+    "intake_consent": "同意",
+    "applying_for": "替我女儿申请",
+    "age": "十岁",
+    "guardian_consent": "是的，我同意",
+    "guardian_name": "我叫王芳",
+    "guardian_relation": "我是她妈妈",
+    "applicant_name": "她叫张小雨",
+    "phone": "幺五九，零四七二，三三八八",
+    "phone_confirmed": "对",
+    "id_number": "跳过",
+    "county": "包头市昆都仑区",
+    "matter_confirmed": "对",
+    "description": "孩子的父亲经常打她，上周又把她打伤了，我想给孩子申请保护。",
+    "disability_certificate": "没有",
+    "accessibility_needs": "要上门服务",
+    "contact_preference": "打电话",
+    "days_to_deadline": "还有五天",
+    "needs_urgent_preservation": "不是",
+    "review": "对",
+}
+
+
+def test_a_mother_applies_for_her_daughter_by_voice(stack):
+    say = voice(stack, f"voice-intake-{uuid.uuid4().hex[:8]}")
+    say("孩子她爸经常打孩子")
+    heard = answer_all(say, "帮我查一查", MOTHER_BY_VOICE, until="登记申请")
+    heard = answer_all(say, "现在登记申请", MOTHER_BY_VOICE, until="登记编号是")
+    spoken = "\n".join(heard)
+
+    # The guardian's consent was asked because the child is under 14.
+    assert "要由父母或者其他监护人同意" in spoken
+    # Read back for the ear: digits one by one, no symbols.
+    assert "您的电话是，幺五九，零四七二，三三八八，对吗？" in spoken
+    assert "（" not in spoken and "《" not in spoken
+    # The reference is spoken so it can be written down, twice.
+    assert spoken.count("F Y，") >= 2
+    # Five days to a deadline: advance aid is explained.
+    assert "先提供援助" in spoken
+
+    reference = next(h for h in heard if "登记编号是" in h)
+    assert "已经登记好了" in reference
+    stored = [r for r in all_records(stack) if r.name == "张小雨"]
+    assert len(stored) == 1
+    child = stored[0]
+    assert child.guardian == {"name": "王芳", "relation": "母亲"}
+    assert child.applying_for == "other" and child.applicant_age == 10
+    assert child.phone == "15904723388" and child.id_number is None
+    assert child.advance_aid and child.accessibility_needs == ("home_visit",)
+
+
+def all_records(stack: Stack) -> list:
+    exported = store_of(stack).export(since=date(2000, 1, 1), fmt="json", reader="test")
+    rows = json.loads(exported)
+    store = store_of(stack)
+    return [store.read(row["reference"], reader="test", purpose="check") for row in rows]
+
+
+def test_without_consent_nothing_is_stored_and_help_goes_on(stack):
+    say = chat(stack)
+    before = records(stack)
+    heard = say("现在登记申请")
+    assert "您同意吗" in heard[-1]
+    heard = say("不同意")
+    assert "不保存您的个人信息" in "\n".join(heard)
+    assert "12348" in "\n".join(heard)
+    # Consultation still works.
+    assert "法律援助" in "\n".join(say("什么是法律援助"))
+    assert records(stack) == before
+
+
+PAUSING = {
+    "intake_consent": "同意",
+    "applying_for": "我自己",
+    "age": "六十八",
+    "applicant_name": "赵桂兰",
+    "phone": "13700001111",
+    "phone_confirmed": "对",
+    "id_number": "不想说",
+    "county": "包头市固阳县",
+    "matter_type": "儿子不给我赡养费",
+    "matter_confirmed": "对",
+    "description": "两个儿子都不给我生活费，我一个人住，看病也没钱。",
+    "disability_certificate": "没有",
+    "accessibility_needs": "大字和语音电话",
+    "contact_preference": "微信",
+    "days_to_deadline": "没有",
+    "needs_urgent_preservation": "没有",
+    "review": "对",
+}
+
+
+def test_a_person_can_pause_correct_and_come_back(stack):
+    say = chat(stack)
+    heard = answer_all(say, "帮我登记", PAUSING, until="您的电话是")
+    heard = say("先停一下，我去找身份证")
+    assert "还没有提交" in "\n".join(heard)
+    # Something else in between, then back where she left off.
+    say("12348是什么电话")
+    heard = say("继续申请")
+    assert "接着上次" in "\n".join(heard) and "您的电话是" in heard[-1]
+    heard = say("对")
+    heard = say("名字说错了")
+    assert "重新说“姓名”" in "\n".join(heard)
+    heard = answer_all(say, "赵桂芝", {**PAUSING, "applicant_name": "赵桂芝"}, "登记编号是")
+    spoken = "\n".join(heard)
+    assert "姓名：赵桂芝" in spoken and "需要的帮助：语音电话、大字材料" in spoken
+    reference = reference_in(heard)
+    details = store_of(stack).read(reference, reader="test", purpose="check")
+    assert details.name == "赵桂芝" and details.contact_preference == "wechat"
+    assert set(details.accessibility_needs) == {"large_print", "voice_call"}
+
+
+CRASHING = {**PAUSING, "applicant_name": "钱学文", "phone": "13600002222"}
+
+
+def test_a_crash_while_submitting_never_makes_two_records(stack):
+    say = chat(stack)
+    answer_all(say, "帮我登记", CRASHING, until="提交之前")
+    before = records(stack)
+    # The action server dies right after the record is committed, before it answers.
+    stack.stop(("actions",))
+    stack.env["FAYUAN_CRASH_AFTER_INTAKE_COMMIT"] = "1"
+    try:
+        stack.start_one("actions")
+        heard = answer_all(say, "对", CRASHING, until="抱歉")
+    finally:
+        stack.stop(("actions",))
+        del stack.env["FAYUAN_CRASH_AFTER_INTAKE_COMMIT"]
+        stack.start_one("actions")
+    assert "登记编号是" not in "\n".join(heard)
+    assert records(stack) == before + 1
+    # The person tries again and hears the reference of the one record.
+    heard = say("继续申请")
+    reference = reference_in(heard)
+    assert records(stack) == before + 1
+    details = store_of(stack).read(reference, reader="test", purpose="check")
+    assert details.name == "钱学文"
+
+
+def test_the_store_file_holds_no_personal_data_in_plain_text(stack):
+    test_a_person_can_pause_correct_and_come_back(stack)
+    raw = Path(stack.child_env()["DATABASE_URL"].removeprefix("sqlite:///")).read_bytes()
+    for value in ("赵桂芝", "13700001111", "两个儿子都不给我生活费"):
+        assert value.encode() not in raw
+    assert os.path.getsize(stack.child_env()["DATABASE_URL"].removeprefix("sqlite:///")) > 0
