@@ -3,6 +3,8 @@
     GET  /api/voice/status               can the page offer the microphone, and speak?
     POST /api/voice/turn?sender=…        body: a recording (webm/opus, ogg, mp3, wav…)
          → {"transcript": "…", "replies": [{…REST reply…, "speech": "/api/voice/speech/<id>"}]}
+    POST /api/voice/say?sender=…         body: {"message": "…"}, a request pressed, not said
+         ("再说一遍", "说慢一点" on the page) → the same answer, as if it had been said
     GET  /api/voice/speech/<id>          audio/wav of one reply, once it is made
 
 The recording becomes 16 kHz PCM (voice/audio.py), then text (voice/recognition.py);
@@ -29,6 +31,7 @@ from aiohttp import web
 from bot.appkeys import TURNS
 from bot.recent import Recent
 from bot.responses import json_response
+from bot.webchat import answer
 from voice.audio import MAX_INPUT_BYTES, to_pcm
 from voice.errors import VoiceInputError
 from voice.normalise import reply_for_ear
@@ -49,6 +52,7 @@ RECOGNITION_RATE = 16_000
 NOT_HEARD_REPLY = "我没有听清楚，请再说一遍。也可以直接打字。"
 VOICE_OUTPUT_LOADING = "语音朗读正在准备，请先看文字回复。"
 SENDER = re.compile(r"^[\w.:-]{1,128}$")
+SENDER_RULE = "sender 必须是 1 到 128 个字母、数字或 ._:- 字符"
 
 
 class PendingSpeech:
@@ -134,6 +138,7 @@ def create_voice_app() -> web.Application:
         [
             web.get("/status", status),
             web.post("/turn", turn),
+            web.post("/say", say),
             web.get("/speech/{speech_id}", speech),
         ]
     )
@@ -172,7 +177,7 @@ async def turn(request: web.Request) -> web.Response:
     """One spoken turn: what was heard, and the replies with their speech."""
     sender = request.query.get("sender", "")
     if not SENDER.match(sender):
-        return json_response({"error": "sender 必须是 1 到 128 个字母、数字或 ._:- 字符"}, 400)
+        return _bad_request(SENDER_RULE)
     app = request.app
     if RECOGNISER not in app:
         return json_response({"transcript": "", "replies": [_bot(sender, VOICE_INPUT_OFF_MESSAGE)]})
@@ -189,9 +194,37 @@ async def turn(request: web.Request) -> web.Response:
             {"transcript": "", "replies": _spoken(app, sender, [_bot(sender, NOT_HEARD_REPLY)])}
         )
     replies = await request.config_dict[TURNS].handle(sender, heard, channel="voice")
+    return json_response({"transcript": heard, "replies": _answered(app, sender, replies)})
+
+
+async def say(request: web.Request) -> web.Response:
+    """A turn of a spoken conversation that was pressed instead of said.
+
+    The page's "再说一遍" and "说慢一点" buttons: on the voice channel the
+    dialogue reports the new speech rate (which the text channel does not), so
+    the next spoken reply, starting with this one, is read at that rate.
+    """
+    sender = request.query.get("sender", "")
+    if not SENDER.match(sender):
+        return _bad_request(SENDER_RULE)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    message = body.get("message") if isinstance(body, dict) else None
+    if not isinstance(message, str):
+        return _bad_request('请求体必须是 JSON 对象：{"message": "…"}')
+    replies = await answer(request.config_dict, sender, message, channel="voice")
+    return json_response({"transcript": "", "replies": _answered(request.app, sender, replies)})
+
+
+def _answered(
+    app: web.Application, sender: str, replies: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The dialogue's replies to a spoken turn, minus the rate it set, with their speech."""
     replies = app[RATES].note(sender, replies)
     app[EXPECTED].note(sender, replies)
-    return json_response({"transcript": heard, "replies": _spoken(app, sender, replies)})
+    return _spoken(app, sender, replies)
 
 
 async def _recognise(app: web.Application, sender: str, pcm: bytes) -> str:
@@ -229,6 +262,10 @@ async def speech(request: web.Request) -> web.Response:
         log.warning("speech synthesis failed for one reply")
         raise web.HTTPServiceUnavailable(text=VOICE_OUTPUT_LOADING) from None
     return web.Response(body=made.wav, content_type="audio/wav")
+
+
+def _bad_request(reason: str) -> web.Response:
+    return json_response({"error": reason}, status=400)
 
 
 def _bot(sender: str, text: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ChainMapProxy, web
 
 from bot.appkeys import CONFIG, RASA, TURNS
 from bot.rasa_client import RasaTimeout, RasaUnavailable
@@ -73,15 +73,22 @@ async def chat(request: web.Request) -> web.Response:
 
 
 async def answer(
-    app: web.Application, sender: str, message: str, metadata: dict[str, Any] | None = None
+    app: web.Application | ChainMapProxy,
+    sender: str,
+    message: str,
+    metadata: dict[str, Any] | None = None,
+    channel: str = "web",
 ) -> list[dict[str, Any]]:
-    """The replies to one web chat message; too long or empty ones never reach Rasa."""
+    """The replies to one typed message; too long or empty ones never reach Rasa.
+
+    `app` is the gateway, or a request's `config_dict` in a sub-application.
+    """
     limit = app[CONFIG].max_message_chars
     if len(message) > limit:
         return [_reply(sender, TOO_LONG_REPLY.format(limit=limit))]
     if not message.strip():
         return [_reply(sender, EMPTY_REPLY)]
-    return await app[TURNS].handle(sender, message, metadata, channel="web")
+    return await app[TURNS].handle(sender, message, metadata, channel=channel)
 
 
 async def index(request: web.Request) -> web.FileResponse:

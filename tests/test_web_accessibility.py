@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,13 +18,15 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from bot.turns import BUSY_REPLY
 from scripts.launcher import free_port
-
-CHROMIUM = "/usr/bin/chromium"
-AXE_SCRIPT = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-SCREENSHOT_DIR = Path(os.environ.get("FAYUAN_SCREENSHOTS", "/tmp"))
-# A turn through Rasa and the action server can take a while on a busy machine.
-REPLY_TIMEOUT_MS = 60_000
+from tests.browser_support import (
+    REPLY_TIMEOUT_MS,
+    audit,
+    bot_messages,
+    focused,
+    launch_chromium,
+    screenshot,
+    wait_for_replies,
+)
 
 PROBLEM = "老板拖了我三个月工资不给"
 # What a migrant worker answers to each question of the eligibility form,
@@ -35,12 +36,8 @@ ANSWERS = {"哪个省": "山西太原", "务工": "是", "期限": "没有", "�
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not AXE_SCRIPT.exists():
-        pytest.fail(
-            "axe-core is not installed: run scripts/setup.sh (it runs npm ci in tests/browser)"
-        )
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 
@@ -59,58 +56,12 @@ def page(browser: Browser, stack) -> Iterator[Page]:
 # --- helpers -----------------------------------------------------------------
 
 
-def audit(page: Page, state: str) -> None:
-    """axe-core finds no WCAG 2.1 A/AA violation in the page as it is now."""
-    # A mode switch fades its colours: measure contrast once the fade is over,
-    # not halfway between the two palettes.
-    page.wait_for_function(
-        "document.getAnimations().every(a => a.playState !== 'running')", timeout=5000
-    )
-    page.add_script_tag(path=str(AXE_SCRIPT))
-    violations = page.evaluate(
-        """async (tags) => (await axe.run(document, {runOnly: {type: "tag", values: tags}}))
-             .violations.map(v => `${v.id}: ${v.help} — ${v.nodes.map(n => n.target).join(", ")}`)""",
-        WCAG_21_AA,
-    )
-    assert violations == [], f"axe violations in state '{state}':\n" + "\n".join(violations)
-
-
-def bot_messages(page: Page) -> list[str]:
-    return page.locator("#log .msg.bot").all_inner_texts()
-
-
 def send_and_wait(page: Page, text: str) -> list[str]:
     """Types a message in the focused text box, presses Enter; the new replies."""
     before = len(bot_messages(page))
     page.keyboard.type(text)
     page.keyboard.press("Enter")
     return wait_for_replies(page, before)
-
-
-def wait_for_replies(page: Page, before: int) -> list[str]:
-    page.wait_for_function(
-        """(before) => document.querySelectorAll("#log .msg.bot").length > before
-             && document.getElementById("pending").textContent === "" """,
-        arg=before,
-        timeout=REPLY_TIMEOUT_MS,
-    )
-    return bot_messages(page)[before:]
-
-
-def focused(page: Page) -> dict:
-    """What has the keyboard focus, and whether it shows (outline or box-shadow)."""
-    return page.evaluate(
-        """() => {
-             const el = document.activeElement;
-             const style = getComputedStyle(el);
-             return {
-               tag: el.tagName.toLowerCase(), id: el.id, text: (el.innerText || el.value || "").trim(),
-               choice: el.matches(".choices button:not([disabled])"),
-               visible: (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2)
-                        || style.boxShadow !== "none",
-             };
-           }"""
-    )
 
 
 def tab_to(page: Page, wanted, key: str = "Tab", max_presses: int = 30) -> list[dict]:
@@ -130,12 +81,6 @@ def tab_to(page: Page, wanted, key: str = "Tab", max_presses: int = 30) -> list[
 
 def question_answer(last_reply: str) -> str | None:
     return next((answer for words, answer in ANSWERS.items() if words in last_reply), None)
-
-
-def screenshot(page: Page, name: str) -> Path:
-    path = SCREENSHOT_DIR / name
-    page.screenshot(path=str(path), full_page=True, animations="disabled")
-    return path
 
 
 # --- the empty page ------------------------------------------------------------

