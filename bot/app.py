@@ -13,7 +13,6 @@ from bot.appkeys import CONFIG, ENGINE, HTTP, RASA, TURNS
 from bot.config import Config
 from bot.rasa_client import RasaClient
 from bot.turns import TurnHandler
-from store.intake import IntakeStore
 
 # Bodies larger than this are refused with 413 before they are read: no chat
 # message, even with metadata, comes near it.
@@ -41,6 +40,5 @@ async def _shared_clients(app: web.Application) -> AsyncIterator[None]:
         app[RASA] = RasaClient(http, config.rasa_url, config.rasa_timeout_seconds)
         app[TURNS] = TurnHandler(app[RASA])
         app[ENGINE] = store.create_engine(config.database_url)
-        app[intake_documents.INTAKE_STORE] = IntakeStore.from_env()
         yield
         app[ENGINE].dispose()

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import logging
 import re
+from functools import cache
 from typing import Any
 
 from aiohttp import web
@@ -22,7 +23,6 @@ from store.intake import IntakeStore
 
 logger = logging.getLogger(__name__)
 
-INTAKE_STORE = web.AppKey("intake_store", IntakeStore)
 REFERENCE = re.compile(r"^FY-\d{4}-\d{6,}$")
 NOT_FOUND = "没有找到这份申请表。请从对话里的下载链接打开；链接有问题可以拨打12348。"
 UNAVAILABLE = "申请表暂时打不开，您的申请已经保存。请过一会儿再试，或者拨打12348。"
@@ -39,7 +39,7 @@ async def application_form(request: web.Request) -> web.Response:
         raise _page(web.HTTPNotFound, NOT_FOUND)
     try:
         pdf = await asyncio.to_thread(
-            _render, request.app[INTAKE_STORE], reference, token, request.query.get("large") == "1"
+            _render, _store(), reference, token, request.query.get("large") == "1"
         )
     except Exception:
         logger.exception("application form %s could not be rendered", reference)
@@ -56,6 +56,14 @@ async def application_form(request: web.Request) -> web.Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+@cache
+def _store() -> IntakeStore:
+    """Opened on the first download (one per gateway process), so that the
+    gateway serves chat, and says clearly that forms cannot be fetched, even
+    where the key is missing."""
+    return IntakeStore.from_env()
 
 
 def _render(store: IntakeStore, reference: str, token: str, large_print: bool) -> bytes | None:

@@ -37,22 +37,29 @@ def lines_from_events(events: list[dict[str, Any]]) -> list[Line]:
         elif event.get("event") == "bot":
             data = event.get("data") or {}
             buttons = [_button(b) for b in data.get("buttons") or [] if isinstance(b, dict)]
-            text = str(event.get("text") or "")
-            lines.append(Line(BOT, text, buttons, _document(data.get("custom"))))
+            _add_bot_line(
+                lines,
+                Line(BOT, str(event.get("text") or ""), buttons, _document(data.get("custom"))),
+            )
     return lines
 
 
 def lines_from_replies(replies: list[dict[str, Any]]) -> list[Line]:
     """Bot lines from replies in the REST channel's shape."""
-    return [
-        Line(
-            BOT,
-            r.get("text") or "",
-            [_button(b) for b in r.get("buttons") or []],
-            _document(r.get("custom")),
-        )
-        for r in replies
-    ]
+    lines: list[Line] = []
+    for r in replies:
+        buttons = [_button(b) for b in r.get("buttons") or []]
+        _add_bot_line(lines, Line(BOT, r.get("text") or "", buttons, _document(r.get("custom"))))
+    return lines
+
+
+def _add_bot_line(lines: list[Line], line: Line) -> None:
+    """Rasa sends a message's attachment as a message of its own, after the text:
+    it belongs with that text."""
+    if line.document and not line.text and not line.buttons and lines and lines[-1].speaker == BOT:
+        lines[-1].document = line.document
+        return
+    lines.append(line)
 
 
 def open_choices(lines: list[Line]) -> list[dict[str, str]]:

@@ -27,6 +27,7 @@ from tests.browser_support import (
     screenshot,
     wait_for_replies,
 )
+from tests.intake_support import MIGRANT_WORKER, question_in
 
 PROBLEM = "老板拖了我三个月工资不给"
 # What a migrant worker answers to each question of the eligibility form,
@@ -159,6 +160,32 @@ def test_a_consultation_by_keyboard_only(page):
     tab_to(page, lambda f: f["id"] == "message")  # around the page and back: no trap
     shot = screenshot(page, "webchat-consultation.png")
     assert shot.stat().st_size > 10_000
+
+
+def test_an_application_by_keyboard_ends_with_its_form_to_download(page, stack):
+    """The whole application typed, read back and confirmed; then the form, by Tab and Enter."""
+    applicant = {**MIGRANT_WORKER, "applicant_name": "周春梅", "phone": "13912340000"}
+    applicant.update(phone_confirmed="对", id_number="跳过", matter_type="拖欠工资")
+    page.locator("#message").focus()
+    send_and_wait(page, "帮我登记")
+    for _ in range(40):
+        said = page.locator("#log .msg.bot .text").all_inner_texts()
+        if any("登记编号是" in text for text in said):
+            break
+        send_and_wait(page, applicant[question_in(said[-1])])
+    log_text = page.get_by_role("log", name="对话记录").inner_text()
+    assert "姓名：周春梅。对吗？" in log_text and "登记编号是：FY-" in log_text
+
+    stops = tab_to(page, lambda f: f["tag"] == "a" and "下载法律援助申请表" in f["text"])
+    assert stops[-1]["visible"]
+    audit(page, "an application submitted, with its form to download")
+    links = page.locator("#log .document a")
+    assert links.all_inner_texts()[1] == "下载大字版（PDF）"
+    with page.expect_download() as download:
+        page.keyboard.press("Enter")
+    pdf = download.value.path().read_bytes()
+    assert pdf.startswith(b"%PDF")
+    screenshot(page, "webchat-application.png")
 
 
 def test_tab_reaches_every_control_and_goes_round_without_a_trap(page):

@@ -165,9 +165,10 @@
     let number = 1;
     replies.forEach(function (reply) {
       const buttons = reply.buttons || [];
+      // Rasa sends a message's attachment as a reply of its own, after its text.
+      if (reply.custom && reply.custom.document) addDocument(reply.custom.document);
       if (!reply.text && !buttons.length) return;
       addMessage("bot", reply.text || "", buttons, number);
-      if (reply.custom && reply.custom.document) addDocument(reply.custom.document);
       number += buttons.length;
       openChoices = openChoices.concat(buttons);
     });
