@@ -1,7 +1,7 @@
 """The store's tables. Personal data is only ever in the `*_encrypted` columns.
 
-Tables for later features (handoff tickets, lawyers, roster) go here too, on the
-same `Base`, each with its own Alembic revision.
+Each feature's tables come with their own Alembic revision: 0001 the intake
+store, 0002 the handoff (lawyers, duty roster, staff accounts, tickets, messages).
 """
 
 from __future__ import annotations
@@ -150,3 +150,157 @@ class AuditEntry(Base):
     purpose = sa.Column(sa.String(200), nullable=False)
     # What else the action touched, without personal data: "3 records", "csv".
     detail = sa.Column(sa.String(200), nullable=False, default="")
+
+
+# Handoff to a lawyer on duty (revision 0002) ------------------------------------
+
+# waiting: in the queue; claimed: a lawyer is talking with the person;
+# returned: the lawyer gave the conversation back to the assistant; closed: the
+# lawyer or a coordinator ended it; cancelled: the person stopped waiting.
+TICKET_STATUSES = ("waiting", "claimed", "returned", "closed", "cancelled")
+OPEN_TICKET_STATUSES = ("waiting", "claimed")
+TICKET_TRANSITIONS: dict[str, frozenset[str]] = {
+    "waiting": frozenset({"claimed", "closed", "cancelled"}),
+    # Back to "waiting" when a lawyer releases a conversation to the queue.
+    "claimed": frozenset({"waiting", "returned", "closed", "cancelled"}),
+    "returned": frozenset(),
+    "closed": frozenset(),
+    "cancelled": frozenset(),
+}
+TICKET_STATUS_CHECK = "status IN ('waiting', 'claimed', 'returned', 'closed', 'cancelled')"
+STAFF_ROLES = ("lawyer", "coordinator", "admin")
+STAFF_ROLE_CHECK = "role IN ('lawyer', 'coordinator', 'admin')"
+MESSAGE_ROLES = ("person", "lawyer", "system")
+MESSAGE_ROLE_CHECK = "sender_role IN ('person', 'lawyer', 'system')"
+
+
+class Lawyer(Base):
+    """A lawyer who may be on duty. Professional facts, not personal data of
+    applicants: lawyers' names are public, and people ask for them by name (点援制)."""
+
+    __tablename__ = "lawyers"
+    __table_args__ = (
+        sa.CheckConstraint("years_of_practice >= 0", name="years_of_practice"),
+        sa.CheckConstraint(
+            "criminal_practice_years >= 0 AND criminal_practice_years <= years_of_practice",
+            name="criminal_practice_years",
+        ),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    display_name = sa.Column(sa.String(64), nullable=False, unique=True)
+    years_of_practice = sa.Column(sa.Integer, nullable=False)
+    criminal_practice_years = sa.Column(sa.Integer, nullable=False)
+    # JSON lists: matter-type keys of matter_types.yml; language codes ("zh", "mn").
+    specialities = sa.Column(sa.Text, nullable=False)
+    disability_experience = sa.Column(sa.Boolean, nullable=False)
+    sign_language = sa.Column(sa.Boolean, nullable=False)
+    languages = sa.Column(sa.Text, nullable=False)
+    active = sa.Column(sa.Boolean, nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+
+
+class DutyShift(Base):
+    """One stretch of duty (排班), in UTC; [starts_at, ends_at)."""
+
+    __tablename__ = "duty_shifts"
+    __table_args__ = (sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    lawyer_id = sa.Column(sa.Integer, sa.ForeignKey("lawyers.id"), nullable=False, index=True)
+    starts_at = sa.Column(UTCDateTime, nullable=False, index=True)
+    ends_at = sa.Column(UTCDateTime, nullable=False)
+
+
+class StaffUser(Base):
+    """A console account. A lawyer's account is linked to their roster entry."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        sa.CheckConstraint(STAFF_ROLE_CHECK, name="role"),
+        sa.CheckConstraint("role <> 'lawyer' OR lawyer_id IS NOT NULL", name="lawyer_linked"),
+        sa.CheckConstraint("failed_logins >= 0", name="failed_logins"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    username = sa.Column(sa.String(64), nullable=False, unique=True)
+    password_hash = sa.Column(sa.String(255), nullable=False)  # argon2id, PHC string
+    role = sa.Column(sa.String(16), nullable=False)
+    lawyer_id = sa.Column(sa.Integer, sa.ForeignKey("lawyers.id"), unique=True)
+    failed_logins = sa.Column(sa.Integer, nullable=False)
+    locked_until = sa.Column(UTCDateTime)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+
+
+class HandoffTicket(Base):
+    """A request to talk with a lawyer, from one conversation."""
+
+    __tablename__ = "handoff_tickets"
+    __table_args__ = (
+        sa.CheckConstraint(TICKET_STATUS_CHECK, name="status"),
+        # The queue: waiting tickets by priority, then by how long they have waited.
+        sa.Index("ix_handoff_tickets_queue", "status", "priority", "created_at"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    status = sa.Column(sa.String(16), nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    claimed_at = sa.Column(UTCDateTime)
+    closed_at = sa.Column(UTCDateTime)  # returned, closed or cancelled
+
+    # Not personal: what the queue is sorted and routed by.
+    channel = sa.Column(sa.String(16), nullable=False)
+    region = sa.Column(sa.String(32), nullable=False)
+    matter_type = sa.Column(sa.String(64), nullable=False)
+    urgent = sa.Column(sa.Boolean, nullable=False)
+    priority = sa.Column(sa.Integer, nullable=False)
+
+    intake_id = sa.Column(sa.Integer, sa.ForeignKey("intakes.id"), index=True)
+    assigned_lawyer_id = sa.Column(sa.Integer, sa.ForeignKey("lawyers.id"), index=True)
+    callback_at = sa.Column(UTCDateTime)
+
+    # Personal data, encrypted, each bound to its column and ticket (store.handoff).
+    # The sender id is kept (not only hashed) because replies are relayed to it.
+    sender_encrypted = sa.Column(sa.Text, nullable=False)
+    # Which groups put the person ahead (disability is sensitive: 个人信息保护法 art. 28).
+    priority_reasons_encrypted = sa.Column(sa.Text, nullable=False)
+    summary_encrypted = sa.Column(sa.Text, nullable=False)
+    transcript_encrypted = sa.Column(sa.Text, nullable=False)
+    case_encrypted = sa.Column(sa.Text, nullable=False)  # the facts the rules look at
+    requested_lawyer_encrypted = sa.Column(sa.Text)
+    callback_phone_encrypted = sa.Column(sa.Text)
+
+    # Keyed hash of the sender id, to find a conversation's tickets.
+    sender_lookup = sa.Column(sa.String(80), nullable=False, index=True)
+    # The same hash while the ticket is open, NULL after: the unique constraint
+    # lets one conversation have only one open ticket, even under a race.
+    open_sender_lookup = sa.Column(sa.String(80), unique=True)
+
+
+# The encrypted columns of `handoff_tickets`.
+TICKET_ENCRYPTED_COLUMNS = (
+    "sender_encrypted",
+    "priority_reasons_encrypted",
+    "summary_encrypted",
+    "transcript_encrypted",
+    "case_encrypted",
+    "requested_lawyer_encrypted",
+    "callback_phone_encrypted",
+)
+
+
+class HandoffMessage(Base):
+    """One message relayed between the person and the lawyer, or a system notice."""
+
+    __tablename__ = "handoff_messages"
+    __table_args__ = (sa.CheckConstraint(MESSAGE_ROLE_CHECK, name="sender_role"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    ticket_id = sa.Column(
+        sa.Integer, sa.ForeignKey("handoff_tickets.id"), nullable=False, index=True
+    )
+    sender_role = sa.Column(sa.String(8), nullable=False)
+    # A staff username for lawyers, "person" or "system": never the person's id.
+    author = sa.Column(sa.String(64), nullable=False)
+    text_encrypted = sa.Column(sa.Text, nullable=False)
+    sent_at = sa.Column(UTCDateTime, nullable=False)
