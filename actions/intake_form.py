@@ -51,6 +51,9 @@ SKIPPED = "intake_skipped"
 LEFT = "intake_left"
 APPLICATION_KEY = "application_key"
 CONSENT_AT = "intake_consent_at"
+MISSES = "intake_misses"
+# After this many answers in a row not understood, offer a way out.
+MISSES_BEFORE_HELP = 2
 REFERENCE = "intake_reference"
 # PIPL art. 31: a child under 14 needs a parent's or guardian's consent.
 GUARDIAN_CONSENT_BELOW_AGE = 14
@@ -81,7 +84,7 @@ PERSONAL_SLOTS = (
     *GUARDIAN_SLOTS,
     "applying_for",
 )
-PROGRESS_SLOTS = (CONSENT, REVIEW, REVIEW_FIELD, CONFIRMED, SKIPPED, LEFT, CONSENT_AT)
+PROGRESS_SLOTS = (CONSENT, REVIEW, REVIEW_FIELD, CONFIRMED, SKIPPED, LEFT, CONSENT_AT, MISSES)
 
 
 def _intent(tracker: Tracker) -> tuple[str | None, float]:
@@ -184,7 +187,8 @@ def field_value(f: Field, tracker: Tracker, voice: bool) -> str:
         return value_label("contact_preference", slot("contact_preference"))
     if f.key == "urgency":
         return urgency_words(tracker)
-    return str(slot(f.slots[0]))
+    # A sentence the person said ends with its own 。; the question adds another.
+    return str(slot(f.slots[0])).rstrip("。.！!？? ")
 
 
 class ValidateIntakeForm(FormValidationAction):
@@ -253,8 +257,18 @@ class ValidateIntakeForm(FormValidationAction):
             dispatcher.utter_message(response="utter_intake_required_field")
             return {slot: None}
         if parsed is None:
-            return {slot: None}
-        return parsed
+            return self._missed(slot, dispatcher, tracker)
+        return {**parsed, MISSES: 0}
+
+    def _missed(
+        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Not understood again: the question comes back, with a way out after a few tries."""
+        misses = int(tracker.get_slot(MISSES) or 0) + 1
+        if misses >= MISSES_BEFORE_HELP:
+            dispatcher.utter_message(response="utter_intake_stuck")
+            misses = 0
+        return {slot: None, MISSES: misses}
 
 
 def forget(f: Field, tracker: Tracker) -> dict[str, Any]:
@@ -425,8 +439,10 @@ def _read_description(text: str, intent: str | None, t: Tracker, d: CollectingDi
 
 def _read_certificate(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
     if parse_yes_no(text, intent) is False:
+        # "没有": no certificate (the checklist then says how to get one).
         return {
             "disability_certificate": None,
+            "has_disability_certificate": False,
             SKIPPED: [*(t.get_slot(SKIPPED) or []), "disability_certificate"],
         }
     certificate = validation.parse_disability_certificate(text)

@@ -24,7 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.conversation import restart
 from actions.eligibility import assess
 from actions.intake.fields import consent_version
-from actions.intake.materials import checklist
+from actions.intake.materials import EVIDENCE, MaterialItem, checklist
 from actions.intake_form import (
     APPLICATION_KEY,
     CONSENT_AT,
@@ -147,16 +147,36 @@ class ActionFinishApplication(Action):
             details.eligibility.get("assessment", {}),
             details.region,
         )
-        for number, item in enumerate(items, start=1):
-            line = f"{number}. {item.title}：{item.detail}"
-            lines = [for_ear(line) if voice else line]
-            if item.citation:
-                lines.append(source_line(item.citation, voice))
-            dispatcher.utter_message(text="\n".join(lines))
+        dispatcher.utter_message(
+            text=spoken_checklist(items) if voice else written_checklist(items)
+        )
         dispatcher.utter_message(
             response="utter_intake_form_ready",
             json_message={"document": document_offer(reference)},
         )
+
+
+def written_checklist(items: list[MaterialItem]) -> str:
+    """Every item with what it is and where to get it, and its source."""
+    lines = []
+    for number, item in enumerate(items, start=1):
+        lines.append(f"{number}. {item.title}：{item.detail}")
+        if item.citation:
+            lines.append(f"   {source_line(item.citation, voice=False)}")
+    return "\n".join(lines)
+
+
+def spoken_checklist(items: list[MaterialItem]) -> str:
+    """For the ear only the names, documents first, then the evidence in one sentence;
+    the details would be too long to remember (they are on the form)."""
+    documents = [item.title for item in items if not item.key.startswith(EVIDENCE)]
+    evidence = [item.title for item in items if item.key.startswith(EVIDENCE)]
+    sentences = [f"证件和文书：{'，'.join(documents)}。"] if documents else []
+    if evidence:
+        sentences.append(f"证据：{'，'.join(evidence)}。")
+    citations = list(dict.fromkeys(item.citation for item in items if item.citation))
+    spoken = for_ear("".join(sentences))
+    return f"{spoken}{source_line('；'.join(citations), voice=True)}" if citations else spoken
 
 
 def document_offer(reference: str) -> dict[str, str]:

@@ -269,3 +269,13 @@ def test_the_store_file_holds_no_personal_data_in_plain_text(stack):
     for value in ("赵桂芝", "13700001111", "两个儿子都不给我生活费"):
         assert value.encode() not in raw
     assert os.path.getsize(stack.child_env()["DATABASE_URL"].removeprefix("sqlite:///")) > 0
+
+
+def test_an_answer_not_understood_twice_gets_a_way_out(stack):
+    say = chat(stack)
+    say("现在登记申请")
+    say("同意")
+    first = say("嗯嗯")
+    assert "没听明白" in first[0] and "为自己申请" in first[-1]
+    second = "\n".join(say("嗯嗯"))
+    assert "先停一下" in second and "12348" in second and "为自己申请" in second

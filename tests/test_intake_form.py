@@ -88,3 +88,25 @@ def test_only_answered_fields_are_read_back_in_the_data_files_order():
     assert keys == ["applicant_name", "phone", "county", "urgency"]
     order = [f.key for f in fields()]
     assert keys == sorted(keys, key=order.index)
+
+
+def test_the_spoken_checklist_names_the_items_and_says_the_sources():
+    from actions.intake.materials import checklist
+    from actions.intake_submit import spoken_checklist, written_checklist
+
+    assessment = {"economic_review": "required", "reasons": []}
+    items = checklist("labor_wages", {"days_to_deadline": 3}, assessment, "national")
+    spoken = spoken_checklist(items)
+    assert spoken.startswith("证件和文书：") and "证据：劳动合同" in spoken
+    assert "来源是法律援助法第四十四条" in spoken and "法律援助法第四十一条" in spoken
+    assert "（" not in spoken
+    written = written_checklist(items)
+    assert written.startswith("1. ") and "来源：《法律援助法》第四十一条" in written
+
+
+def test_a_sentence_read_back_ends_with_one_full_stop():
+    from actions.intake.fields import field
+    from actions.intake_form import field_value
+
+    said = tracker(description="老板拖了两个月工资。")
+    assert field_value(field("description"), said, voice=False) == "老板拖了两个月工资"

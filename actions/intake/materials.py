@@ -35,6 +35,10 @@ ADULT_AGE = 18
 URGENT_DAYS = 7
 
 
+# The key prefix of evidence items (the rest are documents about the person).
+EVIDENCE = "evidence:"
+
+
 @dataclass(frozen=True)
 class MaterialItem:
     """One line of the checklist: what to bring, in plain words, and the rule behind it."""
@@ -159,7 +163,7 @@ def evidence_items(matter_type: str, region: str = DEFAULT_REGION) -> list[Mater
     matters = materials_data(region)["matters"]
     matter = matter_type if matter_type in matters else "other"
     return [
-        MaterialItem(key=f"evidence:{title}", title=title, detail=detail)
+        MaterialItem(key=f"{EVIDENCE}{title}", title=title, detail=detail)
         for title, detail in matters[matter]["evidence"].items()
     ]
 
