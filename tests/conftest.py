@@ -9,6 +9,8 @@ import pytest
 import requests
 
 from scripts.launcher import Ports, Stack
+from store import migrate
+from tests.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +47,34 @@ class Conversation:
 @pytest.fixture
 def conversation(stack: Stack) -> Conversation:
     return Conversation(stack)
+
+
+# --- the store's databases: every store test runs on SQLite and on PostgreSQL ---
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on loopback, one for the test session."""
+    reason = PostgresServer.unavailable()
+    if reason:
+        pytest.skip(reason)
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    server = request.getfixturevalue("postgres_server")
+    return server.create_database(f"store_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    migrate.upgrade(database_url)
+    return database_url

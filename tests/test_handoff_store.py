@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -29,7 +28,6 @@ from store.handoff import (
 from store.intake import CHINA_TIME, IntakeStore
 from store.models import utc_now
 from store.staff import AccountLocked, InvalidCredentials, StaffAccounts, StaffError
-from tests.postgres import PostgresServer
 from tests.test_handoff_matching import CAPITAL
 
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,34 +43,8 @@ REQUESTED = "李强"
 PERSONAL = (SENDER, NAME, PHONE, STORY, "昆都仑区", REQUESTED)
 
 
-# Databases ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def postgres_server():
-    reason = PostgresServer.unavailable()
-    if reason:
-        pytest.skip(reason)
-    server = PostgresServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'handoff.db'}"
-    server = request.getfixturevalue("postgres_server")
-    return server.create_database(f"handoff_{uuid.uuid4().hex[:12]}")
-
-
-@pytest.fixture
-def migrated_url(database_url) -> str:
-    migrate.upgrade(database_url)
-    return database_url
+# Databases: the fixtures database_url (SQLite and PostgreSQL) and migrated_url
+# are in tests/conftest.py.
 
 
 def raw_text(database_url: str) -> str:

@@ -18,7 +18,6 @@ import stat
 import subprocess
 import sys
 import threading
-import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -39,7 +38,6 @@ from store.intake import (
     InvalidTransition,
     UnknownReference,
 )
-from tests.postgres import PostgresServer
 
 
 def fixed_key(kid: str, byte: int) -> str:
@@ -94,34 +92,8 @@ def as_read_back(details: ApplicationDetails) -> ApplicationDetails:
     return dataclasses.replace(details, conversation_id="")
 
 
-# Databases -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    reason = PostgresServer.unavailable()
-    if reason:
-        pytest.skip(reason)
-    server = PostgresServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    server = request.getfixturevalue("postgres_server")
-    return server.create_database(f"store_{uuid.uuid4().hex[:12]}")
-
-
-@pytest.fixture
-def migrated_url(database_url) -> str:
-    migrate.upgrade(database_url)
-    return database_url
+# Databases: the fixtures database_url (SQLite and PostgreSQL) and migrated_url
+# are in tests/conftest.py.
 
 
 def open_store(database_url: str, pii_key: str = KEY_A) -> IntakeStore:

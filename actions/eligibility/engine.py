@@ -18,7 +18,7 @@ decision or route; the missing facts behind those, in the data's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -202,7 +202,13 @@ def _compare(condition: dict[str, Any], facts: dict[str, Any]) -> Status:
     name = condition["fact"]
     if name not in facts:
         return Status(None, frozenset({name}))
-    value = facts[name]
+    return Status(compare_fact(condition, facts[name]))
+
+
+def compare_fact(condition: Mapping[str, Any], value: Any) -> bool:
+    """Whether a known fact's value meets a condition such as {fact: age, gte: 60}.
+
+    The one reading of the rule files' comparisons (the handoff rules use it too)."""
     operator, operand = next((k, v) for k, v in condition.items() if k != "fact")
     comparisons = {
         "eq": lambda: value == operand,
@@ -215,7 +221,7 @@ def _compare(condition: dict[str, Any], facts: dict[str, Any]) -> Status:
         "contains_any": lambda: any(item in value for item in operand),
         "min_items": lambda: len(value) >= operand,
     }
-    return Status(bool(comparisons[operator]()))
+    return bool(comparisons[operator]())
 
 
 # --- groups and the decision -------------------------------------------------

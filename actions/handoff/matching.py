@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from actions.eligibility.engine import compare_fact
 from actions.eligibility.facts import check_facts
 from actions.handoff.policy import Category, Citation, HandoffPolicy, LawyerRule, load_policy
 
@@ -197,23 +198,9 @@ def _needs(case: Case | None, need: str) -> bool:
 
 
 def _compare(condition: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
+    # An unknown fact is not true here: no queue priority or requirement on a guess.
     name = condition["fact"]
-    if name not in facts:
-        return False
-    value = facts[name]
-    operator, operand = next((k, v) for k, v in condition.items() if k != "fact")
-    comparisons = {
-        "eq": lambda: value == operand,
-        "ne": lambda: value != operand,
-        "in": lambda: value in operand,
-        "lt": lambda: value < operand,
-        "lte": lambda: value <= operand,
-        "gt": lambda: value > operand,
-        "gte": lambda: value >= operand,
-        "contains_any": lambda: any(item in value for item in operand),
-        "min_items": lambda: len(value) >= operand,
-    }
-    return bool(comparisons[operator]())
+    return name in facts and compare_fact(condition, facts[name])
 
 
 # Lawyers ---------------------------------------------------------------------------
