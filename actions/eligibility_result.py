@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import restart
@@ -99,8 +99,8 @@ class ActionEligibilityResult(Action):
         if left == "start_over":
             return restart(dispatcher, tracker)
         if left:
-            dispatcher.utter_message(response="utter_human_not_yet")
-            return [SlotSet(LEFT_SLOT, None)]
+            # The only other way out of the questions: asking for a person (转人工).
+            return [SlotSet(LEFT_SLOT, None), FollowupAction("action_handoff")]
         facts = facts_from_tracker(tracker)
         assessment = assess(facts)
         voice = is_voice(tracker)

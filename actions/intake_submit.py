@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import restart
@@ -46,7 +46,6 @@ STOPPED_RESPONSES = {
     "consent_refused": "utter_intake_consent_refused",
     "guardian_missing": "utter_intake_guardian_needed",
     "pause_application": "utter_intake_paused",
-    "ask_human": "utter_human_not_yet",
 }
 # Stopped without consent: what was said is forgotten, not kept for later.
 FORGET_ON = frozenset({"consent_refused", "guardian_missing"})
@@ -102,6 +101,9 @@ class ActionFinishApplication(Action):
         left = tracker.get_slot(LEFT)
         if left == "start_over":
             return restart(dispatcher, tracker)
+        if left == "ask_human":
+            # Nothing is forgotten: the answers so far stay for when the person comes back.
+            return [*clear((LEFT,)), FollowupAction("action_handoff")]
         if left:
             dispatcher.utter_message(response=STOPPED_RESPONSES.get(left, "utter_anything_else"))
             forgotten = clear(PERSONAL_SLOTS + (APPLICATION_KEY,)) if left in FORGET_ON else []

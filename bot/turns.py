@@ -74,6 +74,9 @@ class TurnHandler:
     def __init__(self, rasa: RasaClient) -> None:
         self._rasa = rasa
         self._held = HeldMessages()
+        # The handoff relay (bot/handoff_relay.py), set when the gateway starts:
+        # while a lawyer has the conversation, messages go to the lawyer instead.
+        self.relay: Any = None
 
     async def handle(
         self,
@@ -84,8 +87,13 @@ class TurnHandler:
     ) -> list[dict[str, Any]]:
         """The replies to one user message, in the REST channel's shape."""
         started = time.perf_counter()
-        queue = self._held.take(sender) + [HeldMessage(message, metadata)]
         replies: list[dict[str, Any]] = []
+        if self.relay is not None:
+            relayed = await self.relay.intercept(sender, message, channel)
+            if relayed.handled:
+                return [normalise(reply, sender) for reply in relayed.replies]
+            replies = relayed.replies  # "back with the assistant", before its answer
+        queue = self._held.take(sender) + [HeldMessage(message, metadata)]
         status = "ok"
         for position, item in enumerate(queue):
             try:

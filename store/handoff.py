@@ -172,6 +172,15 @@ class MessageView:
 
 
 @dataclass(frozen=True)
+class LawyerMessage:
+    """A lawyer's message as the person's own conversation shows it."""
+
+    id: int
+    speaker: str  # "王明律师"
+    text: str
+
+
+@dataclass(frozen=True)
 class LawyerDetails:
     """A roster entry to add (the id comes from the database)."""
 
@@ -596,6 +605,41 @@ class HandoffStore:
                 f"{len(views)} messages",
             )
         return views
+
+    # The person's side (the gateway's relay, for the person's own conversation) ----
+
+    def ticket_status(self, reference: str) -> str | None:
+        with self._sessions() as session:
+            return session.execute(
+                sa.select(HandoffTicket.status).where(HandoffTicket.id == ticket_id_of(reference))
+            ).scalar_one_or_none()
+
+    def lawyer_messages_for_person(self, reference: str, after: int) -> list[LawyerMessage]:
+        """The lawyer's messages after message `after`, for the person they were
+        written to: not a staff read, so not audited as one."""
+        ticket_id = ticket_id_of(reference)
+        query = (
+            sa.select(HandoffMessage.id, HandoffMessage.text_encrypted, Lawyer.display_name)
+            .join(StaffUser, StaffUser.username == HandoffMessage.author, isouter=True)
+            .join(Lawyer, Lawyer.id == StaffUser.lawyer_id, isouter=True)
+            .where(
+                HandoffMessage.ticket_id == ticket_id,
+                HandoffMessage.sender_role == "lawyer",
+                HandoffMessage.id > after,
+            )
+            .order_by(HandoffMessage.id)
+        )
+        with self._sessions() as session:
+            rows = session.execute(query).all()
+        binding = _message_binding(ticket_id)
+        return [
+            LawyerMessage(
+                row.id,
+                f"{row.display_name or '值班'}律师",
+                self.keys.decrypt(row.text_encrypted, binding),
+            )
+            for row in rows
+        ]
 
     def relay_target(self, reference: str) -> tuple[str, str]:
         """(channel, sender id) to deliver a lawyer's message to; for the gateway's

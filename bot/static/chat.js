@@ -63,10 +63,11 @@
 
   function addMessage(speaker, text, choices, firstNumber) {
     const item = document.createElement("div");
-    item.className = "msg " + speaker;
+    item.className = "msg " + (speaker === "user" || speaker === "bot" ? speaker : "bot lawyer");
     const who = document.createElement("span");
     who.className = "who";
-    who.textContent = (speaker === "user" ? "我" : "助手") + "：";
+    // A lawyer's message (a handoff) names the lawyer, so a screen reader says who speaks.
+    who.textContent = (speaker === "user" ? "我" : speaker === "bot" ? "助手" : speaker) + "：";
     const body = document.createElement("span");
     body.className = "text";
     body.textContent = text;
@@ -167,11 +168,47 @@
       const buttons = reply.buttons || [];
       // Rasa sends a message's attachment as a reply of its own, after its text.
       if (reply.custom && reply.custom.document) addDocument(reply.custom.document);
+      if (reply.custom && reply.custom.handoff) followHandoff(reply.custom.handoff.status);
       if (!reply.text && !buttons.length) return;
       addMessage("bot", reply.text || "", buttons, number);
       number += buttons.length;
       openChoices = openChoices.concat(buttons);
     });
+  }
+
+  // While a lawyer has the conversation (转人工), the page asks the gateway for the
+  // lawyer's messages (a long poll), so they arrive without the person typing.
+  // Only while a handoff is open; it stops when the gateway says it ended.
+  let handoffOpen = false;
+  let lastLawyerMessage = 0;
+  function followHandoff(status) {
+    const open = status === "open";
+    if (open && !handoffOpen) {
+      handoffOpen = true;
+      pollLawyer();
+    } else if (!open) {
+      handoffOpen = false;
+    }
+  }
+
+  async function pollLawyer() {
+    while (handoffOpen) {
+      try {
+        const url = "/api/chat/updates?sender=" + encodeURIComponent(sender) +
+          "&after=" + lastLawyerMessage;
+        const response = await fetch(url);
+        const updates = response.ok ? await response.json() : [];
+        updates.forEach(function (update) {
+          if (update.id) lastLawyerMessage = Math.max(lastLawyerMessage, update.id);
+          if (update.custom && update.custom.handoff) followHandoff(update.custom.handoff.status);
+          if (update.text) addMessage(update.speaker || "bot", update.text, [], 1);
+        });
+        if (!response.ok) await new Promise(function (r) { setTimeout(r, 5000); });
+      } catch (error) {
+        // The network dropped: try again a little later rather than give up.
+        await new Promise(function (r) { setTimeout(r, 5000); });
+      }
+    }
   }
 
   // Every form that posts to /chat is sent through /api/chat instead: the text

@@ -1,0 +1,325 @@
+"""转人工: pass the conversation to a lawyer on duty, and say honestly what happens.
+
+action_handoff builds the request a lawyer reads (HandoffRequest: a summary
+taken in within ten seconds, the transcript, the facts, the channel, the
+application reference, a lawyer asked for by name), opens the ticket, asks the
+matching rules who can take it and tells the person in plain words: a lawyer
+is taking over, the place in the queue, when the next shift starts (and 12348
+now), or why the lawyer they named cannot, with the choice of another.
+
+While the ticket is open the conversation is paused (ConversationPaused): the
+gateway's relay (bot/handoff_relay.py) sends what the person says to the
+ticket, and resumes the conversation when the lawyer hands it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.eligibility import assess
+from actions.eligibility_form import facts_from_tracker
+from actions.handoff import matching
+from actions.handoff.matching import MatchResult
+from actions.numbers import number_to_chinese
+from actions.policy_data import DEFAULT_REGION
+from store.handoff import HandoffRequest, HandoffStore, HandoffSummary
+from store.intake import ACCESSIBILITY_NEEDS, CHANNELS
+
+logger = logging.getLogger(__name__)
+
+# China has one time zone and no daylight saving: a fixed offset needs no tz database.
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+TRANSCRIPT_TURNS = 40
+TRANSCRIPT_TEXT = 1000
+WHAT_HAPPENED_LIMIT = 600
+# "我要找王明律师", "让李华律师接待我": the name before 律师, after a verb of asking.
+REQUESTED = re.compile(r"(?:找|要|请|让|叫|约|换成|点名|指定|一下)+([\u4e00-\u9fff]{2,4}?)律师")
+# What people put before 律师 that is no name ("找个律师", "要值班律师").
+NOT_A_NAME = ("个", "位", "值班", "真人", "援助", "法援", "专业", "别的", "其他", "你们", "好的")
+DISABILITY_ZH = {
+    "visual": "视力残疾",
+    "hearing": "听力残疾",
+    "speech": "言语残疾",
+    "physical": "肢体残疾",
+    "intellectual": "智力残疾",
+    "mental": "精神残疾",
+    "multiple": "多重残疾",
+}
+DECISION_ZH = {
+    "eligible": "符合申请法律援助的条件",
+    "needs_more_facts": "可能符合条件，还需核对",
+    "consultation_only": "一般只能提供法律咨询",
+    "not_eligible": "一般不符合法律援助条件",
+}
+# What the person is told, by the matching result (actions/handoff/matching.py).
+NOT_AVAILABLE = {
+    matching.REQUESTED_UNKNOWN: "utter_handoff_requested_unknown",
+    matching.REQUESTED_OFF_DUTY: "utter_handoff_requested_off_duty",
+    matching.REQUESTED_BUSY: "utter_handoff_requested_busy",
+    matching.REQUESTED_NOT_QUALIFIED: "utter_handoff_requested_not_qualified",
+}
+
+_store: HandoffStore | None = None
+
+
+def handoff_store() -> HandoffStore:
+    """One store per action server process (DATABASE_URL, PII_KEY)."""
+    global _store
+    if _store is None:
+        _store = HandoffStore.from_env()
+    return _store
+
+
+# The request ----------------------------------------------------------------------
+
+
+def requested_lawyer(text: str | None) -> str | None:
+    """The lawyer a person asked for by name (点援制), as they said it, or None."""
+    found = REQUESTED.search(text or "")
+    if not found or any(word in found.group(1) for word in NOT_A_NAME):
+        return None
+    return f"{found.group(1)}律师"
+
+
+def who_line(tracker: Tracker) -> str:
+    """Who the lawyer will talk to: for whom, age group, gender, disability."""
+    slot = tracker.get_slot
+    parts = ["为他人咨询" if slot("applying_for") == "other" else "本人"]
+    age = slot("age")
+    if isinstance(age, int | float):
+        group = "未成年人" if age < 18 else "老年人" if age >= 60 else "成年人"
+        parts.append(f"{group}，{int(age)}岁")
+    if slot("gender") == "female":
+        parts.append("女性")
+    categories = slot("disability_categories") or []
+    if isinstance(categories, list) and categories:
+        disability = "、".join(DISABILITY_ZH.get(c, c) for c in categories)
+        if slot("disability_grade"):
+            disability += f"（{slot('disability_grade')}）"
+        if slot("has_disability_certificate") is True:
+            disability += "，持残疾证"
+        parts.append(disability)
+    return "，".join(parts)
+
+
+def what_happened(tracker: Tracker) -> str:
+    """The person's own description, or the first message that described the problem."""
+    description = tracker.get_slot("description")
+    if isinstance(description, str) and description.strip():
+        return description.strip()[:WHAT_HAPPENED_LIMIT]
+    for event in tracker.events:
+        if event.get("event") != "user":
+            continue
+        parse = event.get("parse_data") or {}
+        describes = (parse.get("intent") or {}).get("name") in (
+            "describe_problem",
+            "criminal_defense",
+            "protection_order",
+        ) or any(e.get("entity") == "matter_type" for e in parse.get("entities") or [])
+        if describes and (event.get("text") or "").strip():
+            return event["text"].strip()[:WHAT_HAPPENED_LIMIT]
+    return "还没有说明具体情况"
+
+
+def eligibility_line(facts: dict[str, Any]) -> str:
+    """The eligibility result in one line with its sources, when it was checked."""
+    asked = set(facts) - {"region", "matter_type"}
+    if not asked:
+        return "还没有查过能不能申请"
+    assessment = assess(facts)
+    citations = "；".join(dict.fromkeys(r["citation"] for r in assessment["reasons"]))
+    line = DECISION_ZH.get(assessment["decision"], assessment["decision"])
+    return f"{line}（来源：{citations}）" if citations else line
+
+
+def urgency(tracker: Tracker) -> tuple[str, bool | None]:
+    """The urgency in words, and whether it makes advance aid (art. 44) apply."""
+    days, preservation = (
+        tracker.get_slot("days_to_deadline"),
+        tracker.get_slot("needs_urgent_preservation"),
+    )
+    words = []
+    within_week = isinstance(days, int | float) and days <= 7
+    if within_week:
+        words.append(f"离期限还有{int(days)}天")
+    if preservation is True:
+        words.append("需要紧急保全")
+    if days is None and preservation is None:
+        return "", None
+    return "，".join(words), within_week or preservation is True
+
+
+def transcript(tracker: Tracker) -> tuple[tuple[str, str], ...]:
+    """The conversation so far as the store keeps it, the latest turns only."""
+    turns = []
+    for event in tracker.events:
+        text = (event.get("text") or "").strip()
+        if not text or event.get("event") not in ("user", "bot"):
+            continue
+        role = "person" if event["event"] == "user" else "assistant"
+        turns.append((role, text[:TRANSCRIPT_TEXT]))
+    return tuple(turns[-TRANSCRIPT_TURNS:])
+
+
+def channel_of(tracker: Tracker) -> str:
+    channel = tracker.get_latest_input_channel() or "rest"
+    return channel if channel in CHANNELS else "rest"
+
+
+def handoff_request(tracker: Tracker) -> HandoffRequest:
+    slot = tracker.get_slot
+    facts = facts_from_tracker(tracker)
+    facts.setdefault("region", slot("region") or DEFAULT_REGION)
+    matter = slot("matter_type") or "other"
+    urgent_words, urgent = urgency(tracker)
+    needs = tuple(n for n in slot("accessibility_needs") or () if n in ACCESSIBILITY_NEEDS)
+    summary = HandoffSummary(
+        matter_type=matter,
+        who=who_line(tracker),
+        what_happened=what_happened(tracker),
+        eligibility_result=eligibility_line(facts),
+        urgency=urgent_words,
+        accessibility_needs=needs,
+    )
+    return HandoffRequest(
+        conversation_id=tracker.sender_id,
+        channel=channel_of(tracker),
+        summary=summary,
+        facts=facts,
+        transcript=transcript(tracker),
+        intake_reference=slot("intake_reference") or None,
+        requested_lawyer=requested_lawyer(tracker.latest_message.get("text")),
+        urgency=urgent,
+    )
+
+
+# Saying it ------------------------------------------------------------------------
+
+
+def said_time(moment: datetime, now: datetime) -> str:
+    """A time in China time as people say it: 今天下午两点半, 明天上午九点, 11月23日上午九点."""
+    local, today = moment.astimezone(CHINA), now.astimezone(CHINA).date()
+    days = (local.date() - today).days
+    day = {0: "今天", 1: "明天", 2: "后天"}.get(
+        days, f"{number_to_chinese(local.month)}月{number_to_chinese(local.day)}日"
+    )
+    hour = local.hour
+    period = (
+        "凌晨"
+        if hour < 6
+        else "上午"
+        if hour < 12
+        else "中午"
+        if hour == 12
+        else "下午"
+        if hour < 18
+        else "晚上"
+    )
+    twelve = hour if hour <= 12 else hour - 12
+    spoken_hour = "两" if twelve == 2 else number_to_chinese(twelve)
+    minutes = (
+        ""
+        if local.minute == 0
+        else "半"
+        if local.minute == 30
+        else f"{number_to_chinese(local.minute)}分"
+    )
+    return f"{day}{period}{spoken_hour}点{minutes}"
+
+
+def lawyer_names(lawyers: tuple[matching.LawyerProfile, ...]) -> str:
+    return "、".join(f"{lawyer.display_name}律师" for lawyer in lawyers[:3])
+
+
+def why_not_qualified(result: MatchResult) -> str:
+    return (
+        "；".join(f"{note.zh}（来源：{note.citation}）" for note in result.notes[:-1]) or "不符合"
+    )
+
+
+def tell(
+    dispatcher: CollectingDispatcher, result: MatchResult, requested: str | None, now: datetime
+) -> None:
+    """What the person hears about who takes over, or why nobody can now."""
+    if result.reason in (matching.ASSIGNED, matching.REQUESTED_ASSIGNED):
+        dispatcher.utter_message(
+            response="utter_handoff_assigned", lawyer=result.lawyer.display_name
+        )
+    elif result.reason == matching.ALL_BUSY:
+        dispatcher.utter_message(
+            response="utter_handoff_queued",
+            position=number_to_chinese(result.queue_position),
+            minutes=number_to_chinese(result.expected_wait_minutes),
+        )
+    elif result.reason == matching.NOBODY_ON_DUTY and result.next_shift_at:
+        dispatcher.utter_message(
+            response="utter_handoff_nobody_on_duty", next_shift=said_time(result.next_shift_at, now)
+        )
+    elif result.reason == matching.NO_QUALIFIED_LAWYER and result.notes:
+        # A required rule (e.g. 第二十六条 for capital cases) nobody on the roster meets.
+        dispatcher.utter_message(response="utter_handoff_no_qualified")
+    elif result.reason in (matching.NOBODY_ON_DUTY, matching.NO_QUALIFIED_LAWYER):
+        # No shift ahead, or no lawyer on the roster at all: say just that.
+        dispatcher.utter_message(response="utter_handoff_nobody_rostered")
+    else:
+        tell_requested(dispatcher, result, requested or "您点名的律师", now)
+
+
+def tell_requested(
+    dispatcher: CollectingDispatcher, result: MatchResult, requested: str, now: datetime
+) -> None:
+    """点援制: why the named lawyer cannot take it now, and who can instead."""
+    next_shift = (
+        said_time(result.next_shift_at, now) if result.next_shift_at else "还没有排定的时间"
+    )
+    dispatcher.utter_message(
+        response=NOT_AVAILABLE[result.reason],
+        requested=requested,
+        next_shift=next_shift,
+        why=why_not_qualified(result),
+    )
+    if result.alternatives:
+        dispatcher.utter_message(
+            response="utter_handoff_other_lawyer", alternatives=lawyer_names(result.alternatives)
+        )
+    else:
+        dispatcher.utter_message(response="utter_handoff_no_alternative")
+
+
+def open_and_match(request: HandoffRequest) -> tuple[str, MatchResult]:
+    """Runs in a thread: the store is synchronous."""
+    store = handoff_store()
+    ticket = store.create_ticket(request)
+    return ticket.reference, store.match_ticket(ticket.reference)
+
+
+class ActionHandoff(Action):
+    """转人工: opens the ticket, says who takes over or why nobody can, pauses."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        request = handoff_request(tracker)
+        try:
+            reference, result = await asyncio.to_thread(open_and_match, request)
+        except Exception:
+            # Nothing is lost: the conversation keeps everything, and asking again retries.
+            logger.exception("handoff store unavailable; the person was told to try again")
+            dispatcher.utter_message(response="utter_handoff_store_down")
+            return []
+        logger.info("handoff %s opened: %s", reference, result.reason)
+        tell(dispatcher, result, request.requested_lawyer, datetime.now(timezone.utc))
+        # The page polls for the lawyer's replies while this is open (bot/static/chat.js).
+        dispatcher.utter_message(json_message={"handoff": {"status": "open"}})
+        return [ConversationPaused()]

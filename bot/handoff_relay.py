@@ -1,0 +1,340 @@
+"""The handoff relay: while a person's conversation is with a lawyer, the gateway
+carries messages both ways instead of the assistant.
+
+* Person → lawyer: `TurnHandler.handle` asks `intercept` first. While the sender
+  has an open ticket (HandoffStore.open_ticket_for) the message goes to the
+  ticket (add_person_message), not to Rasa, whatever the channel. The person is
+  acknowledged while nobody has claimed the ticket, and once after a lawyer has.
+  "不等了"/"取消" cancels; "约时间回电" with a time books a callback.
+* Lawyer → person: pulled, not pushed. The web chat and REST clients poll
+  `GET /api/chat/updates?sender=…&after=…` (a long poll answering in the REST
+  reply shape, the lawyer's name as `speaker`); spoken channels, which cannot
+  poll, get the lawyer's new messages with the reply to their next turn (so
+  bot/voice_chat.py speaks them like any reply). A push channel (Telegram,
+  WeChat) registers a `Deliverer` with `HandoffRelay.deliverers`.
+* The end: when the lawyer hands the conversation back (or closes it), the next
+  poll or turn resumes Rasa (a `resume` event) and says so in words.
+
+Nothing here logs message text or ids (bot/privacy.py pseudonyms only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from bot.appkeys import CONFIG, ENGINE, HTTP, TURNS
+from bot.privacy import pseudonym
+from bot.recent import Recent
+from bot.turns import SPOKEN_CHANNELS
+from store import settings
+from store.crypto import KeyRing, StoreCryptoError
+from store.handoff import HandoffStore, LawyerMessage
+
+log = logging.getLogger("bot.handoff_relay")
+
+CHINA = timezone(timedelta(hours=8))
+POLL_SECONDS = 20.0  # a long poll answers at the latest after this
+POLL_INTERVAL = 1.0
+
+CANCEL_WORDS = ("不等了", "取消", "不用等了", "不找人工了", "结束人工", "算了")
+CALLBACK_WORDS = ("回电", "打电话给我", "给我打电话", "打给我")
+OTHER_LAWYER_WORDS = ("换一位", "换个律师", "换一个律师", "别的律师")
+
+WAITING_ACK = "已转给值班律师，请稍等。律师接手后会在这里回复您；不想等了，可以说“不等了”。"
+CLAIMED_ACK = "律师已经接手，您的话会直接转给律师。"
+CANCELLED = "好的，已经不再等律师了。现在是法援助手在和您说话，有问题可以接着问我；着急的话，可以拨打12348公共法律服务热线。"
+RETURNED = (
+    "律师已经结束了和您的对话，现在是法援助手在和您说话。有问题可以接着问我，也可以再说“转人工”。"
+)
+CLOSED = "律师已经结束了这次对话。律师会按你们说好的办；有新的问题，可以接着问我，也可以再说“转人工”，或者拨打12348公共法律服务热线。"
+ENDED = {"returned": RETURNED, "closed": CLOSED, "cancelled": CANCELLED}
+ASK_CALLBACK = "请告诉我方便回电的时间和电话号码，比如：明天上午十点，13812345678。"
+CALLBACK_BOOKED = "好的，已经约好{time}给您回电{phone}。在那之前，您说的话也会留给律师。"
+CALLBACK_REFUSED = (
+    "这个时间没能约上，回电时间要在今后三十天以内。请再说一个时间，比如：明天上午十点。"
+)
+OTHER_LAWYER = "好的，会请现在有空的律师接待您，请稍等。"
+STORE_DOWN = (
+    "抱歉，现在没能把您的话转给律师，请过一会儿再发一次；着急的话，可以拨打12348公共法律服务热线。"
+)
+
+PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}")
+DIGITS = "零一二两三四五六七八九"
+TIME = re.compile(
+    r"(今天|明天|后天)?\s*(凌晨|早上|上午|中午|下午|晚上)?\s*"
+    r"([0-9]{1,2}|[零一二两三四五六七八九十]{1,3})\s*[点时:：]\s*(半|[0-9]{1,2}|[零一二三四五六七八九十]{1,3})?"
+)
+
+
+# Words ------------------------------------------------------------------------------
+
+
+def says_any(message: str, words: tuple[str, ...]) -> bool:
+    return any(word in message for word in words)
+
+
+def chinese_number(text: str) -> int:
+    """1–59 in digits or Chinese numerals (十, 十二, 二十五, 两)."""
+    if text.isdigit():
+        return int(text)
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (DIGITS.index(tens) if tens else 1) * 10 + (DIGITS.index(ones) if ones else 0)
+    return DIGITS.index(text) if text != "两" else 2
+
+
+def callback_time(message: str, now: datetime) -> datetime | None:
+    """The time in "明天上午十点" or "下午3点半" (China time), as UTC; None if none is said."""
+    found = TIME.search(message)
+    if not found:
+        return None
+    day, period, hour_text, minute_text = found.groups()
+    hour = chinese_number(hour_text.replace("两", "二") if len(hour_text) > 1 else hour_text)
+    minute = 30 if minute_text == "半" else chinese_number(minute_text) if minute_text else 0
+    if period in ("下午", "晚上") and hour < 12:
+        hour += 12
+    if not (0 <= hour < 24 and 0 <= minute < 60):
+        return None
+    local_now = now.astimezone(CHINA)
+    offset = {"今天": 0, "明天": 1, "后天": 2}.get(day or "", 0)
+    at = (local_now + timedelta(days=offset)).replace(
+        hour=hour, minute=minute, second=0, microsecond=0
+    )
+    if at <= local_now and day is None:
+        at += timedelta(days=1)  # "十点" said after ten: tomorrow's
+    return at.astimezone(timezone.utc)
+
+
+def said_time(moment: datetime) -> str:
+    local = moment.astimezone(CHINA)
+    return f"{local.month}月{local.day}日{local.hour}点{local.minute:02d}分"
+
+
+# The relay ---------------------------------------------------------------------------
+
+
+# A push channel's delivery: (sender id, replies in the REST shape).
+Deliverer = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
+
+
+@dataclass
+class Outcome:
+    """What intercept decided: `handled` replies instead of Rasa's, or replies
+    to put before Rasa's (the notice that the person is back with the assistant)."""
+
+    handled: bool
+    replies: list[dict[str, Any]] = field(default_factory=list)
+
+
+class HandoffRelay:
+    def __init__(self, store: HandoffStore, resume: Callable[[str], Awaitable[None]]) -> None:
+        self._store = store
+        self._resume = resume
+        # In memory, bounded: which ticket each sender was last relayed through
+        # (to say when it ended), whose claim was acknowledged, who was asked for
+        # a callback time, and what spoken channels have heard.
+        self._tickets: Recent[str] = Recent(10_000)
+        self._claim_acknowledged: Recent[bool] = Recent(10_000)
+        self._asked_callback: Recent[bool] = Recent(10_000)
+        self._heard: Recent[int] = Recent(10_000)
+        self.deliverers: dict[str, Deliverer] = {}
+
+    async def intercept(self, sender: str, message: str, channel: str) -> Outcome:
+        """Called for every turn before Rasa."""
+        try:
+            reference = await asyncio.to_thread(self._store.open_ticket_for, sender)
+        except Exception:
+            log.exception("handoff store unavailable sender=%s", pseudonym(sender))
+            watched = self._tickets.get(sender) is not None
+            return Outcome(watched, [_reply(sender, STORE_DOWN)] if watched else [])
+        if reference is None:
+            return Outcome(False, await self.ended(sender))
+        self._tickets.put(sender, reference)
+        try:
+            replies = await self._relay(sender, reference, message, channel)
+        except Exception:
+            log.exception("handoff relay failed sender=%s", pseudonym(sender))
+            replies = [_reply(sender, STORE_DOWN)]
+        log.info("handoff relay sender=%s channel=%s", pseudonym(sender), channel)
+        return Outcome(True, replies)
+
+    async def _relay(
+        self, sender: str, reference: str, message: str, channel: str
+    ) -> list[dict[str, Any]]:
+        if says_any(message, CANCEL_WORDS):
+            await asyncio.to_thread(self._store.cancel, reference)
+            return await self.ended(sender)
+        await asyncio.to_thread(self._store.add_person_message, sender, message)
+        replies = await self._answer(sender, reference, message)
+        if channel in SPOKEN_CHANNELS:
+            replies = await self._unheard(sender, reference) + replies
+        return replies
+
+    async def _answer(self, sender: str, reference: str, message: str) -> list[dict[str, Any]]:
+        """The short answer to a relayed message (or none, once a lawyer has it)."""
+        if self._asked_callback.get(sender) or says_any(message, CALLBACK_WORDS):
+            return [_reply(sender, await self._callback(sender, reference, message))]
+        if says_any(message, OTHER_LAWYER_WORDS):
+            await asyncio.to_thread(
+                self._store.add_message, reference, "system", "当事人同意由其他有空的律师接待。"
+            )
+            return [_reply(sender, OTHER_LAWYER)]
+        waiting = await asyncio.to_thread(self._store.queue_position, reference)
+        if waiting is not None:
+            return [_reply(sender, WAITING_ACK)]
+        if not self._claim_acknowledged.get(reference):
+            self._claim_acknowledged.put(reference, True)
+            return [_reply(sender, CLAIMED_ACK)]
+        return []
+
+    async def _callback(self, sender: str, reference: str, message: str) -> str:
+        at = callback_time(message, datetime.now(timezone.utc))
+        if at is None:
+            self._asked_callback.put(sender, True)
+            return ASK_CALLBACK
+        phone = PHONE.search(message)
+        try:
+            await asyncio.to_thread(
+                self._store.request_callback, reference, at, phone.group(0) if phone else None
+            )
+        except ValueError:  # HandoffError: outside the next 30 days; a claimed ticket
+            self._asked_callback.put(sender, True)
+            return CALLBACK_REFUSED
+        self._asked_callback.pop(sender)
+        return CALLBACK_BOOKED.format(
+            time=said_time(at), phone=f"（{phone.group(0)}）" if phone else ""
+        )
+
+    async def _unheard(self, sender: str, reference: str) -> list[dict[str, Any]]:
+        """A spoken channel's lawyer messages not yet heard, said with its next reply."""
+        after = self._heard.get(reference) or 0
+        messages = await asyncio.to_thread(self._store.lawyer_messages_for_person, reference, after)
+        if messages:
+            self._heard.put(reference, messages[-1].id)
+        return [_lawyer_reply(sender, m) for m in messages]
+
+    async def ended(self, sender: str) -> list[dict[str, Any]]:
+        """Once, after the sender's ticket ended: resume Rasa and say who is talking now."""
+        reference = self._tickets.pop(sender)
+        if reference is None:
+            return []
+        status = await asyncio.to_thread(self._store.ticket_status, reference)
+        try:
+            await self._resume(sender)
+        except Exception:
+            # Rasa is down: keep the ticket so the next turn or poll resumes it.
+            log.exception("resume failed sender=%s", pseudonym(sender))
+            self._tickets.put(sender, reference)
+            return []
+        log.info("handoff ended status=%s sender=%s", status, pseudonym(sender))
+        notice = _reply(sender, ENDED.get(status or "", RETURNED))
+        notice["custom"] = {"handoff": {"status": status or "ended"}}
+        return [notice]
+
+    async def updates(
+        self, sender: str, after: int, wait: float = POLL_SECONDS
+    ) -> list[dict[str, Any]]:
+        """The lawyer's messages after `after`, or the end notice; waits up to `wait`."""
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            reference = await asyncio.to_thread(self._store.open_ticket_for, sender)
+            if reference is None:
+                return await self.ended(sender) or [_closed_marker(sender)]
+            self._tickets.put(sender, reference)
+            messages = await asyncio.to_thread(
+                self._store.lawyer_messages_for_person, reference, after
+            )
+            if messages or asyncio.get_running_loop().time() >= deadline:
+                return [_lawyer_reply(sender, m) for m in messages]
+            await asyncio.sleep(POLL_INTERVAL)
+
+
+def _reply(sender: str, text: str) -> dict[str, Any]:
+    return {"recipient_id": sender, "text": text, "buttons": []}
+
+
+def _lawyer_reply(sender: str, message: LawyerMessage) -> dict[str, Any]:
+    return {**_reply(sender, message.text), "speaker": message.speaker, "id": message.id}
+
+
+def _closed_marker(sender: str) -> dict[str, Any]:
+    """No ticket open: the page stops polling."""
+    return {
+        "recipient_id": sender,
+        "text": "",
+        "buttons": [],
+        "custom": {"handoff": {"status": "none"}},
+    }
+
+
+# The gateway ------------------------------------------------------------------------
+
+RELAY = web.AppKey("handoff_relay", HandoffRelay)
+
+
+async def chat_updates(request: web.Request) -> web.Response:
+    sender = request.query.get("sender", "")
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        after = -1
+    if not 0 < len(sender) <= 128 or after < 0:
+        return web.json_response(
+            {"error": "需要 sender（1 到 128 个字符）和 after（整数）"}, status=400
+        )
+    if RELAY not in request.app:
+        return web.json_response([])  # the relay is off (no key): nothing can arrive
+    try:
+        replies = await request.app[RELAY].updates(sender, after)
+    except Exception:
+        log.exception("handoff updates failed sender=%s", pseudonym(sender))
+        return web.json_response({"error": "暂时取不到律师的回复"}, status=503)
+    return web.json_response(replies, dumps=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def rasa_resumer(app: web.Application) -> Callable[[str], Awaitable[None]]:
+    """Appends `resume` (ConversationResumed) and a listen to the tracker, so the
+    next message is predicted as after any question the assistant asked."""
+
+    async def resume(sender: str) -> None:
+        url = f"{app[CONFIG].rasa_url}/conversations/{quote(sender, safe='')}/tracker/events"
+        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        async with app[HTTP].post(url, json=events) as response:
+            response.raise_for_status()
+
+    return resume
+
+
+async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
+    """After the shared clients exist: the relay joins every channel's turns."""
+    try:
+        keys = KeyRing.from_env(settings.environment())
+    except StoreCryptoError as error:
+        # Chat goes on without the relay (nobody can be handed to a lawyer without
+        # the store's key); the action server tells people so when they ask.
+        log.warning("handoff relay off: %s", type(error).__name__)
+        yield
+        return
+    app[RELAY] = HandoffRelay(HandoffStore(app[ENGINE], keys), rasa_resumer(app))
+    app[TURNS].relay = app[RELAY]
+    yield
+
+
+def setup(app: web.Application) -> None:
+    """The one line bot/app.py calls: routes and the relay's start-up."""
+    app.add_routes([web.get("/api/chat/updates", chat_updates)])
+    app.cleanup_ctx.append(_relay_ctx)

@@ -1,0 +1,159 @@
+"""转人工 as people go through it, against the real stack: the honest answer, the
+ticket a lawyer reads, messages relayed both ways, and back to the assistant.
+
+The roster is made here through the store, in the stack's database with its key,
+as a coordinator would. The tests share one roster, so they run in this order:
+first nobody is on duty, then 王明 is.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from actions.handoff_dialogue import said_time
+from scripts.launcher import Stack
+from store.handoff import HandoffStore, LawyerDetails
+from store.staff import StaffAccounts
+from tests.conftest import Conversation
+from tests.test_intake_dialogue import _key_env
+
+PASSWORD = "a-long-test-password-42"
+COORDINATOR = "handoff-coordinator"
+ON_DUTY = "王明"
+OFF_DUTY = "赵强"
+
+
+class Roster:
+    def __init__(self, stack: Stack) -> None:
+        env = stack.child_env()
+        config = {"DATABASE_URL": env["DATABASE_URL"], **_key_env(env)}
+        self.store = HandoffStore.from_env(config)
+        self.accounts = StaffAccounts.from_env(config)
+        self.accounts.create(COORDINATOR, PASSWORD, "coordinator")
+        self.users: dict[str, str] = {}
+
+    def lawyer(self, name: str, starts_in: timedelta, hours: int) -> str:
+        """A lawyer with a staff account and one shift; returns the username."""
+        profile = self.store.add_lawyer(LawyerDetails(name, years_of_practice=8), COORDINATOR)
+        username = f"lawyer-{uuid.uuid4().hex[:8]}"
+        self.accounts.create(username, PASSWORD, "lawyer", lawyer_id=profile.id)
+        start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + starts_in
+        self.store.add_shift(profile.id, start, start + timedelta(hours=hours), COORDINATOR)
+        self.users[name] = username
+        return username
+
+    def read(self, reference: str):
+        return self.store.ticket(reference, COORDINATOR, "测试：核对转人工摘要")
+
+
+@pytest.fixture(scope="module")
+def roster(stack: Stack) -> Roster:
+    return Roster(stack)
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r["text"] for r in replies if r.get("text"))
+
+
+def updates(stack: Stack, sender: str, after: int = 0) -> list[dict]:
+    response = requests.get(
+        f"{stack.gateway_url}/api/chat/updates",
+        params={"sender": sender, "after": after},
+        timeout=40,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def test_nobody_on_duty_says_the_next_shift_and_12348_and_books_a_callback(stack, roster):
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    roster.lawyer(OFF_DUTY, timedelta(hours=6), 8)
+    person = Conversation(stack)
+    person.say("儿子不给我生活费")
+    heard = texts(person.say("转人工"))
+    assert "现在没有律师值班" in heard and "12348" in heard
+    assert said_time(start + timedelta(hours=6), datetime.now(timezone.utc)) in heard
+
+    asked = texts(person.say("约时间回电"))
+    assert "方便回电的时间" in asked
+    booked = texts(person.say("明天上午十点，13812345678"))
+    assert "已经约好" in booked
+    reference = roster.store.open_ticket_for(person.sender)
+    view = roster.read(reference)
+    assert view.callback_at is not None and view.callback_phone == "13812345678"
+    assert view.summary.matter_type == "family_support"
+
+    # Cancelling while waiting: back with the assistant, who answers again.
+    assert "不再等律师" in texts(person.say("不等了"))
+    assert roster.store.open_ticket_for(person.sender) is None
+    assert "免费" in texts(person.say("法律援助要钱吗"))
+
+
+def test_a_lawyer_on_duty_takes_over_and_hands_back(stack, roster):
+    lawyer = roster.lawyer(ON_DUTY, timedelta(hours=-1), 4)
+    person = Conversation(stack)
+    person.say("包工头拖欠我三个月工资不给")
+    replies = person.say("转人工")
+    heard = texts(replies)
+    assert f"{ON_DUTY}律师现在有空" in heard and "不等了" in heard
+    assert any((r.get("custom") or {}).get("handoff") for r in replies)
+
+    # The ticket carries the summary a lawyer reads in ten seconds.
+    reference = roster.store.open_ticket_for(person.sender)
+    view = roster.read(reference)
+    assert view.channel == "rest" and view.matter_type == "labor_wages"
+    assert "拖欠" in view.summary.what_happened and view.summary.who.startswith("本人")
+    assert ("person", "包工头拖欠我三个月工资不给") in view.transcript
+
+    # While it waits, the person's words go to the ticket, not to the assistant.
+    waiting = texts(person.say("什么是法律援助"))
+    assert "已转给值班律师" in waiting and "法律援助是国家" not in waiting
+    said = [m.text for m in roster.store.messages(reference, COORDINATOR, "测试")]
+    assert "什么是法律援助" in said
+
+    roster.store.claim(reference, lawyer)
+    assert "律师已经接手" in texts(person.say("律师您好"))
+    assert person.say("欠了一万二") == []  # acknowledged once only
+    roster.store.add_message(reference, "lawyer", "您好，我是王律师。欠了多久了？", lawyer)
+    got = updates(stack, person.sender)
+    assert [(u["speaker"], u["text"]) for u in got] == [
+        (f"{ON_DUTY}律师", "您好，我是王律师。欠了多久了？")
+    ]
+
+    roster.store.hand_back(reference, lawyer)
+    ended = updates(stack, person.sender, after=got[-1]["id"])
+    assert "法援助手在和您说话" in texts(ended)
+    assert "法律援助是国家" in texts(person.say("什么是法律援助"))
+
+
+def test_a_lawyer_asked_for_by_name_who_is_off_duty(stack, roster):
+    person = Conversation(stack)
+    heard = texts(person.say(f"我要找{OFF_DUTY}律师"))
+    assert f"{OFF_DUTY}律师现在不在班" in heard
+    assert f"{ON_DUTY}律师" in heard and "换一位律师" in heard
+    reference = roster.store.open_ticket_for(person.sender)
+    assert roster.read(reference).requested_lawyer == f"{OFF_DUTY}律师"
+    assert "有空的律师接待您" in texts(person.say("换一位律师"))
+    person.say("取消")
+    assert roster.store.open_ticket_for(person.sender) is None
+
+
+def test_the_handoff_answer_is_written_for_the_ear(stack, roster):
+    sender = f"voice-{uuid.uuid4().hex[:12]}"
+    response = requests.post(
+        f"{stack.rasa_url}/webhooks/voice/webhook",
+        json={"sender": sender, "message": "转人工"},
+        timeout=60,
+    )
+    response.raise_for_status()
+    spoken = [m["text"] for m in response.json() if m.get("text")]
+    assert spoken and "律师" in spoken[0]
+    for line in spoken:
+        assert not re.search(r"[“”\"「」（）()\[\]]", line), line
+        assert line.count("，") <= 6, line
+    roster.store.cancel(roster.store.open_ticket_for(sender))
