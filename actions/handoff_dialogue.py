@@ -249,9 +249,11 @@ def tell(
     dispatcher: CollectingDispatcher, result: MatchResult, requested: str | None, now: datetime
 ) -> None:
     """What the person hears about who takes over, or why nobody can now."""
-    if result.reason in (matching.ASSIGNED, matching.REQUESTED_ASSIGNED):
+    if result.reason == matching.ASSIGNED:
+        dispatcher.utter_message(response="utter_handoff_assigned")
+    elif result.reason == matching.REQUESTED_ASSIGNED:
         dispatcher.utter_message(
-            response="utter_handoff_assigned", lawyer=result.lawyer.display_name
+            response="utter_handoff_requested_assigned", lawyer=result.lawyer.display_name
         )
     elif result.reason == matching.ALL_BUSY:
         dispatcher.utter_message(

@@ -366,3 +366,66 @@ def test_a_lawyer_takes_a_conversation_by_keyboard(centre, browser):
         assert centre.handoff.ticket(reference, centre.coord, "测试核对").status == "returned"
     finally:
         context.close()
+
+
+def test_a_web_chat_person_and_a_lawyer_talk_in_two_windows(centre, browser, stack):
+    """The issue's whole story: a person on the web chat asks for a human; a lawyer
+    in another window takes the ticket, they talk both ways, and the lawyer hands
+    the person back to the assistant, who answers again."""
+    person = browser.new_context(locale="zh-CN").new_page()
+    lawyer = browser.new_context(locale="zh-CN", bypass_csp=True).new_page()
+    try:
+        person.goto(f"{stack.gateway_url}/")
+        person.wait_for_selector("#voice-status:not([hidden])")
+        person.locator("#message").focus()
+        say_in_page(person, "包工头拖欠我三个月工资")
+        said = say_in_page(person, "转人工")
+        assert any("律师" in text for text in said)
+        sender = person.evaluate("localStorage.getItem('fayuan-sender')")
+        reference = centre.handoff.open_ticket_for(sender)
+        assert reference is not None
+
+        lawyer.goto(f"{centre.url}/")
+        lawyer.locator("#username").fill(centre.wang)
+        lawyer.locator("#password").fill(PASSWORD)
+        lawyer.locator("#password").press("Enter")
+        lawyer.wait_for_selector(f"#queue-rows >> text={reference}")
+        lawyer.get_by_role("button", name=f"接待 {reference}").click()
+        lawyer.wait_for_selector("#messages")
+        assert "拖欠" in lawyer.locator("#summary-heading + dl").inner_text()
+
+        lawyer.locator("#reply").fill(REPLY)
+        lawyer.get_by_role("button", name="发送").click()
+        lawyer.wait_for_selector("text=消息已发送")
+        # The lawyer's words reach the person's open page, under the lawyer's name.
+        person.wait_for_selector(f"#log .msg.lawyer >> text={REPLY}", timeout=40_000)
+        say_in_page(person, "好的，我这就拍照")
+        lawyer.wait_for_function(
+            "document.getElementById('messages').textContent.includes('好的，我这就拍照')",
+            timeout=30_000,
+        )
+        audit(person, "the person talking with a lawyer")
+
+        lawyer.get_by_role("button", name="交回助手").click()
+        lawyer.wait_for_selector("text=对话已交回助手")
+        # Told in words, on the open page, that the assistant is talking again.
+        person.wait_for_selector("#log .msg.bot >> text=现在是法援助手在和您说话", timeout=40_000)
+        answered = say_in_page(person, "法律援助要钱吗")
+        assert any("免费" in text for text in answered)
+        screenshot(person, "webchat-after-handoff.png")
+    finally:
+        person.context.close()
+        lawyer.context.close()
+
+
+def say_in_page(page: Page, text: str) -> list[str]:
+    before = page.locator("#log .msg.bot").count()
+    page.locator("#message").fill(text)
+    page.locator("#message").press("Enter")
+    page.wait_for_function(
+        """(before) => document.querySelectorAll("#log .msg.bot").length > before
+             && document.getElementById("pending").textContent === "" """,
+        arg=before,
+        timeout=60_000,
+    )
+    return page.locator("#log .msg.bot").all_inner_texts()[before:]
