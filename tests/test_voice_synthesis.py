@@ -17,6 +17,7 @@ import pytest
 from voice.espeak_voice import EspeakVoice, wait_for_complete_wav, wav_is_complete
 from voice.normalise import normalise
 from voice.synthesis import (
+    LoadAwareSynthesiser,
     PooledSynthesiser,
     Speech,
     SynthesisUnavailable,
@@ -124,3 +125,18 @@ def test_a_broken_engine_is_reported_with_its_reason():
 
 def _broken_engine():
     raise FileNotFoundError("no such model")
+
+
+async def test_a_busy_gateway_answers_in_the_fast_voice_sentence_by_sentence():
+    natural, fast = load_synthesiser("espeak", workers=1), load_synthesiser("espeak", workers=1)
+    voices = LoadAwareSynthesiser(natural, fast)
+    try:
+        assert voices.choose(others=0) is natural, "alone, the natural voice"
+        assert voices.choose(others=3) is fast, "with others being answered, the fast one"
+        parts = voices.choose(others=3).synthesise_parts(GREETING)
+        made = [await part for part in parts]
+        assert len(made) == len(split_sentences(normalise(GREETING))) > 1
+        whole = await fast.synthesise(GREETING)
+        assert abs(sum(part.duration for part in made) - whole.duration) < 0.05
+    finally:
+        voices.close()

@@ -1,10 +1,11 @@
 """A whole voice turn in a real browser: a recording in, a spoken reply out.
 
 Chromium's fake microphone plays a WAV file into the page, whose push-to-talk
-button records it (MediaRecorder, webm/opus) and sends it to a real gateway
-process (`python -m bot`) with the Korean Vosk model: ffmpeg converts it, Vosk
-recognises it, Rasa answers on its voice channel, espeak speaks the reply and
-the page plays it. espeak-ng's Korean is not intelligible to that model, so
+button streams it while it is held (an AudioWorklet's 16 kHz PCM over the
+WebSocket /api/voice/stream) to a real gateway process (`python -m bot`) with
+the Korean Vosk model: Vosk recognises it as it comes, Rasa answers on its
+voice channel, espeak speaks the reply and the page plays it, sentence by
+sentence. espeak-ng's Korean is not intelligible to that model, so
 what was heard is not checked, only what a person would notice: the page says
 it is listening, then working; what it heard (if anything) is shown as the
 gateway reported it; the reply is shown and really played, seconds of sound;
@@ -13,6 +14,7 @@ focus and the live regions stay sane; the page passes axe-core afterwards.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import wave
 from collections.abc import Iterator
@@ -61,7 +63,11 @@ RECORD_PLAYBACK = """
     element.addEventListener("loadedmetadata", () => { if (mine()) record.duration = element.duration; });
     element.addEventListener("playing", () => { if (mine()) record.playing = true; });
     element.addEventListener("timeupdate", () => {
-      if (mine()) record.played = Math.max(record.played, element.currentTime);
+      if (!mine()) return;
+      record.played = Math.max(record.played, element.currentTime);
+      // The page starts the next sentence from its own "ended" handler, before
+      // this script's: the end is seen here, in the timeupdate that precedes it.
+      if (element.duration && element.currentTime >= element.duration) record.ended = true;
     });
     element.addEventListener("ended", () => {
       if (mine()) { record.ended = true; record.played = element.duration; }
@@ -162,28 +168,35 @@ def open_chat(browser: Browser, url: str) -> Page:
     return page
 
 
+def is_turn(payload: str | bytes) -> bool:
+    return isinstance(payload, str) and json.loads(payload).get("type") == "turn"
+
+
 def hold_to_talk(page: Page, seconds: float) -> dict:
     """Holds the talk button with the space bar for `seconds`; the turn's answer.
 
-    Returns the body of /api/voice/turn as the gateway sent it. Checks, while
+    Returns the turn as the gateway sent it on the voice stream. Checks, while
     the button is held, that it shows as pressed and the page says it listens.
     """
     talk = page.get_by_role("button", name="按住说话")
     talk.focus()
     page.evaluate("window.__statuses = []")
     before = len(bot_messages(page))
-    with page.expect_response("**/api/voice/turn?**", timeout=REPLY_TIMEOUT_MS) as turn:
+    with page.expect_websocket(lambda ws: "/api/voice/stream?" in ws.url) as opened:
         page.keyboard.down("Space")
         page.wait_for_function(
             "(said) => document.getElementById('pending').textContent === said", arg=LISTENING
         )
         assert talk.get_attribute("aria-pressed") == "true"
+    with opened.value.expect_event(
+        "framereceived", predicate=is_turn, timeout=REPLY_TIMEOUT_MS
+    ) as frame:
         page.wait_for_timeout(seconds * 1000)
         page.keyboard.up("Space")
         assert talk.get_attribute("aria-pressed") == "false"
-    assert turn.value.ok
-    body = turn.value.json()
+    body = json.loads(frame.value)
     wait_for_replies(page, before)
+    assert page.locator("#heard-so-far").is_hidden(), "the words so far go once answered"
     return body
 
 
@@ -203,8 +216,9 @@ def played(page: Page, speech: str, to_the_end: bool) -> dict:
 
 
 def speech_of(replies: list[dict]) -> list[str]:
-    """Where each reply's speech is, as the gateway's voice API says."""
-    speeches = [reply.get("speech", "") for reply in replies]
+    """Where the replies' speech is, sentence by sentence, as the gateway's voice API says."""
+    speeches = [part for reply in replies for part in reply.get("speech_parts", [])]
+    assert speeches, replies
     assert all(speech.startswith("/api/voice/speech/") for speech in speeches), replies
     return speeches
 
@@ -231,11 +245,15 @@ def played_in_order(page: Page) -> list[str]:
 
 
 def press_for_spoken_reply(page: Page, name: str) -> tuple[list[str], list[str]]:
-    """Presses a button by keyboard; the replies shown, and the speech then played."""
+    """Presses a button by keyboard; the replies shown, and the speech the page will play.
+
+    Checks that the page starts playing it: the first sentence, the others after it.
+    """
     page.get_by_role("button", name=name).focus()
     before, heard = len(bot_messages(page)), len(played_in_order(page))
     page.evaluate("window.__statuses = []")
-    page.keyboard.press("Enter")
+    with page.expect_response("**/api/voice/say?**", timeout=REPLY_TIMEOUT_MS) as said:
+        page.keyboard.press("Enter")
     replies = wait_for_replies(page, before)
     assert ANSWERING in page.evaluate("window.__statuses"), "the status region says it works"
     try:
@@ -243,7 +261,9 @@ def press_for_spoken_reply(page: Page, name: str) -> tuple[list[str], list[str]]
     except PlaywrightTimeoutError:
         raise AssertionError(f"the answer to {name!r} was shown, never read aloud") from None
     assert focused(page)["text"] == name, "focus stays on the pressed button"
-    return replies, played_in_order(page)[heard:]
+    speeches = speech_of(said.value.json()["replies"])
+    assert played_in_order(page)[heard:] == speeches[:1], "read from its first sentence"
+    return replies, speeches
 
 
 def check_calm_after_a_turn(page: Page, statuses: list[str]) -> None:
@@ -314,7 +334,7 @@ def test_silence_is_answered_aloud_and_slower_after_the_button(
         check_calm_after_a_turn(page, page.evaluate("window.__statuses"))
         assert page.locator("#log .msg.user").count() == 0, "nothing heard, nothing shown as said"
         assert bot_messages(page) == [f"助手：{NOT_HEARD_REPLY}"]
-        (normal,) = check_spoken(page, speech_of(turn["replies"]), to_the_end=True)
+        normal = sum(check_spoken(page, speech_of(turn["replies"]), to_the_end=True))
 
         # "说慢一点", pressed by keyboard: shown as said, and answered aloud.
         shown, confirmed = press_for_spoken_reply(page, "说慢一点")
@@ -325,7 +345,7 @@ def test_silence_is_answered_aloud_and_slower_after_the_button(
         # The next spoken reply is the same words, read more slowly.
         again = hold_to_talk(page, 1.5)
         assert [r["text"] for r in again["replies"]] == [NOT_HEARD_REPLY]
-        (slow,) = check_spoken(page, speech_of(again["replies"]))
+        slow = sum(check_spoken(page, speech_of(again["replies"]), to_the_end=True))
         assert slow / normal > 1.15, f"not slower: {normal:.2f} s, then {slow:.2f} s"
         assert played_in_order(page) == [
             *speech_of(turn["replies"]),

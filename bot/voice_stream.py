@@ -1,0 +1,189 @@
+"""A voice turn streamed while it is spoken: GET /api/voice/stream?sender=…[&rate=16000].
+
+A WebSocket, one per turn. The client sends the microphone's audio as it is
+recorded, in binary messages of PCM16 mono at `rate` (16000, or 8000 for the
+telephone), then the text message {"type": "end"} when the person stops
+speaking. The gateway recognises while the person speaks, so at the end only
+the last fraction of a second is left to decode; it answers
+{"type": "partial", "text": "…"} whenever the words so far change, and at the
+end {"type": "turn", "transcript": "…", "replies": [...]}, the body of
+POST /api/voice/turn (each reply with its speech and speech parts). Then it
+closes the socket. {"type": "cancel"}, or closing the socket, drops the turn.
+
+Partial text goes only to the person's own socket; nothing said is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot import voice_chat
+from voice.errors import UnreadableAudio, VoiceInputError
+from voice.recognition import (
+    SUPPORTED_SAMPLE_RATES,
+    Recogniser,
+    RecognitionStream,
+    accept_off_loop,
+    finish_off_loop,
+    join_utterances,
+    run_in_recognition_pool,
+)
+
+log = logging.getLogger(__name__)
+
+# A person holding the button says something within this time; a socket
+# that stays silent longer is closed, so idle sockets cannot pile up.
+IDLE_SECONDS = 30.0
+# Larger than any audio message a client sends (0.1–0.5 s of PCM is a few kB).
+MAX_MESSAGE_BYTES = 256 * 1024
+NOTHING_SENT_MESSAGE = "没有收到声音，请按住说话键再说一次，或者直接打字。"
+BAD_MESSAGE = '请发送 PCM 音频，说完后发送 {"type": "end"}'
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/stream", stream)]
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    """One turn: audio in while it is spoken, then the answer, then the socket closes."""
+    sender = request.query.get("sender", "")
+    if not voice_chat.SENDER.match(sender):
+        return voice_chat.bad_request(voice_chat.SENDER_RULE)
+    rate = _rate(request.query.get("rate", "16000"))
+    if rate is None:
+        return voice_chat.bad_request(
+            f"rate 必须是 {' 或 '.join(map(str, SUPPORTED_SAMPLE_RATES))}"
+        )
+    socket = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=IDLE_SECONDS)
+    await socket.prepare(request)
+    try:
+        with request.app[voice_chat.ACTIVE]:
+            body = await _turn(request, socket, sender, rate)
+        if body is not None:
+            await socket.send_json({"type": "turn", **body}, dumps=_dumps)
+    finally:
+        await socket.close()
+    return socket
+
+
+async def _turn(
+    request: web.Request, socket: web.WebSocketResponse, sender: str, rate: int
+) -> dict[str, Any] | None:
+    """The turn's answer, or None when the client went away or cancelled."""
+    app = request.app
+    if voice_chat.RECOGNISER not in app:
+        return voice_chat.voice_off(sender)
+    try:
+        listening = await Listening.open(app, sender, rate)
+        if not await _hear_until_end(socket, listening):
+            return None
+        clock = voice_chat.TurnClock("stream")
+        heard = await listening.finish()
+        clock.lap("recognise")
+    except VoiceInputError as error:
+        return voice_chat.refused(app, sender, error)
+    body = await voice_chat.answer_heard(request, sender, heard, clock)
+    clock.log(sender, listening.seconds)
+    return body
+
+
+async def _hear_until_end(socket: web.WebSocketResponse, listening: Listening) -> bool:
+    """Feeds the audio as it comes, with partial text back; False if the turn was dropped."""
+    while True:
+        message = await socket.receive(timeout=IDLE_SECONDS)
+        if message.type == WSMsgType.BINARY:
+            partial = await listening.hear(message.data)
+            if partial is not None:
+                await socket.send_json({"type": "partial", "text": partial}, dumps=_dumps)
+        elif message.type == WSMsgType.TEXT:
+            kind = _kind(message.data)
+            if kind == "end":
+                return True
+            if kind == "cancel":
+                return False
+            await socket.send_json({"type": "error", "error": BAD_MESSAGE}, dumps=_dumps)
+        else:  # closed, closing or broken: the person went away
+            return False
+
+
+class Listening:
+    """The recognition of one streamed turn.
+
+    When the dialogue expects one of a few answers, the stream is recognised
+    within them (cheap), and the audio is kept: if none of them was said, it
+    is recognised freely at the end, as POST /api/voice/turn does.
+    """
+
+    def __init__(
+        self,
+        recogniser: Recogniser,
+        expected: tuple[str, ...] | None,
+        rate: int,
+        stream: RecognitionStream,
+    ) -> None:
+        self._recogniser = recogniser
+        self._expected = expected
+        self.rate = rate
+        self._stream = stream
+        self._kept = bytearray()
+        self._said: list[str] = []  # utterances Vosk closed at pauses within the turn
+        self._shown = ""
+
+    @classmethod
+    async def open(cls, app: web.Application, sender: str, rate: int) -> Listening:
+        recogniser, expected = app[voice_chat.RECOGNISER], app[voice_chat.EXPECTED].of(sender)
+        grammar = list(expected) if expected else None
+        # Off the loop: making a recognizer (or a grammar's graph) takes a tenth of a second.
+        stream = await run_in_recognition_pool(recogniser.open_stream, rate, grammar)
+        return cls(recogniser, expected, rate, stream)
+
+    @property
+    def seconds(self) -> float:
+        return self._stream.seconds_heard
+
+    async def hear(self, pcm: bytes) -> str | None:
+        """Feeds a chunk; the words so far when they changed, else None."""
+        if self._expected:
+            self._kept += pcm
+        transcript = await accept_off_loop(self._stream, pcm)
+        # At a pause inside the turn Vosk closes an utterance and its partial
+        # text starts again: what is shown is everything said so far.
+        if transcript.final:
+            self._said.append(transcript.text)
+            so_far = join_utterances(self._said)
+        else:
+            so_far = join_utterances([*self._said, transcript.text])
+        if so_far == self._shown:
+            return None
+        self._shown = so_far
+        return so_far
+
+    async def finish(self) -> str:
+        if self._stream.seconds_heard == 0:
+            raise UnreadableAudio(NOTHING_SENT_MESSAGE, "no audio in the stream")
+        heard = (await finish_off_loop(self._stream)).text
+        if heard.strip() or not self._expected:
+            return heard
+        # Something else than a choice: free recognition of what was kept.
+        transcript = await self._recogniser.transcribe(bytes(self._kept), self.rate)
+        return transcript.text
+
+
+def _rate(value: str) -> int | None:
+    return int(value) if value.isdigit() and int(value) in SUPPORTED_SAMPLE_RATES else None
+
+
+def _kind(text: str) -> str | None:
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return None
+    return message.get("type") if isinstance(message, dict) else None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
