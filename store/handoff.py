@@ -375,6 +375,28 @@ class HandoffStore:
             session.add(DutyShift(lawyer_id=lawyer_id, starts_at=starts_at, ends_at=ends_at))
             _audit(session, _actor(staff), "shift_add", None, "排班", f"lawyer {lawyer_id}")
 
+    def end_duty(self, lawyer_id: int, by: str, now: datetime | None = None) -> int:
+        """A lawyer goes off duty now (ill, called away): the shift under way ends
+        and later ones are dropped. Returns how many shifts changed."""
+        now = now or utc_now()
+        with self._transaction() as session:
+            staff = self._staff(session, by)
+            _require_role(staff, ("coordinator", "admin"), "edit the roster")
+            shifts = session.execute(
+                sa.select(DutyShift).where(
+                    DutyShift.lawyer_id == lawyer_id, DutyShift.ends_at > now
+                )
+            ).scalars()
+            changed = 0
+            for shift in shifts:
+                if shift.starts_at >= now:
+                    session.delete(shift)
+                else:
+                    shift.ends_at = now
+                changed += 1
+            _audit(session, _actor(staff), "shift_end", None, "排班", f"lawyer {lawyer_id}")
+            return changed
+
     def lawyers(self) -> list[LawyerProfile]:
         with self._sessions() as session:
             rows = session.execute(sa.select(Lawyer).order_by(Lawyer.id)).scalars()

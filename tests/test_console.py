@@ -46,6 +46,7 @@ class Centre:
         self.accounts = StaffAccounts.from_env(self.env)
         self.intakes = IntakeStore.from_env(self.env)
         self.tag = uuid.uuid4().hex[:6]
+        self.lawyer_ids: list[int] = []
         self.coord = self.account("coord", "coordinator")
         self.admin = self.account("admin", "admin")
         self.wang = self.lawyer("wang", "王丽")
@@ -58,6 +59,7 @@ class Centre:
 
     def lawyer(self, name: str, display: str) -> str:
         added = self.handoff.add_lawyer(LawyerDetails(f"{display}{self.tag}", 5, 0), by=self.coord)
+        self.lawyer_ids.append(added.id)
         now = utc_now()
         self.handoff.add_shift(
             added.id, now - timedelta(hours=1), now + timedelta(hours=8), self.coord
@@ -85,6 +87,9 @@ class Centre:
         return made.reference, conversation
 
     def close(self) -> None:
+        # The stack is shared by the whole session: later tests expect nobody on duty.
+        for lawyer_id in self.lawyer_ids:
+            self.handoff.end_duty(lawyer_id, self.coord)
         for opened in (self.handoff, self.accounts, self.intakes):
             opened.close()
 

@@ -140,7 +140,7 @@ def test_fallback_asks_to_rephrase_then_offers_a_person(conversation: Conversati
     first = conversation.reply_text("/nlu_fallback")
     assert "换个说法" in first
     second = conversation.reply_text("/nlu_fallback")
-    assert "12348" in second and "工作人员" in second
+    assert "12348" in second and "律师" in second
 
 
 def voice_say(stack, sender: str, message: str) -> list[str]:

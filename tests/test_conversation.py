@@ -42,7 +42,7 @@ def test_asking_for_a_human_gets_an_honest_answer_and_the_hotline(conversation: 
     answer = conversation.reply_text("我不想跟机器说 给我转人工")
     # Passed to a lawyer on duty (tests/test_handoff_dialogue.py); with nobody on
     # the roster, it says so and gives the hotline.
-    assert "律师" in answer and ("12348" in answer or "现在有空" in answer)
+    assert "律师" in answer and ("12348" in answer or "有空" in answer)
 
 
 def test_out_of_scope_says_what_it_can_do(conversation: Conversation):

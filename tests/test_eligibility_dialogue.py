@@ -309,7 +309,7 @@ def test_asking_for_a_person_ends_the_questions(conversation):
     conversation.say("包工头欠我工钱")
     conversation.say("帮我查一查")
     reply = conversation.reply_text("转人工")
-    assert "12348" in reply
+    assert "律师" in reply  # who takes over, or when; which depends on the roster
     assert asked_fact([reply]) is None
     # The questions do not come back on the next message.
     assert asked_fact([conversation.reply_text("谢谢")]) is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -36,10 +37,17 @@ class Roster:
         self.accounts = StaffAccounts.from_env(config)
         self.accounts.create(COORDINATOR, PASSWORD, "coordinator")
         self.users: dict[str, str] = {}
+        self.lawyer_ids: list[int] = []
+
+    def off_duty(self) -> None:
+        """The stack is shared by the whole session: later tests expect nobody on duty."""
+        for lawyer_id in self.lawyer_ids:
+            self.store.end_duty(lawyer_id, COORDINATOR)
 
     def lawyer(self, name: str, starts_in: timedelta, hours: int) -> str:
         """A lawyer with a staff account and one shift; returns the username."""
         profile = self.store.add_lawyer(LawyerDetails(name, years_of_practice=8), COORDINATOR)
+        self.lawyer_ids.append(profile.id)
         username = f"lawyer-{uuid.uuid4().hex[:8]}"
         self.accounts.create(username, PASSWORD, "lawyer", lawyer_id=profile.id)
         start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + starts_in
@@ -52,8 +60,10 @@ class Roster:
 
 
 @pytest.fixture(scope="module")
-def roster(stack: Stack) -> Roster:
-    return Roster(stack)
+def roster(stack: Stack) -> Iterator[Roster]:
+    on_duty = Roster(stack)
+    yield on_duty
+    on_duty.off_duty()
 
 
 def texts(replies: list[dict]) -> str:
