@@ -27,17 +27,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-import store
 from actions.eligibility.facts import FactError, check_facts
 from actions.handoff import matching
 from actions.handoff.matching import Case, LawyerProfile, MatchResult, Shift
 from actions.handoff.policy import load_policy
-from store import settings
-from store.crypto import CONVERSATION_LOOKUP, KeyRing
+from store.crypto import CONVERSATION_LOOKUP
+from store.encrypted_store import EncryptedStore
 from store.intake import (
     ACCESSIBILITY_NEEDS,
     CHANNELS,
@@ -303,21 +301,8 @@ def _profile(lawyer: Lawyer) -> LawyerProfile:
 # The store -------------------------------------------------------------------------
 
 
-class HandoffStore:
+class HandoffStore(EncryptedStore):
     """Tickets, messages, lawyers and roster. Synchronous: callers use a thread."""
-
-    def __init__(self, engine: Engine, keys: KeyRing) -> None:
-        self.engine = engine
-        self.keys = keys
-        self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> HandoffStore:
-        env = settings.environment(environ)
-        return cls(store.create_engine(settings.database_url(env)), KeyRing.from_env(env))
-
-    def close(self) -> None:
-        self.engine.dispose()
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:

@@ -17,19 +17,18 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-import store
-from store import crypto, settings
+from store import crypto
 from store.crypto import CONVERSATION_LOOKUP, DOCUMENT_TOKEN, PHONE_LOOKUP, KeyRing
+from store.encrypted_store import EncryptedStore
 from store.models import (
     ALLOWED_TRANSITIONS,
     INTAKE_ENCRYPTED_COLUMNS,
@@ -335,24 +334,8 @@ def _csv_cell(value: object) -> str:
 # The store ------------------------------------------------------------------------
 
 
-class IntakeStore:
+class IntakeStore(EncryptedStore):
     """Applications for legal aid, encrypted at rest, every staff read audited."""
-
-    def __init__(self, engine: Engine, keys: KeyRing) -> None:
-        self.engine = engine
-        self.keys = keys
-        self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> IntakeStore:
-        """DATABASE_URL, and PII_KEY or the key file (PII_KEY_FILE); `.env` counts
-        when `environ` is not given. Raises crypto.KeyMissingError without a key."""
-        env = settings.environment(environ)
-        keys = KeyRing.from_env(env)
-        return cls(store.create_engine(settings.database_url(env)), keys)
-
-    def close(self) -> None:
-        self.engine.dispose()
 
     # Applicant side ------------------------------------------------------------
 

@@ -1,0 +1,38 @@
+"""What every store of personal data shares: an engine, the key ring, sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+import store
+from store import settings
+from store.crypto import KeyRing
+
+StoreT = TypeVar("StoreT", bound="EncryptedStore")
+
+
+class EncryptedStore:
+    """Tables whose personal fields are encrypted with the key ring (store/crypto.py).
+
+    Synchronous: the action server and the gateway call it in a thread.
+    """
+
+    def __init__(self, engine: Engine, keys: KeyRing) -> None:
+        self.engine = engine
+        self.keys = keys
+        self._sessions = sessionmaker(engine, future=True, expire_on_commit=False)
+
+    @classmethod
+    def from_env(cls: type[StoreT], environ: Mapping[str, str] | None = None) -> StoreT:
+        """DATABASE_URL, and PII_KEY or the key file (PII_KEY_FILE); `.env` counts
+        when `environ` is not given. Raises crypto.KeyMissingError without a key."""
+        env = settings.environment(environ)
+        keys = KeyRing.from_env(env)
+        return cls(store.create_engine(settings.database_url(env)), keys)
+
+    def close(self) -> None:
+        self.engine.dispose()
