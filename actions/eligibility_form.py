@@ -237,11 +237,14 @@ class ValidateEligibilityForm(FormValidationAction):
 
 
 def _leaving(tracker: Tracker) -> bool:
+    return said_clearly(tracker, LEAVING_INTENTS)
+
+
+def said_clearly(tracker: Tracker, intents: frozenset[str]) -> bool:
+    """Whether the latest message is confidently one of `intents` (a request to
+    stop the questions), rather than an answer that merely resembles one."""
     intent = tracker.latest_message.get("intent") or {}
-    return (
-        intent.get("name") in LEAVING_INTENTS
-        and (intent.get("confidence") or 0.0) >= LEAVING_CONFIDENCE
-    )
+    return intent.get("name") in intents and (intent.get("confidence") or 0.0) >= LEAVING_CONFIDENCE
 
 
 def _is_valid(fact: str, value: Any) -> bool:

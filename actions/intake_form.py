@@ -25,7 +25,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.eligibility.answers import is_decline, parse_answer, parse_yes_no
-from actions.eligibility_form import SETTLED_SLOT, facts_from_tracker
+from actions.eligibility_form import LEAVING_INTENTS as ELIGIBILITY_LEAVING
+from actions.eligibility_form import SETTLED_SLOT, said_clearly
 from actions.intake import validation
 from actions.intake.fields import (
     Field,
@@ -63,8 +64,7 @@ OPTIONAL = frozenset({"id_number", "disability_certificate", "age"})
 URGENCY_SLOTS = ("days_to_deadline", "needs_urgent_preservation")
 # Free-text answers: a clear "先停一下" must not be taken for a name or a story.
 FREE_TEXT = frozenset({"applicant_name", "guardian_name", "description"})
-LEAVING_INTENTS = frozenset({"pause_application", "ask_human", "start_over"})
-LEAVING_CONFIDENCE = 0.8
+LEAVING_INTENTS = frozenset({"pause_application", *ELIGIBILITY_LEAVING})
 CORRECTION_INTENT = "correct_answer"
 CORRECTION_CONFIDENCE = 0.6
 MIN_DESCRIPTION_CHARS = 6
@@ -240,7 +240,7 @@ class ValidateIntakeForm(FormValidationAction):
         domain: dict[str, Any],
     ) -> dict[str, Any]:
         text = _text(tracker)
-        intent, confidence = _intent(tracker)
+        intent, _ = _intent(tracker)
         if intent == "ask_why":
             why = f"utter_why_{slot}"
             has_why = why in domain.get("responses", {})
@@ -250,7 +250,7 @@ class ValidateIntakeForm(FormValidationAction):
         if declined and slot in OPTIONAL:
             return {slot: None, SKIPPED: [*(tracker.get_slot(SKIPPED) or []), slot]}
         parsed = ANSWER_READERS[slot](text, intent, tracker, dispatcher)
-        leaving = intent in LEAVING_INTENTS and confidence >= LEAVING_CONFIDENCE
+        leaving = said_clearly(tracker, LEAVING_INTENTS)
         if leaving and (parsed is None or slot in FREE_TEXT):
             return {slot: None, LEFT: intent}
         if parsed is None and declined and slot != CONSENT:
@@ -590,8 +590,3 @@ class ActionAskIntakeReview(Action):
             field_value=field_value(current, tracker, is_voice(tracker)),
         )
         return [SlotSet(REVIEW_FIELD, current.key)]
-
-
-def facts_for_record(tracker: Tracker) -> dict[str, Any]:
-    """The eligibility facts kept with the record (the checklist is built from them)."""
-    return facts_from_tracker(tracker)

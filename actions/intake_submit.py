@@ -23,6 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import restart
 from actions.eligibility import assess
+from actions.eligibility_form import facts_from_tracker
 from actions.intake.fields import consent_version
 from actions.intake.materials import EVIDENCE, MaterialItem, checklist
 from actions.intake_form import (
@@ -32,7 +33,6 @@ from actions.intake_form import (
     PERSONAL_SLOTS,
     PROGRESS_SLOTS,
     REFERENCE,
-    facts_for_record,
     spoken_reference,
 )
 from actions.policy_data import DEFAULT_REGION
@@ -196,7 +196,7 @@ def document_offer(reference: str) -> dict[str, str]:
 def application_details(tracker: Tracker) -> ApplicationDetails:
     """The confirmed answers as the record the store keeps."""
     slot = tracker.get_slot
-    facts = facts_for_record(tracker)
+    facts = facts_from_tracker(tracker)
     assessment = assess(facts)
     days = slot("days_to_deadline")
     within_week = isinstance(days, int | float) and days <= ADVANCE_AID_DAYS
