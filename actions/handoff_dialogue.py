@@ -21,13 +21,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused
+from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.eligibility import assess
+from actions.eligibility.answers import parse_yes_no
 from actions.eligibility_form import facts_from_tracker
 from actions.handoff import matching
 from actions.handoff.matching import MatchResult
+from actions.intake_form import CONSENT_AT
 from actions.numbers import number_to_chinese
 from actions.policy_data import DEFAULT_REGION
 from store.handoff import HandoffRequest, HandoffStore, HandoffSummary
@@ -40,6 +42,7 @@ CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 TRANSCRIPT_TURNS = 40
 TRANSCRIPT_TEXT = 1000
 WHAT_HAPPENED_LIMIT = 600
+ASKED = "handoff_consent_asked"
 # "我要找王明律师", "让李华律师接待我": the name before 律师, after a verb of asking.
 REQUESTED = re.compile(r"(?:找|要|请|让|叫|约|换成|点名|指定|一下)+([\u4e00-\u9fff]{2,4}?)律师")
 # What people put before 律师 that is no name ("找个律师", "要值班律师").
@@ -170,7 +173,11 @@ def transcript(tracker: Tracker) -> tuple[tuple[str, str], ...]:
 
 
 def channel_of(tracker: Tracker) -> str:
-    channel = tracker.get_latest_input_channel() or "rest"
+    """The person's channel: the gateway names it in the message metadata
+    (Telegram and WeChat reach Rasa through its `rest` input channel)."""
+    last = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
+    named = (last.get("metadata") or {}).get("channel")
+    channel = named or tracker.get_latest_input_channel() or "rest"
     return channel if channel in CHANNELS else "rest"
 
 
@@ -196,7 +203,8 @@ def handoff_request(tracker: Tracker) -> HandoffRequest:
         facts=facts,
         transcript=transcript(tracker),
         intake_reference=slot("intake_reference") or None,
-        requested_lawyer=requested_lawyer(tracker.latest_message.get("text")),
+        requested_lawyer=slot("handoff_requested_lawyer")
+        or requested_lawyer(tracker.latest_message.get("text")),
         urgency=urgent,
     )
 
@@ -303,8 +311,27 @@ def open_and_match(request: HandoffRequest) -> tuple[str, MatchResult]:
     return ticket.reference, store.match_ticket(ticket.reference)
 
 
+def consent(tracker: Tracker) -> bool | None:
+    """Whether the person agreed that the lawyer gets the transcript and summary.
+
+    The application's consent covers it (it names the assigned lawyer among those
+    who see the record), and so does an earlier yes in this conversation; else
+    the answer to the question just asked, or None when it has not been asked.
+    """
+    if tracker.get_slot(CONSENT_AT) or tracker.get_slot("handoff_consent") is True:
+        return True
+    if not tracker.get_slot(ASKED):
+        return None
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    if intent == "ask_human":
+        return True  # asked whether to pass it on, "转吧" / "转人工" is a yes
+    # The words first (a spoken "同意" may not be recognised as an intent).
+    return parse_yes_no(tracker.latest_message.get("text") or "", intent)
+
+
 class ActionHandoff(Action):
-    """转人工: opens the ticket, says who takes over or why nobody can, pauses."""
+    """转人工: asks consent once, then opens the ticket, says who takes over or why
+    nobody can, and pauses the conversation."""
 
     def name(self) -> str:
         return "action_handoff"
@@ -312,16 +339,35 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        agreed = consent(tracker)
+        if agreed is None:
+            # Nothing about the person is stored until they say yes (PIPL arts. 14, 17).
+            dispatcher.utter_message(response="utter_ask_handoff_consent")
+            named = requested_lawyer(tracker.latest_message.get("text"))
+            return [SlotSet(ASKED, True), SlotSet("handoff_requested_lawyer", named)]
+        if agreed is False:
+            dispatcher.utter_message(response="utter_handoff_consent_refused")
+            return [SlotSet(ASKED, False), SlotSet("handoff_requested_lawyer", None)]
+        return await self.hand_over(dispatcher, tracker)
+
+    async def hand_over(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> list[dict[str, Any]]:
         request = handoff_request(tracker)
+        agreed = [
+            SlotSet(ASKED, False),
+            SlotSet("handoff_consent", True),
+            SlotSet("handoff_requested_lawyer", None),
+        ]
         try:
             reference, result = await asyncio.to_thread(open_and_match, request)
         except Exception:
             # Nothing is lost: the conversation keeps everything, and asking again retries.
             logger.exception("handoff store unavailable; the person was told to try again")
             dispatcher.utter_message(response="utter_handoff_store_down")
-            return []
+            return agreed
         logger.info("handoff %s opened: %s", reference, result.reason)
         tell(dispatcher, result, request.requested_lawyer, datetime.now(timezone.utc))
         # The page polls for the lawyer's replies while this is open (bot/static/chat.js).
         dispatcher.utter_message(json_message={"handoff": {"status": "open"}})
-        return [ConversationPaused()]
+        return [*agreed, ConversationPaused()]

@@ -80,12 +80,49 @@ def updates(stack: Stack, sender: str, after: int = 0) -> list[dict]:
     return response.json()
 
 
+def ask_for_lawyer(person: Conversation, request: str = "转人工") -> list[dict]:
+    """转人工 and yes to passing the conversation on: the replies to the yes."""
+    asked = texts(person.say(request))
+    assert "您同意转给律师吗" in asked and "12348" in asked
+    return person.say("同意")
+
+
+def test_nothing_is_passed_to_a_lawyer_before_the_person_agrees(stack, roster):
+    person = Conversation(stack)
+    person.say("公司不给我交社保还把我辞退了")
+    asked = texts(person.say("转人工"))
+    assert "加密保存" in asked and "每次查看都有记录" in asked
+    assert roster.store.open_ticket_for(person.sender) is None, "no ticket before the yes"
+
+    refused = texts(person.say("不同意"))
+    assert "不转交" in refused and "12348" in refused
+    assert roster.store.open_ticket_for(person.sender) is None
+    # Still with the assistant, and a later yes to something else hands nothing over.
+    assert "免费" in texts(person.say("法律援助要钱吗"))
+    person.say("好的")
+    assert roster.store.open_ticket_for(person.sender) is None
+
+
+def test_asked_once_per_conversation(stack, roster):
+    person = Conversation(stack)
+    person.say("老板拖欠工资")
+    ask_for_lawyer(person)
+    reference = roster.store.open_ticket_for(person.sender)
+    assert reference is not None
+    person.say("不等了")
+    heard = texts(person.say("还是转人工吧"))
+    assert "您同意转给律师吗" not in heard and "律师" in heard
+    again = roster.store.open_ticket_for(person.sender)
+    assert again is not None and again != reference
+    roster.store.cancel(again)
+
+
 def test_nobody_on_duty_says_the_next_shift_and_12348_and_books_a_callback(stack, roster):
     start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     roster.lawyer(OFF_DUTY, timedelta(hours=6), 8)
     person = Conversation(stack)
     person.say("儿子不给我生活费")
-    heard = texts(person.say("转人工"))
+    heard = texts(ask_for_lawyer(person))
     assert "现在没有律师值班" in heard and "12348" in heard
     assert said_time(start + timedelta(hours=6), datetime.now(timezone.utc)) in heard
 
@@ -108,7 +145,7 @@ def test_a_lawyer_on_duty_takes_over_and_hands_back(stack, roster):
     lawyer = roster.lawyer(ON_DUTY, timedelta(hours=-1), 4)
     person = Conversation(stack)
     person.say("包工头拖欠我三个月工资不给")
-    replies = person.say("转人工")
+    replies = ask_for_lawyer(person)
     heard = texts(replies)
     assert "现在有值班律师有空" in heard and "不等了" in heard
     assert any((r.get("custom") or {}).get("handoff") for r in replies)
@@ -143,7 +180,7 @@ def test_a_lawyer_on_duty_takes_over_and_hands_back(stack, roster):
 
 def test_a_lawyer_asked_for_by_name_who_is_off_duty(stack, roster):
     person = Conversation(stack)
-    heard = texts(person.say(f"我要找{OFF_DUTY}律师"))
+    heard = texts(ask_for_lawyer(person, f"我要找{OFF_DUTY}律师"))
     assert f"{OFF_DUTY}律师现在不在班" in heard
     assert f"{ON_DUTY}律师" in heard and "换一位律师" in heard
     reference = roster.store.open_ticket_for(person.sender)
@@ -155,14 +192,17 @@ def test_a_lawyer_asked_for_by_name_who_is_off_duty(stack, roster):
 
 def test_the_handoff_answer_is_written_for_the_ear(stack, roster):
     sender = f"voice-{uuid.uuid4().hex[:12]}"
-    response = requests.post(
-        f"{stack.rasa_url}/webhooks/voice/webhook",
-        json={"sender": sender, "message": "转人工"},
-        timeout=60,
-    )
-    response.raise_for_status()
-    spoken = [m["text"] for m in response.json() if m.get("text")]
-    assert spoken and "律师" in spoken[0]
+    spoken = []
+    for message in ("转人工", "同意"):
+        response = requests.post(
+            f"{stack.rasa_url}/webhooks/voice/webhook",
+            json={"sender": sender, "message": message},
+            timeout=60,
+        )
+        response.raise_for_status()
+        said = [m["text"] for m in response.json() if m.get("text")]
+        assert said and "律师" in said[0]
+        spoken += said
     for line in spoken:
         assert not re.search(r"[“”\"「」（）()\[\]]", line), line
         assert line.count("，") <= 6, line
