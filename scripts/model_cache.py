@@ -20,6 +20,9 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODEL_INPUTS = ("config.yml", "domain.yml", "nlu_data", "rasa_ext")
+# Parts of rasa_ext the server runs but training never sees (stores, channels,
+# the event broker): changing them must not retrain the model.
+RUNTIME_ONLY = ("rasa_ext/channels.py", "rasa_ext/tracker_store.py", "rasa_ext/figures_broker.py")
 # A model is only loadable by the versions that trained it; other locked
 # dependencies (a messaging library, say) do not change it.
 MODEL_PACKAGES = ("rasa", "tensorflow", "jieba")
@@ -54,7 +57,8 @@ def input_files(project_dir: Path = PROJECT_DIR) -> list[Path]:
             files += [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
         elif path.is_file():
             files.append(path)
-    return sorted(files)
+    runtime_only = {project_dir / name for name in RUNTIME_ONLY}
+    return sorted(f for f in files if f not in runtime_only)
 
 
 def inputs_hash(project_dir: Path = PROJECT_DIR) -> str:

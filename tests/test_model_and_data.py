@@ -84,13 +84,19 @@ def test_the_cache_key_changes_with_each_input_and_only_with_them(tmp_path):
     (project / "README.md").write_text("not a model input")
     assert model_cache.inputs_hash(project) == original
 
-    for edit in ("config.yml", "domain.yml", "nlu_data/nlu/greet.yml"):
+    for edit in ("config.yml", "domain.yml", "nlu_data/nlu/greet.yml", "rasa_ext/danger.py"):
         path = project / edit
         saved = path.read_bytes()
         path.write_bytes(saved + b"\n# edited\n")
         assert model_cache.inputs_hash(project) != original, edit
         path.write_bytes(saved)
     assert model_cache.inputs_hash(project) == original
+
+    # What the server runs but training never sees does not retrain the model.
+    for runtime_only in ("rasa_ext/tracker_store.py", "rasa_ext/channels.py"):
+        path = project / runtime_only
+        path.write_bytes(path.read_bytes() + b"\n# edited\n")
+        assert model_cache.inputs_hash(project) == original, runtime_only
 
     (project / "nlu_data" / "nlu" / "new_intent.yml").write_text("version: '3.1'\n")
     assert model_cache.inputs_hash(project) != original
