@@ -6,14 +6,19 @@ carries messages both ways instead of the assistant.
   ticket (add_person_message), not to Rasa, whatever the channel. The person is
   acknowledged while nobody has claimed the ticket, and once after a lawyer has.
   "不等了"/"取消" cancels; "约时间回电" with a time books a callback.
-* Lawyer → person: pulled, not pushed. The web chat and REST clients poll
+* Lawyer → person: the web chat and REST clients poll
   `GET /api/chat/updates?sender=…&after=…` (a long poll answering in the REST
-  reply shape, the lawyer's name as `speaker`); spoken channels, which cannot
-  poll, get the lawyer's new messages with the reply to their next turn (so
-  bot/voice_chat.py speaks them like any reply). A push channel (Telegram,
-  WeChat) registers a `Deliverer` with `HandoffRelay.deliverers`.
+  reply shape, the lawyer's name as `speaker`). A push channel (Telegram,
+  WeChat) registers a `Deliverer` with `HandoffRelay.deliverers`; the console
+  calls `push` when a lawyer writes or ends the conversation. Channels that can
+  neither poll nor be pushed to (the kiosk, the hotline between turns) get the
+  lawyer's new messages with the reply to their next turn.
 * The end: when the lawyer hands the conversation back (or closes it), the next
-  poll or turn resumes Rasa (a `resume` event) and says so in words.
+  poll, push or turn resumes Rasa (a `resume` event) and says so in words, once.
+
+What was relayed and whether the end was told are kept with the ticket
+(HandoffStore.take_lawyer_messages, ended_untold), so a restarted gateway
+neither repeats a message nor forgets to say the lawyer has gone.
 
 Nothing here logs message text or ids (bot/privacy.py pseudonyms only).
 """
@@ -21,7 +26,6 @@ Nothing here logs message text or ids (bot/privacy.py pseudonyms only).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -35,7 +39,7 @@ from aiohttp import web
 from bot.appkeys import CONFIG, ENGINE, HTTP, TURNS
 from bot.privacy import pseudonym
 from bot.recent import Recent
-from bot.turns import SPOKEN_CHANNELS
+from bot.responses import json_response
 from store import settings
 from store.crypto import KeyRing, StoreCryptoError
 from store.handoff import HandoffStore, LawyerMessage
@@ -45,6 +49,8 @@ log = logging.getLogger("bot.handoff_relay")
 CHINA = timezone(timedelta(hours=8))
 POLL_SECONDS = 20.0  # a long poll answers at the latest after this
 POLL_INTERVAL = 1.0
+# Channels whose pages ask for the lawyer's messages themselves (the long poll).
+POLLING_CHANNELS = frozenset({"web", "rest"})
 
 CANCEL_WORDS = ("不等了", "取消", "不用等了", "不找人工了", "结束人工", "算了")
 CALLBACK_WORDS = ("回电", "打电话给我", "给我打电话", "打给我")
@@ -140,13 +146,10 @@ class HandoffRelay:
     def __init__(self, store: HandoffStore, resume: Callable[[str], Awaitable[None]]) -> None:
         self._store = store
         self._resume = resume
-        # In memory, bounded: which ticket each sender was last relayed through
-        # (to say when it ended), whose claim was acknowledged, who was asked for
-        # a callback time, and what spoken channels have heard.
-        self._tickets: Recent[str] = Recent(10_000)
+        # In memory, bounded, and harmless to forget: whose claim was acknowledged,
+        # and who was asked for a callback time.
         self._claim_acknowledged: Recent[bool] = Recent(10_000)
         self._asked_callback: Recent[bool] = Recent(10_000)
-        self._heard: Recent[int] = Recent(10_000)
         self.deliverers: dict[str, Deliverer] = {}
 
     async def intercept(self, sender: str, message: str, channel: str) -> Outcome:
@@ -154,12 +157,12 @@ class HandoffRelay:
         try:
             reference = await asyncio.to_thread(self._store.open_ticket_for, sender)
         except Exception:
+            # The assistant answers instead; a paused conversation says it did
+            # nothing (bot/turns.py), so the person knows to say it again.
             log.exception("handoff store unavailable sender=%s", pseudonym(sender))
-            watched = self._tickets.get(sender) is not None
-            return Outcome(watched, [_reply(sender, STORE_DOWN)] if watched else [])
+            return Outcome(False)
         if reference is None:
             return Outcome(False, await self.ended(sender))
-        self._tickets.put(sender, reference)
         try:
             replies = await self._relay(sender, reference, message, channel)
         except Exception:
@@ -176,7 +179,7 @@ class HandoffRelay:
             return await self.ended(sender)
         await asyncio.to_thread(self._store.add_person_message, sender, message)
         replies = await self._answer(sender, reference, message)
-        if channel in SPOKEN_CHANNELS:
+        if channel not in POLLING_CHANNELS:
             replies = await self._unheard(sender, reference) + replies
         return replies
 
@@ -216,26 +219,24 @@ class HandoffRelay:
         )
 
     async def _unheard(self, sender: str, reference: str) -> list[dict[str, Any]]:
-        """A spoken channel's lawyer messages not yet heard, said with its next reply."""
-        after = self._heard.get(reference) or 0
-        messages = await asyncio.to_thread(self._store.lawyer_messages_for_person, reference, after)
-        if messages:
-            self._heard.put(reference, messages[-1].id)
+        """The lawyer's messages this sender's channel has not had yet."""
+        messages = await asyncio.to_thread(self._store.take_lawyer_messages, reference)
         return [_lawyer_reply(sender, m) for m in messages]
 
     async def ended(self, sender: str) -> list[dict[str, Any]]:
         """Once, after the sender's ticket ended: resume Rasa and say who is talking now."""
-        reference = self._tickets.pop(sender)
-        if reference is None:
+        untold = await asyncio.to_thread(self._store.ended_untold, sender)
+        if untold is None:
             return []
-        status = await asyncio.to_thread(self._store.ticket_status, reference)
+        reference, status = untold
         try:
             await self._resume(sender)
         except Exception:
-            # Rasa is down: keep the ticket so the next turn or poll resumes it.
+            # Rasa is down: still untold, so the next turn or poll resumes it.
             log.exception("resume failed sender=%s", pseudonym(sender))
-            self._tickets.put(sender, reference)
             return []
+        if not await asyncio.to_thread(self._store.mark_end_told, reference):
+            return []  # a poll or push at the same moment has said it
         log.info("handoff ended status=%s sender=%s", status, pseudonym(sender))
         notice = _reply(sender, ENDED.get(status or "", RETURNED))
         notice["custom"] = {"handoff": {"status": status or "ended"}}
@@ -250,13 +251,31 @@ class HandoffRelay:
             reference = await asyncio.to_thread(self._store.open_ticket_for, sender)
             if reference is None:
                 return await self.ended(sender) or [_closed_marker(sender)]
-            self._tickets.put(sender, reference)
             messages = await asyncio.to_thread(
                 self._store.lawyer_messages_for_person, reference, after
             )
+            if messages:
+                await asyncio.to_thread(self._store.mark_relayed, reference, messages[-1].id)
             if messages or asyncio.get_running_loop().time() >= deadline:
                 return [_lawyer_reply(sender, m) for m in messages]
             await asyncio.sleep(POLL_INTERVAL)
+
+    async def push(self, reference: str) -> None:
+        """The console's call after a lawyer writes or ends the conversation: a push
+        channel gets it now. Failures are logged; the person's next turn catches up."""
+        try:
+            channel, sender = await asyncio.to_thread(self._store.relay_target, reference)
+            deliver = self.deliverers.get(channel)
+            if deliver is None or not sender:
+                return  # a polling or spoken channel: it fetches for itself
+            if await asyncio.to_thread(self._store.open_ticket_for, sender) == reference:
+                replies = await self._unheard(sender, reference)
+            else:
+                replies = await self.ended(sender)
+            if replies:
+                await deliver(sender, replies)
+        except Exception:
+            log.exception("handoff push failed channel=%s", reference and "push")
 
 
 def _reply(sender: str, text: str) -> dict[str, Any]:
@@ -283,6 +302,15 @@ RELAY = web.AppKey("handoff_relay", HandoffRelay)
 
 
 async def chat_updates(request: web.Request) -> web.Response:
+    answer = await updates_for(request)
+    if isinstance(answer, web.Response):
+        return answer
+    return json_response(answer)
+
+
+async def updates_for(request: web.Request) -> list[dict[str, Any]] | web.Response:
+    """The long poll's answer for `?sender=…&after=…`, or the error response.
+    Shared with the voice page's spoken updates (bot/voice_chat.py)."""
     sender = request.query.get("sender", "")
     try:
         after = int(request.query.get("after", "0"))
@@ -292,18 +320,13 @@ async def chat_updates(request: web.Request) -> web.Response:
         return web.json_response(
             {"error": "需要 sender（1 到 128 个字符）和 after（整数）"}, status=400
         )
-    if RELAY not in request.app:
-        return web.json_response([])  # the relay is off (no key): nothing can arrive
+    if RELAY not in request.config_dict:
+        return []  # the relay is off (no key): nothing can arrive
     try:
-        replies = await request.app[RELAY].updates(sender, after)
+        return await request.config_dict[RELAY].updates(sender, after)
     except Exception:
         log.exception("handoff updates failed sender=%s", pseudonym(sender))
         return web.json_response({"error": "暂时取不到律师的回复"}, status=503)
-    return web.json_response(replies, dumps=_dumps)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def rasa_resumer(app: web.Application) -> Callable[[str], Awaitable[None]]:

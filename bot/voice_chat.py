@@ -8,6 +8,9 @@
          (bot/voice_stream.py), answered with the same body
     POST /api/voice/say?sender=…         body: {"message": "…"}, a request pressed, not said
          ("再说一遍", "说慢一点" on the page) → the same answer, as if it had been said
+    GET  /api/voice/updates?sender=…&after=…
+                                         a lawyer's messages during a handoff, as
+                                         /api/chat/updates, each with its speech
     GET  /api/voice/speech/<id>          audio/wav of one reply, once it is made
     GET  /api/voice/speech/<id>/<n>      audio/wav of its sentence n, once that is made
 
@@ -37,6 +40,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import handoff_relay
 from bot.appkeys import TURNS
 from bot.privacy import pseudonym
 from bot.recent import Recent
@@ -235,6 +239,7 @@ def create_voice_app() -> web.Application:
             web.get("/status", status),
             web.post("/turn", turn),
             web.post("/say", say),
+            web.get("/updates", spoken_updates),
             web.get("/speech/{speech_id}", speech),
             web.get("/speech/{speech_id}/{part:\\d+}", speech_part),
         ]
@@ -345,6 +350,18 @@ async def say(request: web.Request) -> web.Response:
         return bad_request('请求体必须是 JSON 对象：{"message": "…"}')
     replies = await answer(request.config_dict, sender, message, channel="voice")
     return json_response({"transcript": "", "replies": _answered(request.app, sender, replies)})
+
+
+async def spoken_updates(request: web.Request) -> web.Response:
+    """The long poll of bot/handoff_relay.py for a page that reads replies aloud:
+    a lawyer's words are heard without the person having to speak first."""
+    answer = await handoff_relay.updates_for(request)
+    if isinstance(answer, web.Response):
+        return answer
+    sender = request.query["sender"]
+    spoken = [r for r in answer if r.get("text")]
+    said = iter(_spoken(request.app, sender, spoken))
+    return json_response([next(said) if r.get("text") else r for r in answer])
 
 
 def _answered(

@@ -50,6 +50,7 @@ from store.models import (
     AuditEntry,
     DutyShift,
     HandoffMessage,
+    HandoffNote,
     HandoffTicket,
     Intake,
     Lawyer,
@@ -62,6 +63,7 @@ logger = logging.getLogger(__name__)
 ASSISTANT = "assistant"  # the dialogue, acting for the person
 PERSON = "person"
 MAX_TEXT = 4000
+NOTE_LIMIT = 4000
 MAX_CONVERSATION_ID = 256
 CALLBACK_HORIZON = timedelta(days=30)
 TRANSCRIPT_ROLES = frozenset({"person", "assistant"})
@@ -163,6 +165,7 @@ class TicketView:
 
 @dataclass(frozen=True)
 class MessageView:
+    id: int
     sender_role: str
     author: str
     text: str
@@ -176,6 +179,26 @@ class LawyerMessage:
     id: int
     speaker: str  # "王明律师"
     text: str
+
+
+@dataclass(frozen=True)
+class NoteView:
+    author: str
+    text: str
+    written_at: datetime
+
+
+@dataclass(frozen=True)
+class OwnTicket:
+    """A ticket in a lawyer's own list ("我的接待"): nothing personal."""
+
+    reference: str
+    status: str
+    matter_type: str
+    channel: str
+    claimed_at: datetime | None
+    closed_at: datetime | None
+    callback_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -259,6 +282,10 @@ def _is_turn(turn: object) -> bool:
 
 def _binding(column: str) -> str:
     return f"handoff_tickets.{column}"
+
+
+def _note_binding(ticket_id: int) -> str:
+    return f"handoff_notes.text_encrypted#{ticket_id}"
 
 
 def _message_binding(ticket_id: int) -> str:
@@ -347,6 +374,30 @@ class HandoffStore(EncryptedStore):
             except IntegrityError:
                 raise HandoffError("a lawyer with this display name exists") from None
             _audit(session, _actor(staff), "lawyer_add", None, "排班", f"lawyer {lawyer.id}")
+            return _profile(lawyer)
+
+    def update_lawyer(self, lawyer_id: int, details: LawyerDetails, by: str) -> LawyerProfile:
+        """A changed profile (more years, a new speciality, inactive on leave)."""
+        _check_lawyer(details)
+        with self._transaction() as session:
+            staff = self._staff(session, by)
+            _require_role(staff, ("coordinator", "admin"), "edit lawyers")
+            lawyer = session.get(Lawyer, lawyer_id, with_for_update=True)
+            if lawyer is None:
+                raise HandoffError(f"no lawyer with id {lawyer_id}")
+            lawyer.display_name = details.display_name.strip()
+            lawyer.years_of_practice = details.years_of_practice
+            lawyer.criminal_practice_years = details.criminal_practice_years
+            lawyer.specialities = json.dumps(sorted(details.specialities))
+            lawyer.disability_experience = details.disability_experience
+            lawyer.sign_language = details.sign_language
+            lawyer.languages = json.dumps(sorted(details.languages))
+            lawyer.active = details.active
+            try:
+                session.flush()
+            except IntegrityError:
+                raise HandoffError("a lawyer with this display name exists") from None
+            _audit(session, _actor(staff), "lawyer_edit", None, "排班", f"lawyer {lawyer.id}")
             return _profile(lawyer)
 
     def add_shift(self, lawyer_id: int, starts_at: datetime, ends_at: datetime, by: str) -> None:
@@ -583,19 +634,24 @@ class HandoffStore(EncryptedStore):
             raise _Refused(f"{reference} is not this lawyer's conversation")
         return staff.username
 
-    def messages(self, reference: str, by: str, purpose: str) -> list[MessageView]:
-        """The relayed messages, oldest first; an audited staff read."""
+    def messages(self, reference: str, by: str, purpose: str, after: int = 0) -> list[MessageView]:
+        """The relayed messages after message `after`, oldest first; an audited
+        staff read. A refresh that finds nothing new reads nothing, and is not
+        written to the log (the console asks every few seconds)."""
         with self._transaction() as session:
             staff, ticket = self._authorized_read(session, reference, by, purpose)
             rows = list(
                 session.execute(
                     sa.select(HandoffMessage)
-                    .where(HandoffMessage.ticket_id == ticket.id)
+                    .where(HandoffMessage.ticket_id == ticket.id, HandoffMessage.id > after)
                     .order_by(HandoffMessage.id)
                 ).scalars()
             )
+            if after and not rows:
+                return []
             views = [
                 MessageView(
+                    row.id,
                     row.sender_role,
                     row.author,
                     self.keys.decrypt(row.text_encrypted, _message_binding(ticket.id)),
@@ -647,6 +703,62 @@ class HandoffStore(EncryptedStore):
             )
             for row in rows
         ]
+
+    def take_lawyer_messages(self, reference: str) -> list[LawyerMessage]:
+        """The lawyer's messages not yet relayed to a channel that cannot poll
+        (spoken, Telegram, WeChat), marked relayed in the same transaction: two
+        deliveries racing (a push and the person's next turn) never repeat one."""
+        with self._transaction() as session:
+            ticket = self._ticket(session, reference, for_update=True)
+            after = ticket.relayed_message_id or 0
+            messages = self.lawyer_messages_for_person(reference, after)
+            if messages:
+                ticket.relayed_message_id = messages[-1].id
+        return messages
+
+    def mark_relayed(self, reference: str, message_id: int) -> None:
+        """A page fetched the lawyer's messages up to `message_id` itself: a spoken
+        turn on the same conversation does not say them again."""
+        with self._transaction() as session:
+            session.execute(
+                sa.update(HandoffTicket)
+                .where(
+                    HandoffTicket.id == ticket_id_of(reference),
+                    HandoffTicket.relayed_message_id < message_id,
+                )
+                .values(relayed_message_id=message_id)
+            )
+
+    def ended_untold(self, conversation_id: str) -> tuple[str, str] | None:
+        """(reference, status) of the conversation's ended ticket the person has not
+        yet been told about; None when there is none."""
+        hashes = self.keys.lookup_hashes(conversation_id, CONVERSATION_LOOKUP)
+        with self._sessions() as session:
+            row = session.execute(
+                sa.select(HandoffTicket.id, HandoffTicket.status)
+                .where(
+                    HandoffTicket.sender_lookup.in_(hashes),
+                    HandoffTicket.closed_at.is_not(None),
+                    HandoffTicket.end_told_at.is_(None),
+                )
+                .order_by(HandoffTicket.id.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (ticket_reference(row.id), row.status)
+
+    def mark_end_told(self, reference: str, now: datetime | None = None) -> bool:
+        """Records that the person was told; False when someone else already told
+        them (a poll and a turn at once), so only one says it."""
+        with self._transaction() as session:
+            done = session.execute(
+                sa.update(HandoffTicket)
+                .where(
+                    HandoffTicket.id == ticket_id_of(reference),
+                    HandoffTicket.end_told_at.is_(None),
+                )
+                .values(end_told_at=now or utc_now())
+            )
+            return done.rowcount == 1
 
     def relay_target(self, reference: str) -> tuple[str, str]:
         """(channel, sender id) to deliver a lawyer's message to; for the gateway's
@@ -740,6 +852,82 @@ class HandoffStore(EncryptedStore):
         """The lawyer who has it, or a coordinator, ends the conversation.
         (Not `close`: that name releases the store's connections, as IntakeStore's does.)"""
         self._finish(reference, by, "closed", now)
+
+    # Notes and the lawyer's own list ----------------------------------------------
+
+    def add_note(self, reference: str, text: str, by: str, now: datetime | None = None) -> None:
+        """A note for staff (never relayed): by the lawyer who has or had the
+        ticket, or a coordinator. Encrypted: notes are about the person."""
+        if not _is_text(text, NOTE_LIMIT):
+            raise HandoffError("handoff field 'note' is missing or invalid")
+        with self._transaction() as session:
+            staff = self._staff(session, by)
+            ticket = self._ticket(session, reference, for_update=True)
+            self._require_handler(session, staff, ticket, "note")
+            session.add(
+                HandoffNote(
+                    ticket_id=ticket.id,
+                    author=staff.username,
+                    text_encrypted=self.keys.encrypt(text, _note_binding(ticket.id)),
+                    written_at=now or utc_now(),
+                )
+            )
+            _audit(session, _actor(staff), "handoff_note", reference, "写备注")
+
+    def notes(self, reference: str, by: str, purpose: str) -> list[NoteView]:
+        """The ticket's notes, oldest first; an audited staff read."""
+        with self._transaction() as session:
+            staff, ticket = self._authorized_read(session, reference, by, purpose)
+            rows = session.execute(
+                sa.select(HandoffNote)
+                .where(HandoffNote.ticket_id == ticket.id)
+                .order_by(HandoffNote.id)
+            ).scalars()
+            views = [
+                NoteView(
+                    row.author,
+                    self.keys.decrypt(row.text_encrypted, _note_binding(ticket.id)),
+                    row.written_at,
+                )
+                for row in rows
+            ]
+            if views:
+                _audit(
+                    session,
+                    _actor(staff),
+                    "handoff_notes",
+                    reference,
+                    purpose,
+                    f"{len(views)} notes",
+                )
+        return views
+
+    def own_tickets(self, by: str, ended_within: timedelta = timedelta(days=30)) -> list[OwnTicket]:
+        """A lawyer's conversations: those open now, then those ended lately, newest first."""
+        with self._sessions() as session:
+            staff = self._staff(session, by)
+            _require_role(staff, ("lawyer",), "list their own conversations")
+            since = utc_now() - ended_within
+            rows = session.execute(
+                sa.select(HandoffTicket)
+                .where(
+                    HandoffTicket.assigned_lawyer_id == staff.lawyer_id,
+                    sa.or_(HandoffTicket.closed_at.is_(None), HandoffTicket.closed_at >= since),
+                )
+                .order_by(HandoffTicket.closed_at.is_not(None), HandoffTicket.id.desc())
+            ).scalars()
+            return [
+                OwnTicket(
+                    ticket_reference(t.id),
+                    t.status,
+                    t.matter_type,
+                    t.channel,
+                    t.claimed_at,
+                    t.closed_at,
+                    t.callback_at,
+                )
+                for t in rows
+            ]
 
     def audit_log(self, reference: str | None = None) -> list[AuditEntry]:
         query = sa.select(AuditEntry).order_by(AuditEntry.id)

@@ -276,6 +276,12 @@ class HandoffTicket(Base):
     # lets one conversation have only one open ticket, even under a race.
     open_sender_lookup = sa.Column(sa.String(80), unique=True)
 
+    # The person's side, kept here so a restarted gateway neither repeats nor loses
+    # anything: the last lawyer message relayed to a channel that cannot poll
+    # (spoken, Telegram, WeChat), and when the person was told the ticket ended.
+    relayed_message_id = sa.Column(sa.Integer, nullable=False, server_default="0")
+    end_told_at = sa.Column(UTCDateTime)
+
 
 # The encrypted columns of `handoff_tickets`.
 TICKET_ENCRYPTED_COLUMNS = (
@@ -304,3 +310,17 @@ class HandoffMessage(Base):
     author = sa.Column(sa.String(64), nullable=False)
     text_encrypted = sa.Column(sa.Text, nullable=False)
     sent_at = sa.Column(UTCDateTime, nullable=False)
+
+
+class HandoffNote(Base):
+    """A lawyer's or coordinator's note on a ticket: for staff only, never relayed."""
+
+    __tablename__ = "handoff_notes"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    ticket_id = sa.Column(
+        sa.Integer, sa.ForeignKey("handoff_tickets.id"), nullable=False, index=True
+    )
+    author = sa.Column(sa.String(64), nullable=False)  # a staff username
+    text_encrypted = sa.Column(sa.Text, nullable=False)
+    written_at = sa.Column(UTCDateTime, nullable=False)

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from bot.console.session import SESSION_COOKIE, SESSION_SECONDS, Signer
 from store.crypto import KeyRing, new_key_entry
 from store.handoff import HandoffRequest, HandoffStore, HandoffSummary, LawyerDetails
-from store.intake import IntakeStore
+from store.intake import CHINA_TIME, IntakeStore
 from store.models import utc_now
 from store.staff import StaffAccounts
 from tests.browser_support import audit, focused, launch_chromium, screenshot
@@ -289,6 +289,49 @@ def test_every_read_of_a_ticket_and_its_application_is_audited(centre):
     assert (f"staff:{centre.wang}", "handoff_read", "接待") in actions(centre, reference)
 
 
+def test_notes_stay_with_staff_and_a_lawyer_finds_their_conversations(centre):
+    reference, conversation = centre.ticket()
+    centre.handoff.claim(reference, centre.wang)
+    wang = logged_in(centre, centre.wang)
+    page = wang.get(f"{centre.url}/ticket/{reference}", timeout=30)
+    noted = wang.post(
+        f"{centre.url}/ticket/{reference}/note",
+        data={"note": "下周一带欠条来中心", "csrf": csrf_in(page.text)},
+        timeout=30,
+    )
+    assert noted.status_code == 200 and "备注已保存" in noted.text
+    assert "下周一带欠条来中心" in noted.text
+    # Notes are never relayed: the person's conversation shows nothing of it.
+    assert centre.handoff.lawyer_messages_for_person(reference, 0) == []
+    li = logged_in(centre, centre.li)
+    refused = li.post(
+        f"{centre.url}/ticket/{reference}/note",
+        data={"note": "x", "csrf": csrf_in(li.get(f"{centre.url}/", timeout=30).text)},
+        timeout=30,
+    )
+    assert refused.status_code == 403
+
+    mine = wang.get(f"{centre.url}/mine", timeout=30)
+    assert reference in mine.text and "接待中" in mine.text
+    assert reference not in li.get(f"{centre.url}/mine", timeout=30).text
+    coord = logged_in(centre, centre.coord)
+    assert coord.get(f"{centre.url}/mine", timeout=30).status_code == 403
+    assert (f"staff:{centre.wang}", "handoff_note", "写备注") in actions(centre, reference)
+
+
+def test_a_lawyer_cannot_change_the_roster(centre):
+    wang = logged_in(centre, centre.wang)
+    assert wang.get(f"{centre.url}/roster", timeout=30).status_code == 403
+    token = csrf_in(wang.get(f"{centre.url}/", timeout=30).text)
+    added = wang.post(
+        f"{centre.url}/roster/lawyer",
+        data={"display_name": "冒名律师", "years_of_practice": "9", "csrf": token},
+        timeout=30,
+    )
+    assert added.status_code == 403
+    assert "冒名律师" not in [lawyer.display_name for lawyer in centre.handoff.lawyers()]
+
+
 # In the browser, by keyboard only ---------------------------------------------------------------
 
 
@@ -384,7 +427,23 @@ def test_a_web_chat_person_and_a_lawyer_talk_in_two_windows(centre, browser, sta
         person.wait_for_selector("#voice-status:not([hidden])")
         person.locator("#message").focus()
         say_in_page(person, "包工头拖欠我三个月工资")
-        said = say_in_page(person, "转人工")
+        asked = say_in_page(person, "转人工")
+        assert any("您同意转给律师吗" in text for text in asked)
+        assert (
+            centre.handoff.open_ticket_for(person.evaluate("localStorage.getItem('fayuan-sender')"))
+            is None
+        ), "nothing goes to a lawyer before the person agrees"
+        # The person agrees with the reply button, by keyboard.
+        before = person.locator("#log .msg.bot").count()
+        agree = person.get_by_role("button", name="同意，转给律师")
+        agree.focus()
+        agree.press("Enter")
+        person.wait_for_function(
+            "(before) => document.querySelectorAll('#log .msg.bot').length > before",
+            arg=before,
+            timeout=60_000,
+        )
+        said = person.locator("#log .msg.bot").all_inner_texts()[before:]
         assert any("律师" in text for text in said)
         sender = person.evaluate("localStorage.getItem('fayuan-sender')")
         reference = centre.handoff.open_ticket_for(sender)
@@ -434,3 +493,73 @@ def say_in_page(page: Page, text: str) -> list[str]:
         timeout=60_000,
     )
     return page.locator("#log .msg.bot").all_inner_texts()[before:]
+
+
+def test_a_coordinator_keeps_the_roster_by_keyboard(centre, browser):
+    """Adds a lawyer, puts them on duty now, corrects their profile and takes them
+    off duty: what the matching rules then see."""
+    name = f"周敏{centre.tag}"
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 1100, "height": 900}, bypass_csp=True
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{centre.url}/login")
+        page.locator("#username").fill(centre.coord)
+        page.locator("#password").fill(PASSWORD)
+        page.locator("#password").press("Enter")
+        page.wait_for_selector("text=退出登录")
+        tab_to(page, lambda f: f["text"] == "排班和律师")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("h1 >> text=排班和律师")
+        audit(page, "roster")
+
+        page.get_by_label("姓名（当事人点名时用）").fill(name)
+        page.locator("#new-years").fill("6")
+        page.locator("#new-criminal").fill("4")
+        page.get_by_label("办过残疾人案件（残疾人案件优先匹配）").check()
+        page.locator("#new-spec-criminal_defense").check()
+        page.get_by_role("button", name="添加律师").press("Enter")
+        page.wait_for_selector("text=已添加律师")
+        added = next(p for p in centre.handoff.lawyers() if p.display_name == name)
+        centre.lawyer_ids.append(added.id)  # off duty again at the end of the module
+        assert (added.years_of_practice, added.criminal_practice_years) == (6, 4)
+        assert added.disability_experience and added.specialities == {"criminal_defense"}
+
+        now_china = utc_now().astimezone(CHINA_TIME)
+        page.locator("#shift-lawyer").select_option(label=name)
+        page.locator("#shift-day").fill(now_china.date().isoformat())
+        page.locator("#shift-start").fill((now_china - timedelta(hours=1)).strftime("%H:00"))
+        page.locator("#shift-end").fill((now_china + timedelta(hours=3)).strftime("%H:00"))
+        page.get_by_role("button", name="添加值班").press("Enter")
+        page.wait_for_selector("text=已添加值班")
+        assert page.locator("td >> text=值班中").count() >= 1
+        now = utc_now()
+        assert any(
+            s.lawyer_id == added.id and s.covers(now)
+            for s in centre.handoff.shifts(now, now + timedelta(seconds=1))
+        )
+
+        page.get_by_role("link", name=f"编辑{name}").press("Enter")
+        page.wait_for_selector(f"h1 >> text={name}")
+        audit(page, "lawyer profile")
+        page.locator(f"#l{added.id}-criminal").fill("9")  # more than the years: refused
+        page.get_by_role("button", name="保存").press("Enter")
+        page.wait_for_selector("text=刑事辩护年限不能超过执业年限")
+        page.locator(f"#l{added.id}-criminal").fill("3")
+        page.get_by_role("button", name="保存").press("Enter")
+        page.wait_for_selector("text=律师资料已保存")
+        edited = next(p for p in centre.handoff.lawyers() if p.id == added.id)
+        assert edited.criminal_practice_years == 3 and edited.disability_experience
+
+        page.get_by_role("button", name=f"{name}结束值班").press("Enter")
+        page.wait_for_selector("text=已结束值班")
+        now = utc_now()
+        assert not any(
+            s.lawyer_id == added.id and s.covers(now)
+            for s in centre.handoff.shifts(now, now + timedelta(seconds=1))
+        )
+        audit(page, "roster after changes")
+        screenshot(page, "console-roster.png")
+    finally:
+        context.close()

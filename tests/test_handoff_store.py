@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from actions.handoff.matching import NOBODY_ON_DUTY, REQUESTED_OFF_DUTY
 from store import migrate
@@ -55,7 +56,12 @@ def raw_text(database_url: str) -> str:
         with engine.connect() as connection:
             rows = [
                 str(list(row))
-                for table in ("handoff_tickets", "handoff_messages", "audit_entries")
+                for table in (
+                    "handoff_tickets",
+                    "handoff_messages",
+                    "handoff_notes",
+                    "audit_entries",
+                )
                 for row in connection.execute(sa.text(f"SELECT * FROM {table}"))
             ]
     finally:
@@ -141,7 +147,7 @@ def test_migration_upgrades_from_0001_and_matches_the_models(database_url):
 
     reference = intakes.submit(application()).reference
     migrate.upgrade(database_url)
-    migrate.check(database_url)  # `alembic check`: no drift between 0002 and the models
+    migrate.check(database_url)  # `alembic check`: no drift between the migrations and the models
     engine = sa.create_engine(database_url, future=True)
     try:
         tables = set(sa.inspect(engine).get_table_names())
@@ -151,13 +157,14 @@ def test_migration_upgrades_from_0001_and_matches_the_models(database_url):
             ).scalar()
     finally:
         engine.dispose()
-    assert version == "0002"
+    assert version == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
     assert {
         "lawyers",
         "duty_shifts",
         "staff_users",
         "handoff_tickets",
         "handoff_messages",
+        "handoff_notes",
     } <= tables
     assert intakes.read(reference, "staff:t", "迁移后核对").name == application().name
 
@@ -415,6 +422,93 @@ def test_a_message_moved_to_another_ticket_does_not_decrypt(centre):
 
     with pytest.raises(DecryptionError):
         centre.store.messages(second, "coord", "核对")
+
+
+# Notes, own lists, the person's side ------------------------------------------------------
+
+
+def test_notes_are_for_the_handling_lawyer_and_coordinators_encrypted_and_audited(centre):
+    ticket = centre.store.create_ticket(request()).reference
+    centre.store.claim(ticket, "wang")
+    centre.store.add_note(ticket, f"当事人电话{PHONE}，明早再联系", "wang")
+    centre.store.add_note(ticket, "已核对工资条", "coord")
+    assert [n.text for n in centre.store.notes(ticket, "coord", "核对")] == [
+        f"当事人电话{PHONE}，明早再联系",
+        "已核对工资条",
+    ]
+    with pytest.raises(NotAllowed):
+        centre.store.add_note(ticket, "我也看看", "li")  # not li's conversation
+    with pytest.raises(NotAllowed):
+        centre.store.notes(ticket, "li", "好奇")
+    with pytest.raises(HandoffError):
+        centre.store.add_note(ticket, "   ", "wang")
+    actions = [(e.action, e.actor) for e in centre.store.audit_log(ticket)]
+    assert ("handoff_notes", "staff:coord") in actions
+    assert ("handoff_read_refused", "staff:li") in actions
+    assert "明早再联系" not in raw_text(centre.url)
+
+
+def test_a_lawyer_lists_their_own_conversations(centre):
+    mine = centre.store.create_ticket(request("tg-mine")).reference
+    ended = centre.store.create_ticket(request("tg-ended")).reference
+    others = centre.store.create_ticket(request("tg-other")).reference
+    centre.store.claim(ended, "wang")
+    centre.store.close_ticket(ended, "wang")
+    centre.store.claim(mine, "wang")
+    centre.store.claim(others, "li")
+    listed = centre.store.own_tickets("wang")
+    assert [(t.reference, t.status) for t in listed] == [(mine, "claimed"), (ended, "closed")]
+    with pytest.raises(NotAllowed):
+        centre.store.own_tickets("coord")
+
+
+def test_a_console_refresh_with_nothing_new_is_not_logged(centre):
+    ticket = centre.store.create_ticket(request()).reference
+    centre.store.add_person_message(SENDER, MESSAGE)
+    first = centre.store.messages(ticket, "coord", "接待")
+    logged = len(centre.store.audit_log(ticket))
+    assert centre.store.messages(ticket, "coord", "接待", after=first[-1].id) == []
+    assert len(centre.store.audit_log(ticket)) == logged
+    centre.store.add_person_message(SENDER, "还有一件事")
+    again = centre.store.messages(ticket, "coord", "接待", after=first[-1].id)
+    assert [m.text for m in again] == ["还有一件事"]
+    assert len(centre.store.audit_log(ticket)) == logged + 1
+
+
+def test_lawyer_messages_reach_a_channel_that_cannot_poll_once(centre):
+    ticket = centre.store.create_ticket(request()).reference
+    centre.store.claim(ticket, "wang")
+    centre.store.add_message(ticket, "lawyer", "您好，欠了多久？", "wang")
+    assert [m.text for m in centre.store.take_lawyer_messages(ticket)] == ["您好，欠了多久？"]
+    assert centre.store.take_lawyer_messages(ticket) == []  # a second delivery: nothing
+    centre.store.add_message(ticket, "lawyer", "请拍下欠条", "wang")
+    polled = centre.store.lawyer_messages_for_person(ticket, 0)
+    centre.store.mark_relayed(ticket, polled[-1].id)  # a page fetched it itself
+    assert centre.store.take_lawyer_messages(ticket) == []
+
+
+def test_the_end_is_told_once(centre):
+    ticket = centre.store.create_ticket(request()).reference
+    assert centre.store.ended_untold(SENDER) is None  # open, not ended
+    centre.store.claim(ticket, "wang")
+    centre.store.hand_back(ticket, "wang")
+    assert centre.store.ended_untold(SENDER) == (ticket, "returned")
+    assert centre.store.ended_untold("tg-someone-else") is None
+    assert centre.store.mark_end_told(ticket) is True
+    assert centre.store.mark_end_told(ticket) is False  # told already: say it once
+    assert centre.store.ended_untold(SENDER) is None
+
+
+def test_a_coordinator_edits_a_lawyer_profile(centre):
+    changed = LawyerDetails("王丽", 4, 3, disability_experience=True, active=False)
+    profile = centre.store.update_lawyer(centre.wang.id, changed, "coord")
+    assert (profile.years_of_practice, profile.criminal_practice_years) == (4, 3)
+    assert profile.disability_experience and not profile.active
+    with pytest.raises(HandoffError):
+        centre.store.update_lawyer(centre.wang.id, LawyerDetails("李强", 4), "coord")  # taken
+    with pytest.raises(NotAllowed):
+        centre.store.update_lawyer(centre.wang.id, changed, "wang")
+    assert ("lawyer_edit", "staff:coord") in [(e.action, e.actor) for e in centre.store.audit_log()]
 
 
 # Staff accounts -------------------------------------------------------------------------------

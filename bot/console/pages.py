@@ -8,7 +8,7 @@ from functools import cache
 from html import escape
 
 from actions.policy_data import load_policy_file
-from store.handoff import MessageView, QueueEntry, TicketView
+from store.handoff import MessageView, NoteView, OwnTicket, QueueEntry, TicketView
 from store.intake import CHINA_TIME, ApplicationDetails
 from store.staff import StaffIdentity
 
@@ -43,6 +43,10 @@ TRANSCRIPT_NAMES = {"person": "当事人", "assistant": "助手"}
 @cache
 def _matters() -> dict:
     return load_policy_file("matter_types.yml") or {}
+
+
+def matter_keys() -> list[str]:
+    return list(_matters())
 
 
 def matter_name(key: str) -> str:
@@ -88,9 +92,15 @@ def _nav(staff: StaffIdentity | None, csrf: str) -> str:
     if staff is None:
         return ""
     queue = '<li><a href="/console/">等待队列</a></li>' if staff.role != "admin" else ""
+    mine = '<li><a href="/console/mine">我的接待</a></li>' if staff.role == "lawyer" else ""
+    roster = (
+        '<li><a href="/console/roster">排班和律师</a></li>'
+        if staff.role in ("coordinator", "admin")
+        else ""
+    )
     return (
         '<nav aria-label="工作台导航"><ul>'
-        f"{queue}"
+        f"{queue}{mine}{roster}"
         f"<li>{escape(staff.username)}（{ROLE_NAMES.get(staff.role, staff.role)}）</li>"
         '<li><form method="post" action="/console/logout">'
         f'{csrf_field(csrf)}<button type="submit">退出登录</button></form></li>'
@@ -223,6 +233,7 @@ def ticket_page(
     csrf: str,
     view: TicketView,
     messages: list[MessageView],
+    notes: list[NoteView],
     intake: ApplicationDetails | None,
     message: str = "",
 ) -> str:
@@ -236,6 +247,7 @@ def ticket_page(
         f'<p>状态：<strong id="status">{STATUS_NAMES.get(view.status, view.status)}</strong></p>'
         f"{_summary(view)}{_transcript(view)}"
         f"{_messages_section(staff, csrf, view, messages)}"
+        f"{_notes_section(staff, csrf, view, notes)}"
         f"{_intake_section(view, intake)}"
         f"{_actions(staff, csrf, view, handling)}"
     )
@@ -297,20 +309,78 @@ def _messages_section(
     return (
         '<section aria-labelledby="messages-heading"><h2 id="messages-heading">消息</h2>'
         '<p id="messages-live" class="visually-hidden" role="status" aria-live="polite"></p>'
-        f'<ol id="messages" class="log" data-reference="{ref}" data-count="{len(messages)}">'
+        f'<ol id="messages" class="log" data-reference="{ref}" '
+        f'data-last="{messages[-1].id if messages else 0}">'
         f"{message_items(messages)}</ol>{form}</section>"
     )
 
 
-def message_items(messages: Iterable[MessageView]) -> str:
+def message_items(messages: Iterable[MessageView], empty: str | None = None) -> str:
+    """The messages as list items; `empty` replaces the "no messages" item (a
+    refresh with nothing new adds nothing)."""
     items = "".join(
-        f'<li class="msg {escape(m.sender_role)}"><span class="who">'
+        f'<li class="msg {escape(m.sender_role)}" data-id="{m.id}"><span class="who">'
         f"{SENDER_NAMES.get(m.sender_role, m.sender_role)}"
         f"{'（' + escape(m.author) + '）' if m.sender_role == 'lawyer' else ''}"
         f" {china_time(m.sent_at)}：</span>{escape(m.text)}</li>"
         for m in messages
     )
-    return items or '<li class="empty">还没有消息。</li>'
+    return items or (empty if empty is not None else '<li class="empty">还没有消息。</li>')
+
+
+def _notes_section(staff: StaffIdentity, csrf: str, view: TicketView, notes: list[NoteView]) -> str:
+    """Staff notes on the ticket: never shown or relayed to the person."""
+    ref = escape(view.reference)
+    items = "".join(
+        f'<li><span class="who">{escape(n.author)} {china_time(n.written_at)}：</span>'
+        f"{escape(n.text)}</li>"
+        for n in notes
+    )
+    body = f'<ol class="log">{items}</ol>' if items else "<p>还没有备注。</p>"
+    handles = staff.role == "coordinator" or (
+        staff.lawyer_id is not None and view.assigned_lawyer_id == staff.lawyer_id
+    )
+    form = ""
+    if handles:
+        form = (
+            f'<form method="post" action="/console/ticket/{ref}/note" class="stack">'
+            f"{csrf_field(csrf)}"
+            '<label for="note">写备注（只有员工能看到，不会发给当事人）</label>'
+            '<textarea id="note" name="note" rows="3" maxlength="4000" required></textarea>'
+            '<button type="submit">保存备注</button></form>'
+        )
+    return (
+        '<section id="notes" aria-labelledby="notes-heading" tabindex="-1">'
+        f'<h2 id="notes-heading">备注</h2>{body}{form}</section>'
+    )
+
+
+# My conversations ------------------------------------------------------------------
+
+
+def own_tickets_page(staff: StaffIdentity, csrf: str, tickets: list[OwnTicket]) -> str:
+    rows = "".join(
+        f'<tr><th scope="row"><a href="/console/ticket/{escape(t.reference)}">'
+        f"{escape(t.reference)}</a></th>"
+        f"<td>{STATUS_NAMES.get(t.status, t.status)}</td>"
+        f"<td>{escape(matter_name(t.matter_type))}</td>"
+        f"<td>{escape(CHANNEL_NAMES.get(t.channel, t.channel))}</td>"
+        f"<td>{china_time(t.claimed_at)}</td><td>{china_time(t.closed_at)}</td>"
+        f"<td>{china_time(t.callback_at) if t.callback_at else '无'}</td></tr>"
+        for t in tickets
+    )
+    body = (
+        "<table><caption>正在接待的在前，其后是最近三十天结束的；表中没有个人信息。</caption>"
+        "<thead><tr>"
+        + "".join(
+            f'<th scope="col">{h}</th>'
+            for h in ("编号", "状态", "事项", "渠道", "接待时间", "结束时间", "约定回电")
+        )
+        + f"</tr></thead><tbody>{rows}</tbody></table>"
+        if rows
+        else "<p>您还没有接待过对话。</p>"
+    )
+    return layout("我的接待", f"<h1>我的接待（{len(tickets)}）</h1>{body}", staff, csrf)
 
 
 def _intake_section(view: TicketView, intake: ApplicationDetails | None) -> str:

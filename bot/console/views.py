@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
+from bot import handoff_relay
 from bot.console import pages
 from bot.console.services import Services, Stores
 from bot.console.session import (
@@ -50,6 +51,7 @@ NOTICES = {
     "out": "您已退出登录。",
     "claimed": "您已接待这个对话。当事人会收到您的消息。",
     "sent": "消息已发送。",
+    "noted": "备注已保存。只有员工能看到备注。",
     "empty": "消息是空的，没有发送。",
     "returned": "对话已交回助手。",
     "closed": "对话已结束。",
@@ -312,15 +314,18 @@ def _same_origin(request: web.Request) -> bool:
 async def ticket(request: web.Request) -> web.StreamResponse:
     reference = _reference(request.match_info["reference"])
     staff = request["staff"]
-    view, messages, intake = await _call(request, _read_ticket, request["stores"], staff, reference)
+    view, messages, notes, intake = await _call(
+        request, _read_ticket, request["stores"], staff, reference
+    )
     message = NOTICES.get(request.query.get("m", ""), "")
-    return _html(pages.ticket_page(staff, _csrf(request), view, messages, intake, message))
+    return _html(pages.ticket_page(staff, _csrf(request), view, messages, notes, intake, message))
 
 
 def _read_ticket(stores: Stores, staff: StaffIdentity, reference: str):
     """The ticket, its messages and (for those who handle it) its application: all audited."""
     view = stores.handoff.ticket(reference, staff.username, READ_PURPOSE)
     messages = stores.handoff.messages(reference, staff.username, READ_PURPOSE)
+    notes = stores.handoff.notes(reference, staff.username, READ_PURPOSE)
     intake = None
     handles = staff.role == "coordinator" or (
         staff.lawyer_id is not None and view.assigned_lawyer_id == staff.lawyer_id
@@ -330,21 +335,27 @@ def _read_ticket(stores: Stores, staff: StaffIdentity, reference: str):
             intake = stores.intake.read(view.intake_reference, staff.actor, INTAKE_PURPOSE)
         except UnknownReference:
             intake = None
-    return view, messages, intake
+    return view, messages, notes, intake
 
 
 @roles("lawyer", "coordinator")
 async def ticket_messages(request: web.Request) -> web.StreamResponse:
-    """The messages alone, for the page's refresh while it is open (an audited read)."""
+    """The messages after `?after=<id>`, for the page's refresh while it is open:
+    an audited read when there is something new, and nothing logged when not."""
     reference = _reference(request.match_info["reference"])
+    try:
+        after = max(0, int(request.query.get("after", "0")))
+    except ValueError:
+        after = 0
     messages = await _call(
         request,
         request["stores"].handoff.messages,
         reference,
         request["staff"].username,
         READ_PURPOSE,
+        after,
     )
-    response = _html(pages.message_items(messages))
+    response = _html(pages.message_items(messages, empty="" if after else None))
     response.headers["X-Message-Count"] = str(len(messages))
     return response
 
@@ -363,7 +374,27 @@ async def send_message(request: web.Request) -> web.StreamResponse:
         text,
         request["staff"].username,
     )
+    await _push(request, reference)
     raise web.HTTPSeeOther(f"/console/ticket/{reference}?m=sent#reply")
+
+
+@roles("lawyer", "coordinator")
+async def add_note(request: web.Request) -> web.StreamResponse:
+    reference = _reference(request.match_info["reference"])
+    text = str((await request.post()).get("note") or "").strip()
+    if not text:
+        raise web.HTTPSeeOther(f"/console/ticket/{reference}?m=empty#notes")
+    await _call(
+        request, request["stores"].handoff.add_note, reference, text, request["staff"].username
+    )
+    raise web.HTTPSeeOther(f"/console/ticket/{reference}?m=noted#notes")
+
+
+@roles("lawyer")
+async def own_tickets(request: web.Request) -> web.StreamResponse:
+    staff = request["staff"]
+    tickets = await _call(request, request["stores"].handoff.own_tickets, staff.username)
+    return _html(pages.own_tickets_page(staff, _csrf(request), tickets))
 
 
 def _transition(method: str, notice: str) -> Handler:
@@ -372,12 +403,22 @@ def _transition(method: str, notice: str) -> Handler:
         reference = _reference(request.match_info["reference"])
         store = request["stores"].handoff
         await _call(request, getattr(store, method), reference, request["staff"].username)
+        if method != "release":
+            await _push(request, reference)  # "the lawyer has gone", on push channels now
         raise web.HTTPSeeOther(f"/console/?m={notice}")
 
     return move
 
 
 # Helpers ------------------------------------------------------------------------------
+
+
+async def _push(request: web.Request, reference: str) -> None:
+    """Telegram and WeChat hear a lawyer at once (bot/handoff_relay.py); the web
+    chat polls for itself. The relay is absent when the gateway has no key."""
+    relay = request.config_dict.get(handoff_relay.RELAY)
+    if relay is not None:
+        await relay.push(reference)
 
 
 def _reference(text: str) -> str:
@@ -435,6 +476,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/ticket/{reference}", ticket),
         web.get("/ticket/{reference}/messages", ticket_messages),
         web.post("/ticket/{reference}/message", send_message),
+        web.post("/ticket/{reference}/note", add_note),
+        web.get("/mine", own_tickets),
         web.post("/ticket/{reference}/hand-back", _transition("hand_back", "returned")),
         web.post("/ticket/{reference}/close", _transition("close_ticket", "closed")),
         web.post("/ticket/{reference}/release", _transition("release", "released")),

@@ -188,6 +188,8 @@
   // Only while a handoff is open; it stops when the gateway says it ended.
   let handoffOpen = false;
   let lastLawyerMessage = 0;
+  // Set when the page reads replies aloud: the lawyer's words are then read too.
+  let lawyerAloud = null;
   function followHandoff(status) {
     const open = status === "open";
     if (open && !handoffOpen) {
@@ -201,10 +203,11 @@
   async function pollLawyer() {
     while (handoffOpen) {
       try {
-        const url = "/api/chat/updates?sender=" + encodeURIComponent(sender) +
-          "&after=" + lastLawyerMessage;
+        const url = (lawyerAloud ? "/api/voice/updates" : "/api/chat/updates") +
+          "?sender=" + encodeURIComponent(sender) + "&after=" + lastLawyerMessage;
         const response = await fetch(url);
         const updates = response.ok ? await response.json() : [];
+        if (lawyerAloud) lawyerAloud.speak(updates.filter(function (u) { return u.speech; }));
         updates.forEach(function (update) {
           if (update.id) lastLawyerMessage = Math.max(lastLawyerMessage, update.id);
           if (update.custom && update.custom.handoff) followHandoff(update.custom.handoff.status);
@@ -253,6 +256,7 @@
       const readAloud = voice.output ? setUpReadAloud() : null;
       setUpPushToTalk(voice.turn_url || "/api/voice/turn", readAloud);
       if (readAloud) sayAloud = setUpSpokenRequests("/api/voice/say", readAloud);
+      lawyerAloud = readAloud;
       return;
     }
     // The gateway's reason, and always that typing works.
