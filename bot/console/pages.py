@@ -88,9 +88,10 @@ def _nav(staff: StaffIdentity | None, csrf: str) -> str:
     if staff is None:
         return ""
     queue = '<li><a href="/console/">等待队列</a></li>' if staff.role != "admin" else ""
+    figures = '<li><a href="/console/figures">数据统计</a></li>' if staff.role != "lawyer" else ""
     return (
         '<nav aria-label="工作台导航"><ul>'
-        f"{queue}"
+        f"{queue}{figures}"
         f"<li>{escape(staff.username)}（{ROLE_NAMES.get(staff.role, staff.role)}）</li>"
         '<li><form method="post" action="/console/logout">'
         f'{csrf_field(csrf)}<button type="submit">退出登录</button></form></li>'
