@@ -270,9 +270,9 @@ def compute(
             ).where(ConversationFigure.started_at >= start, ConversationFigure.started_at < end)
         ).all()
         tickets = session.execute(
-            sa.select(HandoffTicket.status, HandoffTicket.created_at, HandoffTicket.claimed_at).where(
-                HandoffTicket.created_at >= start, HandoffTicket.created_at < end
-            )
+            sa.select(
+                HandoffTicket.status, HandoffTicket.created_at, HandoffTicket.claimed_at
+            ).where(HandoffTicket.created_at >= start, HandoffTicket.created_at < end)
         ).all()
 
     per_channel = Counter(row.channel for row in rows)
@@ -300,9 +300,7 @@ def compute(
         key=lambda d: (-d.total, d.channel, d.form or "", d.question or ""),
     )
 
-    waits = [
-        (t.claimed_at - t.created_at).total_seconds() / 60 for t in tickets if t.claimed_at
-    ]
+    waits = [(t.claimed_at - t.created_at).total_seconds() / 60 for t in tickets if t.claimed_at]
     waiting = WaitingTimes(
         count=len(waits),
         median=statistics.median(waits) if waits else None,

@@ -40,9 +40,7 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint(QUESTION_STATE_CHECK, name="ck_conversation_figures_question_state"),
     )
-    op.create_index(
-        "ix_conversation_figures_started_at", "conversation_figures", ["started_at"]
-    )
+    op.create_index("ix_conversation_figures_started_at", "conversation_figures", ["started_at"])
 
 
 def downgrade() -> None:
