@@ -129,7 +129,8 @@ def apply(row: ConversationFigure, event: FigureEvent) -> None:
     if event.kind == TURN:
         row.turns += 1
         row.last_turn_at = max(row.last_turn_at, event.at)
-        if event.value and (event.value != UNKNOWN_CHANNEL or row.channel == UNKNOWN_CHANNEL):
+        # A conversation id lives on one channel: its first turn names it.
+        if row.channel == UNKNOWN_CHANNEL and event.value:
             row.channel = event.value
     elif event.kind == FORM:
         row.active_form = event.value

@@ -256,6 +256,38 @@ def test_conversations_that_stop_in_the_questions_are_drop_offs_at_that_question
         engine.dispose()
 
 
+# The tracker store hands the broker each new event once, rollovers included ------------
+
+
+class Collecting:
+    def __init__(self) -> None:
+        self.published: list[dict] = []
+
+    def publish(self, event: dict) -> None:
+        self.published.append(event)
+
+
+async def test_the_tracker_store_publishes_every_stored_event_once(tmp_path):
+    from rasa_ext.tracker_store import RollingSessionTrackerStore
+    from tests.test_tracker_store import DOMAIN, KEYS, talk
+
+    broker = Collecting()
+    tracker_store = RollingSessionTrackerStore(
+        domain=DOMAIN,
+        host=f"sqlite:///{tmp_path / 'tracker.db'}",
+        max_session_turns=5,
+        keys=KEYS,
+        event_broker=broker,
+    )
+    await talk(tracker_store, "u1", 7)
+    users = [e["text"] for e in broker.published if e["event"] == "user"]
+    assert users == [f"第{n}句" for n in range(7)]
+    assert {e["sender_id"] for e in broker.published} == {"u1"}
+    assert sum(e["event"] == "session_started" for e in broker.published) == 1
+    full = await tracker_store.retrieve_full_tracker("u1")
+    assert len(broker.published) == len(full.events)
+
+
 # The page -------------------------------------------------------------------------------------
 
 
@@ -325,35 +357,3 @@ def test_a_coordinator_reads_the_figures_by_keyboard(centre, browser):  # noqa: 
         screenshot(page, "console-figures.png")
     finally:
         context.close()
-
-
-# The tracker store hands the broker each new event once, rollovers included ------------
-
-
-class Collecting:
-    def __init__(self) -> None:
-        self.published: list[dict] = []
-
-    def publish(self, event: dict) -> None:
-        self.published.append(event)
-
-
-async def test_the_tracker_store_publishes_every_stored_event_once(tmp_path):
-    from rasa_ext.tracker_store import RollingSessionTrackerStore
-    from tests.test_tracker_store import DOMAIN, KEYS, talk
-
-    broker = Collecting()
-    tracker_store = RollingSessionTrackerStore(
-        domain=DOMAIN,
-        host=f"sqlite:///{tmp_path / 'tracker.db'}",
-        max_session_turns=5,
-        keys=KEYS,
-        event_broker=broker,
-    )
-    await talk(tracker_store, "u1", 7)
-    users = [e["text"] for e in broker.published if e["event"] == "user"]
-    assert users == [f"第{n}句" for n in range(7)]
-    assert {e["sender_id"] for e in broker.published} == {"u1"}
-    assert sum(e["event"] == "session_started" for e in broker.published) == 1
-    full = await tracker_store.retrieve_full_tracker("u1")
-    assert len(broker.published) == len(full.events)
