@@ -125,10 +125,10 @@ class RollingSessionTrackerStore(SQLTrackerStore):
 
     async def _save_events(self, tracker: DialogueStateTracker) -> None:
         """SQLTrackerStore.save with the id hashed and each event encrypted."""
-        await self.stream_events(tracker)
         stored_id = self.pii_keys.lookup_hash(tracker.sender_id, CONVERSATION_LOOKUP)
         with self.session_scope() as session:
-            for event in self._additional_events(session, tracker):
+            new_events = list(self._additional_events(session, tracker))
+            for event in new_events:
                 data = event.as_dict()
                 intent = (data.get("parse_data") or {}).get("intent") or {}
                 session.add(
@@ -142,6 +142,10 @@ class RollingSessionTrackerStore(SQLTrackerStore):
                     )
                 )
             session.commit()
+        if self.event_broker is not None:
+            # Rasa's stream_events would load and decrypt the whole session again
+            # to find the new events; they are known here, and stored by now.
+            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the new events, then start a fresh session if this one is long."""

@@ -1,7 +1,8 @@
 """The store's tables. Personal data is only ever in the `*_encrypted` columns.
 
 Each feature's tables come with their own Alembic revision: 0001 the intake
-store, 0002 the handoff (lawyers, duty roster, staff accounts, tickets, messages).
+store, 0002 the handoff (lawyers, duty roster, staff accounts, tickets, messages),
+0003 the conversation figures (no personal data).
 """
 
 from __future__ import annotations
@@ -324,3 +325,40 @@ class HandoffNote(Base):
     author = sa.Column(sa.String(64), nullable=False)  # a staff username
     text_encrypted = sa.Column(sa.Text, nullable=False)
     written_at = sa.Column(UTCDateTime, nullable=False)
+
+
+# Figures for the centre (revision 0003) ------------------------------------------
+
+# Where a conversation stands in the questions: a question is waiting for an
+# answer (asking), the person said they would rather stop there (left), or the
+# form finished (done).
+QUESTION_STATES = ("asking", "left", "done")
+QUESTION_STATE_CHECK = "question_state IN ('asking', 'left', 'done')"
+
+
+class ConversationFigure(Base):
+    """What the centre counts about one conversation, and nothing personal.
+
+    Written by the Rasa event broker (rasa_ext/figures_broker.py) from the
+    dialogue's events: no text, no sender id (a keyed hash of its own purpose,
+    so this table cannot be joined to the tracker store or the applications),
+    only the channel, times, slot *names* and the matter type.
+    """
+
+    __tablename__ = "conversation_figures"
+    __table_args__ = (sa.CheckConstraint(QUESTION_STATE_CHECK, name="question_state"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    conversation_lookup = sa.Column(sa.String(80), nullable=False, unique=True)
+    channel = sa.Column(sa.String(16), nullable=False)
+    started_at = sa.Column(UTCDateTime, nullable=False, index=True)
+    last_turn_at = sa.Column(UTCDateTime, nullable=False)
+    turns = sa.Column(sa.Integer, nullable=False)
+    matter_type = sa.Column(sa.String(64))
+    # The form running now, and the last question asked (a slot name) in which form.
+    active_form = sa.Column(sa.String(64))
+    last_form = sa.Column(sa.String(64))
+    last_question = sa.Column(sa.String(64))
+    question_state = sa.Column(sa.String(8))
+    applied = sa.Column(sa.Boolean, nullable=False)
+    handed_over = sa.Column(sa.Boolean, nullable=False)

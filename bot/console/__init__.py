@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import WSCloseCode, web
 
-from bot.console import roster
+from bot.console import figures, roster
 from bot.console.services import Services
 from bot.console.views import SERVICES, SOCKETS, authenticate, routes, security_headers
 
@@ -26,6 +26,7 @@ def create_console_app() -> web.Application:
     app[SOCKETS] = weakref.WeakSet()
     app.add_routes(routes())
     app.add_routes(roster.routes())
+    app.add_routes(figures.routes())
     app.add_routes([web.static("/static", STATIC_DIR)])
     app.on_shutdown.append(_close_sockets)
     return app

@@ -93,14 +93,12 @@ def _nav(staff: StaffIdentity | None, csrf: str) -> str:
         return ""
     queue = '<li><a href="/console/">等待队列</a></li>' if staff.role != "admin" else ""
     mine = '<li><a href="/console/mine">我的接待</a></li>' if staff.role == "lawyer" else ""
-    roster = (
-        '<li><a href="/console/roster">排班和律师</a></li>'
-        if staff.role in ("coordinator", "admin")
-        else ""
-    )
+    coordinating = staff.role in ("coordinator", "admin")
+    roster = '<li><a href="/console/roster">排班和律师</a></li>' if coordinating else ""
+    figures = '<li><a href="/console/figures">数据统计</a></li>' if coordinating else ""
     return (
         '<nav aria-label="工作台导航"><ul>'
-        f"{queue}{mine}{roster}"
+        f"{queue}{mine}{roster}{figures}"
         f"<li>{escape(staff.username)}（{ROLE_NAMES.get(staff.role, staff.role)}）</li>"
         '<li><form method="post" action="/console/logout">'
         f'{csrf_field(csrf)}<button type="submit">退出登录</button></form></li>'

@@ -1,7 +1,7 @@
 """Ticket notes, and the relay's progress kept with the ticket.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-23
 
 `relayed_message_id` and `end_told_at` used to live in the gateway's memory:
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
