@@ -49,6 +49,8 @@ class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    # A file's name travels in its multipart part, as Telegram reads it.
+    file_names: dict[str, str] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
 
 
@@ -100,9 +102,10 @@ class FakeTelegram:
         answer = getattr(self, f"_{method}", None)
         if answer is None:
             return _error(404, "Not Found")
+        names = params.pop("_file_names", {})
         if method != "getUpdates":
-            await self._record(Call(method, params, files))
-        return await answer(params, files)
+            await self._record(Call(method, params, files, names))
+        return await answer({**params, "_file_names": names}, files)
 
     async def _file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
@@ -154,7 +157,8 @@ class FakeTelegram:
     async def _sendDocument(self, params, files):
         if "document" not in files:
             return _error(400, "Bad Request: there is no document in the request")
-        document = {"file_id": "d", "file_unique_id": "d", "file_name": params.get("filename")}
+        name = params.get("_file_names", {}).get("document")
+        document = {"file_id": "d", "file_unique_id": "d", "file_name": name}
         return _ok(self._message(params, document=document, caption=params.get("caption")))
 
     async def _sendChatAction(self, params, files):
@@ -282,6 +286,7 @@ async def _parameters(request: web.Request) -> tuple[dict[str, Any], dict[str, b
     for name, value in form.items():
         if isinstance(value, web.FileField):
             files[name] = value.file.read()
+            params.setdefault("_file_names", {})[name] = value.filename
         elif name in JSON_FIELDS:
             try:
                 params[name] = json.loads(value)

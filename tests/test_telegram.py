@@ -166,7 +166,7 @@ async def spoken_ogg(text: str) -> bytes:
 # --- the tests ---------------------------------------------------------------------------
 
 
-def test_without_a_token_the_gateway_has_no_telegram():
+async def test_without_a_token_the_gateway_has_no_telegram():
     app = create_app(Config())
     assert TELEGRAM not in app
     assert not any("telegram" in r.resource.canonical for r in app.router.routes())
@@ -256,6 +256,7 @@ async def test_an_application_sends_the_form_as_documents(gateway, fake):
     def say(text: str) -> list[str]:
         return asyncio.run_coroutine_threadsafe(person.say(text), loop).result(120)
 
+    await person.say("包工头拖欠我三个月工资不给")
     await asyncio.to_thread(answer_all, say, "帮我查一查能不能申请", MIGRANT_WORKER, "登记申请")
     heard = await asyncio.to_thread(answer_all, say, "现在登记申请", MIGRANT_WORKER, "登记编号是")
     reference = next(t for t in heard if "登记编号是" in t)
@@ -263,8 +264,8 @@ async def test_an_application_sends_the_form_as_documents(gateway, fake):
     form, large = person.calls("sendDocument")
     for document in (form, large):
         assert document.files["document"].startswith(b"%PDF")
-        assert document.params["filename"].startswith("FY-")
-        assert document.params["filename"].removesuffix(".pdf").split("-大字版")[0] in reference
+        assert document.file_names["document"].startswith("FY-")
+        assert document.file_names["document"].removesuffix(".pdf").split("-大字版")[0] in reference
     assert "大字版" in large.params["caption"]
     assert len(large.files["document"]) != len(form.files["document"])
 
