@@ -2,13 +2,25 @@
 
 The names are the public contract of DESIGN.md; every value has an embedded
 default so that the assistant runs on one machine with no configuration.
+
+Telegram (bot/telegram/) is off unless TELEGRAM_TOKEN is set:
+
+    TELEGRAM_TOKEN            the bot's token from @BotFather; unset = no Telegram
+    TELEGRAM_API_BASE         the Bot API base up to and including `/bot`
+                              (default https://api.telegram.org/bot); files are
+                              fetched from the same base with `/file/bot`
+    TELEGRAM_WEBHOOK_URL      the public https URL that reaches this gateway's
+                              /telegram/webhook; unset = long polling (one gateway only)
+    TELEGRAM_WEBHOOK_SECRET   the secret Telegram sends in X-Telegram-Bot-Api-Secret-Token
+                              (1-256 of A-Z a-z 0-9 _ -); unset = derived from the token,
+                              so that every gateway instance agrees on it
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dotenv import dotenv_values
 
@@ -26,6 +38,11 @@ class Config:
     rasa_timeout_seconds: float = 15.0
     # Longest message accepted from a user; longer ones are answered politely.
     max_message_chars: int = 2000
+    # Secrets are kept out of the repr, so a logged Config never shows them.
+    telegram_token: str = field(default="", repr=False)
+    telegram_api_base: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -43,4 +60,8 @@ class Config:
             gateway_host=get("GATEWAY_HOST", cls.gateway_host),
             gateway_port=int(get("GATEWAY_PORT", cls.gateway_port)),
             rasa_timeout_seconds=float(get("RASA_TIMEOUT", cls.rasa_timeout_seconds)),
+            telegram_token=get("TELEGRAM_TOKEN", "").strip(),
+            telegram_api_base=get("TELEGRAM_API_BASE", cls.telegram_api_base).rstrip("/"),
+            telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL", ""),
+            telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", ""),
         )

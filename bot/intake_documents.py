@@ -38,9 +38,7 @@ async def application_form(request: web.Request) -> web.Response:
     if not REFERENCE.match(reference) or not token:
         raise _page(web.HTTPNotFound, NOT_FOUND)
     try:
-        pdf = await asyncio.to_thread(
-            _render, _store(), reference, token, request.query.get("large") == "1"
-        )
+        pdf = await form_pdf(reference, token, request.query.get("large") == "1")
     except Exception:
         logger.exception("application form %s could not be rendered", reference)
         raise _page(web.HTTPServiceUnavailable, UNAVAILABLE) from None
@@ -56,6 +54,17 @@ async def application_form(request: web.Request) -> web.Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+async def form_pdf(reference: str, token: str, large_print: bool = False) -> bytes | None:
+    """The applicant's form, or None when the reference and token do not match.
+
+    Also for channels that send the file itself (Telegram) rather than the link.
+    Raises when the store or the renderer fails.
+    """
+    if not REFERENCE.match(reference) or not token:
+        return None
+    return await asyncio.to_thread(_render, _store(), reference, token, large_print)
 
 
 @cache

@@ -1,0 +1,86 @@
+"""Replies as voice notes, and the speech rate each listener chose.
+
+Which words: a Telegram turn goes to Rasa as `telegram`, i.e. on its text
+(`rest`) channel, so the replies are the written variants: the person reads
+them in the chat and keeps them (numbers, citations, the checklist). The voice
+note says the same replies made for the ear by the one normaliser
+(voice.normalise.reply_for_ear: numbers spoken, links dropped, the buttons read
+as "说一，或者按一"). Rasa's spoken variants would replace the written text as
+well, which a messenger user who also reads would lose.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot import voice_chat
+from bot.privacy import pseudonym
+from bot.recent import Recent
+from bot.telegram.chats import GATEWAY, SPEECH_RATES, sender_of
+from bot.telegram.sending import retrying
+from voice.audio import to_ogg_opus
+from voice.errors import VoiceInputError
+from voice.normalise import reply_for_ear
+from voice.synthesis import RATES, SynthesisError
+
+log = logging.getLogger("bot.telegram")
+
+RATE_STEP = {"/speak_slower": -1, "/speak_faster": 1}
+
+
+async def send_spoken(context: Any, chat_id: int, replies: list[dict[str, Any]]) -> None:
+    """The turn's replies as one voice note; nothing when no voice can be made (the text is sent)."""
+    voice_app = context.bot_data[GATEWAY][voice_chat.VOICE_APP]
+    spoken = "".join(reply_for_ear(reply) for reply in replies if reply.get("text"))
+    if not spoken or voice_chat.SYNTHESISER not in voice_app:
+        return
+    sender = sender_of(chat_id)
+    synthesiser = voice_app[voice_chat.SYNTHESISER].choose(voice_app[voice_chat.ACTIVE].others)
+    try:
+        speech = await synthesiser.synthesise(spoken, rate_of(context, sender))
+        note = await to_ogg_opus(speech.pcm, speech.sample_rate)
+    except (SynthesisError, VoiceInputError) as error:
+        # The text is already sent: the person misses the sound, not the answer.
+        log.warning("telegram voice reply failed sender=%s: %s", pseudonym(sender), error)
+        return
+    duration = max(1, round(speech.duration))
+    await retrying(lambda: context.bot.send_voice(chat_id, note, duration=duration), "sendVoice")
+
+
+def _rates(context: Any) -> Recent[str]:
+    return context.bot_data.setdefault(SPEECH_RATES, Recent(10_000))
+
+
+def rate_of(context: Any, sender: str) -> str:
+    return _rates(context).get(sender) or "normal"
+
+
+def note_command(context: Any, sender: str, payload: str) -> None:
+    """/slower and /faster: one step along slow, normal, fast, for the next voice notes.
+
+    On the text channel the dialogue answers them without reporting a rate
+    (it does so only on `voice`), so the gateway keeps the listener's rate.
+    """
+    step = RATE_STEP.get(payload)
+    if step is None:
+        return
+    position = RATES.index(rate_of(context, sender)) + step
+    if 0 <= position < len(RATES):
+        _rates(context).put(sender, RATES[position])
+
+
+def take_speech_rate(
+    context: Any, sender: str, replies: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A rate the dialogue reports (`custom.speech_rate`) is kept; a message that only
+    carries it is not shown."""
+    kept = []
+    for reply in replies:
+        rate = (reply.get("custom") or {}).get("speech_rate")
+        if rate in RATES:
+            _rates(context).put(sender, rate)
+            if not reply.get("text") and not reply.get("buttons"):
+                continue
+        kept.append(reply)
+    return kept

@@ -1,0 +1,80 @@
+"""Voice notes in: OGG/Opus → the words heard → the dialogue → text and a voice note back.
+
+The gateway's speech engines are the voice chat's (bot/voice_chat.py: the
+recogniser and synthesiser of the /api/voice sub-application, loaded in the
+background at start), so Telegram hears and speaks exactly as the web page
+does, with the same expected answers after a question with choices.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import voice_chat, webchat
+from bot.telegram.chats import CHANNEL, GATEWAY, METADATA, sender_of
+from bot.telegram.replies import send_replies, typing
+from bot.telegram.sending import retrying
+from voice.audio import MAX_INPUT_BYTES, TOO_LARGE_MESSAGE, to_pcm
+from voice.errors import VoiceInputError
+from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
+
+log = logging.getLogger("bot.telegram")
+
+NOT_RECEIVED = "这条语音没能收到，请再发一次，或者直接打字。"
+HEARD = "我听到的是：{heard}"
+
+
+async def voice_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One spoken turn; what was heard is shown first, so a mishearing is seen at once."""
+    chat_id = update.effective_chat.id
+    sender = sender_of(chat_id)
+    gateway = context.bot_data[GATEWAY]
+    voice_app = gateway[voice_chat.VOICE_APP]
+    if voice_chat.RECOGNISER not in voice_app:
+        await send_replies(context, chat_id, [_bot(sender, VOICE_INPUT_OFF_MESSAGE)])
+        return
+    note = update.effective_message.voice or update.effective_message.audio
+    if note.file_size and note.file_size > MAX_INPUT_BYTES:
+        await send_replies(context, chat_id, [_bot(sender, TOO_LARGE_MESSAGE)], spoken=True)
+        return
+    await typing(context, chat_id)
+    recording = await _download(context, note.file_id)
+    if recording is None:
+        await send_replies(context, chat_id, [_bot(sender, NOT_RECEIVED)])
+        return
+    with voice_app[voice_chat.ACTIVE]:
+        try:
+            pcm = await to_pcm(recording, voice_chat.RECOGNITION_RATE)
+            # The voice chat's recognition: the expected answers first, else freely.
+            heard = await voice_chat._recognise(voice_app, sender, pcm)
+        except VoiceInputError as error:
+            log.info("telegram voice refused: %s", type(error).__name__)
+            await send_replies(context, chat_id, [_bot(sender, error.user_message)], spoken=True)
+            return
+        if not heard.strip():
+            reply = _bot(sender, voice_chat.NOT_HEARD_REPLY)
+            await send_replies(context, chat_id, [reply], spoken=True)
+            return
+        await send_replies(context, chat_id, [_bot(sender, HEARD.format(heard=heard))])
+        replies = await webchat.answer(gateway, sender, heard, dict(METADATA), channel=CHANNEL)
+        voice_app[voice_chat.EXPECTED].note(sender, replies)
+        await send_replies(context, chat_id, replies, spoken=True)
+
+
+async def _download(context: Any, file_id: str) -> bytes | None:
+    """The recording from Telegram's file server; None when it cannot be had."""
+    try:
+        file = await retrying(lambda: context.bot.get_file(file_id), "getFile")
+        return bytes(await retrying(file.download_as_bytearray, "downloadFile"))
+    except TelegramError as error:
+        log.info("telegram voice download failed: %s", type(error).__name__)
+        return None
+
+
+def _bot(sender: str, text: str) -> dict[str, Any]:
+    return {"recipient_id": sender, "text": text, "buttons": []}
