@@ -8,9 +8,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.voice import is_voice
+from actions.voice import speaks_replies
 
 SPEECH_RATES = ["slow", "normal", "fast"]
+SPEECH_REQUESTS = frozenset({"repeat", "speak_slower", "speak_faster"})
+SPEECH_REQUEST_CONFIDENCE = 0.8
 READ_ON_QUESTION = "要继续听吗？"
 
 
@@ -46,6 +48,39 @@ class ActionRepeatLast(Action):
         return []
 
 
+def change_speech_rate(
+    dispatcher: CollectingDispatcher, tracker: Tracker, slower: bool
+) -> dict[str, Any]:
+    """One step along slow, normal, fast, said in words; the slot to set ({} at the end)."""
+    current = tracker.get_slot("speech_rate") or "normal"
+    position = SPEECH_RATES.index(current) + (-1 if slower else 1)
+    if not 0 <= position < len(SPEECH_RATES):
+        dispatcher.utter_message(
+            response="utter_speaking_slowest" if slower else "utter_speaking_fastest"
+        )
+        return {}
+    dispatcher.utter_message(
+        response="utter_speaking_slower" if slower else "utter_speaking_faster"
+    )
+    if speaks_replies(tracker):
+        # The gateway's synthesiser reads the new rate from this message.
+        dispatcher.utter_message(json_message={"speech_rate": SPEECH_RATES[position]})
+    return {"speech_rate": SPEECH_RATES[position]}
+
+
+def speech_request(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any] | None:
+    """ "再说一遍"/"说慢一点" said instead of an answer to a form's question: the rate
+    changes if asked, and the form asks the question again. None for an answer."""
+    intent = tracker.latest_message.get("intent") or {}
+    if intent.get("name") not in SPEECH_REQUESTS:
+        return None
+    if (intent.get("confidence") or 0.0) < SPEECH_REQUEST_CONFIDENCE:
+        return None  # "慢" in an answer is an answer
+    if intent["name"] == "repeat":
+        return {}
+    return change_speech_rate(dispatcher, tracker, slower=intent["name"] == "speak_slower")
+
+
 class ActionChangeSpeechRate(Action):
     """ "说慢一点"/"说快一点": one step along slow, normal, fast."""
 
@@ -56,20 +91,8 @@ class ActionChangeSpeechRate(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         slower = tracker.latest_message.get("intent", {}).get("name") == "speak_slower"
-        current = tracker.get_slot("speech_rate") or "normal"
-        position = SPEECH_RATES.index(current) + (-1 if slower else 1)
-        if not 0 <= position < len(SPEECH_RATES):
-            dispatcher.utter_message(
-                response="utter_speaking_slowest" if slower else "utter_speaking_fastest"
-            )
-            return []
-        dispatcher.utter_message(
-            response="utter_speaking_slower" if slower else "utter_speaking_faster"
-        )
-        if is_voice(tracker):
-            # The gateway's synthesiser reads the new rate from this message.
-            dispatcher.utter_message(json_message={"speech_rate": SPEECH_RATES[position]})
-        return [SlotSet("speech_rate", SPEECH_RATES[position])]
+        changed = change_speech_rate(dispatcher, tracker, slower)
+        return [SlotSet(slot, value) for slot, value in changed.items()]
 
 
 class ActionTwoStageFallback(Action):

@@ -21,6 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
+from actions.conversation import speech_request
 from actions.eligibility import FactError, assess, load_ruleset
 from actions.eligibility.answers import is_decline, parse_answer, parse_yes_no
 from actions.eligibility.engine import benefit_facts
@@ -197,9 +198,12 @@ class ValidateEligibilityForm(FormValidationAction):
     def _interruption(
         self, fact: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """ "为什么问这个" or "不想说" instead of an answer; None for an answer."""
+        """ "为什么问这个", "不想说" or "再说一遍" instead of an answer; None for an answer."""
         intent = _latest_intent(tracker)
         text = tracker.latest_message.get("text") or ""
+        spoken = speech_request(dispatcher, tracker)
+        if spoken is not None:
+            return {fact: None, **spoken}
         if intent == ASK_WHY:
             explain_question(fact, dispatcher)
             return {fact: None}

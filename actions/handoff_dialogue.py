@@ -32,6 +32,7 @@ from actions.handoff.matching import MatchResult
 from actions.intake_form import CONSENT_AT
 from actions.numbers import number_to_chinese
 from actions.policy_data import DEFAULT_REGION
+from actions.voice import gateway_channel
 from store.handoff import HandoffRequest, HandoffStore, HandoffSummary
 from store.intake import ACCESSIBILITY_NEEDS, CHANNELS
 
@@ -173,11 +174,8 @@ def transcript(tracker: Tracker) -> tuple[tuple[str, str], ...]:
 
 
 def channel_of(tracker: Tracker) -> str:
-    """The person's channel: the gateway names it in the message metadata
-    (Telegram and WeChat reach Rasa through its `rest` input channel)."""
-    last = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
-    named = (last.get("metadata") or {}).get("channel")
-    channel = named or tracker.get_latest_input_channel() or "rest"
+    """The person's channel, as the gateway names it, else Rasa's input channel."""
+    channel = gateway_channel(tracker) or tracker.get_latest_input_channel() or "rest"
     return channel if channel in CHANNELS else "rest"
 
 

@@ -24,6 +24,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
+from actions.conversation import speech_request
 from actions.eligibility.answers import is_decline, parse_answer, parse_yes_no
 from actions.eligibility_form import LEAVING_INTENTS as ELIGIBILITY_LEAVING
 from actions.eligibility_form import SETTLED_SLOT, said_clearly
@@ -241,6 +242,9 @@ class ValidateIntakeForm(FormValidationAction):
     ) -> dict[str, Any]:
         text = _text(tracker)
         intent, _ = _intent(tracker)
+        spoken = speech_request(dispatcher, tracker)
+        if spoken is not None:
+            return {slot: None, **spoken}
         if intent == "ask_why":
             why = f"utter_why_{slot}"
             has_why = why in domain.get("responses", {})

@@ -13,11 +13,26 @@ from rasa_sdk import Tracker
 from voice.normalise import normalise
 
 VOICE_CHANNELS = frozenset({"voice"})
+# Messaging channels that read the text and may also send it as a voice message.
+VOICE_MESSAGE_CHANNELS = frozenset({"telegram", "wechat"})
 
 
 def is_voice(tracker: Tracker) -> bool:
     """Whether the person is listening rather than reading."""
     return tracker.get_latest_input_channel() in VOICE_CHANNELS
+
+
+def gateway_channel(tracker: Tracker) -> str | None:
+    """The channel the gateway names in the latest message's metadata: Telegram
+    and WeChat reach Rasa through its `rest` input channel."""
+    last = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
+    return (last.get("metadata") or {}).get("channel")
+
+
+def speaks_replies(tracker: Tracker) -> bool:
+    """Whether the gateway speaks this conversation's replies (a voice channel, or a
+    messaging channel's voice messages), so needs to hear of a new speech rate."""
+    return is_voice(tracker) or gateway_channel(tracker) in VOICE_MESSAGE_CHANNELS
 
 
 def for_ear(text: str) -> str:

@@ -52,6 +52,7 @@ POLL_INTERVAL = 1.0
 # Channels whose pages ask for the lawyer's messages themselves (the long poll).
 POLLING_CHANNELS = frozenset({"web", "rest"})
 
+RESTART_PAYLOADS = ("/start_over", "/restart")
 CANCEL_WORDS = ("不等了", "取消", "不用等了", "不找人工了", "结束人工", "算了")
 CALLBACK_WORDS = ("回电", "打电话给我", "给我打电话", "打给我")
 OTHER_LAWYER_WORDS = ("换一位", "换个律师", "换一个律师", "别的律师")
@@ -162,6 +163,11 @@ class HandoffRelay:
             log.exception("handoff store unavailable sender=%s", pseudonym(sender))
             return Outcome(False)
         if reference is None:
+            return Outcome(False, await self.ended(sender))
+        if message.split("{")[0].strip() in RESTART_PAYLOADS:
+            # /restart on Telegram, "重新开始" pressed: the wait ends, and the
+            # assistant starts over (it is resumed before it gets the message).
+            await asyncio.to_thread(self._store.cancel, reference)
             return Outcome(False, await self.ended(sender))
         try:
             replies = await self._relay(sender, reference, message, channel)

@@ -115,3 +115,13 @@ def test_the_end_is_told_once_when_a_poll_and_a_turn_race(centre):
     polled, turned = asyncio.run(both())
     notices = [r for r in polled + turned.replies if "律师已经结束了这次对话" in r.get("text", "")]
     assert len(notices) == 1
+
+
+def test_starting_over_while_waiting_ends_the_wait_and_reaches_the_assistant(centre):
+    person = Person()
+    relay = relay_for(centre, person)
+    ticket = centre.store.create_ticket(request(SENDER)).reference
+    answer = asyncio.run(relay.intercept(SENDER, "/start_over", "telegram"))
+    assert not answer.handled, "the assistant gets the restart"
+    assert person.resumed == [SENDER] and centre.store.ticket_status(ticket) == "cancelled"
+    assert any("不再等律师" in r["text"] for r in answer.replies)
