@@ -69,6 +69,7 @@ NOT_AVAILABLE = {
     matching.REQUESTED_OFF_DUTY: "utter_handoff_requested_off_duty",
     matching.REQUESTED_BUSY: "utter_handoff_requested_busy",
     matching.REQUESTED_NOT_QUALIFIED: "utter_handoff_requested_not_qualified",
+    matching.REQUESTED_AMBIGUOUS: "utter_handoff_requested_ambiguous",
 }
 
 _store: HandoffStore | None = None
@@ -293,6 +294,7 @@ def tell_requested(
         requested=requested,
         next_shift=next_shift,
         why=why_not_qualified(result),
+        namesakes=lawyer_names(result.namesakes),
     )
     if result.alternatives:
         dispatcher.utter_message(

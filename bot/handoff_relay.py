@@ -266,6 +266,10 @@ class HandoffRelay:
                 return [_lawyer_reply(sender, m) for m in messages]
             await asyncio.sleep(POLL_INTERVAL)
 
+    async def conversation_for_person(self, sender: str) -> list[tuple[str, str]] | None:
+        """Both sides of the open handoff, for a page that redraws it (None: none open)."""
+        return await asyncio.to_thread(self._store.open_conversation_for_person, sender)
+
     async def push(self, reference: str) -> None:
         """The console's call after a lawyer writes or ends the conversation: a push
         channel gets it now. Failures are logged; the person's next turn catches up."""

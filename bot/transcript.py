@@ -25,6 +25,8 @@ class Line:
     buttons: list[dict[str, str]] = field(default_factory=list)
     # A file offered with the message (the filled-in application form).
     document: dict[str, str] | None = None
+    # Who speaks when it is not the assistant: a lawyer during a handoff ("王明律师").
+    who: str | None = None
 
 
 def lines_from_events(events: list[dict[str, Any]]) -> list[Line]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -16,10 +17,12 @@ from typing import Any
 
 from aiohttp import ChainMapProxy, web
 
+from bot import handoff_relay
 from bot.appkeys import CONFIG, RASA, TURNS
 from bot.rasa_client import RasaTimeout, RasaUnavailable
 from bot.responses import json_response
 from bot.transcript import (
+    BOT,
     USER,
     Line,
     choice_by_number,
@@ -40,7 +43,9 @@ EMPTY_REPLY = "我没有收到文字。请告诉我您遇到了什么问题。"
 SENDER_COOKIE = "fayuan_chat"
 _COOKIE_KEY = os.urandom(32)
 # Enough of a long conversation to read back; older lines are dropped.
+log = logging.getLogger(__name__)
 MAX_SHOWN_LINES = 60
+LOOK_FOR_REPLY = "律师回复后不会自动显示在这个页面上。想看律师回复了没有，请按下面的按钮；想接着说，直接在下面输入。"
 CONVERSATION_MARKER = "<!-- conversation -->"
 WHO = {USER: "我", "bot": "助手"}
 
@@ -143,11 +148,33 @@ def _signature(sender: str) -> str:
 
 
 async def _conversation(app: web.Application, sender: str) -> list[Line]:
-    """The conversation so far from Rasa; empty when Rasa cannot say (the turn still answers)."""
+    """The conversation so far from Rasa, then the open handoff's messages (which
+    Rasa never sees); empty when Rasa cannot say (the turn still answers)."""
     try:
-        return lines_from_events(await app[RASA].events(sender))[-MAX_SHOWN_LINES:]
+        lines = lines_from_events(await app[RASA].events(sender))
     except (RasaUnavailable, RasaTimeout):
+        lines = []
+    return (lines + await _handoff_lines(app, sender))[-MAX_SHOWN_LINES:]
+
+
+async def _handoff_lines(app: web.Application, sender: str) -> list[Line]:
+    """While a lawyer has the conversation: both sides of it, and a way to look
+    for the lawyer's reply (this page cannot be told of it)."""
+    relay = app.get(handoff_relay.RELAY)
+    if relay is None:
         return []
+    try:
+        said = await relay.conversation_for_person(sender)
+    except Exception:
+        log.exception("handoff messages unavailable for the page")
+        return []
+    if said is None:
+        return []
+    lines = [
+        Line(USER, text) if speaker == "person" else Line(BOT, text, who=speaker)
+        for speaker, text in said
+    ]
+    return lines + [Line(BOT, LOOK_FOR_REPLY, [{"title": "看看律师回复了没有", "payload": ""}])]
 
 
 def _title_for(payload: str, choices: list[dict[str, str]]) -> str:
@@ -169,7 +196,8 @@ def render_lines(lines: list[Line]) -> str:
     for position, line in enumerate(lines):
         anchor = ' id="latest" tabindex="-1"' if position == last_user else ""
         parts.append(
-            f'<div class="msg {line.speaker}"{anchor}><span class="who">{WHO[line.speaker]}：</span>'
+            f'<div class="msg {line.speaker}"{anchor}>'
+            f'<span class="who">{html.escape(line.who or WHO[line.speaker])}：</span>'
             f'<span class="text">{html.escape(line.text)}</span>'
         )
         if line.document:
@@ -182,7 +210,13 @@ def render_lines(lines: list[Line]) -> str:
 
 
 def _choice_form(buttons: list[dict[str, str]], first_number: int) -> str:
-    """A reply's buttons as a form of its own, so Enter in the text box never presses one."""
+    """A reply's buttons as a form of its own, so Enter in the text box never presses one.
+    A button without a payload reloads the conversation (GET /chat) instead."""
+    if buttons and not buttons[0]["payload"]:
+        return (
+            '<form class="choices" method="get" action="/chat#latest">'
+            f'<button type="submit">{html.escape(buttons[0]["title"])}</button></form>'
+        )
     items = "".join(
         f'<button type="submit" name="message" value="{html.escape(b["payload"])}">'
         f"{number}. {html.escape(b['title'])}</button>"

@@ -704,6 +704,35 @@ class HandoffStore(EncryptedStore):
             for row in rows
         ]
 
+    def open_conversation_for_person(self, conversation_id: str) -> list[tuple[str, str]] | None:
+        """The person's own view of their open ticket, as (speaker, text): what they
+        said ("person") and what the lawyers answered ("王明律师"). For the page
+        without JavaScript, which redraws the conversation on every request; not a
+        staff read, so not audited as one. None when no ticket is open."""
+        reference = self.open_ticket_for(conversation_id)
+        if reference is None:
+            return None
+        ticket_id = ticket_id_of(reference)
+        query = (
+            sa.select(HandoffMessage, Lawyer.display_name)
+            .join(StaffUser, StaffUser.username == HandoffMessage.author, isouter=True)
+            .join(Lawyer, Lawyer.id == StaffUser.lawyer_id, isouter=True)
+            .where(HandoffMessage.ticket_id == ticket_id, HandoffMessage.sender_role != "system")
+            .order_by(HandoffMessage.id)
+        )
+        with self._sessions() as session:
+            rows = session.execute(query).all()
+        binding = _message_binding(ticket_id)
+        return [
+            (
+                PERSON
+                if row.HandoffMessage.sender_role == "person"
+                else f"{row.display_name or '值班'}律师",
+                self.keys.decrypt(row.HandoffMessage.text_encrypted, binding),
+            )
+            for row in rows
+        ]
+
     def take_lawyer_messages(self, reference: str) -> list[LawyerMessage]:
         """The lawyer's messages not yet relayed to a channel that cannot poll
         (spoken, Telegram, WeChat), marked relayed in the same transaction: two

@@ -280,7 +280,7 @@ class HandoffTicket(Base):
     # The person's side, kept here so a restarted gateway neither repeats nor loses
     # anything: the last lawyer message relayed to a channel that cannot poll
     # (spoken, Telegram, WeChat), and when the person was told the ticket ended.
-    relayed_message_id = sa.Column(sa.Integer, nullable=False, server_default="0")
+    relayed_message_id = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
     end_told_at = sa.Column(UTCDateTime)
 
 

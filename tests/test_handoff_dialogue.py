@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from actions.handoff_dialogue import said_time
+from bot import webchat
 from scripts.launcher import Stack
 from store.handoff import HandoffStore, LawyerDetails
 from store.staff import StaffAccounts
@@ -207,3 +208,29 @@ def test_the_handoff_answer_is_written_for_the_ear(stack, roster):
         assert not re.search(r"[“”\"「」（）()\[\]]", line), line
         assert line.count("，") <= 6, line
     roster.store.cancel(roster.store.open_ticket_for(sender))
+
+
+def test_the_page_without_javascript_shows_the_lawyers_replies(stack, roster):
+    """The plain form redraws the conversation on each request: both sides of the
+    handoff are on it, and a button looks for the lawyer's reply."""
+    browser = requests.Session()
+    post = lambda text: browser.post(
+        f"{stack.gateway_url}/chat", data={"message": text}, timeout=60
+    )  # noqa: E731
+    post("包工头拖欠我两个月工资")
+    asked = post("转人工")
+    assert "您同意转给律师吗" in asked.text
+    post("/affirm")
+    waiting = post("我在工地门口")
+    assert "看看律师回复了没有" in waiting.text and "我在工地门口" in waiting.text
+    sender = browser.cookies.get(webchat.SENDER_COOKIE).rpartition(".")[0]  # "sender.signature"
+    reference = roster.store.open_ticket_for(sender)
+    lawyer = roster.users[ON_DUTY]
+    roster.store.claim(reference, lawyer)
+    roster.store.add_message(reference, "lawyer", "请把工资条拍照发给我", lawyer)
+
+    looked = browser.get(f"{stack.gateway_url}/chat", timeout=60).text
+    assert f'{ON_DUTY}律师：</span><span class="text">请把工资条拍照发给我' in looked
+    roster.store.hand_back(reference, lawyer)
+    back = post("谢谢")
+    assert "法援助手在和您说话" in back.text and "看看律师回复了没有" not in back.text

@@ -22,6 +22,7 @@ from actions.handoff.matching import (
     ASSIGNED,
     NO_QUALIFIED_LAWYER,
     NOBODY_ON_DUTY,
+    REQUESTED_AMBIGUOUS,
     REQUESTED_ASSIGNED,
     REQUESTED_BUSY,
     REQUESTED_NOT_QUALIFIED,
@@ -109,6 +110,12 @@ MATCH_TABLE = [
      REQUESTED_NOT_QUALIFIED, None, None, ("《法律援助法》第二十六条",)),
     ("named lawyer busy", {"region": "national"}, "labor_wages", (), (WANG, LI), (2,), "李强",
      REQUESTED_BUSY, None, None, ()),
+    ("named by surname only, as people do: the one lawyer with it",
+     {"region": "national"}, "labor_wages", (), (WANG, LI), (), "小李律师",
+     REQUESTED_ASSIGNED, LI, None, ()),
+    ("named by a surname nobody on the roster has",
+     {"region": "national"}, "labor_wages", (), (WANG, LI), (), "孙律师",
+     REQUESTED_UNKNOWN, None, None, ()),
     ("named lawyer not on the roster (or no longer active)",
      {"region": "national"}, "labor_wages", (), (WANG,), (), "周退",
      REQUESTED_UNKNOWN, None, None, ()),
@@ -140,6 +147,16 @@ def test_match(facts, matter, needs, duty, busy, requested, reason, lawyer, next
         # The honest answer comes with who can take it now (never the one refused).
         assert all(alt.id not in busy and alt in duty for alt in result.alternatives)
         assert all(alt.display_name not in (requested or "") for alt in result.alternatives)
+
+
+def test_a_surname_two_lawyers_share_asks_which_one():
+    wang_ming = LawyerProfile(6, "王明", years_of_practice=6, criminal_practice_years=0)
+    case = Case(facts={"region": "national"}, matter_type="labor_wages")
+    roster = (*ROSTER, wang_ming)
+    result = match(case, roster, on_duty(WANG, wang_ming), NOW, "王律师", queue_ahead=0)
+    assert result.reason == REQUESTED_AMBIGUOUS and result.lawyer is None
+    assert {lawyer.display_name for lawyer in result.namesakes} == {"王丽", "王明"}
+    assert result.alternatives, "who is free now is still offered"
 
 
 def test_requested_not_qualified_offers_the_qualified_lawyer():

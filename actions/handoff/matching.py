@@ -32,6 +32,7 @@ NOBODY_ON_DUTY = "nobody_on_duty"
 ALL_BUSY = "all_busy"
 NO_QUALIFIED_LAWYER = "no_qualified_lawyer"
 REQUESTED_UNKNOWN = "requested_unknown"
+REQUESTED_AMBIGUOUS = "requested_ambiguous"  # "王律师", and two 王s on the roster
 REQUESTED_NOT_QUALIFIED = "requested_not_qualified"
 REQUESTED_OFF_DUTY = "requested_off_duty"
 REQUESTED_BUSY = "requested_busy"
@@ -115,6 +116,8 @@ class MatchResult:
     # required rules applied, preferred rules the chosen lawyer does not meet,
     # why the requested lawyer is not qualified.
     notes: tuple[Citation, ...] = field(default_factory=tuple)
+    # A surname that several lawyers share: who they are, to ask which one.
+    namesakes: tuple[LawyerProfile, ...] = ()
 
     @property
     def found(self) -> bool:
@@ -269,6 +272,20 @@ def is_eligible(
 # Matching --------------------------------------------------------------------------
 
 
+def named_lawyers(lawyers: Iterable[LawyerProfile], requested: str) -> tuple[LawyerProfile, ...]:
+    """The active lawyers a name may mean: the one with that full name; else, for a
+    surname as people say it ("王律师", "小王律师", "老李"), everyone with it."""
+    active = [lawyer for lawyer in lawyers if lawyer.active]
+    wanted = normalise_name(requested)
+    exact = tuple(lawyer for lawyer in active if normalise_name(lawyer.display_name) == wanted)
+    if exact:
+        return exact[:1]
+    surname = wanted[1:] if len(wanted) == 2 and wanted[0] in "小老" else wanted
+    if len(surname) != 1:
+        return ()
+    return tuple(lawyer for lawyer in active if lawyer.display_name.startswith(surname))
+
+
 def normalise_name(name: str) -> str:
     """Names as people type or say them: full-width folded, no spaces, no 律师 title."""
     folded = unicodedata.normalize("NFKC", name).replace(" ", "").strip()
@@ -344,17 +361,12 @@ def _match_requested(
     """点援制: the requested lawyer when they can take it; else an honest reason and
     who can. Preferred rules give way to the person's own choice; required ones do not."""
     alternatives = tuple(f.lawyer for f in free)
-    wanted = normalise_name(requested_name)
-    requested = next(
-        (
-            lawyer
-            for lawyer in lawyers
-            if lawyer.active and normalise_name(lawyer.display_name) == wanted
-        ),
-        None,
-    )
-    if requested is None:
+    named = named_lawyers(lawyers, requested_name)
+    if len(named) > 1:
+        return MatchResult(REQUESTED_AMBIGUOUS, alternatives=alternatives, namesakes=named)
+    if not named:
         return MatchResult(REQUESTED_UNKNOWN, alternatives=alternatives)
+    requested = named[0]
     choice = (policy.named_lawyer,)
     qualified, unmet = is_eligible(case, requested, policy)
     if not qualified:
