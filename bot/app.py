@@ -8,7 +8,7 @@ import aiohttp
 from aiohttp import web
 
 import store
-from bot import handoff_relay, health, intake_documents, voice_chat, webchat
+from bot import handoff_relay, health, intake_documents, voice_chat, webchat, wechat
 from bot.appkeys import CONFIG, ENGINE, HTTP, RASA, TURNS
 from bot.config import Config
 from bot.console import create_console_app
@@ -31,6 +31,7 @@ def create_app(config: Config) -> web.Application:
     app[voice_chat.VOICE_APP] = voice_chat.create_voice_app()
     app.add_subapp("/api/voice/", app[voice_chat.VOICE_APP])
     handoff_relay.setup(app)
+    wechat.setup(app)  # after the relay: it registers a deliverer with it
     app.add_subapp("/console/", create_console_app())
     return app
 

@@ -26,6 +26,18 @@ class Config:
     rasa_timeout_seconds: float = 15.0
     # Longest message accepted from a user; longer ones are answered politely.
     max_message_chars: int = 2000
+    # The WeChat official account (bot/wechat/): off while the token is empty.
+    # The token signs every callback; the AES key (43 characters, from the
+    # account's settings) turns on safe mode; the app id and secret get the
+    # access token of the customer-service message and media APIs.
+    wechat_token: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_aes_key: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com/cgi-bin/"
+    # WeChat waits five seconds for the answer to a callback: an answer not
+    # ready by then goes by the customer-service API instead.
+    wechat_reply_seconds: float = 4.5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -43,4 +55,10 @@ class Config:
             gateway_host=get("GATEWAY_HOST", cls.gateway_host),
             gateway_port=int(get("GATEWAY_PORT", cls.gateway_port)),
             rasa_timeout_seconds=float(get("RASA_TIMEOUT", cls.rasa_timeout_seconds)),
+            wechat_token=get("WECHAT_TOKEN", cls.wechat_token),
+            wechat_app_id=get("WECHAT_APP_ID", cls.wechat_app_id),
+            wechat_app_secret=get("WECHAT_APP_SECRET", cls.wechat_app_secret),
+            wechat_aes_key=get("WECHAT_AES_KEY", cls.wechat_aes_key),
+            # Always ending in "/": wechatpy appends the endpoint ("token", "media/get").
+            wechat_api_base=get("WECHAT_API_BASE", cls.wechat_api_base).rstrip("/") + "/",
         )
