@@ -33,6 +33,16 @@ log = logging.getLogger("bot.wechat")
 # The answer WeChat takes as "received, nothing to show": no retry, no error shown.
 SUCCESS = "success"
 BAD_MESSAGE = "抱歉，这条消息没能读懂，请再发一次。"
+SENDER_PREFIX = "wechat:"
+
+
+def sender_of(openid: str) -> str:
+    """The gateway's sender id of a WeChat user (Rasa's conversation, the relay's key)."""
+    return f"{SENDER_PREFIX}{openid}"
+
+
+def openid_of(sender: str) -> str:
+    return sender.removeprefix(SENDER_PREFIX)
 
 
 @dataclass
@@ -110,7 +120,7 @@ class Callback:
             self._later(self._push_when_done(message.source, delivery.task))
         log.info(
             "wechat callback sender=%s type=%s answer=%s ms=%.0f",
-            pseudonym(message.source),
+            pseudonym(sender_of(message.source)),
             _kind(message),
             how,
             (time.perf_counter() - started) * 1000,
@@ -171,7 +181,7 @@ async def send_texts(api: WeChatApi, openid: str, replies: list[dict[str, Any]])
         try:
             await api.send_text(openid, piece)
         except WeChatApiError as error:
-            log.error("wechat send failed sender=%s: %s", pseudonym(openid), error)
+            log.error("wechat send failed sender=%s: %s", pseudonym(sender_of(openid)), error)
             return
 
 
@@ -187,10 +197,13 @@ async def _body(request: web.Request) -> bytes:
 
 
 def _message_key(message: BaseMessage) -> str:
-    """MsgId for messages; events have none, and are told apart by sender and time."""
+    """MsgId for messages; events have none, and are told apart by sender and time
+    (as WeChat advises), and by what they are: two menu buttons pressed within the
+    same second are two events."""
     if message.id:
         return f"id:{message.id}"
-    return f"event:{message.source}:{message._data.get('CreateTime')}"
+    data = message._data
+    return f"event:{message.source}:{data.get('CreateTime')}:{data.get('Event')}:{data.get('EventKey')}"
 
 
 def _kind(message: BaseMessage) -> str:

@@ -22,7 +22,7 @@ from bot.recent import Recent
 from bot.turns import NOTHING_DONE_REPLY
 from bot.webchat import answer
 from bot.wechat.api import WeChatApi, WeChatApiError
-from bot.wechat.channel import Turn, send_texts
+from bot.wechat.channel import Turn, openid_of, send_texts, sender_of
 from bot.wechat.text import Choices
 from voice.audio import to_amr, to_pcm
 from voice.errors import VoiceInputError
@@ -34,7 +34,6 @@ log = logging.getLogger("bot.wechat")
 
 CHANNEL = "wechat"
 METADATA = {"channel": CHANNEL}
-SENDER_PREFIX = "wechat:"
 
 WELCOME = (
     "您好，欢迎关注法援助手！我可以免费解答法律问题，帮您看看能不能申请法律援助，"
@@ -66,14 +65,6 @@ RECOGNITION_RATE = 16_000
 # WeChat plays voice messages of at most sixty seconds; a longer answer is
 # sent as several, cut between sentences.
 MAX_VOICE_SECONDS = 55.0
-
-
-def sender_of(openid: str) -> str:
-    return f"{SENDER_PREFIX}{openid}"
-
-
-def openid_of(sender: str) -> str:
-    return sender.removeprefix(SENDER_PREFIX)
 
 
 def bot_reply(sender: str, text: str) -> dict[str, Any]:
@@ -171,7 +162,9 @@ class Conversation:
             for speech in _in_voice_messages(list(parts)):
                 await self._api.send_voice(openid, await to_amr(speech.pcm, speech.sample_rate))
         except (SynthesisError, VoiceInputError, WeChatApiError) as error:
-            log.warning("wechat voice reply not sent sender=%s: %s", pseudonym(openid), error)
+            log.warning(
+                "wechat voice reply not sent sender=%s: %s", pseudonym(sender_of(openid)), error
+            )
 
     async def deliver(self, sender: str, replies: list[dict[str, Any]]) -> None:
         """The handoff relay's deliverer: a lawyer's messages while the person is silent."""
