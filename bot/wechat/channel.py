@@ -108,7 +108,11 @@ class Callback:
             return forbidden()
         except BadCallback as error:
             log.info("wechat callback refused: %s", error)
-            return web.Response(status=400, text=BAD_MESSAGE)
+            refused = web.Response(status=400, text=BAD_MESSAGE)
+            # The rest of an oversized body is never read: the connection closes
+            # rather than carry it into the next request.
+            refused.force_close()
+            return refused
         delivery = self._delivery(message)
         done, _ = await asyncio.wait({delivery.task}, timeout=self._budget)
         if not delivery.claim():
