@@ -373,13 +373,20 @@ async def test_a_slow_answer_goes_by_the_customer_service_api_without_a_retry(
     fake.media_delay = 6.0  # WeChat's media server slower than WeChat's own patience
     try:
         media_id = fake.add_media(amr_of(espeak_wav("안녕하세요")))
+        gets_before = fake.media_gets
+        xml = voice_xml(openid, media_id)
         started = time.perf_counter()
-        answers = await callbacks.deliver(voice_xml(openid, media_id))
+        answers = await callbacks.deliver(xml)
         assert time.perf_counter() - started < 5.0
         assert [(a.status, a.body) for a in answers] == [(200, "success")], "no retry needed"
-        sent = await fake.wait_for(openid, 1, msgtype="text", timeout=60)
-        assert len(sent) == 1 and sent[0].text
-        assert fake.media_gets >= 1
+        # Had WeChat missed that answer, its retry must not start the turn again.
+        retried = await callbacks.post(xml)
+        assert (retried.status, retried.body) == (200, "success")
+        await fake.wait_for(openid, 1, msgtype="text", timeout=60)
+        await asyncio.sleep(1)
+        texts = [m.text for m in fake.sent_to(openid) if m.msgtype == "text"]
+        assert len(texts) == 1 and texts[0], "answered once, by the customer-service API"
+        assert fake.media_gets == gets_before + 1, "the audio fetched once"
     finally:
         fake.media_delay = 0.0
 

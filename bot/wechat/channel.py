@@ -172,7 +172,8 @@ class Callback:
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("wechat delivery failed: %s", task.exception())
+            # The type only: an unexpected error's text might quote a reply.
+            log.error("wechat delivery failed: %s", type(task.exception()).__name__)
 
     async def close(self) -> None:
         for task in list(self._background):
