@@ -424,3 +424,44 @@ async def test_a_long_answer_comes_in_pieces_cut_between_sentences(gateway, fake
     assert len(pieces) >= 2
     assert all(len(p.encode()) <= 2048 and p.endswith("。") for p in pieces)
     assert "".join(pieces) == long_text
+
+
+async def test_asking_for_a_lawyer_on_wechat_goes_through_the_handoff_relay(
+    callbacks, fake, openid
+):
+    await reply_to(callbacks, fake, openid, text_xml(openid, "儿子不给我生活费"))
+    asked = await reply_to(callbacks, fake, openid, text_xml(openid, "转人工"))
+    assert "律师" in asked and "不等了" in asked
+    # While the ticket waits, the person's words go to the lawyers, not the assistant.
+    waiting = await reply_to(callbacks, fake, openid, text_xml(openid, "什么是法律援助"))
+    assert waiting == handoff_relay.WAITING_ACK
+    cancelled = await reply_to(callbacks, fake, openid, text_xml(openid, "不等了"))
+    assert "不再等律师" in cancelled
+    assert "免费" in await reply_to(callbacks, fake, openid, text_xml(openid, "法律援助要钱吗"))
+
+
+def wechat_routes(config: Config) -> list[str]:
+    app = create_app(config)
+    return [route.method for route in app.router.routes() if route.resource.canonical == "/wechat"]
+
+
+async def test_the_channel_is_off_without_a_token_and_configured_by_wechat_variables():
+    assert wechat_routes(Config.from_env({})) == []
+    config = Config.from_env(
+        {
+            "WECHAT_TOKEN": TOKEN,
+            "WECHAT_APP_ID": APP_ID,
+            "WECHAT_APP_SECRET": SECRET,
+            "WECHAT_AES_KEY": AES_KEY,
+            "WECHAT_API_BASE": "http://127.0.0.1:9/cgi-bin",
+        }
+    )
+    assert (config.wechat_token, config.wechat_app_id, config.wechat_app_secret) == (
+        TOKEN,
+        APP_ID,
+        SECRET,
+    )
+    assert config.wechat_api_base == "http://127.0.0.1:9/cgi-bin/"
+    assert set(wechat_routes(config)) >= {"GET", "POST"}
+    with pytest.raises(ValueError, match="EncodingAESKey"):
+        create_app(Config(wechat_token=TOKEN, wechat_aes_key="too-short"))
