@@ -8,7 +8,7 @@ import aiohttp
 from aiohttp import web
 
 import store
-from bot import handoff_relay, health, intake_documents, voice_chat, webchat
+from bot import handoff_relay, health, intake_documents, voice_chat, webchat, wechat
 from bot import telegram as telegram_channel
 from bot.appkeys import CONFIG, ENGINE, HTTP, RASA, TURNS
 from bot.config import Config
@@ -32,7 +32,9 @@ def create_app(config: Config) -> web.Application:
     app[voice_chat.VOICE_APP] = voice_chat.create_voice_app()
     app.add_subapp("/api/voice/", app[voice_chat.VOICE_APP])
     handoff_relay.setup(app)
-    telegram_channel.setup(app)  # after the relay: it registers a deliverer with it
+    # After the relay: each channel registers its deliverer with it.
+    telegram_channel.setup(app)
+    wechat.setup(app)
     app.add_subapp("/console/", create_console_app())
     return app
 

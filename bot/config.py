@@ -43,6 +43,18 @@ class Config:
     telegram_api_base: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = field(default="", repr=False)
+    # The WeChat official account (bot/wechat/): off while the token is empty.
+    # The token signs every callback; the AES key (43 characters, from the
+    # account's settings) turns on safe mode; the app id and secret get the
+    # access token of the customer-service message and media APIs.
+    wechat_token: str = field(default="", repr=False)
+    wechat_app_id: str = ""
+    wechat_app_secret: str = field(default="", repr=False)
+    wechat_aes_key: str = field(default="", repr=False)
+    wechat_api_base: str = "https://api.weixin.qq.com/cgi-bin/"
+    # WeChat waits five seconds for the answer to a callback: an answer not
+    # ready by then goes by the customer-service API instead.
+    wechat_reply_seconds: float = 4.5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -64,4 +76,10 @@ class Config:
             telegram_api_base=get("TELEGRAM_API_BASE", cls.telegram_api_base).rstrip("/"),
             telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL", ""),
             telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", ""),
+            wechat_token=get("WECHAT_TOKEN", cls.wechat_token),
+            wechat_app_id=get("WECHAT_APP_ID", cls.wechat_app_id),
+            wechat_app_secret=get("WECHAT_APP_SECRET", cls.wechat_app_secret),
+            wechat_aes_key=get("WECHAT_AES_KEY", cls.wechat_aes_key),
+            # Always ending in "/": wechatpy appends the endpoint ("token", "media/get").
+            wechat_api_base=get("WECHAT_API_BASE", cls.wechat_api_base).rstrip("/") + "/",
         )

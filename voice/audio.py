@@ -1,11 +1,13 @@
-"""Audio conversion through ffmpeg: what people send in, and what they hear back.
+"""Audio conversion through ffmpeg and sox: what people send in, and what they hear back.
 
 In: whatever browsers and messengers record (webm/opus, ogg/opus, amr, mp3,
 wav) becomes PCM16 mono at the recogniser's rate (`to_pcm`). Out: synthesised
 PCM becomes WAV for the page (`to_wav`), OGG/Opus for messengers
-(`to_ogg_opus`) or 8 kHz linear PCM for the telephone (`to_telephone_pcm`).
+(`to_ogg_opus`), AMR-NB for WeChat voice messages (`to_amr`) or 8 kHz linear
+PCM for the telephone (`to_telephone_pcm`). AMR goes through sox, both ways:
+Debian's ffmpeg decodes it poorly and cannot encode it.
 
-ffmpeg runs as a subprocess fed through pipes, with a timeout, and at most one
+The converters run as subprocesses fed through pipes, with a timeout, and at most one
 per core at a time. Empty, broken or unknown audio raises `UnreadableAudio`
 and audio over the limits `AudioTooLong`: both carry a polite Chinese message
 for the person, so a bad recording is answered, never a crash.
@@ -27,6 +29,10 @@ from voice.recognition import BYTES_PER_SAMPLE, MAX_UTTERANCE_SECONDS, TOO_LONG_
 logger = logging.getLogger(__name__)
 
 FFMPEG = "ffmpeg"
+SOX = "sox"
+# The first bytes of an AMR file (RFC 4867 storage format), narrow- and wideband.
+AMR_NB_MAGIC = b"#!AMR\n"
+AMR_WB_MAGIC = b"#!AMR-WB\n"
 TELEPHONE_SAMPLE_RATE = 8000
 
 # A minute of 48 kHz stereo WAV, the bulkiest thing a browser records for one
@@ -55,12 +61,28 @@ async def to_pcm(data: bytes, sample_rate: int) -> bytes:
         raise UnreadableAudio(EMPTY_MESSAGE, "no audio bytes")
     if len(data) > MAX_INPUT_BYTES:
         raise AudioTooLong(TOO_LARGE_MESSAGE, f"{len(data)} bytes of audio")
-    pcm = await run_ffmpeg(
-        # Decode a little past the limit, so that a longer recording is told
-        # apart from one exactly at the limit without decoding all of it.
-        ["-i", "pipe:0", "-t", str(MAX_UTTERANCE_SECONDS + 1), *_pcm_output(sample_rate)],
-        data,
-    )
+    # Decode a little past the limit, so that a longer recording is told
+    # apart from one exactly at the limit without decoding all of it.
+    amr_type = _amr_type(data)
+    if amr_type:
+        pcm = await run_sox(
+            [
+                "-t",
+                amr_type,
+                "-",
+                *_sox_pcm(sample_rate),
+                "-",
+                "trim",
+                "0",
+                str(MAX_UTTERANCE_SECONDS + 1),
+            ],
+            data,
+        )
+    else:
+        pcm = await run_ffmpeg(
+            ["-i", "pipe:0", "-t", str(MAX_UTTERANCE_SECONDS + 1), *_pcm_output(sample_rate)],
+            data,
+        )
     pcm = pcm[: len(pcm) - len(pcm) % BYTES_PER_SAMPLE]
     if len(pcm) > MAX_UTTERANCE_SECONDS * sample_rate * BYTES_PER_SAMPLE:
         raise AudioTooLong(TOO_LONG_MESSAGE, f"more than {MAX_UTTERANCE_SECONDS} s of audio")
@@ -88,6 +110,27 @@ async def to_ogg_opus(pcm: bytes, sample_rate: int) -> bytes:
     )
 
 
+async def to_amr(pcm: bytes, sample_rate: int) -> bytes:
+    """PCM16 mono as an AMR-NB file (8 kHz), what WeChat plays as a voice message."""
+    return await run_sox(
+        [*_sox_pcm(sample_rate), "-", "-t", "amr-nb", "-r", "8000", "-c", "1", "-"], pcm
+    )
+
+
+def _amr_type(data: bytes) -> str | None:
+    """sox's name for the AMR flavour of `data`, or None when it is not AMR."""
+    if data.startswith(AMR_WB_MAGIC):
+        return "amr-wb"
+    if data.startswith(AMR_NB_MAGIC):
+        return "amr-nb"
+    return None
+
+
+def _sox_pcm(sample_rate: int) -> list[str]:
+    """sox's words for PCM16 mono at `sample_rate` (the file name follows)."""
+    return ["-t", "raw", "-e", "signed-integer", "-b", "16", "-c", "1", "-r", str(sample_rate)]
+
+
 async def to_telephone_pcm(pcm: bytes, sample_rate: int) -> bytes:
     """PCM16 mono resampled to 8 kHz linear PCM16 mono, for the telephone."""
     if sample_rate == TELEPHONE_SAMPLE_RATE:
@@ -105,24 +148,35 @@ def _pcm_output(sample_rate: int) -> list[str]:
 
 async def run_ffmpeg(arguments: list[str], data: bytes) -> bytes:
     """ffmpeg with `data` on stdin; its stdout, or a polite error if it fails or hangs."""
+    return await _convert(
+        [FFMPEG, "-hide_banner", "-nostats", "-loglevel", "error", *arguments], data
+    )
+
+
+async def run_sox(arguments: list[str], data: bytes) -> bytes:
+    """sox with `data` on stdin; its stdout, or a polite error if it fails or hangs."""
+    # -q: no progress display; -V1: only failures on stderr.
+    return await _convert([SOX, "-q", "-V1", *arguments], data)
+
+
+async def _convert(command: list[str], data: bytes) -> bytes:
+    tool = command[0]
     async with _ffmpeg_slot():
         try:
             process = await asyncio.create_subprocess_exec(
-                FFMPEG,
-                *("-hide_banner", "-nostats", "-loglevel", "error"),
-                *arguments,
+                *command,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
             )
         except FileNotFoundError as error:
-            logger.error("ffmpeg is not installed: voice conversion is off")
-            raise VoiceInputError(CONVERTER_MISSING_MESSAGE, "ffmpeg not found") from error
+            logger.error("%s is not installed: voice conversion is off", tool)
+            raise VoiceInputError(CONVERTER_MISSING_MESSAGE, f"{tool} not found") from error
         output, errors = await _communicate(process, data)
     if process.returncode != 0 or not output:
-        # ffmpeg's own words describe the file, never the person; keep them short.
+        # The converter's own words describe the file, never the person; keep them short.
         detail = errors.decode("utf-8", "replace").strip()[-300:]
-        logger.info("ffmpeg could not convert audio: %s", detail or f"exit {process.returncode}")
+        logger.info("%s could not convert audio: %s", tool, detail or f"exit {process.returncode}")
         raise UnreadableAudio(UNREADABLE_MESSAGE, detail)
     return output
 
@@ -133,7 +187,7 @@ async def _communicate(process: asyncio.subprocess.Process, data: bytes) -> tupl
     except asyncio.TimeoutError as error:
         process.kill()
         await process.wait()
-        raise UnreadableAudio(UNREADABLE_MESSAGE, "ffmpeg timed out") from error
+        raise UnreadableAudio(UNREADABLE_MESSAGE, "the converter timed out") from error
     finally:
         await _collect_stdin_error(process)
     return output
@@ -149,7 +203,7 @@ async def _collect_stdin_error(process: asyncio.subprocess.Process) -> None:
 
 
 def _ffmpeg_slot() -> asyncio.Semaphore:
-    """At most one ffmpeg per core: a burst of uploads queues instead of thrashing."""
+    """At most one converter (ffmpeg or sox) per core: a burst of uploads queues instead of thrashing."""
     # A semaphore belongs to one event loop; tests and tools may run several.
     loop = asyncio.get_running_loop()
     if loop not in _ffmpeg_slots:

@@ -1,0 +1,105 @@
+"""The callback's wire format: signatures, safe XML, safe (AES) mode, passive replies.
+
+wechatpy does the protocol; this module adds what it leaves to its caller: a
+size limit, and a defusedxml pass before wechatpy's parser (xmltodict over
+expat) sees a byte, so an entity bomb or an external entity is refused
+before any work is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, fromstring
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.messages import BaseMessage
+from wechatpy.replies import TextReply
+from wechatpy.utils import check_signature
+
+# WeChat's callbacks are a few hundred bytes (a long text is 2 kB of UTF-8,
+# four thirds of that encrypted); anything far larger is not from WeChat.
+MAX_CALLBACK_BYTES = 32 * 1024
+
+
+class BadCallback(ValueError):
+    """A callback body that is not a WeChat message (the reason names no person)."""
+
+
+@dataclass(frozen=True)
+class Wire:
+    """The account's token, and its crypto when safe mode is on."""
+
+    token: str
+    crypto: WeChatCrypto | None = None
+
+    @classmethod
+    def of(cls, token: str, aes_key: str, app_id: str) -> Wire:
+        return cls(token, WeChatCrypto(token, aes_key, app_id) if aes_key else None)
+
+    def signed(self, query: Mapping[str, str]) -> bool:
+        """Whether the query carries WeChat's signature of (token, timestamp, nonce)."""
+        try:
+            check_signature(
+                self.token,
+                query.get("signature", ""),
+                query.get("timestamp", ""),
+                query.get("nonce", ""),
+            )
+        except InvalidSignatureException:
+            return False
+        return True
+
+    def message(self, body: bytes, query: Mapping[str, str]) -> BaseMessage:
+        """The message of a signed callback, decrypted in safe mode; BadCallback if it is none."""
+        xml = checked_xml(body)
+        if query.get("encrypt_type") == "aes":
+            if self.crypto is None:
+                raise BadCallback("an encrypted message, and no WECHAT_AES_KEY")
+            xml = checked_xml(self._decrypt(xml, query).encode())
+        try:
+            message = parse_message(xml)
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise BadCallback(f"not a WeChat message: {type(error).__name__}") from error
+        if message is None or not message.source:
+            raise BadCallback("a message without its sender")
+        return message
+
+    def _decrypt(self, xml: str, query: Mapping[str, str]) -> str:
+        try:
+            return self.crypto.decrypt_message(  # type: ignore[union-attr]
+                xml,
+                query.get("msg_signature", ""),
+                query.get("timestamp", ""),
+                query.get("nonce", ""),
+            )
+        except InvalidSignatureException as error:
+            raise BadSignature from error
+        except (InvalidAppIdException, KeyError, ValueError, TypeError) as error:
+            raise BadCallback(f"cannot decrypt: {type(error).__name__}") from error
+
+    def reply(self, message: BaseMessage, text: str, query: Mapping[str, str]) -> str:
+        """The passive text reply to `message`, encrypted when it came encrypted."""
+        xml = TextReply(message=message, content=text).render()
+        if query.get("encrypt_type") == "aes" and self.crypto is not None:
+            return self.crypto.encrypt_message(xml, query.get("nonce", ""), query.get("timestamp"))
+        return xml
+
+
+class BadSignature(BadCallback):
+    """The encrypted message's own signature (msg_signature) is wrong."""
+
+
+def checked_xml(body: bytes) -> str:
+    """The body as text, once it is known to be small, well formed and without a DTD."""
+    if len(body) > MAX_CALLBACK_BYTES:
+        raise BadCallback(f"{len(body)} bytes")
+    try:
+        # forbid_dtd: no DOCTYPE at all, so no entities, internal or external.
+        fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        return body.decode("utf-8")
+    except (DefusedXmlException, ParseError, UnicodeDecodeError) as error:
+        raise BadCallback(f"unsafe or malformed XML: {type(error).__name__}") from error
