@@ -61,6 +61,8 @@ def _add_bot_line(lines: list[Line], line: Line) -> None:
     if line.document and not line.text and not line.buttons and lines and lines[-1].speaker == BOT:
         lines[-1].document = line.document
         return
+    if not (line.text or line.buttons or line.document):
+        return  # data for the page's script (a handoff's status), nothing to read
     lines.append(line)
 
 

@@ -112,7 +112,7 @@ async def chat_without_script(request: web.Request) -> web.Response:
     shown = chosen["title"] if chosen else _title_for(message, open_choices(earlier))
     replies = await answer(request.app, sender, message)
     lines = earlier + [Line(USER, shown)] + lines_from_replies(replies)
-    response = _page(lines)
+    response = _page(lines + await _waiting_for_lawyer(request.app, sender))
     response.set_cookie(
         SENDER_COOKIE,
         sign(sender),
@@ -128,7 +128,8 @@ async def show_conversation(request: web.Request) -> web.StreamResponse:
     sender = verified_sender(request.cookies.get(SENDER_COOKIE))
     if sender is None:
         raise web.HTTPSeeOther("/")
-    return _page(await _conversation(request.app, sender))
+    lines = await _conversation(request.app, sender)
+    return _page(lines + await _waiting_for_lawyer(request.app, sender))
 
 
 def sign(sender: str) -> str:
@@ -158,23 +159,31 @@ async def _conversation(app: web.Application, sender: str) -> list[Line]:
 
 
 async def _handoff_lines(app: web.Application, sender: str) -> list[Line]:
-    """While a lawyer has the conversation: both sides of it, and a way to look
-    for the lawyer's reply (this page cannot be told of it)."""
+    """While a lawyer has the conversation: both sides of it (Rasa never sees it)."""
+    said = await _open_handoff(app, sender)
+    return [
+        Line(USER, text) if speaker == "person" else Line(BOT, text, who=speaker)
+        for speaker, text in said or []
+    ]
+
+
+async def _waiting_for_lawyer(app: web.Application, sender: str) -> list[Line]:
+    """Last on the page while a handoff is open: a way to look for the lawyer's
+    reply, which this page cannot be told of."""
+    if await _open_handoff(app, sender) is None:
+        return []
+    return [Line(BOT, LOOK_FOR_REPLY, [{"title": "看看律师回复了没有", "payload": ""}])]
+
+
+async def _open_handoff(app: web.Application, sender: str) -> list[tuple[str, str]] | None:
     relay = app.get(handoff_relay.RELAY)
     if relay is None:
-        return []
+        return None
     try:
-        said = await relay.conversation_for_person(sender)
+        return await relay.conversation_for_person(sender)
     except Exception:
         log.exception("handoff messages unavailable for the page")
-        return []
-    if said is None:
-        return []
-    lines = [
-        Line(USER, text) if speaker == "person" else Line(BOT, text, who=speaker)
-        for speaker, text in said
-    ]
-    return lines + [Line(BOT, LOOK_FOR_REPLY, [{"title": "看看律师回复了没有", "payload": ""}])]
+        return None
 
 
 def _title_for(payload: str, choices: list[dict[str, str]]) -> str:

@@ -305,6 +305,17 @@ def test_fee_questions_follow_the_service():
     assert benefit_facts(will, ("fee_reduction",)) == ["first_will"]
 
 
+def test_repeat_and_slower_during_the_questions_say_the_question_again(conversation):
+    conversation.say("包工头欠我工钱")
+    first = [m["text"] for m in conversation.say("帮我查一查") if m.get("text")]
+    question = asked_fact(first)
+    assert question is not None
+    again = [m["text"] for m in conversation.say("/repeat") if m.get("text")]
+    assert asked_fact(again) == question and not any("没听" in t for t in again)
+    slower = [m["text"] for m in conversation.say("/speak_slower") if m.get("text")]
+    assert any("说慢一点" in t for t in slower) and asked_fact(slower) == question
+
+
 def test_asking_for_a_person_ends_the_questions(conversation):
     conversation.say("包工头欠我工钱")
     conversation.say("帮我查一查")

@@ -214,9 +214,10 @@ def test_the_page_without_javascript_shows_the_lawyers_replies(stack, roster):
     """The plain form redraws the conversation on each request: both sides of the
     handoff are on it, and a button looks for the lawyer's reply."""
     browser = requests.Session()
-    post = lambda text: browser.post(
-        f"{stack.gateway_url}/chat", data={"message": text}, timeout=60
-    )  # noqa: E731
+
+    def post(text: str) -> requests.Response:
+        return browser.post(f"{stack.gateway_url}/chat", data={"message": text}, timeout=60)
+
     post("包工头拖欠我两个月工资")
     asked = post("转人工")
     assert "您同意转给律师吗" in asked.text
