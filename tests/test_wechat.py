@@ -430,7 +430,9 @@ async def test_asking_for_a_lawyer_on_wechat_goes_through_the_handoff_relay(
     callbacks, fake, openid
 ):
     await reply_to(callbacks, fake, openid, text_xml(openid, "儿子不给我生活费"))
-    asked = await reply_to(callbacks, fake, openid, text_xml(openid, "转人工"))
+    consent = await reply_to(callbacks, fake, openid, text_xml(openid, "转人工"))
+    assert "您同意转给律师吗" in consent  # nothing goes to a lawyer before the yes
+    asked = await reply_to(callbacks, fake, openid, text_xml(openid, "1"))  # 1. 同意
     assert "律师" in asked and "不等了" in asked
     # While the ticket waits, the person's words go to the lawyers, not the assistant.
     waiting = await reply_to(callbacks, fake, openid, text_xml(openid, "什么是法律援助"))
