@@ -29,15 +29,16 @@ from bot.rasa_client import RasaClient
 from bot.recent import Recent
 from store import settings
 from store.crypto import KeyRing, StoreCryptoError
-from store.links import LINKED, SAME, TOO_MANY, ConversationLinks
+from store.links import CODE_DIGITS, LINKED, SAME, TOO_MANY, ConversationLinks
 
 log = logging.getLogger("bot.continuation")
 
 LINK_MEMORY_SECONDS = 60.0
 
-# "接续 385271", "接续码：385 271", "接续三八五二七一" (speech), "我的接续码是385271".
+# "接续 385271", "接续码：385 271", "接续三八五二七一" (speech), "我的接续码是385271";
+# the recogniser writes "接 续 三 八 …", or hears 继续 for 接续 (six digits only, then).
 CODE_MESSAGE = re.compile(
-    r"^\s*(?:我的)?接续(?:码)?\s*(?:是|为)?[\s:：,，]*"
+    r"^\s*(?:我的)?(接\s*续|继\s*续)\s*(?:码)?\s*(?:是|为)?[\s:：,，]*"
     r"([0-9０-９零〇一二两三四五六七八九幺][0-9０-９零〇一二两三四五六七八九幺\s,，、-]*)"
     r"\s*[。.!！]?\s*$"
 )
@@ -73,9 +74,10 @@ def said_code(message: str) -> str | None:
     found = CODE_MESSAGE.match(message)
     if not found:
         return None
-    return "".join(
-        DIGIT_OF.get(c, c) for c in found.group(1) if not c.isspace() and c not in ",，、-"
-    )
+    code = "".join(DIGIT_OF.get(c, c) for c in found.group(2) if c.isdigit() or c in DIGIT_OF)
+    if not found.group(1).startswith("接") and len(code) != CODE_DIGITS:
+        return None
+    return code
 
 
 class Continuations:

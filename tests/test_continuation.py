@@ -40,6 +40,8 @@ ANSWERS = {
         ("接续三八五二七一", "385271"),  # as the recogniser writes speech
         ("接续 三 八 五 二 七 幺", "385271"),
         ("接续 ３８５２７１", "385271"),
+        ("接 续 三 八 五 二 七 一", "385271"),
+        ("继续 三八五二七一", "385271"),  # 接续 heard as 继续
         ("接续 12", "12"),  # a wrong code, answered as one
     ],
 )
@@ -47,7 +49,9 @@ def test_codes_are_heard_however_they_are_said(message, code):
     assert said_code(message) == code
 
 
-@pytest.mark.parametrize("message", ["我想接续刚才的对话", "接续", "老板拖欠我385271元", "继续"])
+@pytest.mark.parametrize(
+    "message", ["我想接续刚才的对话", "接续", "老板拖欠我385271元", "继续", "继续 3"]
+)
 def test_other_messages_are_no_codes(message):
     assert said_code(message) is None
 
