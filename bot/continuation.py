@@ -92,7 +92,12 @@ class Continuations:
         remembered = self._links.get(sender)
         if remembered and time.monotonic() - remembered[1] < LINK_MEMORY_SECONDS:
             return remembered[0]
-        conversation = await asyncio.to_thread(self._linked, sender)
+        try:
+            conversation = await asyncio.to_thread(self._linked, sender)
+        except Exception:
+            # The store is down: a link remembered, however old, else the sender's own.
+            log.exception("continuation store unavailable sender=%s", pseudonym(sender))
+            return remembered[0] if remembered else sender
         if conversation is None:
             self._links.pop(sender)
             return sender

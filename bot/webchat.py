@@ -143,8 +143,12 @@ def _signature(sender: str) -> str:
 
 
 async def _conversation(app: web.Application, sender: str) -> list[Line]:
-    """The conversation so far from Rasa; empty when Rasa cannot say (the turn still answers)."""
+    """The conversation so far from Rasa; empty when Rasa cannot say (the turn still answers).
+    A sender that continues another conversation (接续码) is shown that one."""
+    continuations = app[TURNS].continuations
     try:
+        if continuations is not None:
+            sender = await continuations.conversation_of(sender)
         return lines_from_events(await app[RASA].events(sender))[-MAX_SHOWN_LINES:]
     except (RasaUnavailable, RasaTimeout):
         return []
