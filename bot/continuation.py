@@ -50,6 +50,22 @@ DIGIT_OF = {
     "幺": "1",
 }
 
+# While a lawyer has the conversation Rasa hears nothing, so the gateway gives the
+# code itself when the person asks in these words.
+CODE_REQUEST_WORDS = (
+    "接续码",
+    "换个地方接着",
+    "换个地方继续",
+    "换到手机",
+    "换到微信",
+    "在手机上继续",
+    "在微信上继续",
+    "在微信里继续",
+)
+HANDOFF_CODE_REPLY = (
+    "好的。在另一个渠道上输入或说：接续 {code}。十分钟内有效，只能用一次。"
+    "接上以后，您和律师的对话会转到那里。"
+)
 LINKED_REPLY = "已经接上了，我们接着刚才的说。"
 LINKED_QUESTION = "刚才问到这里："
 LINKED_GO_ON = "您可以接着说。"
@@ -62,6 +78,9 @@ WRONG_REPLY = (
 TOO_MANY_REPLY = (
     "接续码试了太多次，请过十分钟再试；也可以在这里直接说您的问题，"
     "着急的话，可以拨打12348公共法律服务热线。"
+)
+CODE_DOWN_REPLY = (
+    "抱歉，现在没能生成接续码。您可以在这里接着说；着急的话，可以拨打12348公共法律服务热线。"
 )
 STORE_DOWN_REPLY = (
     "抱歉，现在没能接上，请过一会儿再试；也可以在这里直接说您的问题，"
@@ -109,6 +128,23 @@ class Continuations:
         if conversation is not None:
             self._store.note_turn(sender)
         return conversation
+
+    async def code_during_handoff(
+        self, sender: str, conversation: str, message: str, spoken: bool
+    ) -> list[dict[str, Any]] | None:
+        """A code when the person asks for one while a lawyer has the conversation;
+        None for any other message, or when no lawyer has it (Rasa answers then)."""
+        if self.relay is None or not any(word in message for word in CODE_REQUEST_WORDS):
+            return None
+        try:
+            if not await self.relay.has_open_ticket(conversation):
+                return None
+            code = await asyncio.to_thread(self._store.issue_code, conversation)
+        except Exception:
+            log.exception("continuation code not issued sender=%s", pseudonym(sender))
+            return [_reply(sender, CODE_DOWN_REPLY)]
+        said = " ".join(code) if spoken else code  # read digit by digit
+        return [_reply(sender, HANDOFF_CODE_REPLY.format(code=said))]
 
     async def answer_code(
         self, sender: str, message: str, channel: str

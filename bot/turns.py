@@ -97,6 +97,11 @@ class TurnHandler:
             if linked is not None:  # "接续 385271": redeemed here, never sent to Rasa
                 return [normalise(reply, sender) for reply in linked]
             conversation = await self.continuations.conversation_of(sender)
+            asked = await self.continuations.code_during_handoff(
+                sender, conversation, message, channel in SPOKEN_CHANNELS
+            )
+            if asked is not None:
+                return [normalise(reply, sender) for reply in asked]
         if self.relay is not None:
             relayed = await self.relay.intercept(conversation, message, channel)
             if relayed.handled:

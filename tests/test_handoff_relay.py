@@ -9,9 +9,11 @@ stack-level story is in tests/test_handoff_dialogue.py and tests/test_console.py
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
+from bot.continuation import Continuations
 from bot.handoff_relay import HandoffRelay
 from store.links import ConversationLinks
 from tests.test_handoff_store import Centre, request
@@ -149,3 +151,25 @@ def test_a_person_who_moved_to_another_channel_gets_the_lawyer_there(centre):
     assert person.received[-1][0] == SENDER
     assert person.received[-1][1].startswith("律师已经结束了和您的对话")
     assert person.resumed == [web]
+
+
+def test_a_person_waiting_for_a_lawyer_can_ask_for_a_code(centre):
+    """While a lawyer has the conversation Rasa hears nothing: the gateway gives
+    the code itself, and the lawyer's conversation follows it."""
+    relay = relay_for(centre, Person())
+    links = ConversationLinks(centre.store.engine, centre.store.keys)
+    continuations = Continuations(links, rasa=None, relay=relay)
+    web = "web-77ab01"
+    ask = continuations.code_during_handoff
+    assert asyncio.run(ask(web, web, "给我接续码", False)) is None  # no lawyer: Rasa answers
+    centre.store.create_ticket(request(web, channel="rest"))
+    assert asyncio.run(ask(web, web, "欠了半年了", False)) is None  # for the lawyer
+
+    given = asyncio.run(ask(web, web, "我想换到手机上，给我接续码", False))
+    code = re.search(r"接续 (\d{6})", given[0]["text"]).group(1)
+    spoken = asyncio.run(ask(web, web, "给我接续码", True))
+    assert re.search(r"接续 \d \d \d \d \d \d。", spoken[0]["text"])  # digit by digit
+
+    linked = asyncio.run(continuations.redeem(SENDER, code, "telegram"))
+    assert "律师的对话也转到了这里" in linked[0]["text"]
+    assert asyncio.run(continuations.conversation_of(SENDER)) == web
