@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.continuation import continuation_request
 from actions.voice import speaks_replies
 
 SPEECH_RATES = ["slow", "normal", "fast"]
@@ -70,7 +71,10 @@ def change_speech_rate(
 
 def speech_request(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any] | None:
     """ "再说一遍"/"说慢一点" said instead of an answer to a form's question: the rate
-    changes if asked, and the form asks the question again. None for an answer."""
+    changes if asked, and the form asks the question again. None for an answer.
+    "给我接续码" is such a request too: the code is said, then the question again."""
+    if continuation_request(dispatcher, tracker):
+        return {}
     intent = tracker.latest_message.get("intent") or {}
     if intent.get("name") not in SPEECH_REQUESTS:
         return None

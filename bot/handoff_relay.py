@@ -153,6 +153,9 @@ class HandoffRelay:
         self._asked_callback: Recent[bool] = Recent(10_000)
         self.deliverers: dict[str, Deliverer] = {}
 
+    async def has_open_ticket(self, conversation: str) -> bool:
+        return await asyncio.to_thread(self._store.open_ticket_for, conversation) is not None
+
     async def intercept(self, sender: str, message: str, channel: str) -> Outcome:
         """Called for every turn before Rasa."""
         try:
@@ -274,16 +277,20 @@ class HandoffRelay:
         """The console's call after a lawyer writes or ends the conversation: a push
         channel gets it now. Failures are logged; the person's next turn catches up."""
         try:
-            channel, sender = await asyncio.to_thread(self._store.relay_target, reference)
+            # The person may have moved to another channel with a code (接续码):
+            # the ticket stays the conversation's, the message goes where they are.
+            conversation, channel, sender = await asyncio.to_thread(
+                self._store.relay_route, reference
+            )
             deliver = self.deliverers.get(channel)
             if deliver is None or not sender:
                 return  # a polling or spoken channel: it fetches for itself
-            if await asyncio.to_thread(self._store.open_ticket_for, sender) == reference:
-                replies = await self._unheard(sender, reference)
+            if await asyncio.to_thread(self._store.open_ticket_for, conversation) == reference:
+                replies = await self._unheard(conversation, reference)
             else:
-                replies = await self.ended(sender)
+                replies = await self.ended(conversation)
             if replies:
-                await deliver(sender, replies)
+                await deliver(sender, [{**reply, "recipient_id": sender} for reply in replies])
         except Exception:
             log.exception("handoff push failed channel=%s", reference and "push")
 
@@ -333,7 +340,13 @@ async def updates_for(request: web.Request) -> list[dict[str, Any]] | web.Respon
     if RELAY not in request.config_dict:
         return []  # the relay is off (no key): nothing can arrive
     try:
-        return await request.config_dict[RELAY].updates(sender, after)
+        # A sender that continues another conversation (接续码) polls for that one.
+        continuations = request.config_dict[TURNS].continuations
+        conversation = (
+            sender if continuations is None else await continuations.conversation_of(sender)
+        )
+        replies = await request.config_dict[RELAY].updates(conversation, after)
+        return [{**reply, "recipient_id": sender} for reply in replies]
     except Exception:
         log.exception("handoff updates failed sender=%s", pseudonym(sender))
         return web.json_response({"error": "暂时取不到律师的回复"}, status=503)

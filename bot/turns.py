@@ -77,6 +77,9 @@ class TurnHandler:
         # The handoff relay (bot/handoff_relay.py), set when the gateway starts:
         # while a lawyer has the conversation, messages go to the lawyer instead.
         self.relay: Any = None
+        # 接续码 (bot/continuation.py), set when the gateway starts: a sender that
+        # brought a code from another channel continues that conversation.
+        self.continuations: Any = None
 
     async def handle(
         self,
@@ -88,20 +91,31 @@ class TurnHandler:
         """The replies to one user message, in the REST channel's shape."""
         started = time.perf_counter()
         replies: list[dict[str, Any]] = []
+        conversation = sender
+        if self.continuations is not None:
+            linked = await self.continuations.answer_code(sender, message, channel)
+            if linked is not None:  # "接续 385271": redeemed here, never sent to Rasa
+                return [normalise(reply, sender) for reply in linked]
+            conversation = await self.continuations.conversation_of(sender)
+            asked = await self.continuations.code_during_handoff(
+                sender, conversation, message, channel in SPOKEN_CHANNELS
+            )
+            if asked is not None:
+                return [normalise(reply, sender) for reply in asked]
         if self.relay is not None:
-            relayed = await self.relay.intercept(sender, message, channel)
+            relayed = await self.relay.intercept(conversation, message, channel)
             if relayed.handled:
-                return [normalise(reply, sender) for reply in relayed.replies]
+                return [_to(sender, reply) for reply in relayed.replies]
             replies = relayed.replies  # "back with the assistant", before its answer
-        queue = self._held.take(sender) + [HeldMessage(message, metadata)]
+        queue = self._held.take(conversation) + [HeldMessage(message, metadata)]
         status = "ok"
         for position, item in enumerate(queue):
             try:
                 replies += await self._rasa.send(
-                    sender, item.message, item.metadata, rasa_webhook(channel)
+                    conversation, item.message, item.metadata, rasa_webhook(channel)
                 )
             except RasaUnavailable as error:
-                self._held.hold(sender, queue[position:])
+                self._held.hold(conversation, queue[position:])
                 replies.append(_bot_message(sender, BUSY_REPLY))
                 status = f"rasa_unavailable:{error}"
                 break
@@ -121,7 +135,7 @@ class TurnHandler:
             len(replies),
             (time.perf_counter() - started) * 1000,
         )
-        return [normalise(reply, sender) for reply in replies]
+        return [_to(sender, reply) for reply in replies]
 
 
 def normalise(reply: dict[str, Any], sender: str) -> dict[str, Any]:
@@ -136,6 +150,11 @@ def normalise(reply: dict[str, Any], sender: str) -> dict[str, Any]:
         "text": reply.get("text", ""),
         "buttons": buttons,
     }
+
+
+def _to(sender: str, reply: dict[str, Any]) -> dict[str, Any]:
+    """A reply for the sender who spoke, whichever conversation it continues."""
+    return normalise({**reply, "recipient_id": sender}, sender)
 
 
 def _bot_message(sender: str, text: str) -> dict[str, Any]:

@@ -150,12 +150,20 @@ def _signature(sender: str) -> str:
 
 async def _conversation(app: web.Application, sender: str) -> list[Line]:
     """The conversation so far from Rasa, then the open handoff's messages (which
-    Rasa never sees); empty when Rasa cannot say (the turn still answers)."""
+    Rasa never sees); empty when Rasa cannot say (the turn still answers). A
+    sender that continues another conversation (接续码) is shown that one."""
+    sender = await _continued(app, sender)
     try:
         lines = lines_from_events(await app[RASA].events(sender))
     except (RasaUnavailable, RasaTimeout):
         lines = []
     return (lines + await _handoff_lines(app, sender))[-MAX_SHOWN_LINES:]
+
+
+async def _continued(app: web.Application, sender: str) -> str:
+    """The conversation this sender speaks in: its own, or one it continues."""
+    continuations = app[TURNS].continuations
+    return sender if continuations is None else await continuations.conversation_of(sender)
 
 
 async def _handoff_lines(app: web.Application, sender: str) -> list[Line]:
@@ -170,7 +178,7 @@ async def _handoff_lines(app: web.Application, sender: str) -> list[Line]:
 async def _waiting_for_lawyer(app: web.Application, sender: str) -> list[Line]:
     """Last on the page while a handoff is open: a way to look for the lawyer's
     reply, which this page cannot be told of."""
-    if await _open_handoff(app, sender) is None:
+    if await _open_handoff(app, await _continued(app, sender)) is None:
         return []
     return [Line(BOT, LOOK_FOR_REPLY, [{"title": "看看律师回复了没有", "payload": ""}])]
 

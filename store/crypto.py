@@ -45,6 +45,8 @@ AES_KEY_SIZES = (16, 24, 32)
 PHONE_LOOKUP = "phone lookup"
 CONVERSATION_LOOKUP = "conversation lookup"
 DOCUMENT_TOKEN = "document token"
+CONTINUATION_CODE = "continuation code"  # 接续码 (store/links.py)
+CONTINUATION_GUESSER = "continuation guesser"
 
 
 class StoreCryptoError(RuntimeError):

@@ -43,6 +43,7 @@ from store.intake import (
     UnknownReference,
     normalise_phone,
 )
+from store.links import ConversationLinks
 from store.models import (
     MESSAGE_ROLES,
     OPEN_TICKET_STATUSES,
@@ -795,6 +796,17 @@ class HandoffStore(EncryptedStore):
         with self._sessions() as session:
             ticket = self._ticket(session, reference)
             return ticket.channel, self._decrypt(ticket, "sender_encrypted") or ""
+
+    def relay_route(self, reference: str) -> tuple[str, str, str]:
+        """(conversation id, channel, sender id) for a lawyer's pushed message: the
+        ticket's own, unless the person has since continued the conversation on
+        another channel with a code (store/links.py), where it goes instead."""
+        channel, conversation = self.relay_target(reference)
+        moved = ConversationLinks(self.engine, self.keys).delivery_target(conversation)
+        if moved is not None:
+            channel, sender = moved
+            return conversation, channel, sender
+        return conversation, channel, conversation
 
     # Staff side --------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 Each feature's tables come with their own Alembic revision: 0001 the intake
 store, 0002 the handoff (lawyers, duty roster, staff accounts, tickets, messages),
-0003 the conversation figures (no personal data).
+0003 the conversation figures (no personal data), 0004 ticket notes and the relay's
+progress, 0005 conversations continued on another channel (接续码).
 """
 
 from __future__ import annotations
@@ -362,3 +363,49 @@ class ConversationFigure(Base):
     question_state = sa.Column(sa.String(8))
     applied = sa.Column(sa.Boolean, nullable=False)
     handed_over = sa.Column(sa.Boolean, nullable=False)
+
+
+# Conversations continued on another channel (revision 0005) ----------------------
+
+
+class ContinuationCode(Base):
+    """A six-digit code that carries a conversation to another channel (接续码):
+    valid briefly and once. The code is kept only as a keyed hash, the
+    conversation id only encrypted (store/links.py)."""
+
+    __tablename__ = "continuation_codes"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    code_lookup = sa.Column(sa.String(80), nullable=False, index=True)
+    conversation_encrypted = sa.Column(sa.Text, nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    expires_at = sa.Column(UTCDateTime, nullable=False, index=True)
+    used_at = sa.Column(UTCDateTime)
+
+
+class ConversationLink(Base):
+    """A sender on another channel that brought a code: its turns belong to the
+    conversation the code was given in. Made only by the person, never guessed."""
+
+    __tablename__ = "conversation_links"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    # Keyed hashes (CONVERSATION_LOOKUP) of the new sender and of the conversation.
+    alias_lookup = sa.Column(sa.String(80), nullable=False, unique=True)
+    conversation_lookup = sa.Column(sa.String(80), nullable=False, index=True)
+    # Encrypted: the conversation for Rasa, the sender for a lawyer's pushed messages.
+    conversation_encrypted = sa.Column(sa.Text, nullable=False)
+    alias_encrypted = sa.Column(sa.Text, nullable=False)
+    channel = sa.Column(sa.String(16), nullable=False)
+    linked_at = sa.Column(UTCDateTime, nullable=False)
+    last_turn_at = sa.Column(UTCDateTime, nullable=False)
+
+
+class ContinuationGuess(Base):
+    """A wrong or late code, kept for the guess limit only, then deleted."""
+
+    __tablename__ = "continuation_guesses"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    guesser_lookup = sa.Column(sa.String(80), nullable=False, index=True)
+    at = sa.Column(UTCDateTime, nullable=False, index=True)

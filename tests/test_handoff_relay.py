@@ -9,10 +9,13 @@ stack-level story is in tests/test_handoff_dialogue.py and tests/test_console.py
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
+from bot.continuation import Continuations
 from bot.handoff_relay import HandoffRelay
+from store.links import ConversationLinks
 from tests.test_handoff_store import Centre, request
 
 SENDER = "telegram:4242"
@@ -125,3 +128,48 @@ def test_starting_over_while_waiting_ends_the_wait_and_reaches_the_assistant(cen
     assert not answer.handled, "the assistant gets the restart"
     assert person.resumed == [SENDER] and centre.store.ticket_status(ticket) == "cancelled"
     assert any("不再等律师" in r["text"] for r in answer.replies)
+
+
+def test_a_person_who_moved_to_another_channel_gets_the_lawyer_there(centre):
+    """接续码: the ticket was opened on the web chat; the person continued on
+    Telegram with a code, so the lawyer's messages and the end are pushed there,
+    and Rasa is resumed for the conversation itself."""
+    person = Person()
+    relay = relay_for(centre, person)
+    web = "web-3c1e7f"
+    ticket = centre.store.create_ticket(request(web, channel="rest")).reference
+    centre.store.claim(ticket, "wang")
+    links = ConversationLinks(centre.store.engine, centre.store.keys)
+    assert links.redeem(links.issue_code(web), SENDER, "telegram").conversation_id == web
+
+    centre.store.add_message(ticket, "lawyer", "您好，欠了多久？", "wang")
+    asyncio.run(relay.push(ticket))
+    assert person.received == [(SENDER, "您好，欠了多久？")]
+
+    centre.store.hand_back(ticket, "wang")
+    asyncio.run(relay.push(ticket))
+    assert person.received[-1][0] == SENDER
+    assert person.received[-1][1].startswith("律师已经结束了和您的对话")
+    assert person.resumed == [web]
+
+
+def test_a_person_waiting_for_a_lawyer_can_ask_for_a_code(centre):
+    """While a lawyer has the conversation Rasa hears nothing: the gateway gives
+    the code itself, and the lawyer's conversation follows it."""
+    relay = relay_for(centre, Person())
+    links = ConversationLinks(centre.store.engine, centre.store.keys)
+    continuations = Continuations(links, rasa=None, relay=relay)
+    web = "web-77ab01"
+    ask = continuations.code_during_handoff
+    assert asyncio.run(ask(web, web, "给我接续码", False)) is None  # no lawyer: Rasa answers
+    centre.store.create_ticket(request(web, channel="rest"))
+    assert asyncio.run(ask(web, web, "欠了半年了", False)) is None  # for the lawyer
+
+    given = asyncio.run(ask(web, web, "我想换到手机上，给我接续码", False))
+    code = re.search(r"接续 (\d{6})", given[0]["text"]).group(1)
+    spoken = asyncio.run(ask(web, web, "给我接续码", True))
+    assert re.search(r"接续 \d \d \d \d \d \d。", spoken[0]["text"])  # digit by digit
+
+    linked = asyncio.run(continuations.redeem(SENDER, code, "telegram"))
+    assert "律师的对话也转到了这里" in linked[0]["text"]
+    assert asyncio.run(continuations.conversation_of(SENDER)) == web

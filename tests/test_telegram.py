@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import subprocess
 import time
 import uuid
@@ -28,6 +29,7 @@ from bot.config import Config
 from bot.telegram import TELEGRAM
 from bot.telegram.handlers import HELP, NOT_UNDERSTOOD_KIND
 from bot.voice_chat import RECOGNISER, SYNTHESISER, VOICE_APP
+from tests.conftest import Conversation
 from tests.fake_telegram import TOKEN, Call, FakeTelegram
 from tests.intake_support import MIGRANT_WORKER, answer_all
 from tests.test_voice_chat import Says
@@ -287,6 +289,26 @@ async def test_flood_control_is_waited_out(gateway, fake):
     shown = await person.say("/help")
     assert shown == [HELP]  # delivered, once
     assert person.calls("sendMessage")[0].at - asked >= 2
+
+
+async def test_a_conversation_started_on_the_web_continues_on_telegram_with_a_code(
+    stack, gateway, fake
+):
+    """接续码: the code asked for on the web chat, typed on Telegram; the question
+    waiting on the web is asked again on Telegram and answered there."""
+    web = Conversation(stack, sender=f"web-{uuid.uuid4().hex[:12]}")
+    await asyncio.to_thread(web.say, "包工头欠了我八个月工钱 一分没给")
+    await asyncio.to_thread(web.say, "帮我查一查")
+    asked = await asyncio.to_thread(web.reply_text, "内蒙古包头")
+    assert "务工" in asked
+    given = await asyncio.to_thread(web.reply_text, "给我接续码")
+    code = re.search(r"接续 (\d{6})", given).group(1)
+
+    person = Person(fake)
+    linked = await person.say(f"接续 {code}")
+    assert "已经接上了" in linked[0] and "务工" in linked[-1], linked
+    after = "\n".join(await person.say("是的，我是农民工"))
+    assert "务工" not in after and "期限" in after, after
 
 
 async def test_a_long_lawyer_message_is_split_between_sentences(gateway, fake):

@@ -1,0 +1,246 @@
+"""接续码 at the gateway: "接续 385271" said or typed on one channel continues the
+conversation where the code was given (actions/continuation.py gives it).
+
+`TurnHandler.handle` asks `said_code` about every message before Rasa and the
+relay: a code is redeemed here (store/links.py) and never reaches Rasa. For
+every other turn, `conversation_of` names the conversation the sender
+continues (its own unless it brought a code), and Rasa and the handoff relay
+get that id: the answers, the case and a lawyer's conversation follow.
+
+Links found in the store are remembered for a minute (each time also noting
+that the sender spoke, so a lawyer's pushed messages go to the channel used
+last); a sender without a link is asked each turn, so a code redeemed through
+another gateway instance counts at once. Nothing is logged but pseudonyms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from bot.privacy import pseudonym
+from bot.rasa_client import RasaClient
+from bot.recent import Recent
+from store import settings
+from store.crypto import KeyRing, StoreCryptoError
+from store.links import CODE_DIGITS, LINKED, SAME, TOO_MANY, ConversationLinks
+
+log = logging.getLogger("bot.continuation")
+
+LINK_MEMORY_SECONDS = 60.0
+
+# "接续 385271", "接续码：385 271", "接续三八五二七一" (speech), "我的接续码是385271";
+# the recogniser writes "接 续 三 八 …", or hears 继续 for 接续 (six digits only, then).
+CODE_MESSAGE = re.compile(
+    r"^\s*(?:我的)?(接\s*续|继\s*续)\s*(?:码)?\s*(?:是|为)?[\s:：,，]*"
+    r"([0-9０-９零〇一二两三四五六七八九幺][0-9０-９零〇一二两三四五六七八九幺\s,，、-]*)"
+    r"\s*[。.!！]?\s*$"
+)
+DIGIT_OF = {
+    **{c: str(i) for i, c in enumerate("零一二三四五六七八九")},
+    **{c: str(i) for i, c in enumerate("０１２３４５６７８９")},
+    "〇": "0",
+    "两": "2",
+    "幺": "1",
+}
+
+# While a lawyer has the conversation Rasa hears nothing, so the gateway gives the
+# code itself when the person asks in these words.
+CODE_REQUEST_WORDS = (
+    "接续码",
+    "换个地方接着",
+    "换个地方继续",
+    "换到手机",
+    "换到微信",
+    "在手机上继续",
+    "在微信上继续",
+    "在微信里继续",
+)
+HANDOFF_CODE_REPLY = (
+    "好的。在另一个渠道上输入或说：接续 {code}。十分钟内有效，只能用一次。"
+    "接上以后，您和律师的对话会转到那里。"
+)
+LINKED_REPLY = "已经接上了，我们接着刚才的说。"
+LINKED_QUESTION = "刚才问到这里："
+LINKED_GO_ON = "您可以接着说。"
+LINKED_HANDOFF = "已经接上了，您和律师的对话也转到了这里，接着说就行。"
+SAME_REPLY = "这个接续码就是在这个对话里要的，我们一直在接着说，不用再接。"
+WRONG_REPLY = (
+    "这个接续码没能接上：可能输错了，或者已经过了十分钟、用过了。"
+    "请在原来的地方再要一个接续码；也可以在这里直接说您的问题。"
+)
+TOO_MANY_REPLY = (
+    "接续码试了太多次，请过十分钟再试；也可以在这里直接说您的问题，"
+    "着急的话，可以拨打12348公共法律服务热线。"
+)
+CODE_DOWN_REPLY = (
+    "抱歉，现在没能生成接续码。您可以在这里接着说；着急的话，可以拨打12348公共法律服务热线。"
+)
+STORE_DOWN_REPLY = (
+    "抱歉，现在没能接上，请过一会儿再试；也可以在这里直接说您的问题，"
+    "着急的话，可以拨打12348公共法律服务热线。"
+)
+
+
+def said_code(message: str) -> str | None:
+    """The code in "接续 385271" (any length, as digits), or None for any other message."""
+    found = CODE_MESSAGE.match(message)
+    if not found:
+        return None
+    code = "".join(DIGIT_OF.get(c, c) for c in found.group(2) if c.isdigit() or c in DIGIT_OF)
+    if not found.group(1).startswith("接") and len(code) != CODE_DIGITS:
+        return None
+    return code
+
+
+class Continuations:
+    def __init__(self, store: ConversationLinks, rasa: RasaClient, relay: Any = None) -> None:
+        self._store = store
+        self._rasa = rasa
+        self.relay = relay  # the handoff relay, if on: says so when a lawyer's conversation follows
+        self._links: Recent[tuple[str, float]] = Recent(10_000)
+
+    async def conversation_of(self, sender: str) -> str:
+        """The conversation this sender's turns belong to: its own, or the one it continues."""
+        remembered = self._links.get(sender)
+        if remembered and time.monotonic() - remembered[1] < LINK_MEMORY_SECONDS:
+            return remembered[0]
+        try:
+            conversation = await asyncio.to_thread(self._linked, sender)
+        except Exception:
+            # The store is down: a link remembered, however old, else the sender's own.
+            log.exception("continuation store unavailable sender=%s", pseudonym(sender))
+            return remembered[0] if remembered else sender
+        if conversation is None:
+            self._links.pop(sender)
+            return sender
+        self._links.put(sender, (conversation, time.monotonic()))
+        return conversation
+
+    def _linked(self, sender: str) -> str | None:
+        conversation = self._store.conversation_of(sender)
+        if conversation is not None:
+            self._store.note_turn(sender)
+        return conversation
+
+    async def code_during_handoff(
+        self, sender: str, conversation: str, message: str, spoken: bool
+    ) -> list[dict[str, Any]] | None:
+        """A code when the person asks for one while a lawyer has the conversation;
+        None for any other message, or when no lawyer has it (Rasa answers then)."""
+        if self.relay is None or not any(word in message for word in CODE_REQUEST_WORDS):
+            return None
+        try:
+            if not await self.relay.has_open_ticket(conversation):
+                return None
+            code = await asyncio.to_thread(self._store.issue_code, conversation)
+        except Exception:
+            log.exception("continuation code not issued sender=%s", pseudonym(sender))
+            return [_reply(sender, CODE_DOWN_REPLY)]
+        said = " ".join(code) if spoken else code  # read digit by digit
+        return [_reply(sender, HANDOFF_CODE_REPLY.format(code=said))]
+
+    async def answer_code(
+        self, sender: str, message: str, channel: str
+    ) -> list[dict[str, Any]] | None:
+        """The answer when the message is "接续 <code>"; None for any other message."""
+        code = said_code(message)
+        return None if code is None else await self.redeem(sender, code, channel)
+
+    async def redeem(self, sender: str, code: str, channel: str) -> list[dict[str, Any]]:
+        """The answer to "接续 <code>"; links the sender when the code is good."""
+        try:
+            redeemed = await asyncio.to_thread(self._store.redeem, code, sender, channel)
+        except Exception:
+            log.exception("continuation store unavailable sender=%s", pseudonym(sender))
+            return [_reply(sender, STORE_DOWN_REPLY)]
+        log.info(
+            "continuation %s sender=%s channel=%s", redeemed.outcome, pseudonym(sender), channel
+        )
+        if redeemed.outcome == SAME:
+            return [_reply(sender, SAME_REPLY)]
+        if redeemed.outcome == TOO_MANY:
+            return [_reply(sender, TOO_MANY_REPLY)]
+        if redeemed.outcome != LINKED or redeemed.conversation_id is None:
+            return [_reply(sender, WRONG_REPLY)]
+        conversation = redeemed.conversation_id
+        self._links.put(sender, (conversation, time.monotonic()))
+        return await self._linked_replies(sender, conversation)
+
+    async def _linked_replies(self, sender: str, conversation: str) -> list[dict[str, Any]]:
+        """Connected, and where the conversation stands: with a lawyer, or the
+        question it is waiting on (asked again as it was, buttons too)."""
+        if self.relay is not None:
+            try:
+                handed = await self.relay.has_open_ticket(conversation)
+            except Exception:
+                handed = False
+            if handed:
+                return [_reply(sender, LINKED_HANDOFF)]
+        try:
+            last = last_question(await self._rasa.events(conversation))
+        except Exception:  # Rasa down: connected all the same
+            last = None
+        if last is None:
+            return [_reply(sender, LINKED_REPLY + LINKED_GO_ON)]
+        return [
+            _reply(sender, LINKED_REPLY + LINKED_QUESTION),
+            {**_reply(sender, last["text"]), "buttons": last["buttons"]},
+        ]
+
+
+def last_question(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The assistant's last message when it asked something (the code's own
+    message aside), with its buttons; None when it was no question."""
+    for event in reversed(events):
+        if event.get("event") != "bot":
+            continue
+        text = str(event.get("text") or "")
+        utter = str((event.get("metadata") or {}).get("utter_action") or "")
+        if not text or utter.startswith("utter_continuation") or "接续" in text:
+            continue
+        data = event.get("data") or {}
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in data.get("buttons") or []
+            if isinstance(b, dict)
+        ]
+        if utter.startswith("utter_ask_") or buttons or "？" in text or "?" in text:
+            return {"text": text, "buttons": buttons}
+        return None
+    return None
+
+
+def _reply(sender: str, text: str) -> dict[str, Any]:
+    return {"recipient_id": sender, "text": text, "buttons": []}
+
+
+# The gateway ------------------------------------------------------------------------
+
+
+async def _continuations_ctx(app: web.Application) -> AsyncIterator[None]:
+    """After the relay: every channel's turns may continue another conversation."""
+    from bot.appkeys import ENGINE, RASA, TURNS
+    from bot.handoff_relay import RELAY
+
+    try:
+        keys = KeyRing.from_env(settings.environment())
+    except StoreCryptoError as error:
+        log.warning("continuation codes off: %s", type(error).__name__)
+        yield
+        return
+    app[TURNS].continuations = Continuations(
+        ConversationLinks(app[ENGINE], keys), app[RASA], app.get(RELAY)
+    )
+    yield
+
+
+def setup(app: web.Application) -> None:
+    """The one line bot/app.py calls, after handoff_relay.setup."""
+    app.cleanup_ctx.append(_continuations_ctx)

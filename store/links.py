@@ -1,0 +1,233 @@
+"""Conversations continued on another channel, only when the person says so (接续码).
+
+On channel A the person asks for a code: `issue_code` makes a six-digit code,
+valid `CODE_LIFETIME` and once. On channel B they say "接续 385271": `redeem`
+links B's sender to A's conversation, so the gateway sends B's turns to Rasa
+and the relay as A's: the answers, the case and an open handoff follow. Nothing
+is ever linked without a code the person brought from the other channel.
+
+At rest (个人信息保护法): the code only as a keyed hash (CONTINUATION_CODE), the
+conversation and sender ids encrypted (each bound to its column), the lookups by
+keyed hashes (CONVERSATION_LOOKUP, as the handoff tickets use). Used and expired
+codes are deleted when the next code is issued; wrong guesses are kept only as
+long as the guess limit needs them. Nothing here logs a code or an id.
+
+Guesses: a sender gets `GUESSES_PER_SENDER` wrong or late codes per
+`GUESS_WINDOW`; and since a web sender id costs nothing to make up, all senders
+together get `GUESSES_IN_ALL` (a flood of guesses stops linking for everyone
+for a few minutes rather than finding somebody's conversation).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store.crypto import CONTINUATION_CODE, CONTINUATION_GUESSER, CONVERSATION_LOOKUP
+from store.encrypted_store import EncryptedStore
+from store.models import ContinuationCode, ContinuationGuess, ConversationLink, utc_now
+
+CODE_DIGITS = 6
+CODE_LIFETIME = timedelta(minutes=10)
+GUESS_WINDOW = timedelta(minutes=10)
+GUESSES_PER_SENDER = 5
+GUESSES_IN_ALL = 200
+MAX_ID = 256
+
+LINKED = "linked"
+WRONG = "wrong"  # no such code, used already, or expired: the person is told the same
+TOO_MANY = "too_many"
+SAME = "same"  # the code was said in the conversation that asked for it
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    outcome: str  # LINKED, WRONG, TOO_MANY or SAME
+    conversation_id: str | None = None  # for LINKED and SAME
+
+
+def _code_binding() -> str:
+    return "continuation_codes.conversation_encrypted"
+
+
+def _link_binding(column: str) -> str:
+    return f"conversation_links.{column}"
+
+
+class ConversationLinks(EncryptedStore):
+    """Codes and links. Synchronous: the action server and the gateway call it in a thread."""
+
+    # Channel A ----------------------------------------------------------------------
+
+    def issue_code(self, conversation_id: str, now: datetime | None = None) -> str:
+        """A new code for this conversation, as digits ("038271")."""
+        if not 0 < len(conversation_id) <= MAX_ID:
+            raise ValueError("conversation id missing or too long")
+        now = now or utc_now()
+        sealed = self.keys.encrypt(conversation_id, _code_binding())
+        with self._sessions.begin() as session:
+            session.execute(
+                sa.delete(ContinuationCode).where(
+                    sa.or_(
+                        ContinuationCode.expires_at <= now, ContinuationCode.used_at.is_not(None)
+                    )
+                )
+            )
+            for _ in range(20):
+                code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+                if self._live_code(session, code, now) is None:
+                    break
+            else:  # a million codes and twenty collisions: the store is flooded
+                raise RuntimeError("no free continuation code")
+            session.add(
+                ContinuationCode(
+                    code_lookup=self.keys.lookup_hash(code, CONTINUATION_CODE),
+                    conversation_encrypted=sealed,
+                    created_at=now,
+                    expires_at=now + CODE_LIFETIME,
+                )
+            )
+        return code
+
+    # Channel B ----------------------------------------------------------------------
+
+    def redeem(self, code: str, sender: str, channel: str, now: datetime | None = None) -> Redeemed:
+        """Links `sender` (on `channel`) to the code's conversation, once; a wrong or
+        late code links nothing and counts against the sender's guesses."""
+        if not 0 < len(sender) <= MAX_ID:
+            raise ValueError("sender id missing or too long")
+        now = now or utc_now()
+        guesser = self.keys.lookup_hash(sender, CONTINUATION_GUESSER)
+        with self._sessions.begin() as session:
+            if self._too_many_guesses(session, guesser, now):
+                return Redeemed(TOO_MANY)
+            row = self._live_code(session, code, now)
+            used = (
+                row is not None
+                and session.execute(
+                    sa.update(ContinuationCode)
+                    .where(ContinuationCode.id == row.id, ContinuationCode.used_at.is_(None))
+                    .values(used_at=now)
+                ).rowcount
+                == 1
+            )
+            if not used:
+                session.add(ContinuationGuess(guesser_lookup=guesser, at=now))
+                return Redeemed(WRONG)
+            conversation = self.keys.decrypt(row.conversation_encrypted, _code_binding())
+            if conversation == sender:
+                return Redeemed(SAME, conversation)
+            self._link(session, sender, conversation, channel, now)
+        return Redeemed(LINKED, conversation)
+
+    def _link(
+        self, session: Session, sender: str, conversation: str, channel: str, now: datetime
+    ) -> None:
+        # A sender continues one conversation: a newer code replaces an older link.
+        session.execute(
+            sa.delete(ConversationLink).where(
+                ConversationLink.alias_lookup.in_(
+                    self.keys.lookup_hashes(sender, CONVERSATION_LOOKUP)
+                )
+            )
+        )
+        session.add(
+            ConversationLink(
+                alias_lookup=self.keys.lookup_hash(sender, CONVERSATION_LOOKUP),
+                conversation_lookup=self.keys.lookup_hash(conversation, CONVERSATION_LOOKUP),
+                conversation_encrypted=self.keys.encrypt(
+                    conversation, _link_binding("conversation_encrypted")
+                ),
+                alias_encrypted=self.keys.encrypt(sender, _link_binding("alias_encrypted")),
+                channel=channel[:16],
+                linked_at=now,
+                last_turn_at=now,
+            )
+        )
+
+    # Every turn ---------------------------------------------------------------------
+
+    def conversation_of(self, sender: str) -> str | None:
+        """The conversation this sender continues, or None (its own)."""
+        with self._sessions() as session:
+            row = self._link_of(session, sender)
+            if row is None:
+                return None
+            return self.keys.decrypt(
+                row.conversation_encrypted, _link_binding("conversation_encrypted")
+            )
+
+    def note_turn(self, sender: str, now: datetime | None = None) -> None:
+        """A linked sender spoke: lawyers' messages go to where the person spoke last."""
+        with self._sessions.begin() as session:
+            session.execute(
+                sa.update(ConversationLink)
+                .where(
+                    ConversationLink.alias_lookup.in_(
+                        self.keys.lookup_hashes(sender, CONVERSATION_LOOKUP)
+                    )
+                )
+                .values(last_turn_at=now or utc_now())
+            )
+
+    def delivery_target(self, conversation_id: str) -> tuple[str, str] | None:
+        """(channel, sender) of the linked sender of this conversation that spoke
+        last, or None when the conversation was never continued elsewhere."""
+        hashes = self.keys.lookup_hashes(conversation_id, CONVERSATION_LOOKUP)
+        with self._sessions() as session:
+            row = (
+                session.execute(
+                    sa.select(ConversationLink)
+                    .where(ConversationLink.conversation_lookup.in_(hashes))
+                    .order_by(ConversationLink.last_turn_at.desc(), ConversationLink.id.desc())
+                    .limit(1)
+                )
+                .scalars()
+                .first()
+            )
+            if row is None:
+                return None
+            return row.channel, self.keys.decrypt(
+                row.alias_encrypted, _link_binding("alias_encrypted")
+            )
+
+    # Helpers ------------------------------------------------------------------------
+
+    def _live_code(self, session: Session, code: str, now: datetime) -> ContinuationCode | None:
+        if not (len(code) == CODE_DIGITS and code.isascii() and code.isdigit()):
+            return None
+        return (
+            session.execute(
+                sa.select(ContinuationCode).where(
+                    ContinuationCode.code_lookup.in_(
+                        self.keys.lookup_hashes(code, CONTINUATION_CODE)
+                    ),
+                    ContinuationCode.used_at.is_(None),
+                    ContinuationCode.expires_at > now,
+                )
+            )
+            .scalars()
+            .first()
+        )
+
+    def _link_of(self, session: Session, sender: str) -> ConversationLink | None:
+        hashes = self.keys.lookup_hashes(sender, CONVERSATION_LOOKUP)
+        return (
+            session.execute(
+                sa.select(ConversationLink).where(ConversationLink.alias_lookup.in_(hashes))
+            )
+            .scalars()
+            .first()
+        )
+
+    @staticmethod
+    def _too_many_guesses(session: Session, guesser: str, now: datetime) -> bool:
+        since = now - GUESS_WINDOW
+        session.execute(sa.delete(ContinuationGuess).where(ContinuationGuess.at <= since))
+        count = sa.select(sa.func.count()).select_from(ContinuationGuess)
+        mine = session.execute(count.where(ContinuationGuess.guesser_lookup == guesser)).scalar()
+        return mine >= GUESSES_PER_SENDER or session.execute(count).scalar() >= GUESSES_IN_ALL

@@ -1,0 +1,115 @@
+"""接续码 end to end: a person starts on the web chat, asks for a code in the
+middle of the eligibility questions and goes on from another sender (another
+channel) where they were; a wrong code merges nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+import requests
+
+from bot.continuation import last_question, said_code
+from tests.conftest import Conversation
+from tests.test_eligibility_dialogue import asked_fact
+
+ANSWERS = {
+    "matter_type": "老板拖欠工资",
+    "region": "内蒙古包头",
+    "migrant_worker": "是的，我是农民工",
+    "age": "45岁",
+    "gender": "男",
+    "has_lawyer": "没有",
+    "domestic_violence_victim": "没有",
+    "disability_categories": "没有残疾",
+    "days_to_deadline": "还有二十天",
+    "needs_urgent_preservation": "不需要",
+    "minimum_living_allowance": "不是",
+    "income_per_capita_monthly": "每人每月一千块",
+}
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("接续 385271", "385271"),
+        ("接续385271", "385271"),
+        ("接续码：385 271", "385271"),
+        ("我的接续码是385271。", "385271"),
+        ("接续三八五二七一", "385271"),  # as the recogniser writes speech
+        ("接续 三 八 五 二 七 幺", "385271"),
+        ("接续 ３８５２７１", "385271"),
+        ("接 续 三 八 五 二 七 一", "385271"),
+        ("继续 三八五二七一", "385271"),  # 接续 heard as 继续
+        ("接续 12", "12"),  # a wrong code, answered as one
+    ],
+)
+def test_codes_are_heard_however_they_are_said(message, code):
+    assert said_code(message) == code
+
+
+@pytest.mark.parametrize(
+    "message", ["我想接续刚才的对话", "接续", "老板拖欠我385271元", "继续", "继续 3"]
+)
+def test_other_messages_are_no_codes(message):
+    assert said_code(message) is None
+
+
+def test_the_recap_is_the_question_waiting_for_an_answer():
+    events = [
+        {"event": "bot", "text": "您在哪个省？", "metadata": {"utter_action": "utter_ask_region"}},
+        {"event": "user", "text": "给我接续码"},
+        {"event": "bot", "text": "好的。……接续 385271。", "metadata": {}},
+        {"event": "bot", "text": "您在哪个省？", "metadata": {"utter_action": "utter_ask_region"}},
+    ]
+    assert last_question(events) == {"text": "您在哪个省？", "buttons": []}
+    assert last_question([{"event": "bot", "text": "不客气。"}]) is None
+
+
+def tracker(stack, sender: str) -> dict:
+    response = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def texts(replies: list[dict]) -> list[str]:
+    return [reply.get("text") or "" for reply in replies]
+
+
+def test_a_person_continues_on_another_channel_with_a_code(stack):
+    web = Conversation(stack, sender=f"web-{uuid.uuid4().hex[:12]}")
+    texts(web.say("包工头欠了我八个月工钱 一分没给"))
+    said = texts(web.say("帮我查一查"))
+    fact = asked_fact(said)
+    assert fact in ANSWERS, said
+    said = texts(web.say(ANSWERS[fact]))
+    pending = asked_fact(said)
+    assert pending in ANSWERS and pending != fact, said
+
+    said = texts(web.say("我想换到手机上接着说，给我接续码"))
+    codes = re.findall(r"接续 (\d{6})", "\n".join(said))
+    assert codes, said
+    assert asked_fact(said) == pending, said  # the question waits for its answer
+
+    stranger = Conversation(stack, sender=f"telegram:{uuid.uuid4().int % 10**9}")
+    wrong = "000000" if codes[0] != "000000" else "111111"
+    refused = "\n".join(texts(stranger.say(f"接续 {wrong}")))
+    assert "没能接上" in refused
+    assert tracker(stack, stranger.sender)["slots"].get("matter_type") is None
+
+    phone = Conversation(stack, sender=f"telegram:{uuid.uuid4().int % 10**9}")
+    linked = texts(phone.say(f"接续 {codes[0]}"))
+    assert "已经接上了" in linked[0], linked
+    assert asked_fact(linked) == pending, linked  # the question again, on the new channel
+
+    after = texts(phone.say(ANSWERS[pending]))
+    assert asked_fact(after) != pending, after  # taken as the answer
+    slots = tracker(stack, web.sender)["slots"]
+    assert slots["matter_type"] == "labor_wages"
+    assert slots[pending] is not None, (pending, slots)
+    assert tracker(stack, phone.sender)["slots"].get("matter_type") is None  # nothing of its own
+
+    # The code was good once.
+    again = "\n".join(texts(stranger.say(f"接续 {codes[0]}")))
+    assert "没能接上" in again
