@@ -362,3 +362,27 @@ class ConversationFigure(Base):
     question_state = sa.Column(sa.String(8))
     applied = sa.Column(sa.Boolean, nullable=False)
     handed_over = sa.Column(sa.Boolean, nullable=False)
+
+
+# Hotline calls (revision 0005) ------------------------------------------------------
+
+CALL_OUTCOMES = ("resolved", "callback", "transferred", "abandoned")
+CALL_OUTCOME_CHECK = "outcome IN ('resolved', 'callback', 'transferred', 'abandoned')"
+
+
+class HotlineCall(Base):
+    """One call the assistant answered on the hotline (bot/hotline/): times and outcome.
+
+    No audio, no text, no caller number, not even the call's UUID (it joins
+    to the telephone system's records, which hold the number).
+    """
+
+    __tablename__ = "hotline_calls"
+    __table_args__ = (sa.CheckConstraint(CALL_OUTCOME_CHECK, name="outcome"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    started_at = sa.Column(UTCDateTime, nullable=False, index=True)
+    ended_at = sa.Column(UTCDateTime, nullable=False)
+    duration_seconds = sa.Column(sa.Float, nullable=False)
+    outcome = sa.Column(sa.String(16), nullable=False)
+    turns = sa.Column(sa.Integer, nullable=False)
