@@ -14,6 +14,18 @@ Telegram (bot/telegram/) is off unless TELEGRAM_TOKEN is set:
     TELEGRAM_WEBHOOK_SECRET   the secret Telegram sends in X-Telegram-Bot-Api-Secret-Token
                               (1-256 of A-Z a-z 0-9 _ -); unset = derived from the token,
                               so that every gateway instance agrees on it
+
+The hotline (bot/hotline/, Asterisk's AudioSocket) is off unless HOTLINE_PORT is set:
+
+    HOTLINE_PORT              the AudioSocket port; 9092 by convention (DESIGN.md).
+                              Unset = no hotline: only the gateway that Asterisk
+                              dials should listen (several gateways, and the
+                              tests' gateways, share a machine)
+    HOTLINE_HOST              the address it listens on (default 127.0.0.1: the
+                              audio is unencrypted; put Asterisk on the same host
+                              or a private network and set this to that address)
+    HOTLINE_SILENCE_SECONDS   silence before a re-prompt (default 8)
+    HOTLINE_MAX_CALL_SECONDS  the longest call (default 1200)
 """
 
 from __future__ import annotations
@@ -43,6 +55,10 @@ class Config:
     telegram_api_base: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = field(default="", repr=False)
+    hotline_port: int = 0  # 0: no hotline
+    hotline_host: str = "127.0.0.1"
+    hotline_silence_seconds: float = 8.0
+    hotline_max_call_seconds: float = 1200.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -64,4 +80,12 @@ class Config:
             telegram_api_base=get("TELEGRAM_API_BASE", cls.telegram_api_base).rstrip("/"),
             telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL", ""),
             telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET", ""),
+            hotline_port=int(get("HOTLINE_PORT", cls.hotline_port)),
+            hotline_host=get("HOTLINE_HOST", cls.hotline_host),
+            hotline_silence_seconds=float(
+                get("HOTLINE_SILENCE_SECONDS", cls.hotline_silence_seconds)
+            ),
+            hotline_max_call_seconds=float(
+                get("HOTLINE_MAX_CALL_SECONDS", cls.hotline_max_call_seconds)
+            ),
         )
