@@ -146,7 +146,7 @@ class SimulatedCall:
             self.closed.set()
             try:
                 await self.send_raw(protocol.hangup_frame())
-            except (ConnectionError, OSError):
+            except (ConnectionError, OSError, RuntimeError):  # RuntimeError: after write_eof
                 pass
             self._writer.close()
 
