@@ -131,6 +131,7 @@ class Call:
         self.answered_once = False
         self.in_turn = False
         self._turn_started: float | None = None
+        self._turn_via = ""
 
     # The connection -------------------------------------------------------------
 
@@ -184,8 +185,10 @@ class Call:
                     self._heard_audio(frame.payload)
                 elif frame.kind == protocol.DTMF:
                     self.interrupt.set()
-                    self._turn_started = time.perf_counter()
-                    self.events.put_nowait(("key", frame.payload.decode("ascii")))
+                    # The turn's clock starts when the conversation takes the key, not
+                    # here: a frame of the interrupted answer may still be on its way.
+                    pressed = (frame.payload.decode("ascii"), time.perf_counter())
+                    self.events.put_nowait(("key", pressed))
                 elif frame.kind == protocol.ERROR:
                     log.warning(
                         "hotline call=%s: the telephone system reported error %s",
@@ -334,6 +337,8 @@ class Call:
         """What to send to the dialogue for a key or utterance; None when answered here."""
         kind, value = event
         if kind == "key":
+            value, self._turn_started = value
+            self._turn_via = "key"
             if value == "0":
                 return ASK_HUMAN
             if value == "*":
@@ -347,6 +352,7 @@ class Call:
             return None
         utterance: Utterance = value
         self._turn_started = utterance.ended_at
+        self._turn_via = "speech"
         try:
             heard = await utterance.task
         except VoiceInputError:
@@ -418,8 +424,15 @@ class Call:
             frame = pcm[offset : offset + size].ljust(size, b"\0")
             await self._send(protocol.audio_frame(frame))
             if self._turn_started is not None:
-                self.record.latencies.append(time.perf_counter() - self._turn_started)
+                latency = time.perf_counter() - self._turn_started
+                self.record.latencies.append(latency)
                 self._turn_started = None
+                log.info(
+                    "hotline turn call=%s via=%s first_audio_ms=%.0f",
+                    pseudonym(self.sender),
+                    self._turn_via,
+                    latency * 1000,
+                )
             due = started + (index + 1) * protocol.FRAME_SECONDS - SEND_AHEAD_SECONDS
             delay = due - loop.time()
             if delay > 0:
