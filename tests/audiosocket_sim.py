@@ -180,6 +180,23 @@ class SimulatedCall:
             await asyncio.sleep(0.05)
         raise AssertionError(f"no whole answer within {timeout} s: {self.answers(since)}")
 
+    def audio_seconds(self, after: float, until: float) -> float:
+        """How much audio (seconds of it, not of the clock) arrived in (after, until]."""
+        pcm_bytes = sum(len(pcm) for at, pcm in self.received if after < at <= until)
+        return pcm_bytes / (2 * protocol.SAMPLE_RATE)
+
+    async def quiet_after(self, since: float, quiet: float = 1.0, timeout: float = 30.0) -> float:
+        """Waits for audio after `since`, then for `quiet` seconds without any;
+        returns when the last frame arrived. Unlike `next_answer`, pauses
+        shorter than `quiet` do not end the wait."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            last = self.received[-1][0] if self.received else 0.0
+            if last > since and time.perf_counter() - last > quiet:
+                return last
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the line was not quiet for {quiet} s within {timeout} s")
+
     async def first_audio_after(self, since: float, timeout: float = 20.0) -> float:
         """When the first frame after `since` arrived."""
         deadline = time.perf_counter() + timeout
