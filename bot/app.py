@@ -8,7 +8,16 @@ import aiohttp
 from aiohttp import web
 
 import store
-from bot import continuation, handoff_relay, health, intake_documents, voice_chat, webchat, wechat
+from bot import (
+    continuation,
+    handoff_relay,
+    health,
+    hotline,
+    intake_documents,
+    voice_chat,
+    webchat,
+    wechat,
+)
 from bot import telegram as telegram_channel
 from bot.appkeys import CONFIG, ENGINE, HTTP, RASA, TURNS
 from bot.config import Config
@@ -31,6 +40,7 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(intake_documents.routes())
     app[voice_chat.VOICE_APP] = voice_chat.create_voice_app()
     app.add_subapp("/api/voice/", app[voice_chat.VOICE_APP])
+    hotline.setup(app)  # after the voice sub-application: calls share its engines
     handoff_relay.setup(app)
     continuation.setup(app)  # after the relay: says when a lawyer's conversation follows
     # After the relay: each channel registers its deliverer with it.

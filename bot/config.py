@@ -14,6 +14,18 @@ Telegram (bot/telegram/) is off unless TELEGRAM_TOKEN is set:
     TELEGRAM_WEBHOOK_SECRET   the secret Telegram sends in X-Telegram-Bot-Api-Secret-Token
                               (1-256 of A-Z a-z 0-9 _ -); unset = derived from the token,
                               so that every gateway instance agrees on it
+
+The hotline (bot/hotline/, Asterisk's AudioSocket) is off unless HOTLINE_PORT is set:
+
+    HOTLINE_PORT              the AudioSocket port; 9092 by convention (DESIGN.md).
+                              Unset = no hotline: only the gateway that Asterisk
+                              dials should listen (several gateways, and the
+                              tests' gateways, share a machine)
+    HOTLINE_HOST              the address it listens on (default 127.0.0.1: the
+                              audio is unencrypted; put Asterisk on the same host
+                              or a private network and set this to that address)
+    HOTLINE_SILENCE_SECONDS   silence before a re-prompt (default 8)
+    HOTLINE_MAX_CALL_SECONDS  the longest call (default 1200)
 """
 
 from __future__ import annotations
@@ -55,6 +67,10 @@ class Config:
     # WeChat waits five seconds for the answer to a callback: an answer not
     # ready by then goes by the customer-service API instead.
     wechat_reply_seconds: float = 4.5
+    hotline_port: int = 0  # 0: no hotline
+    hotline_host: str = "127.0.0.1"
+    hotline_silence_seconds: float = 8.0
+    hotline_max_call_seconds: float = 1200.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -82,4 +98,12 @@ class Config:
             wechat_aes_key=get("WECHAT_AES_KEY", cls.wechat_aes_key),
             # Always ending in "/": wechatpy appends the endpoint ("token", "media/get").
             wechat_api_base=get("WECHAT_API_BASE", cls.wechat_api_base).rstrip("/") + "/",
+            hotline_port=int(get("HOTLINE_PORT", cls.hotline_port)),
+            hotline_host=get("HOTLINE_HOST", cls.hotline_host),
+            hotline_silence_seconds=float(
+                get("HOTLINE_SILENCE_SECONDS", cls.hotline_silence_seconds)
+            ),
+            hotline_max_call_seconds=float(
+                get("HOTLINE_MAX_CALL_SECONDS", cls.hotline_max_call_seconds)
+            ),
         )

@@ -3,7 +3,8 @@
 Each feature's tables come with their own Alembic revision: 0001 the intake
 store, 0002 the handoff (lawyers, duty roster, staff accounts, tickets, messages),
 0003 the conversation figures (no personal data), 0004 ticket notes and the relay's
-progress, 0005 conversations continued on another channel (接续码).
+progress, 0005 conversations continued on another channel (接续码), 0006 hotline
+call records (no audio, no number).
 """
 
 from __future__ import annotations
@@ -409,3 +410,27 @@ class ContinuationGuess(Base):
     id = sa.Column(sa.Integer, primary_key=True)
     guesser_lookup = sa.Column(sa.String(80), nullable=False, index=True)
     at = sa.Column(UTCDateTime, nullable=False, index=True)
+
+
+# Hotline calls (revision 0006) ------------------------------------------------------
+
+CALL_OUTCOMES = ("resolved", "callback", "transferred", "abandoned")
+CALL_OUTCOME_CHECK = "outcome IN ('resolved', 'callback', 'transferred', 'abandoned')"
+
+
+class HotlineCall(Base):
+    """One call the assistant answered on the hotline (bot/hotline/): times and outcome.
+
+    No audio, no text, no caller number, not even the call's UUID (it joins
+    to the telephone system's records, which hold the number).
+    """
+
+    __tablename__ = "hotline_calls"
+    __table_args__ = (sa.CheckConstraint(CALL_OUTCOME_CHECK, name="outcome"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    started_at = sa.Column(UTCDateTime, nullable=False, index=True)
+    ended_at = sa.Column(UTCDateTime, nullable=False)
+    duration_seconds = sa.Column(sa.Float, nullable=False)
+    outcome = sa.Column(sa.String(16), nullable=False)
+    turns = sa.Column(sa.Integer, nullable=False)

@@ -22,6 +22,7 @@ from bot.appkeys import ENGINE
 from bot.console import pages
 from bot.console.views import _csrf, _html, roles
 from store.figures import DEFAULT_IDLE, Figures, WaitingTimes, compute
+from store.hotline import OverflowFigures, overflow_figures
 from store.intake import CHINA_TIME
 
 PERIODS = {7: "最近 7 天", 30: "最近 30 天", 90: "最近 90 天"}
@@ -69,9 +70,12 @@ async def figures_page(request: web.Request) -> web.StreamResponse:
     days = _period(request.query.get("days", ""))
     end = datetime.now(timezone.utc)
     start = end - timedelta(days=days)
-    figures = await asyncio.to_thread(compute, request.config_dict[ENGINE], start, end, end)
+    engine = request.config_dict[ENGINE]
+    figures = await asyncio.to_thread(compute, engine, start, end, end)
+    overflow = await asyncio.to_thread(overflow_figures, engine, start, end)
     staff, csrf = request["staff"], _csrf(request)
-    return _html(pages.layout("数据统计", render(figures, days), staff, csrf))
+    body = render(figures, days) + _hotline_section(overflow)
+    return _html(pages.layout("数据统计", body, staff, csrf))
 
 
 def routes() -> list[web.RouteDef]:
@@ -174,6 +178,25 @@ def _waiting_section(waiting: WaitingTimes) -> str:
         '<section aria-labelledby="waiting-heading">'
         '<h2 id="waiting-heading">等待时间（从提出转人工到律师接待）</h2>'
         f"<table><caption>等待时间</caption><tbody>{body}</tbody></table></section>"
+    )
+
+
+def _hotline_section(overflow: OverflowFigures) -> str:
+    """The hotline's overflow calls that the assistant answered (bot/hotline/)."""
+    average = overflow.average_seconds
+    rows = [
+        ("接听的来电", f"{overflow.answered} 个"),
+        ("转给了人工", f"{overflow.of('transferred')} 个"),
+        ("约好回电", f"{overflow.of('callback')} 个"),
+        ("助手答完后挂断", f"{overflow.of('resolved')} 个"),
+        ("中途挂断或不再说话", f"{overflow.of('abandoned')} 个"),
+        ("平均通话时长", "—" if average is None else f"{average / 60:.1f} 分钟"),
+    ]
+    body = "".join(f'<tr><th scope="row">{name}</th><td>{value}</td></tr>' for name, value in rows)
+    return (
+        '<section aria-labelledby="hotline-heading">'
+        '<h2 id="hotline-heading">热线溢出来电（人工忙时由助手接听）</h2>'
+        f"<table><caption>热线溢出来电</caption><tbody>{body}</tbody></table></section>"
     )
 
 

@@ -1,0 +1,46 @@
+"""The hotline overflow channel: Asterisk's AudioSocket calls answered by voice.
+
+`setup(app)` starts the AudioSocket server with the gateway when HOTLINE_PORT
+is set (bot/config.py); it shares the gateway's dialogue (TurnHandler) and its
+voice engines (bot/voice_chat.py loads them), so a call is one more voice
+conversation, with the sender `hotline:<call uuid>` and the channel "hotline".
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.appkeys import CONFIG, ENGINE, TURNS
+from bot.hotline.call import CallServices, CallSettings
+from bot.hotline.server import HotlineServer
+
+HOTLINE = web.AppKey("hotline", HotlineServer)
+
+
+def setup(app: web.Application) -> None:
+    """Call after the voice sub-application is added (the engines come from it)."""
+    if app[CONFIG].hotline_port:
+        app.cleanup_ctx.append(_serve)
+
+
+async def _serve(app: web.Application) -> AsyncIterator[None]:
+    from bot.voice_chat import RECOGNISER, SYNTHESISER, VOICE_APP
+
+    config = app[CONFIG]
+    voice_app = app[VOICE_APP]
+    services = CallServices(
+        turns=app[TURNS],
+        recogniser=lambda: voice_app.get(RECOGNISER),
+        synthesiser=lambda: voice_app.get(SYNTHESISER),
+    )
+    settings = CallSettings(
+        silence_seconds=config.hotline_silence_seconds,
+        max_call_seconds=config.hotline_max_call_seconds,
+    )
+    server = HotlineServer(services, settings, app[ENGINE])
+    await server.start(config.hotline_host, config.hotline_port)
+    app[HOTLINE] = server
+    yield
+    await server.close()

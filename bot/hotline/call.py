@@ -1,0 +1,440 @@
+"""One telephone call on the hotline: greeting, turns by voice or keys, the end.
+
+    greeting ─► listen ─► (speech → recognition) or (key → choice) ─► Rasa ─► speak ─► listen …
+
+* The greeting says it is an automatic assistant and that 0 reaches a person.
+* A turn is either an utterance (bot/hotline/listening.py: energy endpointing,
+  Vosk while the caller speaks; grammar mode with the last reply's choices) or
+  a key: 1…9 are the last reply's buttons in order (the voice variants read
+  them as "说一，或者按一：…"), 0 asks for a person (`/ask_human`), * repeats
+  the last answer.
+* Replies come from Rasa through the shared TurnHandler with channel
+  "hotline" (its `channel: voice` variants), are synthesised sentence by
+  sentence, resampled to 8 kHz and sent as 20 ms frames in real time.
+* Barge-in: caller speech or a key stops the answer being played.
+* Silence: after SILENCE_PROMPTS re-prompts, a person is offered; after one
+  more silence the call ends politely.
+* The call ends at the caller's hang-up (at any moment, mid-sentence too), at
+  the maximum call length, or after the silence; the call record keeps only
+  times, the number of turns and the outcome.
+
+Nothing said or pressed is logged: the log has the call's pseudonym, counts
+and timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from bot.hotline import protocol
+from bot.hotline.listening import Endpointer, Utterance
+from bot.privacy import pseudonym
+from bot.voice_chat import ExpectedAnswers, SpeechRates
+from voice.audio import to_telephone_pcm
+from voice.errors import VoiceInputError
+from voice.normalise import reply_for_ear
+from voice.recognition import Recogniser
+from voice.synthesis import Synthesiser, SynthesisError
+
+log = logging.getLogger("bot.hotline")
+
+GREETING = (
+    "您好，这里是法律援助热线的自动语音助手，不是真人。"
+    "请直接说您遇到了什么问题。任何时候按零，转人工。"
+)
+NOT_HEARD = "我没有听清楚，请再说一遍，或者按键选择。"
+NO_SUCH_CHOICE = "没有这个选项。按星号键，可以再听一遍。"
+SILENCE_PROMPT = "您还在吗？请直接说您的问题，或者按键选择；按星号键，再听一遍。"
+OFFER_PERSON = "如果需要工作人员帮您，请按零。"
+GOODBYE_SILENT = "很久没有听到您说话，这次通话先结束了。需要的话，欢迎再打过来。再见。"
+TIME_UP = "这次通话时间已经很长了，先结束在这里。需要的话，欢迎再打过来。再见。"
+SILENCE_PROMPTS = 2
+ASK_HUMAN = "/ask_human"
+
+# How long the first frame (the UUID) may take after Asterisk connects.
+UUID_TIMEOUT_SECONDS = 5.0
+# Audio is sent this far ahead of real time: Asterisk's jitter buffer absorbs
+# it, and a busy event loop does not make the caller hear gaps.
+SEND_AHEAD_SECONDS = 0.06
+
+OUTCOMES = ("resolved", "callback", "transferred", "abandoned")
+
+
+@dataclass
+class CallSettings:
+    silence_seconds: float = 8.0
+    max_call_seconds: float = 1200.0
+    end_silence_seconds: float = 0.7
+
+
+@dataclass
+class CallServices:
+    """What a call needs from the gateway; the engines may still be loading."""
+
+    turns: Any  # bot.turns.TurnHandler
+    recogniser: Callable[[], Recogniser | None]
+    synthesiser: Callable[[], Synthesiser | None]
+    active_calls: Callable[[], int] = lambda: 1
+    # Called with the finished call's record (off the event loop by the caller).
+    record: Callable[[CallRecord], Any] | None = None
+
+
+@dataclass
+class CallRecord:
+    started_at: datetime
+    ended_at: datetime | None = None
+    outcome: str = "abandoned"
+    turns: int = 0
+    # Latencies, for the benchmark and the log: end of speech/key → first frame back.
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def duration_seconds(self) -> float:
+        end = self.ended_at or datetime.now(timezone.utc)
+        return (end - self.started_at).total_seconds()
+
+
+class CallEnded(Exception):
+    """The caller hung up (or the line broke): stop whatever is being done."""
+
+
+class Call:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        services: CallServices,
+        settings: CallSettings,
+    ) -> None:
+        self.reader, self.writer = reader, writer
+        self.services, self.settings = services, settings
+        self.sender = ""
+        self.record = CallRecord(started_at=datetime.now(timezone.utc))
+        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.interrupt = asyncio.Event()  # barge-in: stop the answer being played
+        self.hung_up = asyncio.Event()
+        self.utterance: Utterance | None = None
+        self.endpointer = Endpointer(settings.end_silence_seconds)
+        self.rates = SpeechRates(limit=1)
+        self.expected = ExpectedAnswers(limit=1)
+        self.last_replies: list[dict[str, Any]] = []
+        self.buttons: list[dict[str, Any]] = []
+        self.playing = False
+        self.answered_once = False
+        self.in_turn = False
+        self._turn_started: float | None = None
+        self._turn_via = ""
+
+    # The connection -------------------------------------------------------------
+
+    async def run(self) -> CallRecord:
+        """The whole call; never raises for anything the peer does."""
+        try:
+            call_id = await self._read_uuid()
+        except (protocol.ProtocolError, asyncio.TimeoutError) as error:
+            reason = str(error) or "no UUID frame in time"
+            log.warning("hotline connection refused: %s", reason)
+            await self._hang_up()
+            return self.record
+        if call_id is None:
+            return self.record  # connected and went away: nothing to record
+        self.sender = f"hotline:{call_id}"
+        log.info("hotline call start call=%s", pseudonym(self.sender))
+        receiving = asyncio.ensure_future(self._receive())
+        talking = asyncio.ensure_future(self._talk())
+        try:
+            done, _ = await asyncio.wait({receiving, talking}, return_when=asyncio.FIRST_COMPLETED)
+            if talking not in done:  # the caller hung up (or the line broke) first
+                self.record.outcome = self._outcome_of_hang_up()
+        finally:
+            for task in (talking, receiving):
+                task.cancel()
+            for task in (talking, receiving):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if self.utterance is not None:
+                self.utterance.cancel()
+            await self._hang_up()
+            self._finish()
+        return self.record
+
+    async def _read_uuid(self) -> uuid.UUID | None:
+        frame = await asyncio.wait_for(protocol.read_frame(self.reader), UUID_TIMEOUT_SECONDS)
+        if frame is None or frame.kind == protocol.HANGUP:
+            return None
+        if frame.kind != protocol.UUID:
+            raise protocol.ProtocolError(f"first frame of type 0x{frame.kind:02x}, not a UUID")
+        return uuid.UUID(bytes=frame.payload)
+
+    async def _receive(self) -> None:
+        """Reads frames until hang-up; audio to the endpointer, keys to the events."""
+        try:
+            while True:
+                frame = await protocol.read_frame(self.reader)
+                if frame is None or frame.kind == protocol.HANGUP:
+                    break
+                if frame.kind == protocol.AUDIO:
+                    self._heard_audio(frame.payload)
+                elif frame.kind == protocol.DTMF:
+                    self.interrupt.set()
+                    # The turn's clock starts when the conversation takes the key, not
+                    # here: a frame of the interrupted answer may still be on its way.
+                    pressed = (frame.payload.decode("ascii"), time.perf_counter())
+                    self.events.put_nowait(("key", pressed))
+                elif frame.kind == protocol.ERROR:
+                    log.warning(
+                        "hotline call=%s: the telephone system reported error %s",
+                        pseudonym(self.sender),
+                        frame.payload[:1].hex() or "(no code)",
+                    )
+                    break
+                # A second UUID frame changes nothing.
+        except protocol.ProtocolError as error:
+            log.warning("hotline call=%s: malformed frame: %s", pseudonym(self.sender), error)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self.hung_up.set()
+
+    def _heard_audio(self, pcm: bytes) -> None:
+        step = self.endpointer.feed(pcm)
+        if step is None:
+            return
+        kind, audio = step
+        if kind == "start":
+            self.interrupt.set()  # barge-in
+            grammar = self.expected.of(self.sender)
+            self.utterance = Utterance(self.services.recogniser(), grammar)
+            self.utterance.feed(audio)
+        elif self.utterance is None:
+            return
+        elif kind == "more":
+            self.utterance.feed(audio)
+        elif kind == "end":
+            self.utterance.end()
+            self.events.put_nowait(("speech", self.utterance))
+            self.utterance = None
+        else:  # noise: too short to be words
+            self.utterance.cancel()
+            self.utterance = None
+
+    async def _send(self, data: bytes) -> None:
+        if self.hung_up.is_set():
+            raise CallEnded
+        try:
+            self.writer.write(data)
+            await self.writer.drain()
+        except (ConnectionError, OSError):
+            self.hung_up.set()
+            raise CallEnded from None
+
+    async def _hang_up(self) -> None:
+        with contextlib.suppress(ConnectionError, OSError, RuntimeError):
+            if not self.writer.is_closing():
+                self.writer.write(protocol.hangup_frame())
+                await asyncio.wait_for(self.writer.drain(), 2)
+        with contextlib.suppress(ConnectionError, OSError, RuntimeError, asyncio.TimeoutError):
+            self.writer.close()
+            await asyncio.wait_for(self.writer.wait_closed(), 2)
+
+    def _finish(self) -> None:
+        self.record.ended_at = datetime.now(timezone.utc)
+        latencies = sorted(self.record.latencies)
+        log.info(
+            "hotline call end call=%s outcome=%s turns=%d seconds=%.0f first_audio_ms_max=%s",
+            pseudonym(self.sender),
+            self.record.outcome,
+            self.record.turns,
+            self.record.duration_seconds,
+            f"{latencies[-1] * 1000:.0f}" if latencies else "-",
+        )
+        if self.services.record is not None:
+            self.services.record(self.record)
+
+    # The conversation -----------------------------------------------------------------
+
+    async def _talk(self) -> None:
+        try:
+            await asyncio.wait_for(self._conversation(), self.settings.max_call_seconds)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(CallEnded):
+                self.interrupt.clear()
+                await self._say_text(TIME_UP, barge_in=False)
+            self.record.outcome = "resolved" if self.answered_once else "abandoned"
+        except CallEnded:
+            self.record.outcome = self._outcome_of_hang_up()
+            return
+        # The assistant ended the call: let the last words reach the caller first.
+        await asyncio.sleep(SEND_AHEAD_SECONDS + 0.1)
+
+    def _outcome_of_hang_up(self) -> str:
+        """Hanging up mid-answer, mid-turn or before any answer is giving up."""
+        if self.playing or self.in_turn or not self.answered_once:
+            return "abandoned"
+        return "resolved"
+
+    async def _conversation(self) -> None:
+        if not await self._wait_for_voice():
+            log.warning("hotline call=%s: no speech synthesis; handed back", pseudonym(self.sender))
+            return
+        await self._say_text(GREETING)
+        silences = 0
+        while True:
+            event = await self._next_event()
+            if event is None:
+                silences += 1
+                if silences <= SILENCE_PROMPTS:
+                    await self._say_text(SILENCE_PROMPT)
+                elif silences == SILENCE_PROMPTS + 1:
+                    await self._say_text(OFFER_PERSON)
+                else:
+                    await self._say_text(GOODBYE_SILENT, barge_in=False)
+                    self.record.outcome = "abandoned"
+                    return
+                continue
+            silences = 0
+            message = await self._message_of(event)
+            if message is None:
+                continue
+            await self._answer(message)
+
+    async def _wait_for_voice(self) -> bool:
+        """The synthesiser loads in the background at the gateway's start."""
+        for _ in range(40):
+            if self.services.synthesiser() is not None:
+                return True
+            await asyncio.sleep(0.25)
+        return False
+
+    async def _next_event(self) -> tuple[str, Any] | None:
+        """The caller's next key or utterance; None after the silence timeout."""
+        while True:
+            waiting = asyncio.ensure_future(self.events.get())
+            hung_up = asyncio.ensure_future(self.hung_up.wait())
+            done, _ = await asyncio.wait(
+                {waiting, hung_up},
+                timeout=self.settings.silence_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            hung_up.cancel()
+            if waiting in done:
+                return waiting.result()
+            waiting.cancel()
+            if self.hung_up.is_set():
+                raise CallEnded
+            if self.utterance is None:  # not in the middle of speaking
+                return None
+
+    async def _message_of(self, event: tuple[str, Any]) -> str | None:
+        """What to send to the dialogue for a key or utterance; None when answered here."""
+        kind, value = event
+        if kind == "key":
+            value, self._turn_started = value
+            self._turn_via = "key"
+            if value == "0":
+                return ASK_HUMAN
+            if value == "*":
+                await self._say(self.last_replies or [{"text": GREETING}])
+                return None
+            if value.isdigit() and 1 <= int(value) <= len(self.buttons):
+                return (
+                    self.buttons[int(value) - 1]["payload"] or self.buttons[int(value) - 1]["title"]
+                )
+            await self._say_text(NO_SUCH_CHOICE)
+            return None
+        utterance: Utterance = value
+        self._turn_started = utterance.ended_at
+        self._turn_via = "speech"
+        try:
+            heard = await utterance.task
+        except VoiceInputError:
+            heard = ""
+        if not heard.strip():
+            await self._say_text(NOT_HEARD)
+            return None
+        return heard
+
+    async def _answer(self, message: str) -> None:
+        self.in_turn = True
+        replies = await self.services.turns.handle(
+            self.sender, message, {"channel": "hotline"}, channel="hotline"
+        )
+        self.record.turns += 1
+        replies = self.rates.note(self.sender, replies)
+        self.expected.note(self.sender, replies)
+        self.buttons = next((r["buttons"] for r in reversed(replies) if r.get("buttons")), [])
+        if replies:
+            self.last_replies = replies
+        await self._say(replies)
+        self.answered_once = True
+        self.in_turn = False
+
+    # Speaking --------------------------------------------------------------------------
+
+    async def _say_text(self, text: str, barge_in: bool = True) -> None:
+        await self._say([{"text": text}], barge_in)
+
+    async def _say(self, replies: list[dict[str, Any]], barge_in: bool = True) -> None:
+        """Speaks the replies in real time until done or interrupted by the caller."""
+        synthesiser = self.services.synthesiser()
+        if synthesiser is None:
+            return
+        if barge_in and (not self.events.empty() or self.utterance is not None):
+            return  # the caller is already speaking or pressed a key: let them
+        self.interrupt.clear()
+        synthesiser = synthesiser.choose(max(0, self.services.active_calls() - 1))
+        rate = self.rates.of(self.sender)
+        self.playing = True
+        try:
+            for reply in replies:
+                parts = synthesiser.synthesise_parts(reply_for_ear(reply), rate)
+                try:
+                    for part in parts:
+                        if not await self._play(await part, barge_in):
+                            return
+                finally:
+                    for part in parts:
+                        part.cancel()
+        except SynthesisError:
+            log.warning("hotline call=%s: speech synthesis failed", pseudonym(self.sender))
+        finally:
+            self.playing = False
+
+    async def _play(self, speech: Any, barge_in: bool) -> bool:
+        """Streams one sentence as 20 ms frames; False when the caller interrupted."""
+        try:
+            pcm = await to_telephone_pcm(speech.pcm, speech.sample_rate)
+        except VoiceInputError:
+            log.warning("hotline call=%s: could not resample speech", pseudonym(self.sender))
+            return True
+        loop = asyncio.get_running_loop()
+        size = protocol.FRAME_BYTES
+        started = loop.time()
+        for index, offset in enumerate(range(0, len(pcm), size)):
+            if barge_in and self.interrupt.is_set():
+                return False
+            frame = pcm[offset : offset + size].ljust(size, b"\0")
+            await self._send(protocol.audio_frame(frame))
+            if self._turn_started is not None:
+                latency = time.perf_counter() - self._turn_started
+                self.record.latencies.append(latency)
+                self._turn_started = None
+                log.info(
+                    "hotline turn call=%s via=%s first_audio_ms=%.0f",
+                    pseudonym(self.sender),
+                    self._turn_via,
+                    latency * 1000,
+                )
+            due = started + (index + 1) * protocol.FRAME_SECONDS - SEND_AHEAD_SECONDS
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        return True
