@@ -253,10 +253,14 @@ class ValidateIntakeForm(FormValidationAction):
         declined = intent == "decline_answer" or is_decline(text)
         if declined and slot in OPTIONAL:
             return {slot: None, SKIPPED: [*(tracker.get_slot(SKIPPED) or []), slot]}
-        parsed = ANSWER_READERS[slot](text, intent, tracker, dispatcher)
+        # Read into a dispatcher of its own: "转人工" is not an answer, and the
+        # person should not hear "我没听明白" before being passed on.
+        reading = CollectingDispatcher()
+        parsed = ANSWER_READERS[slot](text, intent, tracker, reading)
         leaving = said_clearly(tracker, LEAVING_INTENTS)
         if leaving and (parsed is None or slot in FREE_TEXT):
             return {slot: None, LEFT: intent}
+        dispatcher.messages.extend(reading.messages)
         if parsed is None and declined and slot != CONSENT:
             dispatcher.utter_message(response="utter_intake_required_field")
             return {slot: None}

@@ -194,6 +194,13 @@ def test_without_consent_nothing_is_stored_and_help_goes_on(stack):
     assert records(stack) == before
 
 
+def test_asking_for_a_person_during_the_application_is_not_taken_for_an_answer(stack):
+    say = chat(stack)
+    assert "您同意吗" in say("现在登记申请")[-1]
+    heard = "\n".join(say("转人工"))
+    assert "没听明白" not in heard and "您同意转给律师吗" in heard
+
+
 PAUSING = {
     "intake_consent": "同意",
     "applying_for": "我自己",
