@@ -131,6 +131,10 @@ def what_happened(tracker: Tracker) -> str:
         ) or any(e.get("entity") == "matter_type" for e in parse.get("entities") or [])
         if describes and (event.get("text") or "").strip():
             return event["text"].strip()[:WHAT_HAPPENED_LIMIT]
+    reference = tracker.get_slot("intake_reference")
+    if reference:
+        # Submitting clears the answers from the conversation; the record keeps them.
+        return f"已登记申请 {reference}，事情经过见下方申请登记"
     return "还没有说明具体情况"
 
 

@@ -21,7 +21,9 @@ from pathlib import Path
 import requests
 
 from scripts.launcher import Stack
+from store.handoff import HandoffStore
 from store.intake import IntakeStore
+from store.staff import StaffAccounts
 from tests.conftest import Conversation
 from tests.intake_support import MIGRANT_WORKER, answer_all
 
@@ -112,6 +114,23 @@ def test_a_migrant_worker_applies_by_web_chat_and_gets_his_form(stack):
     # Someone else's reference, or a guessed token, finds nothing.
     forged = document["url"].split("token=")[0] + "token=" + "0" * 32
     assert requests.get(stack.gateway_url + forged, timeout=30).status_code == 404
+
+    # Then asking for a lawyer: the ticket points the lawyer to the application,
+    # whose answers the conversation no longer holds (cleared once stored).
+    assert "您同意转给律师吗" in say("转人工")[-1]
+    say("同意")
+    env = stack.child_env()
+    config = {"DATABASE_URL": env["DATABASE_URL"], **_key_env(env)}
+    coordinator = f"intake-coord-{uuid.uuid4().hex[:6]}"
+    StaffAccounts.from_env(config).create(coordinator, "a-long-test-password-42", "coordinator")
+    handoff = HandoffStore.from_env(config)
+    ticket = handoff.open_ticket_for(say.sender)
+    view = handoff.ticket(ticket, coordinator, "核对摘要")
+    assert view.intake_reference == reference
+    assert (
+        reference in view.summary.what_happened and "还没有说明" not in view.summary.what_happened
+    )
+    handoff.cancel(ticket)
 
 
 def pdf_text(pdf: bytes) -> str:
