@@ -30,16 +30,6 @@ INTENT = "continue_elsewhere"
 # Inside the questions, only a clear request interrupts: an answer is an answer.
 REQUEST_CONFIDENCE = 0.8
 
-_store: ConversationLinks | None = None
-
-
-def links_store() -> ConversationLinks:
-    """One store per action server process (DATABASE_URL, PII_KEY)."""
-    global _store
-    if _store is None:
-        _store = ConversationLinks.from_env()
-    return _store
-
 
 def spoken_digits(code: str) -> str:
     """ "385271" as the ear needs it: one digit at a time."""
@@ -49,7 +39,7 @@ def spoken_digits(code: str) -> str:
 def say_code(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """A new code for this conversation, said; or, if the store cannot, that it cannot."""
     try:
-        code = links_store().issue_code(tracker.sender_id)
+        code = ConversationLinks.shared().issue_code(tracker.sender_id)
     except Exception as error:  # no key, database down: say so, log no id
         logger.warning("continuation code not issued: %s", type(error).__name__)
         dispatcher.utter_message(response="utter_continuation_unavailable")

@@ -72,17 +72,6 @@ NOT_AVAILABLE = {
     matching.REQUESTED_AMBIGUOUS: "utter_handoff_requested_ambiguous",
 }
 
-_store: HandoffStore | None = None
-
-
-def handoff_store() -> HandoffStore:
-    """One store per action server process (DATABASE_URL, PII_KEY)."""
-    global _store
-    if _store is None:
-        _store = HandoffStore.from_env()
-    return _store
-
-
 # The request ----------------------------------------------------------------------
 
 
@@ -310,7 +299,7 @@ def tell_requested(
 
 def open_and_match(request: HandoffRequest) -> tuple[str, MatchResult]:
     """Runs in a thread: the store is synchronous."""
-    store = handoff_store()
+    store = HandoffStore.shared()
     ticket = store.create_ticket(request)
     return ticket.reference, store.match_ticket(ticket.reference)
 

@@ -54,16 +54,6 @@ FORGET_ON = frozenset({"consent_refused", "guardian_missing"})
 CRASH_AFTER_COMMIT_ENV = "FAYUAN_CRASH_AFTER_INTAKE_COMMIT"
 ADVANCE_AID_DAYS = 7
 
-_store: IntakeStore | None = None
-
-
-def intake_store() -> IntakeStore:
-    """One store per action server process (DATABASE_URL, PII_KEY)."""
-    global _store
-    if _store is None:
-        _store = IntakeStore.from_env()
-    return _store
-
 
 def clear(slots: tuple[str, ...]) -> list[dict[str, Any]]:
     return [SlotSet(slot, None) for slot in slots]
@@ -110,7 +100,7 @@ class ActionFinishApplication(Action):
             return [*forgotten, *clear(PROGRESS_SLOTS if left in FORGET_ON else (LEFT,))]
         details = application_details(tracker)
         try:
-            result = await asyncio.to_thread(intake_store().submit, details)
+            result = await asyncio.to_thread(IntakeStore.shared().submit, details)
         except Exception:
             # Nothing is lost: the answers stay in the conversation for a retry.
             logger.exception("intake store unavailable; application kept for a retry")
@@ -183,7 +173,7 @@ def spoken_checklist(items: list[MaterialItem]) -> str:
 
 def document_offer(reference: str) -> dict[str, str]:
     """Where the gateway serves the filled-in form; the token proves it is theirs."""
-    token = intake_store().document_token(reference)
+    token = IntakeStore.shared().document_token(reference)
     path = f"/intake/{reference}/form.pdf?token={token}"
     return {
         "title": f"法律援助申请表 {reference}",

@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import logging
 import re
-from functools import cache
 from typing import Any
 
 from aiohttp import web
@@ -64,15 +63,9 @@ async def form_pdf(reference: str, token: str, large_print: bool = False) -> byt
     """
     if not REFERENCE.match(reference) or not token:
         return None
-    return await asyncio.to_thread(_render, _store(), reference, token, large_print)
-
-
-@cache
-def _store() -> IntakeStore:
-    """Opened on the first download (one per gateway process), so that the
-    gateway serves chat, and says clearly that forms cannot be fetched, even
-    where the key is missing."""
-    return IntakeStore.from_env()
+    # Opened on the first download, so that the gateway serves chat, and says
+    # clearly that forms cannot be fetched, even where the key is missing.
+    return await asyncio.to_thread(_render, IntakeStore.shared(), reference, token, large_print)
 
 
 def _render(store: IntakeStore, reference: str, token: str, large_print: bool) -> bytes | None:

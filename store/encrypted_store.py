@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import TypeVar
 
 from sqlalchemy.engine import Engine
@@ -34,5 +35,17 @@ class EncryptedStore:
         keys = KeyRing.from_env(env)
         return cls(store.create_engine(settings.database_url(env)), keys)
 
+    @classmethod
+    def shared(cls: type[StoreT]) -> StoreT:
+        """One store of this kind per process, opened from the environment on first
+        use: the action server's and the gateway's, which serve every conversation."""
+        return _shared(cls)  # type: ignore[return-value]
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+@cache
+def _shared(kind: type[EncryptedStore]) -> EncryptedStore:
+    # Not cached when it raises (no key yet): the next use tries again.
+    return kind.from_env()

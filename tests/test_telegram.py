@@ -23,12 +23,13 @@ import pytest_asyncio
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
-from bot import handoff_relay, intake_documents
+from bot import handoff_relay
 from bot.app import create_app
 from bot.config import Config
 from bot.telegram import TELEGRAM
 from bot.telegram.handlers import HELP, NOT_UNDERSTOOD_KIND
 from bot.voice_chat import RECOGNISER, SYNTHESISER, VOICE_APP
+from store import encrypted_store
 from tests.conftest import Conversation
 from tests.fake_telegram import TOKEN, Call, FakeTelegram
 from tests.intake_support import MIGRANT_WORKER, answer_all
@@ -64,9 +65,9 @@ def gateway_env(stack):
         patch.setenv("TTS_WORKERS", "1")
         patch.setenv("DATABASE_URL", f"sqlite:///{stack.var_dir / 'legal_aid.db'}")
         patch.setenv("PII_KEY_FILE", str(stack.var_dir / "pii.key"))
-        intake_documents._store.cache_clear()  # opened with this environment
+        encrypted_store._shared.cache_clear()  # stores are opened with this environment
         yield
-        intake_documents._store.cache_clear()
+        encrypted_store._shared.cache_clear()
 
 
 def config_for(stack, fake: FakeTelegram, **telegram) -> Config:
