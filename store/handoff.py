@@ -358,22 +358,9 @@ class HandoffStore(EncryptedStore):
         with self._transaction() as session:
             staff = self._staff(session, by)
             _require_role(staff, ("coordinator", "admin"), "add lawyers")
-            lawyer = Lawyer(
-                display_name=details.display_name.strip(),
-                years_of_practice=details.years_of_practice,
-                criminal_practice_years=details.criminal_practice_years,
-                specialities=json.dumps(sorted(details.specialities)),
-                disability_experience=details.disability_experience,
-                sign_language=details.sign_language,
-                languages=json.dumps(sorted(details.languages)),
-                active=details.active,
-                created_at=utc_now(),
-            )
+            lawyer = Lawyer(**_lawyer_columns(details), created_at=utc_now())
             session.add(lawyer)
-            try:
-                session.flush()
-            except IntegrityError:
-                raise HandoffError("a lawyer with this display name exists") from None
+            _flush_lawyer(session)
             _audit(session, _actor(staff), "lawyer_add", None, "排班", f"lawyer {lawyer.id}")
             return _profile(lawyer)
 
@@ -386,18 +373,9 @@ class HandoffStore(EncryptedStore):
             lawyer = session.get(Lawyer, lawyer_id, with_for_update=True)
             if lawyer is None:
                 raise HandoffError(f"no lawyer with id {lawyer_id}")
-            lawyer.display_name = details.display_name.strip()
-            lawyer.years_of_practice = details.years_of_practice
-            lawyer.criminal_practice_years = details.criminal_practice_years
-            lawyer.specialities = json.dumps(sorted(details.specialities))
-            lawyer.disability_experience = details.disability_experience
-            lawyer.sign_language = details.sign_language
-            lawyer.languages = json.dumps(sorted(details.languages))
-            lawyer.active = details.active
-            try:
-                session.flush()
-            except IntegrityError:
-                raise HandoffError("a lawyer with this display name exists") from None
+            for column, value in _lawyer_columns(details).items():
+                setattr(lawyer, column, value)
+            _flush_lawyer(session)
             _audit(session, _actor(staff), "lawyer_edit", None, "排班", f"lawyer {lawyer.id}")
             return _profile(lawyer)
 
@@ -681,28 +659,11 @@ class HandoffStore(EncryptedStore):
     def lawyer_messages_for_person(self, reference: str, after: int) -> list[LawyerMessage]:
         """The lawyer's messages after message `after`, for the person they were
         written to: not a staff read, so not audited as one."""
-        ticket_id = ticket_id_of(reference)
-        query = (
-            sa.select(HandoffMessage.id, HandoffMessage.text_encrypted, Lawyer.display_name)
-            .join(StaffUser, StaffUser.username == HandoffMessage.author, isouter=True)
-            .join(Lawyer, Lawyer.id == StaffUser.lawyer_id, isouter=True)
-            .where(
-                HandoffMessage.ticket_id == ticket_id,
-                HandoffMessage.sender_role == "lawyer",
-                HandoffMessage.id > after,
-            )
-            .order_by(HandoffMessage.id)
-        )
-        with self._sessions() as session:
-            rows = session.execute(query).all()
-        binding = _message_binding(ticket_id)
         return [
-            LawyerMessage(
-                row.id,
-                f"{row.display_name or '值班'}律师",
-                self.keys.decrypt(row.text_encrypted, binding),
+            LawyerMessage(message_id, speaker, text)
+            for message_id, _, speaker, text in self._as_the_person_sees(
+                ticket_id_of(reference), ("lawyer",), after
             )
-            for row in rows
         ]
 
     def open_conversation_for_person(self, conversation_id: str) -> list[tuple[str, str]] | None:
@@ -713,12 +674,23 @@ class HandoffStore(EncryptedStore):
         reference = self.open_ticket_for(conversation_id)
         if reference is None:
             return None
-        ticket_id = ticket_id_of(reference)
+        said = self._as_the_person_sees(ticket_id_of(reference), ("person", "lawyer"))
+        return [(PERSON if role == "person" else speaker, text) for _, role, speaker, text in said]
+
+    def _as_the_person_sees(
+        self, ticket_id: int, roles: tuple[str, ...], after: int = 0
+    ) -> list[tuple[int, str, str, str]]:
+        """(id, role, speaker, text) of the ticket's messages from `roles`, a lawyer
+        named as the person knows them ("王明律师")."""
         query = (
             sa.select(HandoffMessage, Lawyer.display_name)
             .join(StaffUser, StaffUser.username == HandoffMessage.author, isouter=True)
             .join(Lawyer, Lawyer.id == StaffUser.lawyer_id, isouter=True)
-            .where(HandoffMessage.ticket_id == ticket_id, HandoffMessage.sender_role != "system")
+            .where(
+                HandoffMessage.ticket_id == ticket_id,
+                HandoffMessage.sender_role.in_(roles),
+                HandoffMessage.id > after,
+            )
             .order_by(HandoffMessage.id)
         )
         with self._sessions() as session:
@@ -726,12 +698,12 @@ class HandoffStore(EncryptedStore):
         binding = _message_binding(ticket_id)
         return [
             (
-                PERSON
-                if row.HandoffMessage.sender_role == "person"
-                else f"{row.display_name or '值班'}律师",
-                self.keys.decrypt(row.HandoffMessage.text_encrypted, binding),
+                message.id,
+                message.sender_role,
+                f"{display_name or '值班'}律师",
+                self.keys.decrypt(message.text_encrypted, binding),
             )
-            for row in rows
+            for message, display_name in rows
         ]
 
     def take_lawyer_messages(self, reference: str) -> list[LawyerMessage]:
@@ -1197,6 +1169,27 @@ def _waiting_in_order() -> sa.sql.Select:
         .where(HandoffTicket.status == "waiting")
         .order_by(HandoffTicket.priority.desc(), HandoffTicket.created_at, HandoffTicket.id)
     )
+
+
+def _lawyer_columns(details: LawyerDetails) -> dict[str, Any]:
+    """A roster entry's profile as its row stores it (the same for a new and a changed one)."""
+    return {
+        "display_name": details.display_name.strip(),
+        "years_of_practice": details.years_of_practice,
+        "criminal_practice_years": details.criminal_practice_years,
+        "specialities": json.dumps(sorted(details.specialities)),
+        "disability_experience": details.disability_experience,
+        "sign_language": details.sign_language,
+        "languages": json.dumps(sorted(details.languages)),
+        "active": details.active,
+    }
+
+
+def _flush_lawyer(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        raise HandoffError("a lawyer with this display name exists") from None
 
 
 def _check_lawyer(details: LawyerDetails) -> None:
