@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import cache
 from html import escape
 
+from actions.intake.fields import value_label
 from actions.policy_data import load_policy_file
 from store.handoff import MessageView, NoteView, OwnTicket, QueueEntry, TicketView
 from store.intake import CHINA_TIME, ApplicationDetails
@@ -29,13 +30,6 @@ STATUS_NAMES = {
     "cancelled": "当事人已取消",
 }
 REGION_NAMES = {"national": "全国", "shanxi": "山西", "baotou": "包头"}
-NEEDS_NAMES = {
-    "voice_call": "语音电话",
-    "large_print": "大字材料",
-    "sign_language": "手语",
-    "braille": "盲文",
-    "home_visit": "上门服务",
-}
 SENDER_NAMES = {"person": "当事人", "lawyer": "律师", "system": "系统"}
 TRANSCRIPT_NAMES = {"person": "当事人", "assistant": "助手"}
 
@@ -254,7 +248,7 @@ def ticket_page(
 
 def _summary(view: TicketView) -> str:
     s = view.summary
-    needs = "、".join(NEEDS_NAMES.get(n, n) for n in s.accessibility_needs) or "无"
+    needs = "、".join(value_label("accessibility_needs", n) for n in s.accessibility_needs) or "无"
     reasons = "".join(
         f"<li>{escape(r.get('zh', ''))}（{escape(r.get('citation', ''))}）</li>"
         for r in view.priority_reasons
