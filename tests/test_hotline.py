@@ -17,10 +17,10 @@ import pytest
 
 import store
 from bot.hotline import protocol
-from scripts.launcher import Ports, Stack, free_port
+from scripts.launcher import free_port
 from store.hotline import overflow_figures
 from tests.audiosocket_sim import Answer, SimulatedCall, telephone_audio
-from tests.voice_support import KOREAN_MODEL, espeak_wav, wait_for_voice_engines
+from tests.voice_support import KOREAN_MODEL, espeak_wav, gateway_only, wait_for_voice_engines
 
 SILENCE_SECONDS = 3.0
 # The greeting: "…自动语音助手，不是真人。请直接说您遇到了什么问题。任何时候按零，转人工。"
@@ -30,24 +30,15 @@ GREETING_CHARACTERS = 45
 @pytest.fixture(scope="module")
 def hotline(stack, tmp_path_factory):
     """A gateway answering AudioSocket calls; its port, and its database URL."""
-    var_dir = tmp_path_factory.mktemp("hotline")
     database_url = f"sqlite:///{stack.var_dir / 'legal_aid.db'}"
-    ports = Ports(rasa=stack.ports.rasa, actions=stack.ports.actions, gateway=free_port())
     port = free_port()
-    gateway = Stack(
-        ports=ports,
-        model=stack.model,
-        var_dir=var_dir,
-        env={
-            "VOSK_MODEL": str(KOREAN_MODEL),
-            "TTS_ENGINE": "espeak",
-            "TTS_WORKERS": "1",
-            "DATABASE_URL": database_url,
-            "HOTLINE_PORT": str(port),
-            "HOTLINE_SILENCE_SECONDS": str(SILENCE_SECONDS),
-        },
+    gateway = gateway_only(
+        stack,
+        tmp_path_factory.mktemp("hotline"),
+        KOREAN_MODEL,
+        HOTLINE_PORT=str(port),
+        HOTLINE_SILENCE_SECONDS=str(SILENCE_SECONDS),
     )
-    gateway.start(("gateway",))
     try:
         wait_for_voice_engines(gateway.gateway_url)
         yield port, database_url

