@@ -53,17 +53,22 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.turn_latency import NOISE_NOTE, format_table, ms, percentile, ratio
+from bench.turn_latency import (
+    format_table,
+    measured_in_a_stack,
+    ms,
+    percentile,
+    ratio,
+    ready_to_measure,
+)
 from bench.voice import KOREAN_MODEL, espeak_korean, wait_for_voice
 from bot.hotline.protocol import SAMPLE_RATE
-from scripts.launcher import Ports, Stack, StartError, free_port
-from scripts.model_cache import model_path
+from scripts.launcher import Ports, Stack, free_port
 from voice.audio import to_pcm
 from voice.vosk_recogniser import VoskRecogniser, load_recogniser
 
@@ -285,23 +290,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if not model_path().is_file():
-        print(f"[bench] no trained model at {model_path()}; run ./dev setup first")
+    if not ready_to_measure():
         return 1
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"[bench] {os.cpu_count()} cores, load average {load} at start", flush=True)
     reports = []
     if not args.calls_only:
         reports.append(recognition_report(args.runs))
         print(reports[-1] + "\n", flush=True)
-    with tempfile.TemporaryDirectory(prefix="fayuan-bench-hotline-") as tmp:
-        try:
-            reports.append(measure_calls(args, Path(tmp)))
-        except StartError as error:
-            print(f"[bench] ERROR: {error}", file=sys.stderr)
-            return 1
-    print("\n" + "\n\n".join(reports) + f"\n{NOISE_NOTE}")
-    return 0
+    return measured_in_a_stack(
+        "fayuan-bench-hotline-", lambda var_dir: measure_calls(args, var_dir), reports
+    )
 
 
 if __name__ == "__main__":

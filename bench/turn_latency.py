@@ -34,12 +34,13 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,6 +278,30 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if not WINDOW <= args.long_turns <= 5000:
         parser.error(f"--long-turns must be between {WINDOW} and 5000")
     return args
+
+
+def ready_to_measure() -> bool:
+    """A trained model is there (the benchmarks start the real stack); the
+    machine's load is printed first, since every number depends on it."""
+    if not model_path().is_file():
+        print(f"[bench] no trained model at {model_path()}; run ./dev setup first")
+        return False
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"[bench] {os.cpu_count()} cores, load average {load} at start", flush=True)
+    return True
+
+
+def measured_in_a_stack(prefix: str, measure: Callable[[Path], str], reports: list[str]) -> int:
+    """`measure` in a temporary var dir, its report printed after `reports`; 1 when
+    the stack does not start."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        try:
+            reports.append(measure(Path(tmp)))
+        except StartError as error:
+            print(f"[bench] ERROR: {error}", file=sys.stderr)
+            return 1
+    print("\n" + "\n\n".join(reports) + f"\n{NOISE_NOTE}")
+    return 0
 
 
 NOISE_NOTE = (

