@@ -8,6 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -343,6 +344,25 @@ def browser() -> Iterator[Browser]:
         opened.close()
 
 
+@contextmanager
+def console_window(browser: Browser, centre: Centre, username: str) -> Iterator[Page]:
+    """A browser window of its own, logged in to the console as `username`.
+    bypass_csp: the console forbids inline scripts, and axe-core is injected inline."""
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 1100, "height": 900}, bypass_csp=True
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{centre.url}/login")
+        page.locator("#username").fill(username)
+        page.locator("#password").fill(PASSWORD)
+        page.locator("#password").press("Enter")
+        page.wait_for_selector("text=退出登录")
+        yield page
+    finally:
+        context.close()
+
+
 def tab_to(page: Page, wanted, max_presses: int = 60) -> dict:
     """Tab until `wanted(focused)`; every stop on the way shows its focus."""
     for _ in range(max_presses):
@@ -499,16 +519,7 @@ def test_a_coordinator_keeps_the_roster_by_keyboard(centre, browser):
     """Adds a lawyer, puts them on duty now, corrects their profile and takes them
     off duty: what the matching rules then see."""
     name = f"周敏{centre.tag}"
-    context = browser.new_context(
-        locale="zh-CN", viewport={"width": 1100, "height": 900}, bypass_csp=True
-    )
-    page = context.new_page()
-    try:
-        page.goto(f"{centre.url}/login")
-        page.locator("#username").fill(centre.coord)
-        page.locator("#password").fill(PASSWORD)
-        page.locator("#password").press("Enter")
-        page.wait_for_selector("text=退出登录")
+    with console_window(browser, centre, centre.coord) as page:
         tab_to(page, lambda f: f["text"] == "排班和律师")
         page.keyboard.press("Enter")
         page.wait_for_selector("h1 >> text=排班和律师")
@@ -561,5 +572,3 @@ def test_a_coordinator_keeps_the_roster_by_keyboard(centre, browser):
         )
         audit(page, "roster after changes")
         screenshot(page, "console-roster.png")
-    finally:
-        context.close()

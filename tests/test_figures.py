@@ -32,9 +32,9 @@ from store.models import ConversationFigure, HandoffTicket
 from tests.browser_support import audit, focused, screenshot
 from tests.conftest import Conversation
 from tests.test_console import (  # noqa: F401 - fixtures
-    PASSWORD,
     browser,
     centre,
+    console_window,
     logged_in,
     tab_to,
 )
@@ -317,17 +317,7 @@ def test_a_lawyer_may_not_see_the_figures(centre):  # noqa: F811
 
 def test_a_coordinator_reads_the_figures_by_keyboard(centre, browser):  # noqa: F811
     seed_drop_offs(centre.env)
-    context = browser.new_context(
-        locale="zh-CN", viewport={"width": 1100, "height": 900}, bypass_csp=True
-    )
-    page = context.new_page()
-    try:
-        page.goto(f"{centre.url}/")
-        page.locator("#username").fill(centre.coord)
-        page.locator("#password").fill(PASSWORD)
-        page.locator("#password").press("Enter")
-        page.wait_for_selector("h1 >> text=等待接待的对话")
-
+    with console_window(browser, centre, centre.coord) as page:
         tab_to(page, lambda f: f["text"] == "数据统计")
         page.keyboard.press("Enter")
         page.wait_for_selector("h1 >> text=数据统计")
@@ -357,5 +347,3 @@ def test_a_coordinator_reads_the_figures_by_keyboard(centre, browser):  # noqa: 
         assert "最近 30 天" in page.locator("main p").first.inner_text()
         audit(page, "figures for 30 days")
         screenshot(page, "console-figures.png")
-    finally:
-        context.close()
