@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from alembic.script import ScriptDirectory
 
 from actions.handoff.matching import NOBODY_ON_DUTY, REQUESTED_OFF_DUTY
 from store import migrate
@@ -143,21 +142,13 @@ def test_migration_upgrades_from_0001_and_matches_the_models(database_url):
     migrate.upgrade(database_url, "0001")
     env = {"DATABASE_URL": database_url, "PII_KEY": PII_KEY}
     intakes = IntakeStore.from_env(env)
-    from tests.test_store import application
+    from tests.test_store import application, head_revision, tables_and_revision
 
     reference = intakes.submit(application()).reference
     migrate.upgrade(database_url)
     migrate.check(database_url)  # `alembic check`: no drift between the migrations and the models
-    engine = sa.create_engine(database_url, future=True)
-    try:
-        tables = set(sa.inspect(engine).get_table_names())
-        with engine.connect() as connection:
-            version = connection.execute(
-                sa.text("SELECT version_num FROM alembic_version")
-            ).scalar()
-    finally:
-        engine.dispose()
-    assert version == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    tables, version = tables_and_revision(database_url)
+    assert version == head_revision()
     assert {
         "lawyers",
         "duty_shifts",

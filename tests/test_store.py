@@ -136,9 +136,8 @@ def assert_no_personal_data(text: str) -> None:
 # Migrations ------------------------------------------------------------------------
 
 
-def test_migrations_create_the_tables_on_an_empty_database(database_url):
-    migrate.upgrade(database_url)
-    migrate.upgrade(database_url)  # a second run changes nothing
+def tables_and_revision(database_url: str) -> tuple[set[str], str]:
+    """The database's tables, and the revision Alembic says it is at."""
     engine = sa.create_engine(database_url, future=True)
     try:
         tables = set(sa.inspect(engine).get_table_names())
@@ -148,9 +147,20 @@ def test_migrations_create_the_tables_on_an_empty_database(database_url):
             ).scalar()
     finally:
         engine.dispose()
+    return tables, version
+
+
+def head_revision() -> str:
+    """The latest revision, whichever it is: later revisions must not break a test."""
+    return ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+
+
+def test_migrations_create_the_tables_on_an_empty_database(database_url):
+    migrate.upgrade(database_url)
+    migrate.upgrade(database_url)  # a second run changes nothing
+    tables, version = tables_and_revision(database_url)
     assert {"intakes", "intake_statuses", "audit_entries"} <= tables
-    # The latest revision, whichever it is: later revisions must not break this test.
-    assert version == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert version == head_revision()
     migrate.check(database_url)  # the hand-written revision matches the models
 
 
