@@ -276,6 +276,7 @@ class HandoffRelay:
     async def push(self, reference: str) -> None:
         """The console's call after a lawyer writes or ends the conversation: a push
         channel gets it now. Failures are logged; the person's next turn catches up."""
+        channel = "unknown"
         try:
             # The person may have moved to another channel with a code (接续码):
             # the ticket stays the conversation's, the message goes where they are.
@@ -292,7 +293,7 @@ class HandoffRelay:
             if replies:
                 await deliver(sender, [{**reply, "recipient_id": sender} for reply in replies])
         except Exception:
-            log.exception("handoff push failed channel=%s", reference and "push")
+            log.exception("handoff push failed channel=%s", channel)
 
 
 def _reply(sender: str, text: str) -> dict[str, Any]:
