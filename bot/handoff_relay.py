@@ -159,14 +159,15 @@ class HandoffRelay:
     async def intercept(self, sender: str, message: str, channel: str) -> Outcome:
         """Called for every turn before Rasa."""
         try:
-            reference = await asyncio.to_thread(self._store.open_ticket_for, sender)
+            # One query on every turn: an open ticket, or one whose end is untold.
+            reference, untold = await asyncio.to_thread(self._store.relay_state, sender)
         except Exception:
             # The assistant answers instead; a paused conversation says it did
             # nothing (bot/turns.py), so the person knows to say it again.
             log.exception("handoff store unavailable sender=%s", pseudonym(sender))
             return Outcome(False)
         if reference is None:
-            return Outcome(False, await self.ended(sender))
+            return Outcome(False, await self._tell_end(sender, untold))
         if message.split("{")[0].strip() in RESTART_PAYLOADS:
             # /restart on Telegram, "重新开始" pressed: the wait ends, and the
             # assistant starts over (it is resumed before it gets the message).
@@ -235,6 +236,9 @@ class HandoffRelay:
     async def ended(self, sender: str) -> list[dict[str, Any]]:
         """Once, after the sender's ticket ended: resume Rasa and say who is talking now."""
         untold = await asyncio.to_thread(self._store.ended_untold, sender)
+        return await self._tell_end(sender, untold)
+
+    async def _tell_end(self, sender: str, untold: tuple[str, str] | None) -> list[dict[str, Any]]:
         if untold is None:
             return []
         reference, status = untold

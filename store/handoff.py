@@ -731,6 +731,33 @@ class HandoffStore(EncryptedStore):
                 .values(relayed_message_id=message_id)
             )
 
+    def relay_state(self, conversation_id: str) -> tuple[str | None, tuple[str, str] | None]:
+        """What the relay asks on every turn, in one query: the reference of the
+        conversation's open ticket, and (reference, status) of an ended one the
+        person has not yet been told about."""
+        hashes = self.keys.lookup_hashes(conversation_id, CONVERSATION_LOOKUP)
+        with self._sessions() as session:
+            rows = session.execute(
+                sa.select(HandoffTicket.id, HandoffTicket.status, HandoffTicket.closed_at)
+                .where(
+                    HandoffTicket.sender_lookup.in_(hashes),
+                    sa.or_(
+                        HandoffTicket.open_sender_lookup.is_not(None),
+                        sa.and_(
+                            HandoffTicket.closed_at.is_not(None),
+                            HandoffTicket.end_told_at.is_(None),
+                        ),
+                    ),
+                )
+                .order_by(HandoffTicket.id.desc())
+            ).all()
+        open_ticket = next((r for r in rows if r.closed_at is None), None)
+        untold = next((r for r in rows if r.closed_at is not None), None)
+        return (
+            None if open_ticket is None else ticket_reference(open_ticket.id),
+            None if untold is None else (ticket_reference(untold.id), untold.status),
+        )
+
     def ended_untold(self, conversation_id: str) -> tuple[str, str] | None:
         """(reference, status) of the conversation's ended ticket the person has not
         yet been told about; None when there is none."""

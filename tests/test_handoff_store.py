@@ -484,10 +484,15 @@ def test_the_end_is_told_once(centre):
     centre.store.claim(ticket, "wang")
     centre.store.hand_back(ticket, "wang")
     assert centre.store.ended_untold(SENDER) == (ticket, "returned")
+    again = centre.store.create_ticket(request()).reference  # asked again meanwhile
+    assert centre.store.relay_state(SENDER) == (again, (ticket, "returned"))
+    centre.store.cancel(again)
     assert centre.store.ended_untold("tg-someone-else") is None
     assert centre.store.mark_end_told(ticket) is True
     assert centre.store.mark_end_told(ticket) is False  # told already: say it once
+    assert centre.store.mark_end_told(again) is True
     assert centre.store.ended_untold(SENDER) is None
+    assert centre.store.relay_state(SENDER) == (None, None)
 
 
 def test_a_coordinator_edits_a_lawyer_profile(centre):
