@@ -32,7 +32,7 @@ from actions.handoff.matching import MatchResult
 from actions.intake_form import CONSENT_AT
 from actions.numbers import number_to_chinese
 from actions.policy_data import DEFAULT_REGION
-from actions.voice import gateway_channel
+from actions.voice import gateway_channel, on_the_phone
 from store.handoff import HandoffRequest, HandoffStore, HandoffSummary
 from store.intake import ACCESSIBILITY_NEEDS, CHANNELS
 
@@ -333,13 +333,15 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         agreed = consent(tracker)
+        # On the hotline 0 reaches a person: its variants say so instead of giving 12348.
+        phone = "_phone" if on_the_phone(tracker) else ""
         if agreed is None:
             # Nothing about the person is stored until they say yes (PIPL arts. 14, 17).
-            dispatcher.utter_message(response="utter_ask_handoff_consent")
+            dispatcher.utter_message(response=f"utter_ask_handoff_consent{phone}")
             named = requested_lawyer(tracker.latest_message.get("text"))
             return [SlotSet(ASKED, True), SlotSet("handoff_requested_lawyer", named)]
         if agreed is False:
-            dispatcher.utter_message(response="utter_handoff_consent_refused")
+            dispatcher.utter_message(response=f"utter_handoff_consent_refused{phone}")
             return [SlotSet(ASKED, False), SlotSet("handoff_requested_lawyer", None)]
         return await self.hand_over(dispatcher, tracker)
 

@@ -29,6 +29,11 @@ def gateway_channel(tracker: Tracker) -> str | None:
     return (last.get("metadata") or {}).get("channel")
 
 
+def on_the_phone(tracker: Tracker) -> bool:
+    """Whether the person is on the hotline (bot/hotline/): 0 reaches a person there."""
+    return gateway_channel(tracker) == "hotline"
+
+
 def speaks_replies(tracker: Tracker) -> bool:
     """Whether the gateway speaks this conversation's replies (a voice channel, or a
     messaging channel's voice messages), so needs to hear of a new speech rate."""

@@ -40,8 +40,10 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(intake_documents.routes())
     app[voice_chat.VOICE_APP] = voice_chat.create_voice_app()
     app.add_subapp("/api/voice/", app[voice_chat.VOICE_APP])
-    hotline.setup(app)  # after the voice sub-application: calls share its engines
     handoff_relay.setup(app)
+    # After the voice sub-application (calls share its engines) and the relay
+    # (waiting callers' tickets).
+    hotline.setup(app)
     continuation.setup(app)  # after the relay: says when a lawyer's conversation follows
     # After the relay: each channel registers its deliverer with it.
     telegram_channel.setup(app)

@@ -26,6 +26,24 @@ The hotline (bot/hotline/, Asterisk's AudioSocket) is off unless HOTLINE_PORT is
                               or a private network and set this to that address)
     HOTLINE_SILENCE_SECONDS   silence before a re-prompt (default 8)
     HOTLINE_MAX_CALL_SECONDS  the longest call (default 1200)
+
+A person for the caller (bot/hotline/person.py): transfers go through Asterisk,
+callbacks through the handoff ticket. Unset HOTLINE_TRANSFER = callbacks only.
+
+    HOTLINE_TRANSFER          ami (the manager interface) or ari (the REST interface)
+    HOTLINE_QUEUE             the Asterisk queue of the hotline's operators and
+                              lawyers (default legal-aid); a transfer goes to it
+                              when QUEUE_MEMBER(queue,free) is above 0
+    HOTLINE_TRANSFER_CONTEXT  the dialplan context whose extension HOTLINE_QUEUE
+                              AMI's Redirect sends the call to (default hotline-transfer)
+    HOTLINE_WAIT_CHECK_SECONDS  how often a waiting caller's transfer is tried (default 10)
+    HOTLINE_MAX_WAIT_SECONDS  waiting this long, the caller is offered a callback again
+                              (default 180)
+    ASTERISK_AMI_HOST, ASTERISK_AMI_PORT (default 127.0.0.1, 5038),
+    ASTERISK_AMI_USER, ASTERISK_AMI_SECRET        a manager.conf user with the
+                              call, reporting and system read/write classes
+    ASTERISK_ARI_URL (default http://127.0.0.1:8088/ari),
+    ASTERISK_ARI_USER, ASTERISK_ARI_PASSWORD      an ari.conf user
 """
 
 from __future__ import annotations
@@ -71,6 +89,18 @@ class Config:
     hotline_host: str = "127.0.0.1"
     hotline_silence_seconds: float = 8.0
     hotline_max_call_seconds: float = 1200.0
+    hotline_transfer: str = ""  # "", "ami" or "ari"
+    hotline_queue: str = "legal-aid"
+    hotline_transfer_context: str = "hotline-transfer"
+    hotline_wait_check_seconds: float = 10.0
+    hotline_max_wait_seconds: float = 180.0
+    asterisk_ami_host: str = "127.0.0.1"
+    asterisk_ami_port: int = 5038
+    asterisk_ami_user: str = ""
+    asterisk_ami_secret: str = field(default="", repr=False)
+    asterisk_ari_url: str = "http://127.0.0.1:8088/ari"
+    asterisk_ari_user: str = ""
+    asterisk_ari_password: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -106,4 +136,20 @@ class Config:
             hotline_max_call_seconds=float(
                 get("HOTLINE_MAX_CALL_SECONDS", cls.hotline_max_call_seconds)
             ),
+            hotline_transfer=get("HOTLINE_TRANSFER", "").strip().lower(),
+            hotline_queue=get("HOTLINE_QUEUE", cls.hotline_queue),
+            hotline_transfer_context=get("HOTLINE_TRANSFER_CONTEXT", cls.hotline_transfer_context),
+            hotline_wait_check_seconds=float(
+                get("HOTLINE_WAIT_CHECK_SECONDS", cls.hotline_wait_check_seconds)
+            ),
+            hotline_max_wait_seconds=float(
+                get("HOTLINE_MAX_WAIT_SECONDS", cls.hotline_max_wait_seconds)
+            ),
+            asterisk_ami_host=get("ASTERISK_AMI_HOST", cls.asterisk_ami_host),
+            asterisk_ami_port=int(get("ASTERISK_AMI_PORT", cls.asterisk_ami_port)),
+            asterisk_ami_user=get("ASTERISK_AMI_USER", ""),
+            asterisk_ami_secret=get("ASTERISK_AMI_SECRET", ""),
+            asterisk_ari_url=get("ASTERISK_ARI_URL", cls.asterisk_ari_url).rstrip("/"),
+            asterisk_ari_user=get("ASTERISK_ARI_USER", ""),
+            asterisk_ari_password=get("ASTERISK_ARI_PASSWORD", ""),
         )

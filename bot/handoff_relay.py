@@ -277,6 +277,30 @@ class HandoffRelay:
         """Both sides of the open handoff, for a page that redraws it (None: none open)."""
         return await asyncio.to_thread(self._store.open_conversation_for_person, sender)
 
+    # The telephone's side (bot/hotline/person.py): a caller on the line waits,
+    # is transferred or books a callback by keys, not by the words above.
+
+    async def waiting(self, sender: str) -> tuple[str, int] | None:
+        """The sender's open ticket and its place in the queue, while nobody has it."""
+        reference = await asyncio.to_thread(self._store.open_ticket_for, sender)
+        if reference is None:
+            return None
+        place = await asyncio.to_thread(self._store.queue_position, reference)
+        return None if place is None else (reference, place)
+
+    async def book_callback(self, reference: str, at: datetime, phone: str) -> None:
+        """Raises HandoffError (a ValueError) for a time or number the store refuses."""
+        await asyncio.to_thread(self._store.request_callback, reference, at, phone)
+
+    async def note(self, reference: str, text: str) -> None:
+        """A line for whoever opens the ticket ("来电已转接…")."""
+        await asyncio.to_thread(self._store.add_message, reference, "system", text)
+
+    async def leave(self, reference: str, why: str) -> None:
+        """The caller left the queue (hung up): the ticket ends, with why."""
+        await self.note(reference, why)
+        await asyncio.to_thread(self._store.cancel, reference)
+
     async def push(self, reference: str) -> None:
         """The console's call after a lawyer writes or ends the conversation: a push
         channel gets it now. Failures are logged; the person's next turn catches up."""

@@ -70,6 +70,7 @@ class SimulatedCall:
         self._writer: asyncio.StreamWriter | None = None
         self.connected_at = 0.0
         self._read_upto = 0  # index into received of the answers already taken
+        self.left_audiosocket_at: float | None = None  # when a transfer took the call away
 
     async def __aenter__(self) -> SimulatedCall:
         await self.connect()
@@ -148,6 +149,12 @@ class SimulatedCall:
                 await self.send_raw(protocol.hangup_frame())
             except (ConnectionError, OSError, RuntimeError):  # RuntimeError: after write_eof
                 pass
+            self._writer.close()
+
+    async def close_from_asterisk(self) -> None:
+        """The channel left AudioSocket() (a transfer): Asterisk closes the socket."""
+        self.left_audiosocket_at = time.perf_counter()
+        if self._writer is not None and not self._writer.is_closing():
             self._writer.close()
 
     async def close(self) -> None:

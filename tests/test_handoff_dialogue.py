@@ -31,33 +31,35 @@ OFF_DUTY = "赵强"
 
 
 class Roster:
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, coordinator: str = COORDINATOR) -> None:
         env = stack.child_env()
         config = {"DATABASE_URL": env["DATABASE_URL"], **_key_env(env)}
         self.store = HandoffStore.from_env(config)
         self.accounts = StaffAccounts.from_env(config)
-        self.accounts.create(COORDINATOR, PASSWORD, "coordinator")
+        # One coordinator account per test module: the session shares the database.
+        self.coordinator = coordinator
+        self.accounts.create(coordinator, PASSWORD, "coordinator")
         self.users: dict[str, str] = {}
         self.lawyer_ids: list[int] = []
 
     def off_duty(self) -> None:
         """The stack is shared by the whole session: later tests expect nobody on duty."""
         for lawyer_id in self.lawyer_ids:
-            self.store.end_duty(lawyer_id, COORDINATOR)
+            self.store.end_duty(lawyer_id, self.coordinator)
 
     def lawyer(self, name: str, starts_in: timedelta, hours: int) -> str:
         """A lawyer with a staff account and one shift; returns the username."""
-        profile = self.store.add_lawyer(LawyerDetails(name, years_of_practice=8), COORDINATOR)
+        profile = self.store.add_lawyer(LawyerDetails(name, years_of_practice=8), self.coordinator)
         self.lawyer_ids.append(profile.id)
         username = f"lawyer-{uuid.uuid4().hex[:8]}"
         self.accounts.create(username, PASSWORD, "lawyer", lawyer_id=profile.id)
         start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + starts_in
-        self.store.add_shift(profile.id, start, start + timedelta(hours=hours), COORDINATOR)
+        self.store.add_shift(profile.id, start, start + timedelta(hours=hours), self.coordinator)
         self.users[name] = username
         return username
 
     def read(self, reference: str):
-        return self.store.ticket(reference, COORDINATOR, "测试：核对转人工摘要")
+        return self.store.ticket(reference, self.coordinator, "测试：核对转人工摘要")
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 import store
 from bot.hotline import protocol
+from bot.hotline.person import TRANSFERRING, callback_slots
 from scripts.launcher import free_port
 from store.hotline import overflow_figures
+from tests import fake_asterisk
 from tests.audiosocket_sim import Answer, SimulatedCall, telephone_audio
+from tests.fake_asterisk import FakeAsterisk
+from tests.test_handoff_dialogue import Roster
 from tests.voice_support import KOREAN_MODEL, espeak_wav, gateway_only, wait_for_voice_engines
 
 SILENCE_SECONDS = 3.0
@@ -27,23 +32,70 @@ SILENCE_SECONDS = 3.0
 GREETING_CHARACTERS = 45
 
 
+@dataclass(frozen=True)
+class Hotline:
+    port: int  # AudioSocket
+    database_url: str
+    asterisk_port: int  # where the gateway finds Asterisk's AMI (or ARI)
+
+
 @pytest.fixture(scope="module")
 def hotline(stack, tmp_path_factory):
-    """A gateway answering AudioSocket calls; its port, and its database URL."""
+    """A gateway answering AudioSocket calls, transferring through AMI.
+
+    Asterisk's manager interface is there only in the tests that start a
+    FakeAsterisk (the `asterisk` fixture); without it the gateway cannot
+    reach AMI, so nobody can be transferred and the caller is helped without.
+    """
+    yield from _gateway(stack, tmp_path_factory, "ami")
+
+
+@pytest.fixture(scope="module")
+def hotline_ari(stack, tmp_path_factory):
+    """The same, transferring through ARI."""
+    yield from _gateway(stack, tmp_path_factory, "ari")
+
+
+def _gateway(stack, tmp_path_factory, transfer: str):
     database_url = f"sqlite:///{stack.var_dir / 'legal_aid.db'}"
-    port = free_port()
+    port, asterisk_port = free_port(), free_port()
     gateway = gateway_only(
         stack,
-        tmp_path_factory.mktemp("hotline"),
+        tmp_path_factory.mktemp(f"hotline-{transfer}"),
         KOREAN_MODEL,
         HOTLINE_PORT=str(port),
         HOTLINE_SILENCE_SECONDS=str(SILENCE_SECONDS),
+        HOTLINE_TRANSFER=transfer,
+        HOTLINE_WAIT_CHECK_SECONDS="1",
+        ASTERISK_AMI_PORT=str(asterisk_port),
+        ASTERISK_AMI_USER=fake_asterisk.USER,
+        ASTERISK_AMI_SECRET=fake_asterisk.SECRET,
+        ASTERISK_ARI_URL=f"http://127.0.0.1:{asterisk_port}/ari",
+        ASTERISK_ARI_USER=fake_asterisk.USER,
+        ASTERISK_ARI_PASSWORD=fake_asterisk.SECRET,
     )
     try:
         wait_for_voice_engines(gateway.gateway_url)
-        yield port, database_url
+        yield Hotline(port, database_url, asterisk_port)
     finally:
         gateway.stop(("gateway",))
+
+
+@pytest.fixture
+async def asterisk(hotline):
+    """Asterisk's manager interface, for the gateway of `hotline`."""
+    phone_system = FakeAsterisk()
+    await phone_system.start_ami(hotline.asterisk_port)
+    try:
+        yield phone_system
+    finally:
+        await phone_system.close()
+
+
+@pytest.fixture(scope="module")
+def desk(stack):
+    """The handoff store, as the hotline's coordinator reads it."""
+    return Roster(stack, coordinator="hotline-coordinator")
 
 
 def assert_speech(answer: Answer, characters: int) -> None:
@@ -70,7 +122,7 @@ async def wait_for_record(database_url: str, before: dict[str, int], outcome: st
 
 
 async def test_the_greeting_is_heard_at_once(hotline):
-    port, _ = hotline
+    port = hotline.port
     async with SimulatedCall(port) as call:
         greeting = await call.next_answer(since=call.connected_at)
         assert greeting.started - call.connected_at < 3.0
@@ -80,7 +132,7 @@ async def test_the_greeting_is_heard_at_once(hotline):
 
 async def test_a_consultation_by_keys(hotline):
     """0 asks for a person; the dialogue's question (with choices) is answered by key 1."""
-    port, _ = hotline
+    port = hotline.port
     async with SimulatedCall(port) as call:
         await call.next_answer(since=call.connected_at)
         pressed = await call.press("0")
@@ -97,7 +149,7 @@ async def test_a_consultation_by_keys(hotline):
 
 async def test_a_spoken_turn_is_answered(hotline):
     """Korean speech (the test model's language): recognised and answered, quickly."""
-    port, _ = hotline
+    port = hotline.port
     speech = await telephone_audio(espeak_wav("안녕하세요 법률 상담을 받고 싶어요"))
     async with SimulatedCall(port) as call:
         await call.next_answer(since=call.connected_at)
@@ -110,7 +162,7 @@ async def test_a_spoken_turn_is_answered(hotline):
 
 
 async def test_speaking_over_the_answer_stops_it(hotline):
-    port, _ = hotline
+    port = hotline.port
     speech = await telephone_audio(espeak_wav("잠깐만요 잠깐만요 잠깐만요 잠깐만요"))
     async with SimulatedCall(port) as call:
         await call.next_answer(since=call.connected_at)
@@ -136,7 +188,7 @@ async def test_a_key_stops_the_answer(hotline):
     after pressing, which must be under half a second, where without barge-in
     it would be the rest of a question of over 30 s.
     """
-    port, _ = hotline
+    port = hotline.port
     async with SimulatedCall(port) as call:
         await call.next_answer(since=call.connected_at)
         pressed = await call.press("0")  # the long question about consent (over 30 s)
@@ -158,7 +210,7 @@ async def test_a_key_stops_the_answer(hotline):
 
 
 async def test_silence_is_prompted_twice_then_a_person_offered_then_goodbye(hotline):
-    port, database_url = hotline
+    port, database_url = hotline.port, hotline.database_url
     before = outcomes(database_url)
     async with SimulatedCall(port) as call:
         greeting = await call.next_answer(since=call.connected_at)
@@ -179,7 +231,7 @@ async def test_silence_is_prompted_twice_then_a_person_offered_then_goodbye(hotl
 
 
 async def test_hanging_up_mid_answer_is_an_abandoned_call(hotline):
-    port, database_url = hotline
+    port, database_url = hotline.port, hotline.database_url
     before = outcomes(database_url)
     call = SimulatedCall(port)
     await call.connect()
@@ -207,7 +259,7 @@ async def test_hanging_up_mid_answer_is_an_abandoned_call(hotline):
     ids=["unknown-type", "bad-uuid", "long-dtmf", "odd-audio", "cut-header", "http"],
 )
 async def test_malformed_frames_are_hung_up_cleanly(hotline, frames):
-    port, _ = hotline
+    port = hotline.port
     call = SimulatedCall(port)
     first_is_uuid = frames[0][:1] != bytes([protocol.UUID])
     await call.connect(send_uuid=first_is_uuid, stream_audio=False)
@@ -223,8 +275,8 @@ async def test_malformed_frames_are_hung_up_cleanly(hotline, frames):
 
 
 async def test_many_calls_at_once_are_all_greeted(hotline):
-    port, _ = hotline
-    calls = [SimulatedCall(port) for _ in range(10)]
+    port = hotline.port
+    calls = [SimulatedCall(port) for _ in range(20)]
     await asyncio.gather(*(call.connect() for call in calls))
     try:
         greetings = await asyncio.gather(
@@ -235,6 +287,152 @@ async def test_many_calls_at_once_are_all_greeted(hotline):
             assert_speech(greeting, GREETING_CHARACTERS)
     finally:
         await asyncio.gather(*(call.close() for call in calls))
+
+
+# A person for the caller: transfer through Asterisk, or a callback -----------------
+
+CALLER = "13812345678"
+
+
+async def after_key(call: SimulatedCall, digit: str, timeout: float = 60) -> float:
+    """Presses `digit` (stopping whatever is being said) and waits for the answer to
+    start. Frames of the stopped prompt still on their way arrive within 0.2 s."""
+    pressed = await call.press(digit)
+    return await call.first_audio_after(pressed + 0.2, timeout=timeout)
+
+
+async def ask_for_a_person(call: SimulatedCall, desk: Roster) -> str:
+    """0 with nobody free, then 1 (同意) to the consent question: the ticket's reference."""
+    await call.next_answer(since=call.connected_at)
+    await after_key(call, "0")  # nobody free: the dialogue asks consent to pass it on
+    await after_key(call, "1")  # 同意: the ticket opens, and the caller hears their place
+    reference = desk.store.open_ticket_for(f"hotline:{call.call_id}")
+    assert reference is not None
+    return reference
+
+
+async def test_zero_transfers_at_once_when_someone_is_free(hotline, asterisk, desk):
+    before = outcomes(hotline.database_url)
+    asterisk.free = 1
+    call = SimulatedCall(hotline.port)
+    channel = asterisk.add_call(call, hotline.port, caller=CALLER)
+    async with call:
+        await call.next_answer(since=call.connected_at)
+        pressed = await call.press("0")
+        await asyncio.wait_for(call.closed.wait(), 30)
+    assert channel.redirected_to == ("hotline-transfer", fake_asterisk.QUEUE, "1")
+    # Nothing about the caller is passed on or stored: they tell the person themselves.
+    assert "LEGAL_AID_TICKET" not in channel.variables
+    assert desk.store.open_ticket_for(f"hotline:{call.call_id}") is None
+    # "马上为您转接，请不要挂机" is heard whole before the call leaves the assistant,
+    told = call.answers(pressed + 0.2)
+    assert told and told[0].ended <= call.left_audiosocket_at
+    assert_speech(told[0], len(TRANSFERRING))
+    # and it is Asterisk that ends the AudioSocket: a hang-up frame would end the call.
+    assert not call.hung_up_by_assistant.is_set()
+    await wait_for_record(hotline.database_url, before, "transferred")
+
+
+async def test_a_whole_call_by_keys_books_a_callback_on_the_callers_number(hotline, asterisk, desk):
+    """Greeting, 0, 1 同意, 2 约时间回电, 1 the first time offered, 1 this number: booked."""
+    before = outcomes(hotline.database_url)
+    slots = callback_slots(datetime.now(timezone.utc))
+    call = SimulatedCall(hotline.port)
+    asterisk.add_call(call, hotline.port, caller=CALLER)
+    async with call:
+        reference = await ask_for_a_person(call, desk)
+        await after_key(call, "2")  # 约时间回电: three times are offered
+        await after_key(call, "1")  # the first: "就打您现在这个号码吗？尾号是…"
+        pressed = await call.press("1")
+        await asyncio.wait_for(call.hung_up_by_assistant.wait(), 60)
+    booked = call.answers(pressed + 0.2)
+    assert booked and booked[-1].rms > 300 and booked[-1].seconds > 4  # time, number, goodbye
+    view = desk.read(reference)
+    assert view.callback_at == slots[0] and view.callback_phone == CALLER
+    assert "redirect" not in asterisk.actions
+    await wait_for_record(hotline.database_url, before, "callback")
+    desk.store.cancel(reference)
+
+
+async def test_a_withheld_number_is_keyed_in_and_read_back(hotline, asterisk, desk):
+    slots = callback_slots(datetime.now(timezone.utc))
+    call = SimulatedCall(hotline.port)
+    asterisk.add_call(call, hotline.port, caller=None)  # "<unknown>": withheld
+    async with call:
+        reference = await ask_for_a_person(call, desk)
+        await after_key(call, "2")
+        await after_key(call, "2")  # the second time: "请用电话按键输入回电号码…"
+        for digit in "13912345678":
+            await call.press(digit)
+            await asyncio.sleep(0.15)
+        pressed = await call.press("#")
+        read_back = await call.next_answer(since=pressed + 0.2, timeout=60)
+        # "您输入的号码是幺三九幺二三四五六七八。", digit by digit, then 1 对 · 2 重新输入.
+        assert read_back.rms > 300 and read_back.seconds > 4
+        await call.press("1")
+        await asyncio.wait_for(call.hung_up_by_assistant.wait(), 60)
+    view = desk.read(reference)
+    assert view.callback_at == slots[1] and view.callback_phone == "13912345678"
+    desk.store.cancel(reference)
+
+
+async def test_a_waiting_caller_is_transferred_with_the_ticket(hotline, asterisk, desk):
+    before = outcomes(hotline.database_url)
+    call = SimulatedCall(hotline.port)
+    channel = asterisk.add_call(call, hotline.port, caller=CALLER)
+    async with call:
+        reference = await ask_for_a_person(call, desk)
+        await after_key(call, "1")  # 继续等
+        asterisk.free = 1  # an operator hangs up their last call
+        await asyncio.wait_for(call.closed.wait(), 30)
+    assert channel.redirected_to == ("hotline-transfer", fake_asterisk.QUEUE, "1")
+    # Whoever answers finds the summary by the ticket's reference,
+    assert channel.variables["LEGAL_AID_TICKET"] == reference
+    said = [m.text for m in desk.store.messages(reference, desk.coordinator, "测试：核对转接")]
+    assert any("转接" in text for text in said)
+    await wait_for_record(hotline.database_url, before, "transferred")
+    desk.store.cancel(reference)
+
+
+async def test_hanging_up_while_waiting_leaves_the_queue(hotline, asterisk, desk):
+    before = outcomes(hotline.database_url)
+    call = SimulatedCall(hotline.port)
+    asterisk.add_call(call, hotline.port, caller=CALLER)
+    await call.connect()
+    reference = await ask_for_a_person(call, desk)
+    await asyncio.sleep(1.0)
+    await call.close()  # while hearing their place in the queue
+    for _ in range(50):
+        if desk.store.ticket_status(reference) == "cancelled":
+            break
+        await asyncio.sleep(0.1)
+    assert desk.store.ticket_status(reference) == "cancelled"  # no lawyer waits on it
+    await wait_for_record(hotline.database_url, before, "abandoned")
+
+
+async def test_a_transfer_through_ari(hotline_ari, desk):
+    """ARI moves only Stasis channels: the gateway sets the queue and hangs up, and
+    the dialplan goes on from AudioSocket() to Queue(${LEGAL_AID_TRANSFER})."""
+    before = outcomes(hotline_ari.database_url)
+    phone_system = FakeAsterisk()
+    await phone_system.start_ari(hotline_ari.asterisk_port)
+    try:
+        phone_system.free = 1
+        call = SimulatedCall(hotline_ari.port)
+        channel = phone_system.add_call(call, hotline_ari.port, caller=CALLER)
+        async with call:
+            await call.next_answer(since=call.connected_at)
+            pressed = await call.press("0")
+            await asyncio.wait_for(call.hung_up_by_assistant.wait(), 30)
+        assert channel.variables == {"LEGAL_AID_TRANSFER": fake_asterisk.QUEUE}
+        told = call.answers(pressed + 0.2)
+        assert told and told[0].rms > 300
+        hung_up_at = next(at for at, kind, _ in call.other_frames if kind == protocol.HANGUP)
+        assert told[0].ended < hung_up_at  # the whole sentence, then the hang-up
+        assert phone_system.failed_logins == 0
+    finally:
+        await phone_system.close()
+    await wait_for_record(hotline_ari.database_url, before, "transferred")
 
 
 # The call records and the console's overflow figures (no gateway needed) ---------

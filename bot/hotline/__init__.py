@@ -12,7 +12,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.appkeys import CONFIG, ENGINE, TURNS
+from bot.appkeys import CONFIG, ENGINE, HTTP, TURNS
+from bot.handoff_relay import RELAY
+from bot.hotline import telephony
 from bot.hotline.call import CallServices, CallSettings
 from bot.hotline.server import HotlineServer
 
@@ -20,7 +22,8 @@ HOTLINE = web.AppKey("hotline", HotlineServer)
 
 
 def setup(app: web.Application) -> None:
-    """Call after the voice sub-application is added (the engines come from it)."""
+    """Call after the voice sub-application and the handoff relay are added (the
+    engines come from the one, waiting callers' tickets from the other)."""
     if app[CONFIG].hotline_port:
         app.cleanup_ctx.append(_serve)
 
@@ -30,17 +33,25 @@ async def _serve(app: web.Application) -> AsyncIterator[None]:
 
     config = app[CONFIG]
     voice_app = app[VOICE_APP]
+    phone_system = telephony.from_config(config, app[HTTP])
     services = CallServices(
         turns=app[TURNS],
         recogniser=lambda: voice_app.get(RECOGNISER),
         synthesiser=lambda: voice_app.get(SYNTHESISER),
+        telephony=phone_system,
+        relay=lambda: app.get(RELAY),
     )
     settings = CallSettings(
         silence_seconds=config.hotline_silence_seconds,
         max_call_seconds=config.hotline_max_call_seconds,
+        queue=config.hotline_queue,
+        wait_check_seconds=config.hotline_wait_check_seconds,
+        max_wait_seconds=config.hotline_max_wait_seconds,
     )
     server = HotlineServer(services, settings, app[ENGINE])
     await server.start(config.hotline_host, config.hotline_port)
     app[HOTLINE] = server
     yield
     await server.close()
+    if phone_system is not None:
+        await phone_system.close()

@@ -11,6 +11,9 @@
 * Replies come from Rasa through the shared TurnHandler with channel
   "hotline" (its `channel: voice` variants), are synthesised sentence by
   sentence, resampled to 8 kHz and sent as 20 ms frames in real time.
+* A person (bot/hotline/person.py): 0 transfers at once when someone in the
+  hotline's queue is free; otherwise, and after the dialogue's 转人工 opens a
+  ticket, the caller waits (transferred when someone is free) or books a callback.
 * Barge-in: caller speech or a key stops the answer being played.
 * Silence: after SILENCE_PROMPTS re-prompts, a person is offered; after one
   more silence the call ends politely.
@@ -36,8 +39,10 @@ from typing import Any
 
 from bot.hotline import protocol
 from bot.hotline.listening import Endpointer, Utterance
+from bot.hotline.person import PersonForCaller
+from bot.hotline.telephony import Telephony
 from bot.privacy import pseudonym
-from bot.voice_chat import ExpectedAnswers, SpeechRates
+from bot.voice_chat import SPOKEN_NUMBERS, ExpectedAnswers, SpeechRates
 from voice.audio import to_telephone_pcm
 from voice.errors import VoiceInputError
 from voice.normalise import reply_for_ear
@@ -61,6 +66,9 @@ ASK_HUMAN = "/ask_human"
 
 # How long the first frame (the UUID) may take after Asterisk connects.
 UUID_TIMEOUT_SECONDS = 5.0
+# After AMI's Redirect, Asterisk ends the AudioSocket itself; a hang-up frame
+# sent before it does would, on an older Asterisk, hang up the transferred call.
+TRANSFER_HANGUP_SECONDS = 5.0
 # Audio is sent this far ahead of real time: Asterisk's jitter buffer absorbs
 # it, and a busy event loop does not make the caller hear gaps.
 SEND_AHEAD_SECONDS = 0.06
@@ -73,6 +81,9 @@ class CallSettings:
     silence_seconds: float = 8.0
     max_call_seconds: float = 1200.0
     end_silence_seconds: float = 0.7
+    queue: str = "legal-aid"  # the telephone system's queue of operators and lawyers
+    wait_check_seconds: float = 10.0
+    max_wait_seconds: float = 180.0
 
 
 @dataclass
@@ -83,6 +94,8 @@ class CallServices:
     recogniser: Callable[[], Recogniser | None]
     synthesiser: Callable[[], Synthesiser | None]
     active_calls: Callable[[], int] = lambda: 1
+    telephony: Telephony | None = None
+    relay: Callable[[], Any] = lambda: None  # bot.handoff_relay.HandoffRelay, once it is up
     # Called with the finished call's record (off the event loop by the caller).
     record: Callable[[CallRecord], Any] | None = None
 
@@ -117,6 +130,8 @@ class Call:
         self.reader, self.writer = reader, writer
         self.services, self.settings = services, settings
         self.sender = ""
+        self.call_id = uuid.UUID(int=0)
+        self.ended_by: str | None = None  # "transferred" or "callback": the call's end
         self.record = CallRecord(started_at=datetime.now(timezone.utc))
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.interrupt = asyncio.Event()  # barge-in: stop the answer being played
@@ -132,6 +147,14 @@ class Call:
         self.in_turn = False
         self._turn_started: float | None = None
         self._turn_via = ""
+        self.person = PersonForCaller(
+            self,
+            services.telephony,
+            services.relay(),
+            settings.queue,
+            settings.wait_check_seconds,
+            settings.max_wait_seconds,
+        )
 
     # The connection -------------------------------------------------------------
 
@@ -146,8 +169,9 @@ class Call:
             return self.record
         if call_id is None:
             return self.record  # connected and went away: nothing to record
-        self.sender = f"hotline:{call_id}"
+        self.sender, self.call_id = f"hotline:{call_id}", call_id
         log.info("hotline call start call=%s", pseudonym(self.sender))
+        self.person.start(call_id)
         receiving = asyncio.ensure_future(self._receive())
         talking = asyncio.ensure_future(self._talk())
         try:
@@ -163,6 +187,7 @@ class Call:
             if self.utterance is not None:
                 self.utterance.cancel()
             await self._hang_up()
+            await self.person.finish()
             self._finish()
         return self.record
 
@@ -267,7 +292,7 @@ class Call:
         except asyncio.TimeoutError:
             with contextlib.suppress(CallEnded):
                 self.interrupt.clear()
-                await self._say_text(TIME_UP, barge_in=False)
+                await self.say_text(TIME_UP, barge_in=False)
             self.record.outcome = "resolved" if self.answered_once else "abandoned"
         except CallEnded:
             self.record.outcome = self._outcome_of_hang_up()
@@ -277,26 +302,30 @@ class Call:
 
     def _outcome_of_hang_up(self) -> str:
         """Hanging up mid-answer, mid-turn or before any answer is giving up."""
+        if self.ended_by is not None:
+            return self.ended_by  # Asterisk ends the line of a transferred call
         if self.playing or self.in_turn or not self.answered_once:
             return "abandoned"
+        if self.person.waiting_on is not None:
+            return "abandoned"  # hung up waiting for a person, without a callback
         return "resolved"
 
     async def _conversation(self) -> None:
         if not await self._wait_for_voice():
             log.warning("hotline call=%s: no speech synthesis; handed back", pseudonym(self.sender))
             return
-        await self._say_text(GREETING)
+        await self.say_text(GREETING)
         silences = 0
-        while True:
-            event = await self._next_event()
+        while self.ended_by is None:
+            event = await self.next_event()
             if event is None:
                 silences += 1
                 if silences <= SILENCE_PROMPTS:
-                    await self._say_text(SILENCE_PROMPT)
+                    await self.say_text(SILENCE_PROMPT)
                 elif silences == SILENCE_PROMPTS + 1:
-                    await self._say_text(OFFER_PERSON)
+                    await self.say_text(OFFER_PERSON)
                 else:
-                    await self._say_text(GOODBYE_SILENT, barge_in=False)
+                    await self.say_text(GOODBYE_SILENT, barge_in=False)
                     self.record.outcome = "abandoned"
                     return
                 continue
@@ -304,7 +333,23 @@ class Call:
             message = await self._message_of(event)
             if message is None:
                 continue
-            await self._answer(message)
+            await self.answer(message)
+            if self.person.waiting_on is not None and self.ended_by is None:
+                await self.person.wait()
+
+    async def end(self, outcome: str, asterisk_hangs_up: bool = False) -> None:
+        """The assistant ends the call: transferred, or a callback booked."""
+        self.ended_by = self.record.outcome = outcome
+        if asterisk_hangs_up:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.hung_up.wait(), TRANSFER_HANGUP_SECONDS)
+
+    async def conversation(self) -> str:
+        """The conversation this call speaks in (another one, after a 接续码)."""
+        continuations = getattr(self.services.turns, "continuations", None)
+        if continuations is None:
+            return self.sender
+        return await continuations.conversation_of(self.sender)
 
     async def _wait_for_voice(self) -> bool:
         """The synthesiser loads in the background at the gateway's start."""
@@ -314,14 +359,14 @@ class Call:
             await asyncio.sleep(0.25)
         return False
 
-    async def _next_event(self) -> tuple[str, Any] | None:
-        """The caller's next key or utterance; None after the silence timeout."""
+    async def next_event(self, timeout: float | None = None) -> tuple[str, Any] | None:
+        """The caller's next key or utterance; None after the silence (or `timeout`)."""
         while True:
             waiting = asyncio.ensure_future(self.events.get())
             hung_up = asyncio.ensure_future(self.hung_up.wait())
             done, _ = await asyncio.wait(
                 {waiting, hung_up},
-                timeout=self.settings.silence_seconds,
+                timeout=self.settings.silence_seconds if timeout is None else timeout,
                 return_when=asyncio.FIRST_COMPLETED,
             )
             hung_up.cancel()
@@ -333,23 +378,16 @@ class Call:
             if self.utterance is None:  # not in the middle of speaking
                 return None
 
-    async def _message_of(self, event: tuple[str, Any]) -> str | None:
-        """What to send to the dialogue for a key or utterance; None when answered here."""
+    async def hear(self, event: tuple[str, Any] | None) -> tuple[str, str] | None:
+        """A key as ("key", digit), an utterance as ("words", what was heard, maybe "");
+        None for silence. The turn's clock starts here."""
+        if event is None:
+            return None
         kind, value = event
         if kind == "key":
-            value, self._turn_started = value
+            digit, self._turn_started = value
             self._turn_via = "key"
-            if value == "0":
-                return ASK_HUMAN
-            if value == "*":
-                await self._say(self.last_replies or [{"text": GREETING}])
-                return None
-            if value.isdigit() and 1 <= int(value) <= len(self.buttons):
-                return (
-                    self.buttons[int(value) - 1]["payload"] or self.buttons[int(value) - 1]["title"]
-                )
-            await self._say_text(NO_SUCH_CHOICE)
-            return None
+            return "key", digit
         utterance: Utterance = value
         self._turn_started = utterance.ended_at
         self._turn_via = "speech"
@@ -357,32 +395,92 @@ class Call:
             heard = await utterance.task
         except VoiceInputError:
             heard = ""
-        if not heard.strip():
-            await self._say_text(NOT_HEARD)
-            return None
-        return heard
+        return "words", heard.strip()
 
-    async def _answer(self, message: str) -> None:
+    def picked(self, heard: tuple[str, str] | None) -> str | None:
+        """The title of the choice offered last that a key or the words picked, if any."""
+        if heard is None:
+            return None
+        kind, value = heard
+        titles = [str(button.get("title", "")) for button in self.buttons]
+        if kind == "key":
+            return (
+                titles[int(value) - 1]
+                if value.isdigit() and 0 < int(value) <= len(titles)
+                else None
+            )
+        said = value.replace(" ", "")
+        if said in titles:
+            return said
+        numbers = SPOKEN_NUMBERS[: len(titles)]
+        return titles[numbers.index(said)] if len(said) == 1 and said in numbers else None
+
+    async def _message_of(self, event: tuple[str, Any]) -> str | None:
+        """What to send to the dialogue for a key or utterance; None when answered here."""
+        heard = await self.hear(event)
+        assert heard is not None
+        kind, value = heard
+        if kind == "key":
+            if value == "0":
+                if await self.person.transfer_if_free():
+                    return None
+                return ASK_HUMAN
+            if value == "*":
+                await self.say(self.last_replies or [{"text": GREETING}])
+                return None
+            picked = self.picked(heard)
+            if picked is not None:
+                button = self.buttons[int(value) - 1]
+                return button["payload"] or button["title"]
+            await self.say_text(NO_SUCH_CHOICE)
+            return None
+        if not value:
+            await self.say_text(NOT_HEARD)
+            return None
+        return value
+
+    async def offer(self, reply: dict[str, Any]) -> None:
+        """Speaks a prompt whose buttons the next key or words choose from."""
+        self.buttons = reply["buttons"]
+        self.expected.note(self.sender, [reply])
+        self.last_replies = [reply]
+        await self.say([reply])
+
+    def offer_nothing(self) -> None:
+        """Free recognition and raw keys next (a number being keyed in)."""
+        self.buttons = []
+        self.expected.note(self.sender, [])
+
+    async def ask(self, reply: dict[str, Any]) -> tuple[str, str] | None:
+        """Offers the choices and hears the answer (None: silence)."""
+        await self.offer(reply)
+        return await self.hear(await self.next_event())
+
+    async def answer(self, message: str) -> None:
+        """One turn of the dialogue (or of the relay, during a handoff), spoken. A turn
+        that opens a handoff ticket makes the caller wait for a person (person.py)."""
         self.in_turn = True
         replies = await self.services.turns.handle(
             self.sender, message, {"channel": "hotline"}, channel="hotline"
         )
         self.record.turns += 1
+        if handoff_opened(replies):
+            await self.person.opened()
         replies = self.rates.note(self.sender, replies)
         self.expected.note(self.sender, replies)
         self.buttons = next((r["buttons"] for r in reversed(replies) if r.get("buttons")), [])
         if replies:
             self.last_replies = replies
-        await self._say(replies)
+        await self.say(replies)
         self.answered_once = True
         self.in_turn = False
 
     # Speaking --------------------------------------------------------------------------
 
-    async def _say_text(self, text: str, barge_in: bool = True) -> None:
-        await self._say([{"text": text}], barge_in)
+    async def say_text(self, text: str, barge_in: bool = True) -> None:
+        await self.say([{"text": text}], barge_in)
 
-    async def _say(self, replies: list[dict[str, Any]], barge_in: bool = True) -> None:
+    async def say(self, replies: list[dict[str, Any]], barge_in: bool = True) -> None:
         """Speaks the replies in real time until done or interrupted by the caller."""
         synthesiser = self.services.synthesiser()
         if synthesiser is None:
@@ -438,3 +536,11 @@ class Call:
             if delay > 0:
                 await asyncio.sleep(delay)
         return True
+
+
+def handoff_opened(replies: list[dict[str, Any]]) -> bool:
+    """Whether the dialogue's 转人工 opened a ticket (action_handoff's marker)."""
+    return any(
+        ((reply.get("custom") or {}).get("handoff") or {}).get("status") == "open"
+        for reply in replies
+    )
