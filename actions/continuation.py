@@ -21,7 +21,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.numbers import number_to_chinese
+from legal_aid.numbers import number_to_chinese
 from store.links import ConversationLinks
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The eligibility form: asks only the facts the engine still needs, one at a time.
 
 The form's questions are not a fixed list: after every answer the engine
-(actions.eligibility) assesses the facts known so far, and the next question
+(legal_aid.eligibility) assesses the facts known so far, and the next question
 is the first of its `missing_facts` (in the data's question order). A person
 may decline any question ("不想说", "不知道"); it is not asked again and the
 result says what stays uncertain. "为什么问这个" gets the question's reason,
@@ -22,12 +22,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.conversation import speech_request
-from actions.eligibility import FactError, assess, load_ruleset
-from actions.eligibility.answers import is_decline, parse_answer, parse_yes_no
-from actions.eligibility.engine import benefit_facts
-from actions.eligibility.facts import FACTS, check_value
-from actions.places import most_specific_place
-from actions.policy_data import DEFAULT_REGION
+from legal_aid.eligibility import FactError, assess, load_ruleset
+from legal_aid.eligibility.answers import is_decline, parse_answer, parse_yes_no
+from legal_aid.eligibility.engine import benefit_facts
+from legal_aid.eligibility.facts import FACTS, check_value
+from legal_aid.places import most_specific_place
+from legal_aid.policy_data import DEFAULT_REGION
 
 FORM = "eligibility_form"
 # Facts the person declined or did not know: not asked again, named in the result.

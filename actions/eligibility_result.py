@@ -16,8 +16,6 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import restart
-from actions.eligibility import assess, load_ruleset
-from actions.eligibility.facts import FACTS
 from actions.eligibility_form import (
     DECLINED_SLOT,
     LEFT_SLOT,
@@ -25,9 +23,11 @@ from actions.eligibility_form import (
     about_notarization,
     facts_from_tracker,
 )
-from actions.numbers import number_to_chinese
-from actions.policy_data import DEFAULT_REGION
 from actions.voice import for_ear, is_voice, source_line
+from legal_aid.eligibility import assess, load_ruleset
+from legal_aid.eligibility.facts import FACTS
+from legal_aid.numbers import number_to_chinese
+from legal_aid.policy_data import DEFAULT_REGION
 
 # The economic test's facts (policy/eligibility/national.yml economic_test).
 INCOME_FACTS = frozenset({"income_per_capita_monthly", "local_minimum_living_standard_monthly"})

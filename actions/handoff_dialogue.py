@@ -17,29 +17,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.eligibility import assess
-from actions.eligibility.answers import parse_yes_no
 from actions.eligibility_form import facts_from_tracker
-from actions.handoff import matching
-from actions.handoff.matching import MatchResult
 from actions.intake_form import CONSENT_AT
-from actions.numbers import number_to_chinese
-from actions.policy_data import DEFAULT_REGION
 from actions.voice import gateway_channel, on_the_phone
+from legal_aid.eligibility import assess
+from legal_aid.eligibility.answers import parse_yes_no
+from legal_aid.handoff import matching
+from legal_aid.handoff.matching import MatchResult
+from legal_aid.numbers import number_to_chinese
+from legal_aid.policy_data import DEFAULT_REGION
+from legal_aid.times import said_time
 from store.handoff import HandoffRequest, HandoffStore, HandoffSummary
 from store.intake import ACCESSIBILITY_NEEDS, CHANNELS
 
 logger = logging.getLogger(__name__)
 
 # China has one time zone and no daylight saving: a fixed offset needs no tz database.
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 TRANSCRIPT_TURNS = 40
 TRANSCRIPT_TEXT = 1000
 WHAT_HAPPENED_LIMIT = 600
@@ -63,7 +63,7 @@ DECISION_ZH = {
     "consultation_only": "一般只能提供法律咨询",
     "not_eligible": "一般不符合法律援助条件",
 }
-# What the person is told, by the matching result (actions/handoff/matching.py).
+# What the person is told, by the matching result (legal_aid/handoff/matching.py).
 NOT_AVAILABLE = {
     matching.REQUESTED_UNKNOWN: "utter_handoff_requested_unknown",
     matching.REQUESTED_OFF_DUTY: "utter_handoff_requested_off_duty",
@@ -204,37 +204,6 @@ def handoff_request(tracker: Tracker) -> HandoffRequest:
 # Saying it ------------------------------------------------------------------------
 
 
-def said_time(moment: datetime, now: datetime) -> str:
-    """A time in China time as people say it: 今天下午两点半, 明天上午九点, 11月23日上午九点."""
-    local, today = moment.astimezone(CHINA), now.astimezone(CHINA).date()
-    days = (local.date() - today).days
-    day = {0: "今天", 1: "明天", 2: "后天"}.get(
-        days, f"{number_to_chinese(local.month)}月{number_to_chinese(local.day)}日"
-    )
-    hour = local.hour
-    period = (
-        "凌晨"
-        if hour < 6
-        else "上午"
-        if hour < 12
-        else "中午"
-        if hour == 12
-        else "下午"
-        if hour < 18
-        else "晚上"
-    )
-    twelve = hour if hour <= 12 else hour - 12
-    spoken_hour = "两" if twelve == 2 else number_to_chinese(twelve)
-    minutes = (
-        ""
-        if local.minute == 0
-        else "半"
-        if local.minute == 30
-        else f"{number_to_chinese(local.minute)}分"
-    )
-    return f"{day}{period}{spoken_hour}点{minutes}"
-
-
 def lawyer_names(lawyers: tuple[matching.LawyerProfile, ...]) -> str:
     return "、".join(f"{lawyer.display_name}律师" for lawyer in lawyers[:3])
 
@@ -333,15 +302,21 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         agreed = consent(tracker)
-        # On the hotline 0 reaches a person: its variants say so instead of giving 12348.
-        phone = "_phone" if on_the_phone(tracker) else ""
+        # On the hotline 0 reaches a person: its responses say so instead of giving 12348.
+        phone = on_the_phone(tracker)
         if agreed is None:
             # Nothing about the person is stored until they say yes (PIPL arts. 14, 17).
-            dispatcher.utter_message(response=f"utter_ask_handoff_consent{phone}")
+            dispatcher.utter_message(
+                response="utter_ask_handoff_consent_phone" if phone else "utter_ask_handoff_consent"
+            )
             named = requested_lawyer(tracker.latest_message.get("text"))
             return [SlotSet(ASKED, True), SlotSet("handoff_requested_lawyer", named)]
         if agreed is False:
-            dispatcher.utter_message(response=f"utter_handoff_consent_refused{phone}")
+            dispatcher.utter_message(
+                response="utter_handoff_consent_refused_phone"
+                if phone
+                else "utter_handoff_consent_refused"
+            )
             return [SlotSet(ASKED, False), SlotSet("handoff_requested_lawyer", None)]
         return await self.hand_over(dispatcher, tracker)
 

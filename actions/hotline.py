@@ -7,8 +7,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.policy_data import DEFAULT_REGION, available_regions, load_region
 from actions.voice import is_voice, source_line
+from legal_aid.policy_data import DEFAULT_REGION, available_regions, load_region
 
 
 def hotline_answer(region: str | None, voice: bool = False) -> str:

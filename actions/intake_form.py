@@ -4,7 +4,7 @@ The questions are not a fixed list: which ones are asked depends on the
 person (a child under 14 needs a guardian's consent; the ID number and the
 disability certificate may be skipped; urgency already told in the eligibility
 questions is not asked again). Every answer is checked in the words people
-use (actions/intake/validation.py). At any time a person may correct an
+use (legal_aid/intake/validation.py). At any time a person may correct an
 earlier answer ("电话说错了"), ask why a question is asked, or stop and come
 back later ("先停一下" … "继续申请") with nothing lost.
 
@@ -25,11 +25,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.conversation import speech_request
-from actions.eligibility.answers import is_decline, parse_answer, parse_yes_no
 from actions.eligibility_form import LEAVING_INTENTS as ELIGIBILITY_LEAVING
 from actions.eligibility_form import SETTLED_SLOT, said_clearly
-from actions.intake import validation
-from actions.intake.fields import (
+from actions.matters import matter_name
+from actions.voice import is_voice
+from legal_aid.eligibility.answers import is_decline, parse_answer, parse_yes_no
+from legal_aid.intake import validation
+from legal_aid.intake.fields import (
     Field,
     field,
     field_named_in,
@@ -39,10 +41,8 @@ from actions.intake.fields import (
     parse_guardian_relation,
     value_label,
 )
-from actions.matters import matter_name
-from actions.numbers import digits_to_chinese
-from actions.places import most_specific_place
-from actions.voice import is_voice
+from legal_aid.numbers import digits_to_chinese
+from legal_aid.places import most_specific_place
 
 FORM = "intake_form"
 CONSENT = "intake_consent"

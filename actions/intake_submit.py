@@ -22,10 +22,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import restart
-from actions.eligibility import assess
 from actions.eligibility_form import facts_from_tracker
-from actions.intake.fields import consent_version
-from actions.intake.materials import EVIDENCE, MaterialItem, checklist
 from actions.intake_form import (
     APPLICATION_KEY,
     CONSENT_AT,
@@ -35,8 +32,11 @@ from actions.intake_form import (
     REFERENCE,
     spoken_reference,
 )
-from actions.policy_data import DEFAULT_REGION
 from actions.voice import for_ear, is_voice, source_line
+from legal_aid.eligibility import assess
+from legal_aid.intake.fields import consent_version
+from legal_aid.intake.materials import EVIDENCE, MaterialItem, checklist
+from legal_aid.policy_data import DEFAULT_REGION
 from store.intake import ApplicationDetails, IntakeStore
 
 logger = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.policy_data import load_policy_file
 from actions.voice import is_voice, source_line
+from legal_aid.policy_data import load_policy_file
 
 NEXT_STEPS = [
     {"title": "查一查能不能申请", "payload": "/check_eligibility"},

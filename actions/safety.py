@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.policy_data import load_policy_file
+from legal_aid.policy_data import load_policy_file
 
 
 def safety_messages() -> dict[str, Any]:

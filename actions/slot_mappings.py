@@ -8,7 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 
-from actions.places import most_specific_place
+from legal_aid.places import most_specific_place
 
 
 class ValidateSlotMappings(ValidationAction):

@@ -15,7 +15,7 @@ Prints two tables. Needs a trained model (`./dev setup`) for the second.
 
 2. Simultaneous calls: the real stack (action server, Rasa, a gateway with
    HOTLINE_PORT set, the Korean Vosk model, espeak voice) and N calls at once
-   from the tests' telephone-system simulator (tests/audiosocket_sim.py:
+   from the tests' telephone-system simulator (tests/support/audiosocket_sim.py:
    AudioSocket, 20 ms frames in real time). Each call hears the greeting,
    then takes --turns turns, alternating speech (espeak-ng Korean, streamed
    in real time; it interrupts the answer being played, as a caller who
@@ -163,7 +163,7 @@ def tree_cpu_seconds(root: int) -> float:
 
 
 async def one_call(port: int, turns: int, speech: Sequence[bytes], level: Level) -> None:
-    from tests.audiosocket_sim import SimulatedCall
+    from tests.support.audiosocket_sim import SimulatedCall
 
     try:
         async with SimulatedCall(port) as call:

@@ -30,7 +30,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -40,13 +40,13 @@ from bot.appkeys import CONFIG, ENGINE, HTTP, TURNS
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
+from legal_aid.times import said_time, time_heard
 from store import settings
 from store.crypto import KeyRing, StoreCryptoError
 from store.handoff import HandoffStore, LawyerMessage
 
 log = logging.getLogger("bot.handoff_relay")
 
-CHINA = timezone(timedelta(hours=8))
 POLL_SECONDS = 20.0  # a long poll answers at the latest after this
 POLL_INTERVAL = 1.0
 # Channels whose pages ask for the lawyer's messages themselves (the long poll).
@@ -76,11 +76,6 @@ STORE_DOWN = (
 )
 
 PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}")
-DIGITS = "零一二两三四五六七八九"
-TIME = re.compile(
-    r"(今天|明天|后天)?\s*(凌晨|早上|上午|中午|下午|晚上)?\s*"
-    r"([0-9]{1,2}|[零一二两三四五六七八九十]{1,3})\s*[点时:：]\s*(半|[0-9]{1,2}|[零一二三四五六七八九十]{1,3})?"
-)
 
 
 # Words ------------------------------------------------------------------------------
@@ -88,43 +83,6 @@ TIME = re.compile(
 
 def says_any(message: str, words: tuple[str, ...]) -> bool:
     return any(word in message for word in words)
-
-
-def chinese_number(text: str) -> int:
-    """1–59 in digits or Chinese numerals (十, 十二, 二十五, 两)."""
-    if text.isdigit():
-        return int(text)
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (DIGITS.index(tens) if tens else 1) * 10 + (DIGITS.index(ones) if ones else 0)
-    return DIGITS.index(text) if text != "两" else 2
-
-
-def callback_time(message: str, now: datetime) -> datetime | None:
-    """The time in "明天上午十点" or "下午3点半" (China time), as UTC; None if none is said."""
-    found = TIME.search(message)
-    if not found:
-        return None
-    day, period, hour_text, minute_text = found.groups()
-    hour = chinese_number(hour_text.replace("两", "二") if len(hour_text) > 1 else hour_text)
-    minute = 30 if minute_text == "半" else chinese_number(minute_text) if minute_text else 0
-    if period in ("下午", "晚上") and hour < 12:
-        hour += 12
-    if not (0 <= hour < 24 and 0 <= minute < 60):
-        return None
-    local_now = now.astimezone(CHINA)
-    offset = {"今天": 0, "明天": 1, "后天": 2}.get(day or "", 0)
-    at = (local_now + timedelta(days=offset)).replace(
-        hour=hour, minute=minute, second=0, microsecond=0
-    )
-    if at <= local_now and day is None:
-        at += timedelta(days=1)  # "十点" said after ten: tomorrow's
-    return at.astimezone(timezone.utc)
-
-
-def said_time(moment: datetime) -> str:
-    local = moment.astimezone(CHINA)
-    return f"{local.month}月{local.day}日{local.hour}点{local.minute:02d}分"
 
 
 # The relay ---------------------------------------------------------------------------
@@ -211,7 +169,8 @@ class HandoffRelay:
         return []
 
     async def _callback(self, sender: str, reference: str, message: str) -> str:
-        at = callback_time(message, datetime.now(timezone.utc))
+        now = datetime.now(timezone.utc)
+        at = time_heard(message, now)
         if at is None:
             self._asked_callback.put(sender, True)
             return ASK_CALLBACK
@@ -225,7 +184,7 @@ class HandoffRelay:
             return CALLBACK_REFUSED
         self._asked_callback.pop(sender)
         return CALLBACK_BOOKED.format(
-            time=said_time(at), phone=f"（{phone.group(0)}）" if phone else ""
+            time=said_time(at, now), phone=f"（{phone.group(0)}）" if phone else ""
         )
 
     async def _unheard(self, sender: str, reference: str) -> list[dict[str, Any]]:

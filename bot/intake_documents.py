@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from actions.intake.materials import checklist
-from actions.intake.pdf import render_application_form
+from legal_aid.intake.materials import checklist
+from legal_aid.intake.pdf import render_application_form
 from store.intake import IntakeStore
 
 logger = logging.getLogger(__name__)

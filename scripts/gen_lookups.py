@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from actions.places import PLACES_FILE, load_places
+from legal_aid.places import PLACES_FILE, load_places
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCABULARY_FILE = ROOT / "policy" / "vocabulary.yml"
@@ -105,7 +105,7 @@ def generate(
             "region",
             "policy/places.yml",
             list(places.by_word),
-            "# Every place name and alias; actions/places.py resolves them (no synonyms).\n",
+            "# Every place name and alias; legal_aid/places.py resolves them (no synonyms).\n",
         )
     }
     for section, lookup in VOCABULARY_LOOKUPS.items():

@@ -5,7 +5,8 @@
 #   3. the Debian packages listed in scripts/system-packages.txt,
 #   4. axe-core for the browser tests (npm ci, when its lock file changed),
 #   5. the local key for personal data in the intake store, when PII_KEY is unset,
-#   6. the Rasa model, trained only when its inputs changed.
+#   6. the Rasa model, trained only when its inputs changed (not with --no-model,
+#      which `./dev test --fast` uses: its tests need no model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,4 +87,6 @@ if [ -n "$key_file" ]; then
   say "created the key for personal data in $key_file (keep it: records cannot be read without it; production sets PII_KEY instead)"
 fi
 
-FAYUAN_CACHE="$CACHE_DIR" .venv/bin/python -m scripts.model_cache
+if [ "${1:-}" != "--no-model" ]; then
+  FAYUAN_CACHE="$CACHE_DIR" .venv/bin/python -m scripts.model_cache
+fi

@@ -253,7 +253,7 @@ def generate_key_file(path: Path) -> Path:
         "# 法援助手: the key that encrypts personal data in the intake store.\n"
         "# Keep it and back it up: without it the records cannot be read.\n"
         "# Rotation: put a new kid:key line FIRST, keep the old one, run\n"
-        "#   python -m actions.intake rotate-key\n"
+        "#   python -m store rotate-key\n"
         f"{new_key_entry()}\n"
     ).encode()
     path.parent.mkdir(parents=True, exist_ok=True)

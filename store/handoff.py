@@ -30,10 +30,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from actions.eligibility.facts import FactError, check_facts
-from actions.handoff import matching
-from actions.handoff.matching import Case, LawyerProfile, MatchResult, Shift
-from actions.handoff.policy import load_policy
+from legal_aid.eligibility.facts import FactError, check_facts
+from legal_aid.handoff import matching
+from legal_aid.handoff.matching import Case, LawyerProfile, MatchResult, Shift
+from legal_aid.handoff.policy import load_policy
 from store.crypto import CONVERSATION_LOOKUP
 from store.encrypted_store import EncryptedStore
 from store.intake import (

@@ -19,13 +19,14 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from legal_aid.times import CHINA_TIME
 from store import crypto
 from store.crypto import CONVERSATION_LOOKUP, DOCUMENT_TOKEN, PHONE_LOOKUP, KeyRing
 from store.encrypted_store import EncryptedStore
@@ -51,7 +52,6 @@ EXPORT_FORMATS = ("csv", "json")
 # Personal information of a child under 14 needs a guardian's consent (个人信息保护法 art. 31).
 GUARDIAN_CONSENT_AGE = 14
 # References and the export's --since date count in China Standard Time (no DST).
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
 
 POLICY_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 REFERENCE = re.compile(r"^FY-\d{4}-\d{6,}$")

@@ -10,7 +10,15 @@ import requests
 
 from scripts.launcher import Ports, Stack
 from store import migrate
-from tests.postgres import PostgresServer
+from tests.support.postgres import PostgresServer
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that uses the running stack, however indirectly, is marked `stack`:
+    `./dev test --fast` leaves those out."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.hotline import ActionHotlineInfo
-from actions.policy_data import PolicyDataError, available_regions, load_region
+from legal_aid.policy_data import PolicyDataError, available_regions, load_region
 
 
 def tracker_with_slots(**slots) -> Tracker:

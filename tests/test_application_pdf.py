@@ -1,4 +1,4 @@
-"""actions/intake/pdf.py: the application form, checked as text and as an image with poppler."""
+"""legal_aid/intake/pdf.py: the application form, checked as text and as an image with poppler."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from statistics import median
 
 import pytest
 
-from actions.eligibility import assess
-from actions.intake import pdf as form
-from actions.intake.materials import MaterialItem, checklist
-from actions.intake.pdf import FontMissingError, render_application_form
+from legal_aid.eligibility import assess
+from legal_aid.intake import pdf as form
+from legal_aid.intake.materials import MaterialItem, checklist
+from legal_aid.intake.pdf import FontMissingError, render_application_form
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pdftotext") is None or not form.FONT_REGULAR.is_file(),

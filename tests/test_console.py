@@ -16,12 +16,13 @@ import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from bot.console.session import SESSION_COOKIE, SESSION_SECONDS, Signer
+from legal_aid.times import CHINA_TIME
 from store.crypto import KeyRing, new_key_entry
 from store.handoff import HandoffRequest, HandoffStore, HandoffSummary, LawyerDetails
-from store.intake import CHINA_TIME, IntakeStore
+from store.intake import IntakeStore
 from store.models import utc_now
 from store.staff import StaffAccounts
-from tests.browser_support import audit, focused, launch_chromium, screenshot
+from tests.support.browser_support import audit, focused, launch_chromium, screenshot
 from tests.test_store import application
 
 PASSWORD = "correct horse battery staple"

@@ -19,11 +19,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actions import policy_data
-from actions.eligibility import FactError, assess
-from actions.eligibility.facts import FACTS, eligibility_regions
-from actions.eligibility.ruleset import clear_cache, load_ruleset, validate_all
-from actions.policy_data import PolicyDataError
+from legal_aid import policy_data
+from legal_aid.eligibility import FactError, assess
+from legal_aid.eligibility.facts import FACTS, eligibility_regions
+from legal_aid.eligibility.ruleset import clear_cache, load_ruleset, validate_all
+from legal_aid.policy_data import PolicyDataError
 
 ROOT = Path(__file__).resolve().parents[1]
 INCOME = "income_per_capita_monthly"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from actions.eligibility.answers import parse_answer
-from actions.eligibility.engine import benefit_facts
+from legal_aid.eligibility.answers import parse_answer
+from legal_aid.eligibility.engine import benefit_facts
 from tests.conftest import Conversation
 
 # What the form may ask, recognised by words of its question (domain.yml utter_ask_*).

@@ -29,8 +29,8 @@ from store.figures import (
     reduce_event,
 )
 from store.models import ConversationFigure, HandoffTicket
-from tests.browser_support import audit, focused, screenshot
 from tests.conftest import Conversation
+from tests.support.browser_support import audit, focused, screenshot
 from tests.test_console import (  # noqa: F401 - fixtures
     browser,
     centre,

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from actions.handoff_dialogue import said_time
 from bot import webchat
+from legal_aid.times import said_time
 from scripts.launcher import Stack
 from store.handoff import HandoffStore, LawyerDetails
 from store.staff import StaffAccounts

@@ -1,6 +1,6 @@
 """The handoff rules as tables: who is served first, which lawyer takes a case.
 
-Pure functions (actions/handoff/matching.py) over the real policy files
+Pure functions (legal_aid/handoff/matching.py) over the real policy files
 (policy/handoff/*.yml); no database.
 """
 
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions import policy_data
-from actions.eligibility import ruleset
-from actions.handoff import matching, policy
-from actions.handoff.matching import (
+from legal_aid import policy_data
+from legal_aid.eligibility import ruleset
+from legal_aid.handoff import matching, policy
+from legal_aid.handoff.matching import (
     ALL_BUSY,
     ASSIGNED,
     NO_QUALIFIED_LAWYER,
@@ -34,7 +34,7 @@ from actions.handoff.matching import (
     match,
     priority,
 )
-from actions.policy_data import PolicyDataError
+from legal_aid.policy_data import PolicyDataError
 
 POLICY_DOCS = Path("/work/shared/policy-docs")
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)  # 10:00 in Beijing

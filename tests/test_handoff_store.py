@@ -1,5 +1,5 @@
 """The handoff store against real databases: a SQLite file and a PostgreSQL server
-(tests/postgres.py, loopback; skipped with the reason where it is not installed)."""
+(tests/support/postgres.py, loopback; skipped with the reason where it is not installed)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from actions.handoff.matching import NOBODY_ON_DUTY, REQUESTED_OFF_DUTY
+from legal_aid.handoff.matching import NOBODY_ON_DUTY, REQUESTED_OFF_DUTY
+from legal_aid.times import CHINA_TIME
 from store import migrate
 from store.handoff import (
     HandoffError,
@@ -25,7 +26,7 @@ from store.handoff import (
     LawyerDetails,
     NotAllowed,
 )
-from store.intake import CHINA_TIME, IntakeStore
+from store.intake import IntakeStore
 from store.models import utc_now
 from store.staff import AccountLocked, InvalidCredentials, StaffAccounts, StaffError
 from tests.test_handoff_matching import CAPITAL

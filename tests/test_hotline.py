@@ -2,7 +2,7 @@
 
 A gateway process with HOTLINE_PORT set, in front of the session's real Rasa
 and action servers, with the real Korean Vosk model and espeak-ng; only
-Asterisk is simulated (tests/audiosocket_sim.py), speaking AudioSocket
+Asterisk is simulated (tests/support/audiosocket_sim.py), speaking AudioSocket
 exactly. What is checked is what a caller notices: when the assistant speaks,
 for how long and how loudly, when it stops, and that it hangs up.
 """
@@ -21,11 +21,16 @@ from bot.hotline import protocol
 from bot.hotline.person import TRANSFERRING, callback_slots
 from scripts.launcher import free_port
 from store.hotline import overflow_figures
-from tests import fake_asterisk
-from tests.audiosocket_sim import Answer, SimulatedCall, telephone_audio
-from tests.fake_asterisk import FakeAsterisk
+from tests.support import fake_asterisk
+from tests.support.audiosocket_sim import Answer, SimulatedCall, telephone_audio
+from tests.support.fake_asterisk import FakeAsterisk
+from tests.support.voice_support import (
+    KOREAN_MODEL,
+    espeak_wav,
+    gateway_only,
+    wait_for_voice_engines,
+)
 from tests.test_handoff_dialogue import Roster
-from tests.voice_support import KOREAN_MODEL, espeak_wav, gateway_only, wait_for_voice_engines
 
 SILENCE_SECONDS = 3.0
 # The greeting: "…自动语音助手，不是真人。请直接说您遇到了什么问题。任何时候按零，转人工。"

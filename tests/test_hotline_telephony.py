@@ -1,5 +1,5 @@
 """The telephone system's side, without a gateway: AMI and ARI as Asterisk speaks
-them (tests/fake_asterisk.py), the callback times offered, numbers as read out."""
+them (tests/support/fake_asterisk.py), the callback times offered, numbers as read out."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 import aiohttp
 import pytest
 
-from actions.handoff_dialogue import CHINA
 from bot.hotline.person import callback_slots, spoken_digits, valid_phone
 from bot.hotline.telephony import (
     AmiTelephony,
@@ -18,16 +17,17 @@ from bot.hotline.telephony import (
     TelephonyRefused,
     caller_number,
 )
+from legal_aid.times import CHINA_TIME
 from scripts.launcher import free_port
-from tests import fake_asterisk
-from tests.audiosocket_sim import SimulatedCall
-from tests.fake_asterisk import FakeAsterisk
+from tests.support import fake_asterisk
+from tests.support.audiosocket_sim import SimulatedCall
+from tests.support.fake_asterisk import FakeAsterisk
 
 AUDIOSOCKET_PORT = 9092  # only written in the channels' AudioSocket() data
 
 
 def china(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 12, day, hour, minute, tzinfo=CHINA)
+    return datetime(2026, 12, day, hour, minute, tzinfo=CHINA_TIME)
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from store.handoff import HandoffStore
 from store.intake import IntakeStore
 from store.staff import StaffAccounts
 from tests.conftest import Conversation
-from tests.intake_support import MIGRANT_WORKER, answer_all
+from tests.support.intake_support import MIGRANT_WORKER, answer_all
 
 
 def chat(stack: Stack, sender: str | None = None) -> Callable[[str], list[str]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rasa_sdk import Tracker
 
-from actions.intake.fields import field_named_in, fields, parse_applying_for
 from actions.intake_form import questions_for, review_fields, spoken_reference
+from legal_aid.intake.fields import field_named_in, fields, parse_applying_for
 
 
 def tracker(**slots) -> Tracker:
@@ -91,8 +91,8 @@ def test_only_answered_fields_are_read_back_in_the_data_files_order():
 
 
 def test_the_spoken_checklist_names_the_items_and_says_the_sources():
-    from actions.intake.materials import checklist
     from actions.intake_submit import spoken_checklist, written_checklist
+    from legal_aid.intake.materials import checklist
 
     assessment = {"economic_review": "required", "reasons": []}
     items = checklist("labor_wages", {"days_to_deadline": 3}, assessment, "national")
@@ -105,8 +105,8 @@ def test_the_spoken_checklist_names_the_items_and_says_the_sources():
 
 
 def test_a_sentence_read_back_ends_with_one_full_stop():
-    from actions.intake.fields import field
     from actions.intake_form import field_value
+    from legal_aid.intake.fields import field
 
     said = tracker(description="老板拖了两个月工资。")
     assert field_value(field("description"), said, voice=False) == "老板拖了两个月工资"

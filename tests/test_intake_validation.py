@@ -1,4 +1,4 @@
-"""actions/intake/validation.py: answers given while applying, typed or recognised from speech."""
+"""legal_aid/intake/validation.py: answers given while applying, typed or recognised from speech."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actions.intake.validation import (
+from legal_aid.intake.validation import (
     age_on,
     birth_date_from_id,
     certificate_category_and_grade,

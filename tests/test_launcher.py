@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from scripts.launcher import PROJECT_DIR, free_port
@@ -34,6 +35,7 @@ def ports_env() -> dict[str, str]:
     }
 
 
+@pytest.mark.stack  # the trained model: the check for it comes before the ports
 def test_a_busy_port_is_one_clear_line(tmp_path):
     env = ports_env()
     with socket.socket() as squatter:
@@ -48,6 +50,7 @@ def test_a_busy_port_is_one_clear_line(tmp_path):
     assert "Traceback" not in out + err
 
 
+@pytest.mark.stack  # starts all three processes of its own
 def test_run_then_ctrl_c_stops_all_three(tmp_path):
     env = ports_env()
     process = launcher(env, tmp_path)

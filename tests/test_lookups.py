@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.eligibility.facts import DISABILITY_CATEGORIES
-from actions.numbers import parse_money
-from actions.places import default_places
+from legal_aid.eligibility.facts import DISABILITY_CATEGORIES
+from legal_aid.numbers import parse_money
+from legal_aid.places import default_places
 from scripts.gen_lookups import LOOKUPS_DIR, generate, load_vocabulary, stale_files
 
 # ---- generated files ---------------------------------------------------------
@@ -218,7 +218,7 @@ DURATIONS = [
 
 @pytest.mark.parametrize(("text", "value"), DURATIONS)
 def test_duration_regex_matches(text: str, value: str) -> None:
-    from actions.numbers import parse_duration_days
+    from legal_aid.numbers import parse_duration_days
 
     assert _matches("duration", text) == [value]
     assert parse_duration_days(value) is not None

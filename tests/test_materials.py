@@ -1,4 +1,4 @@
-"""actions/intake/materials.py: the checklist of what to bring, from facts and assessment."""
+"""legal_aid/intake/materials.py: the checklist of what to bring, from facts and assessment."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.eligibility import assess
-from actions.intake.materials import MaterialItem, checklist, evidence_items, matter_name
-from actions.policy_data import POLICY_DIR, load_region
+from legal_aid.eligibility import assess
+from legal_aid.intake.materials import MaterialItem, checklist, evidence_items, matter_name
+from legal_aid.policy_data import POLICY_DIR, load_region
 
 SPEC = Path("/work/shared/spec/matter_types.yml")
 POLICY_DOCS = Path("/work/shared/policy-docs")

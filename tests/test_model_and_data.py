@@ -10,6 +10,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 from scripts import model_cache
@@ -55,6 +56,7 @@ def test_rasa_data_validate_is_clean():
     assert unused <= responses_uttered_by_actions(), unused - responses_uttered_by_actions()
 
 
+@pytest.mark.stack  # the trained model
 def test_the_model_for_the_current_inputs_is_trained_and_cached():
     path = model_cache.model_path()
     assert path.is_file(), "setup trains the model before the tests run"

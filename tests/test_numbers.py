@@ -1,4 +1,4 @@
-"""actions/numbers.py: Chinese numerals read from what people say, and said back."""
+"""legal_aid/numbers.py: Chinese numerals read from what people say, and said back."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from actions.numbers import (
+from legal_aid.numbers import (
     digits_to_chinese,
     number_to_chinese,
     parse_chinese_number,

@@ -1,4 +1,4 @@
-"""policy/places.yml and actions/places.py: where a person is, which rules apply."""
+"""policy/places.yml and legal_aid/places.py: where a person is, which rules apply."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.places import (
+from legal_aid.places import (
     PLACES_FILE,
     default_places,
     find_places,

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from scripts.model_cache import PROJECT_DIR, model_path, rasa_env
 
 
+@pytest.mark.stack  # the trained model
 def test_conversation_stories_pass(tmp_path):
     result = subprocess.run(
         [

@@ -1,6 +1,6 @@
 """The intake store against real databases: a SQLite file and a PostgreSQL server.
 
-PostgreSQL is started by the tests on loopback (tests/postgres.py); where it is
+PostgreSQL is started by the tests on loopback (tests/support/postgres.py); where it is
 not installed those parametrizations are skipped with the reason.
 """
 
@@ -27,11 +27,11 @@ from alembic.script import ScriptDirectory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from legal_aid.times import CHINA_TIME
 from scripts.launcher import PROJECT_DIR, Ports, Stack
 from store import crypto, migrate
 from store.crypto import DecryptionError, KeyFormatError, KeyMissingError, KeyRing
 from store.intake import (
-    CHINA_TIME,
     ApplicationDetails,
     IntakeStore,
     InvalidApplication,
@@ -524,10 +524,10 @@ def test_export_selects_by_date_and_guards_against_formulas(intake_store):
 
 
 def cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    """python -m actions.intake, away from the project folder so no .env is read."""
+    """python -m store, away from the project folder so no .env is read."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PII_KEY", "DATABASE_URL"))}
     return subprocess.run(
-        [sys.executable, "-m", "actions.intake", *args],
+        [sys.executable, "-m", "store", *args],
         env={**base, "PYTHONPATH": str(PROJECT_DIR), **env},
         cwd=cwd,
         capture_output=True,

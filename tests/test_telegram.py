@@ -2,7 +2,7 @@
 
 The gateway runs in this process (aiohttp's test server) against the session's
 real Rasa and action servers, with the real Korean Vosk model and espeak; only
-Telegram's servers are faked (tests/fake_telegram.py, the real Bot API wire
+Telegram's servers are faked (tests/support/fake_telegram.py, the real Bot API wire
 format on loopback). The tests play the person by queueing updates and read
 what the bot sent back.
 """
@@ -31,10 +31,10 @@ from bot.telegram.handlers import HELP, NOT_UNDERSTOOD_KIND
 from bot.voice_chat import RECOGNISER, SYNTHESISER, VOICE_APP
 from store import encrypted_store
 from tests.conftest import Conversation
-from tests.fake_telegram import TOKEN, Call, FakeTelegram
-from tests.intake_support import MIGRANT_WORKER, answer_all
+from tests.support.fake_telegram import TOKEN, Call, FakeTelegram
+from tests.support.intake_support import MIGRANT_WORKER, answer_all
+from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL
 from tests.test_voice_chat import Says
-from tests.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL
 from voice.audio import to_ogg_opus
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -22,7 +22,7 @@ import pytest
 
 from scripts.launcher import Stack, free_port
 from scripts.model_cache import PROJECT_DIR
-from tests.voice_support import KOREAN_MODEL, gateway_only, wait_for_voice_engines
+from tests.support.voice_support import KOREAN_MODEL, gateway_only, wait_for_voice_engines
 from voice.kiosk import (
     BLOCK_SECONDS,
     END_SILENCE_SECONDS,

@@ -24,8 +24,8 @@ from bot.app import create_app
 from bot.config import Config
 from bot.voice_chat import NOT_HEARD_REPLY, RECOGNISER, SYNTHESISER, VOICE_APP
 from bot.voice_stream import NOTHING_SENT_MESSAGE
+from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from tests.test_voice_chat import Says
-from tests.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from voice.audio import to_pcm
 
 SPEECH = "안녕하세요 저는 법률 도움이 필요합니다"

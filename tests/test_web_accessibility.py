@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from bot.turns import BUSY_REPLY
 from scripts.launcher import free_port
-from tests.browser_support import (
+from tests.support.browser_support import (
     REPLY_TIMEOUT_MS,
     audit,
     bot_messages,
@@ -27,7 +27,7 @@ from tests.browser_support import (
     screenshot,
     wait_for_replies,
 )
-from tests.intake_support import MIGRANT_WORKER, question_in
+from tests.support.intake_support import MIGRANT_WORKER, question_in
 
 PROBLEM = "老板拖了我三个月工资不给"
 # What a migrant worker answers to each question of the eligibility form,

@@ -26,7 +26,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bot.voice_chat import NOT_HEARD_REPLY
 from scripts.launcher import Stack
-from tests.browser_support import (
+from tests.support.browser_support import (
     REPLY_TIMEOUT_MS,
     audit,
     bot_messages,
@@ -35,7 +35,12 @@ from tests.browser_support import (
     screenshot,
     wait_for_replies,
 )
-from tests.voice_support import KOREAN_MODEL, espeak_wav, gateway_only, wait_for_voice_engines
+from tests.support.voice_support import (
+    KOREAN_MODEL,
+    espeak_wav,
+    gateway_only,
+    wait_for_voice_engines,
+)
 from voice.audio import to_wav
 
 LISTENING = "正在听，说完松开。"

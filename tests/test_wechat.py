@@ -2,7 +2,7 @@
 
 A gateway runs in this process with WECHAT_* set, in front of the session's
 real Rasa and action servers, with the Korean Vosk model and espeak (see
-tests/voice_support.py). `tests/fake_wechat.py` plays WeChat: it posts signed
+tests/support/voice_support.py). `tests/support/fake_wechat.py` plays WeChat: it posts signed
 callbacks to /wechat (with WeChat's retries) and serves the token,
 customer-service and media APIs the gateway calls back.
 """
@@ -33,7 +33,7 @@ from bot.wechat.conversation import (
     WELCOME,
 )
 from bot.wechat.text import CHOICE_HINT, rendered
-from tests.fake_wechat import (
+from tests.support.fake_wechat import (
     FakeWeChat,
     WeChatCallbacks,
     event_xml,
@@ -42,7 +42,7 @@ from tests.fake_wechat import (
     text_xml,
     voice_xml,
 )
-from tests.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
+from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from voice.audio import UNREADABLE_MESSAGE
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

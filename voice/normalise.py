@@ -11,7 +11,7 @@ bullet lists and buttons. `normalise` turns all of that into plain Mandarin:
 
 The output holds only Chinese characters, Latin letters of reference codes and
 the pauses ，、；：。？！, so running it twice changes nothing. Numbers are
-spoken with actions/numbers.py, the project's one writer of Chinese numerals.
+spoken with legal_aid/numbers.py, the project's one writer of Chinese numerals.
 Service numbers are read with 一, not 幺: that is how 12348 is announced.
 """
 
@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from actions.numbers import digits_to_chinese, number_to_chinese
+from legal_aid.numbers import digits_to_chinese, number_to_chinese
 
 # Hotlines and emergency numbers read digit by digit wherever they appear
 # without a unit after them ("拨打110", "12348热线"), so that "120" the

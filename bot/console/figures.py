@@ -16,14 +16,14 @@ from html import escape
 
 from aiohttp import web
 
-from actions.eligibility.facts import FACTS
-from actions.policy_data import load_policy_file
 from bot.appkeys import ENGINE
 from bot.console import pages
 from bot.console.views import _csrf, _html, roles
+from legal_aid.eligibility.facts import FACTS
+from legal_aid.policy_data import load_policy_file
+from legal_aid.times import CHINA_TIME
 from store.figures import DEFAULT_IDLE, Figures, WaitingTimes, compute
 from store.hotline import OverflowFigures, overflow_figures
-from store.intake import CHINA_TIME
 
 PERIODS = {7: "最近 7 天", 30: "最近 30 天", 90: "最近 90 天"}
 DEFAULT_DAYS = 7

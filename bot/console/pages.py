@@ -7,10 +7,11 @@ from datetime import datetime
 from functools import cache
 from html import escape
 
-from actions.intake.fields import value_label
-from actions.policy_data import load_policy_file
+from legal_aid.intake.fields import value_label
+from legal_aid.policy_data import load_policy_file
+from legal_aid.times import CHINA_TIME
 from store.handoff import MessageView, NoteView, OwnTicket, QueueEntry, TicketView
-from store.intake import CHINA_TIME, ApplicationDetails
+from store.intake import ApplicationDetails
 from store.staff import StaffIdentity
 
 ROLE_NAMES = {"lawyer": "律师", "coordinator": "协调员", "admin": "管理员"}

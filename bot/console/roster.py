@@ -7,7 +7,7 @@
     POST /console/roster/shift                add a shift (China time, as people plan it)
     POST /console/roster/lawyer/<id>/off-duty the lawyer goes off duty now
 
-The profile is what the matching rules read (actions/handoff/matching.py:
+The profile is what the matching rules read (legal_aid/handoff/matching.py:
 years of practice for 第二十六条, disability experience for the Baotou measures),
 so each field says what it is used for. Lawyers' names and profiles are
 professional facts, not applicants' personal data; every change is audited
@@ -21,12 +21,12 @@ from html import escape
 
 from aiohttp import web
 
-from actions.handoff.matching import LawyerProfile, Shift
 from bot.console import pages
 from bot.console.pages import china_time, csrf_field, layout, matter_name, notice
 from bot.console.views import NOTICES, _call, _csrf, _html, roles
+from legal_aid.handoff.matching import LawyerProfile, Shift
+from legal_aid.times import CHINA_TIME
 from store.handoff import LawyerDetails
-from store.intake import CHINA_TIME
 from store.models import utc_now
 
 ROSTER_DAYS = 14

@@ -32,11 +32,11 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from actions.handoff_dialogue import CHINA, said_time
-from actions.numbers import number_to_chinese
-from bot.handoff_relay import PHONE, callback_time
+from bot.handoff_relay import PHONE
 from bot.hotline.telephony import Line, Telephony, TelephonyError
 from bot.privacy import pseudonym
+from legal_aid.numbers import number_to_chinese
+from legal_aid.times import CHINA_TIME, said_time, time_heard
 from store.handoff import HandoffError
 
 if TYPE_CHECKING:
@@ -83,12 +83,12 @@ DIGIT_SECONDS = 8.0  # the longest pause between two keys of a number
 
 def callback_slots(now: datetime, count: int = CALLBACK_CHOICES) -> list[datetime]:
     """The next callback times on offer (UTC): CALLBACK_HOURS of each day, an hour ahead."""
-    local = now.astimezone(CHINA)
+    local = now.astimezone(CHINA_TIME)
     slots: list[datetime] = []
     day = local.date()
     while len(slots) < count:
         for hour in CALLBACK_HOURS:
-            at = datetime(day.year, day.month, day.day, hour, tzinfo=CHINA)
+            at = datetime(day.year, day.month, day.day, hour, tzinfo=CHINA_TIME)
             if at - local >= CALLBACK_LEAD:
                 slots.append(at.astimezone(timezone.utc))
         day += timedelta(days=1)
@@ -333,7 +333,7 @@ class PersonForCaller:
             if picked is not None:
                 return slots[titles.index(picked)]
             if heard is not None and heard[0] == "words":
-                at = callback_time(heard[1], datetime.now(timezone.utc))
+                at = time_heard(heard[1], datetime.now(timezone.utc))
                 if at is not None and now < at <= now + timedelta(days=30):
                     return at
                 prompt = (TIME_REFUSED if at is not None else NOT_A_TIME) + WHEN

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright
 
 CHROMIUM = "/usr/bin/chromium"
-AXE_SCRIPT = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_SCRIPT = Path(__file__).parent.parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SCREENSHOT_DIR = Path(os.environ.get("FAYUAN_SCREENSHOTS", "/tmp"))
 # A turn through Rasa and the action server can take a while on a busy machine.

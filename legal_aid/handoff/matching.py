@@ -2,7 +2,7 @@
 
 Pure functions over plain values: no database, no clock of their own (the
 caller passes `now`). The rules come from policy/handoff/<region>.yml
-(actions.handoff.policy); every reason carries the citation of its rule.
+(legal_aid.handoff.policy); every reason carries the citation of its rule.
 
 * `priority(facts, urgency)` — the score a ticket is queued by: the advance-aid
   urgency (art. 44) above everything, then the 四优先 groups.
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from actions.eligibility.engine import compare_fact
-from actions.eligibility.facts import check_facts
-from actions.handoff.policy import Category, Citation, HandoffPolicy, LawyerRule, load_policy
+from legal_aid.eligibility.engine import compare_fact
+from legal_aid.eligibility.facts import check_facts
+from legal_aid.handoff.policy import Category, Citation, HandoffPolicy, LawyerRule, load_policy
 
 # Why match() found nobody (or whom it found). The dialogue words each one.
 ASSIGNED = "assigned"

@@ -1,7 +1,7 @@
 """Staff commands for the intake store.
 
-    python -m actions.intake export --since 2026-11-01 --format csv [--reader NAME] [--output FILE]
-    python -m actions.intake rotate-key
+    python -m store export --since 2026-11-01 --format csv [--reader NAME] [--output FILE]
+    python -m store rotate-key
 
 The database is DATABASE_URL and the key PII_KEY or the key file (PII_KEY_FILE,
 default var/pii.key), as for the assistant itself. Every export is audited under
@@ -28,7 +28,7 @@ EXIT_FAILED = 1
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m actions.intake", description="法援助手 申请登记：导出与密钥轮换"
+        prog="python -m store", description="法援助手 申请登记：导出与密钥轮换"
     )
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -1,6 +1,6 @@
 """Loads policy/eligibility/<region>.yml and checks it before any rule is used.
 
-A region file is merged over the region it `extends` by actions.policy_data, so
+A region file is merged over the region it `extends` by legal_aid.policy_data, so
 `rules` is a mapping from rule id to rule: a region adds a rule under a new id
 and overrides one under the same id (key by key; `when` is a list, so it is
 replaced whole). A file that breaks the schema is refused at load time with the
@@ -33,9 +33,9 @@ from typing import Any
 
 import yaml
 
-from actions import policy_data
-from actions.eligibility.facts import FACTS, FactError, check_value
-from actions.policy_data import PolicyDataError, load_region
+from legal_aid import policy_data
+from legal_aid.eligibility.facts import FACTS, FactError, check_value
+from legal_aid.policy_data import PolicyDataError, load_region
 
 KIND = "eligibility"
 
@@ -467,7 +467,7 @@ def _defining_file(region: str, where: tuple[str, ...]) -> Path:
     """The file of the region chain that wrote the faulty entry, nearest first.
 
     Only used to name the file in an error: the data itself is loaded by
-    actions.policy_data.load_region.
+    legal_aid.policy_data.load_region.
     """
     path = _region_path(region)
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from tests.audiosocket_sim import SimulatedCall
+from tests.support.audiosocket_sim import SimulatedCall
 
 USER, SECRET = "legal-aid", "a-manager-secret"
 QUEUE = "legal-aid"

@@ -1,4 +1,4 @@
-"""`python -m actions.eligibility`: facts (an object or a list) on stdin, assessments on stdout.
+"""The eligibility command (`python -m actions.eligibility`): facts (an object or a list) on stdin, assessments on stdout.
 
 Exit status 2 for input that breaks the contract (bad JSON, unknown key, wrong
 type), 1 for a broken rule file, so a caller can tell its own mistake from ours.
@@ -10,9 +10,9 @@ import json
 import sys
 from typing import Any, TextIO
 
-from actions.eligibility.engine import assess
-from actions.eligibility.facts import FactError
-from actions.policy_data import PolicyDataError
+from legal_aid.eligibility.engine import assess
+from legal_aid.eligibility.facts import FactError
+from legal_aid.policy_data import PolicyDataError
 
 BAD_INPUT = 2
 BAD_DATA = 1
@@ -53,8 +53,3 @@ def _assess_all(facts: object) -> dict[str, Any] | list[dict[str, Any]]:
 def main() -> int:
     """Entry point for the command."""
     return run(sys.stdin, sys.stdout, sys.stderr)
-
-
-# The action server imports every module of the actions package: run only as a command.
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from actions.policy_data import DEFAULT_REGION, POLICY_DIR
+from legal_aid.policy_data import DEFAULT_REGION, POLICY_DIR
 
 PLACES_FILE = POLICY_DIR / "places.yml"
 

@@ -7,9 +7,9 @@ or None when the answer holds nothing of the kind, so the dialogue asks again.
 Each `*_problem` says politely, in Chinese, what is wrong with a value that was
 heard, or None when it is right.
 
-Digits come from actions.numbers (the one reader of Chinese numerals); the
+Digits come from legal_aid.numbers (the one reader of Chinese numerals); the
 words only people use for numbers, names and choices live in
-policy/intake_answers.yml; yes/no and "不想说" are actions.eligibility.answers'.
+policy/intake_answers.yml; yes/no and "不想说" are legal_aid.eligibility.answers'.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from actions.eligibility.answers import is_decline, parse_yes_no
-from actions.numbers import CHINESE_DIGITS, DIGITS
-from actions.policy_data import load_policy_file
+from legal_aid.eligibility.answers import is_decline, parse_yes_no
+from legal_aid.numbers import CHINESE_DIGITS, DIGITS
+from legal_aid.policy_data import load_policy_file
 
 # ---- the words ---------------------------------------------------------------
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
-from actions.eligibility.facts import check_facts
-from actions.eligibility.ruleset import (
+from legal_aid.eligibility.facts import check_facts
+from legal_aid.eligibility.ruleset import (
     DECISION_EFFECTS,
     EXTRA_EFFECTS,
     Rule,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from actions.policy_data import (
+from legal_aid.policy_data import (
     DEFAULT_REGION,
     POLICY_DIR,
     PolicyDataError,

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from actions.policy_data import DEFAULT_REGION, POLICY_DIR, available_regions
+from legal_aid.policy_data import DEFAULT_REGION, POLICY_DIR, available_regions
 
 KINDS = ("string", "bool", "int", "number", "string_list")
 

@@ -3,7 +3,7 @@
 People answer in their own words: "没有", "对", "六十八岁", "一千二左右",
 "两千五百块", "二级", "重度", "我是受害人". The words for choices and yes/no
 live in policy/answers.yml and policy/vocabulary.yml; numbers go through
-actions.numbers, the one reader of Chinese numerals. None means "not
+legal_aid.numbers, the one reader of Chinese numerals. None means "not
 understood", and the dialogue asks again.
 """
 
@@ -13,9 +13,9 @@ import re
 from functools import cache
 from typing import Any
 
-from actions.eligibility.facts import FACTS
-from actions.numbers import parse_chinese_number, parse_duration_days, parse_money
-from actions.policy_data import load_policy_file
+from legal_aid.eligibility.facts import FACTS
+from legal_aid.numbers import parse_chinese_number, parse_duration_days, parse_money
+from legal_aid.policy_data import load_policy_file
 
 # Facts whose number is an amount of money, a count of days, or of people/years.
 MONEY_FACTS = frozenset(

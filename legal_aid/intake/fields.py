@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from actions.eligibility.answers import longest_match
-from actions.policy_data import load_policy_file
+from legal_aid.eligibility.answers import longest_match
+from legal_aid.policy_data import load_policy_file
 
 FIELDS_FILE = "intake_fields.yml"
 

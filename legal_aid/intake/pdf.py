@@ -17,10 +17,10 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from actions.intake.materials import MaterialItem, checklist_notes, matter_name
-from actions.intake.validation import is_landline, is_mobile, phone_grouped
-from actions.places import Place, resolve_place
-from actions.policy_data import DEFAULT_REGION, PolicyDataError, load_region
+from legal_aid.intake.materials import MaterialItem, checklist_notes, matter_name
+from legal_aid.intake.validation import is_landline, is_mobile, phone_grouped
+from legal_aid.places import Place, resolve_place
+from legal_aid.policy_data import DEFAULT_REGION, PolicyDataError, load_region
 
 FONT_DIR = Path("/usr/share/fonts/opentype/noto")
 FONT_REGULAR = FONT_DIR / "NotoSansCJK-Regular.ttc"

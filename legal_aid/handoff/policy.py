@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from actions.eligibility.facts import FACTS
-from actions.eligibility.ruleset import load_ruleset
-from actions.policy_data import POLICY_DIR, PolicyDataError, load_region
+from legal_aid.eligibility.facts import FACTS
+from legal_aid.eligibility.ruleset import load_ruleset
+from legal_aid.policy_data import POLICY_DIR, PolicyDataError, load_region
 
 KIND = "handoff"
 STRENGTHS = ("required", "preferred")
