@@ -36,7 +36,7 @@ DECLINED_SLOT = "eligibility_declined"
 SETTLED_SLOT = "eligibility_settled"
 # Asked first when unknown: the region decides which rule file applies.
 REGION = "region"
-# Asked once the person is eligible: a deadline within 7 days or urgent
+# Asked once the person is eligible: a deadline under seven days away or urgent
 # preservation brings advance aid (art. 44), which changes what to do now but
 # not whether they qualify, so the engine lists it apart (benefit_facts).
 URGENCY = "days_to_deadline"

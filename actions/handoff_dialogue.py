@@ -27,8 +27,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.eligibility_form import facts_from_tracker
 from actions.intake_form import CONSENT_AT
 from actions.voice import gateway_channel, on_the_phone
-from legal_aid.eligibility import assess
+from legal_aid.eligibility import assess, condition_holds
 from legal_aid.eligibility.answers import parse_yes_no
+from legal_aid.eligibility.conditions import (
+    DEADLINE_UNDER_SEVEN_DAYS,
+    ELDERLY,
+    MINOR,
+    URGENT_PRESERVATION,
+)
 from legal_aid.handoff import matching
 from legal_aid.handoff.matching import MatchResult
 from legal_aid.numbers import number_to_chinese
@@ -57,6 +63,10 @@ DISABILITY_ZH = {
     "mental": "精神残疾",
     "multiple": "多重残疾",
 }
+# The age groups a lawyer is told, by the policy's named conditions (the lines
+# are drawn in policy/eligibility, not here); anyone in neither is an adult.
+AGE_GROUPS = ((MINOR, "未成年人"), (ELDERLY, "老年人"))
+ADULT = "成年人"
 DECISION_ZH = {
     "eligible": "符合申请法律援助的条件",
     "needs_more_facts": "可能符合条件，还需核对",
@@ -83,14 +93,17 @@ def requested_lawyer(text: str | None) -> str | None:
     return f"{found.group(1)}律师"
 
 
-def who_line(tracker: Tracker) -> str:
+def age_group(facts: dict[str, Any]) -> str:
+    """未成年人, 老年人 or 成年人, as the region's named conditions say for the age."""
+    return next((words for name, words in AGE_GROUPS if condition_holds(name, facts)), ADULT)
+
+
+def who_line(tracker: Tracker, facts: dict[str, Any]) -> str:
     """Who the lawyer will talk to: for whom, age group, gender, disability."""
     slot = tracker.get_slot
     parts = ["为他人咨询" if slot("applying_for") == "other" else "本人"]
-    age = slot("age")
-    if isinstance(age, int | float):
-        group = "未成年人" if age < 18 else "老年人" if age >= 60 else "成年人"
-        parts.append(f"{group}，{int(age)}岁")
+    if "age" in facts:
+        parts.append(f"{age_group(facts)}，{facts['age']}岁")
     if slot("gender") == "female":
         parts.append("女性")
     categories = slot("disability_categories") or []
@@ -127,32 +140,31 @@ def what_happened(tracker: Tracker) -> str:
     return "还没有说明具体情况"
 
 
-def eligibility_line(facts: dict[str, Any]) -> str:
+def eligibility_line(facts: dict[str, Any], assessment: dict[str, Any]) -> str:
     """The eligibility result in one line with its sources, when it was checked."""
     asked = set(facts) - {"region", "matter_type"}
     if not asked:
         return "还没有查过能不能申请"
-    assessment = assess(facts)
     citations = "；".join(dict.fromkeys(r["citation"] for r in assessment["reasons"]))
     line = DECISION_ZH.get(assessment["decision"], assessment["decision"])
     return f"{line}（来源：{citations}）" if citations else line
 
 
-def urgency(tracker: Tracker) -> tuple[str, bool | None]:
-    """The urgency in words, and whether it makes advance aid (art. 44) apply."""
-    days, preservation = (
-        tracker.get_slot("days_to_deadline"),
-        tracker.get_slot("needs_urgent_preservation"),
-    )
+def urgency_line(facts: dict[str, Any], assessment: dict[str, Any]) -> str:
+    """Why aid may start at once (art. 44), in words; "" when it may not.
+
+    Whether it may is the assessment's answer, which the queue also asks; the
+    circumstances named are the policy's named conditions, so at exactly seven
+    days the summary, the queue and the eligibility result all say "not urgent".
+    """
+    if not assessment["advance_aid"]:
+        return ""
     words = []
-    within_week = isinstance(days, int | float) and days <= 7
-    if within_week:
-        words.append(f"离期限还有{int(days)}天")
-    if preservation is True:
+    if condition_holds(DEADLINE_UNDER_SEVEN_DAYS, facts):
+        words.append(f"离期限还有{facts['days_to_deadline']}天")
+    if condition_holds(URGENT_PRESERVATION, facts):
         words.append("需要紧急保全")
-    if days is None and preservation is None:
-        return "", None
-    return "，".join(words), within_week or preservation is True
+    return "，".join(words)
 
 
 def transcript(tracker: Tracker) -> tuple[tuple[str, str], ...]:
@@ -177,15 +189,15 @@ def handoff_request(tracker: Tracker) -> HandoffRequest:
     slot = tracker.get_slot
     facts = facts_from_tracker(tracker)
     facts.setdefault("region", slot("region") or DEFAULT_REGION)
+    assessment = assess(facts)
     matter = slot("matter_type") or "other"
-    urgent_words, urgent = urgency(tracker)
     needs = tuple(n for n in slot("accessibility_needs") or () if n in ACCESSIBILITY_NEEDS)
     summary = HandoffSummary(
         matter_type=matter,
-        who=who_line(tracker),
+        who=who_line(tracker, facts),
         what_happened=what_happened(tracker),
-        eligibility_result=eligibility_line(facts),
-        urgency=urgent_words,
+        eligibility_result=eligibility_line(facts, assessment),
+        urgency=urgency_line(facts, assessment),
         accessibility_needs=needs,
     )
     return HandoffRequest(
@@ -197,7 +209,8 @@ def handoff_request(tracker: Tracker) -> HandoffRequest:
         intake_reference=slot("intake_reference") or None,
         requested_lawyer=slot("handoff_requested_lawyer")
         or requested_lawyer(tracker.latest_message.get("text")),
-        urgency=urgent,
+        # The queue's urgency is the same answer (policy/handoff: the assessment's advance_aid).
+        urgency=assessment["advance_aid"],
     )
 
 

@@ -33,7 +33,8 @@ from actions.intake_form import (
     spoken_reference,
 )
 from actions.voice import for_ear, is_voice, source_line
-from legal_aid.eligibility import assess
+from legal_aid.eligibility import assess, condition_holds
+from legal_aid.eligibility.conditions import DEADLINE_UNDER_SEVEN_DAYS
 from legal_aid.intake.fields import consent_version
 from legal_aid.intake.materials import EVIDENCE, MaterialItem, checklist
 from legal_aid.policy_data import DEFAULT_REGION
@@ -52,7 +53,6 @@ FORGET_ON = frozenset({"consent_refused", "guardian_missing"})
 # Test hook (tests/test_intake_dialogue.py): the action server dies right
 # after the record is committed, before it can answer, as a crash would.
 CRASH_AFTER_COMMIT_ENV = "FAYUAN_CRASH_AFTER_INTAKE_COMMIT"
-ADVANCE_AID_DAYS = 7
 
 
 def clear(slots: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -184,13 +184,16 @@ def document_offer(reference: str) -> dict[str, str]:
 
 
 def application_details(tracker: Tracker) -> ApplicationDetails:
-    """The confirmed answers as the record the store keeps."""
+    """The confirmed answers as the record the store keeps.
+
+    Whether aid may start at once is the assessment's `advance_aid`, and the
+    deadline flag is the policy's art. 44 line: the record says what the
+    eligibility result and the handoff queue say (None: no deadline was told).
+    """
     slot = tracker.get_slot
     facts = facts_from_tracker(tracker)
     assessment = assess(facts)
-    days = slot("days_to_deadline")
-    within_week = isinstance(days, int | float) and days <= ADVANCE_AID_DAYS
-    preservation = slot("needs_urgent_preservation") is True
+    deadline_close = condition_holds(DEADLINE_UNDER_SEVEN_DAYS, facts)
     guardian = (
         {"name": slot("guardian_name"), "relation": slot("guardian_relation")}
         if slot("guardian_name")
@@ -216,17 +219,15 @@ def application_details(tracker: Tracker) -> ApplicationDetails:
         applying_for=slot("applying_for") or "self",
         applicant_age=int(age) if isinstance(age, int | float) else None,
         guardian=guardian,
-        deadline_within_7_days=within_week if days is not None else None,
+        deadline_within_7_days=deadline_close,
         urgent_preservation=slot("needs_urgent_preservation"),
-        advance_aid=within_week or preservation,
+        advance_aid=assessment["advance_aid"],
         eligibility={
-            # The checklist reads who applies and how urgent it is beside the facts.
+            # The checklist reads who applies beside the facts (urgency is in the facts).
             "facts": {
                 **facts,
                 "applying_for": slot("applying_for") or "self",
                 "guardian": guardian,
-                "deadline_within_7_days": within_week if days is not None else None,
-                "urgent_preservation": slot("needs_urgent_preservation"),
             },
             "assessment": assessment,
         },
