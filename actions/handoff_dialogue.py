@@ -24,8 +24,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import slots
 from actions.eligibility_form import facts_from_tracker
-from actions.intake_form import CONSENT_AT
 from actions.voice import gateway_channel, on_the_phone
 from legal_aid.eligibility import assess, condition_holds
 from legal_aid.eligibility.answers import parse_yes_no
@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 TRANSCRIPT_TURNS = 40
 TRANSCRIPT_TEXT = 1000
 WHAT_HAPPENED_LIMIT = 600
-ASKED = "handoff_consent_asked"
 # "我要找王明律师", "让李华律师接待我": the name before 律师, after a verb of asking.
 REQUESTED = re.compile(r"(?:找|要|请|让|叫|约|换成|点名|指定|一下)+([\u4e00-\u9fff]{2,4}?)律师")
 # What people put before 律师 that is no name ("找个律师", "要值班律师").
@@ -101,17 +100,17 @@ def age_group(facts: dict[str, Any]) -> str:
 def who_line(tracker: Tracker, facts: dict[str, Any]) -> str:
     """Who the lawyer will talk to: for whom, age group, gender, disability."""
     slot = tracker.get_slot
-    parts = ["为他人咨询" if slot("applying_for") == "other" else "本人"]
-    if "age" in facts:
-        parts.append(f"{age_group(facts)}，{facts['age']}岁")
-    if slot("gender") == "female":
+    parts = ["为他人咨询" if slot(slots.APPLYING_FOR) == "other" else "本人"]
+    if slots.AGE in facts:
+        parts.append(f"{age_group(facts)}，{facts[slots.AGE]}岁")
+    if slot(slots.GENDER) == "female":
         parts.append("女性")
-    categories = slot("disability_categories") or []
+    categories = slot(slots.DISABILITY_CATEGORIES) or []
     if isinstance(categories, list) and categories:
         disability = "、".join(DISABILITY_ZH.get(c, c) for c in categories)
-        if slot("disability_grade"):
-            disability += f"（{slot('disability_grade')}）"
-        if slot("has_disability_certificate") is True:
+        if slot(slots.DISABILITY_GRADE):
+            disability += f"（{slot(slots.DISABILITY_GRADE)}）"
+        if slot(slots.HAS_DISABILITY_CERTIFICATE) is True:
             disability += "，持残疾证"
         parts.append(disability)
     return "，".join(parts)
@@ -119,7 +118,7 @@ def who_line(tracker: Tracker, facts: dict[str, Any]) -> str:
 
 def what_happened(tracker: Tracker) -> str:
     """The person's own description, or the first message that described the problem."""
-    description = tracker.get_slot("description")
+    description = tracker.get_slot(slots.DESCRIPTION)
     if isinstance(description, str) and description.strip():
         return description.strip()[:WHAT_HAPPENED_LIMIT]
     for event in tracker.events:
@@ -133,7 +132,7 @@ def what_happened(tracker: Tracker) -> str:
         ) or any(e.get("entity") == "matter_type" for e in parse.get("entities") or [])
         if describes and (event.get("text") or "").strip():
             return event["text"].strip()[:WHAT_HAPPENED_LIMIT]
-    reference = tracker.get_slot("intake_reference")
+    reference = tracker.get_slot(slots.INTAKE_REFERENCE)
     if reference:
         # Submitting clears the answers from the conversation; the record keeps them.
         return f"已登记申请 {reference}，事情经过见下方申请登记"
@@ -142,7 +141,7 @@ def what_happened(tracker: Tracker) -> str:
 
 def eligibility_line(facts: dict[str, Any], assessment: dict[str, Any]) -> str:
     """The eligibility result in one line with its sources, when it was checked."""
-    asked = set(facts) - {"region", "matter_type"}
+    asked = set(facts) - {slots.REGION, slots.MATTER_TYPE}
     if not asked:
         return "还没有查过能不能申请"
     citations = "；".join(dict.fromkeys(r["citation"] for r in assessment["reasons"]))
@@ -161,7 +160,7 @@ def urgency_line(facts: dict[str, Any], assessment: dict[str, Any]) -> str:
         return ""
     words = []
     if condition_holds(DEADLINE_UNDER_SEVEN_DAYS, facts):
-        words.append(f"离期限还有{facts['days_to_deadline']}天")
+        words.append(f"离期限还有{facts[slots.DAYS_TO_DEADLINE]}天")
     if condition_holds(URGENT_PRESERVATION, facts):
         words.append("需要紧急保全")
     return "，".join(words)
@@ -188,10 +187,10 @@ def channel_of(tracker: Tracker) -> str:
 def handoff_request(tracker: Tracker) -> HandoffRequest:
     slot = tracker.get_slot
     facts = facts_from_tracker(tracker)
-    facts.setdefault("region", slot("region") or DEFAULT_REGION)
+    facts.setdefault(slots.REGION, slot(slots.REGION) or DEFAULT_REGION)
     assessment = assess(facts)
-    matter = slot("matter_type") or "other"
-    needs = tuple(n for n in slot("accessibility_needs") or () if n in ACCESSIBILITY_NEEDS)
+    matter = slot(slots.MATTER_TYPE) or "other"
+    needs = tuple(n for n in slot(slots.ACCESSIBILITY_NEEDS) or () if n in ACCESSIBILITY_NEEDS)
     summary = HandoffSummary(
         matter_type=matter,
         who=who_line(tracker, facts),
@@ -206,8 +205,8 @@ def handoff_request(tracker: Tracker) -> HandoffRequest:
         summary=summary,
         facts=facts,
         transcript=transcript(tracker),
-        intake_reference=slot("intake_reference") or None,
-        requested_lawyer=slot("handoff_requested_lawyer")
+        intake_reference=slot(slots.INTAKE_REFERENCE) or None,
+        requested_lawyer=slot(slots.HANDOFF_REQUESTED_LAWYER)
         or requested_lawyer(tracker.latest_message.get("text")),
         # The queue's urgency is the same answer (policy/handoff: the assessment's advance_aid).
         urgency=assessment["advance_aid"],
@@ -293,9 +292,9 @@ def consent(tracker: Tracker) -> bool | None:
     who see the record), and so does an earlier yes in this conversation; else
     the answer to the question just asked, or None when it has not been asked.
     """
-    if tracker.get_slot(CONSENT_AT) or tracker.get_slot("handoff_consent") is True:
+    if tracker.get_slot(slots.INTAKE_CONSENT_AT) or tracker.get_slot(slots.HANDOFF_CONSENT) is True:
         return True
-    if not tracker.get_slot(ASKED):
+    if not tracker.get_slot(slots.HANDOFF_CONSENT_ASKED):
         return None
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     if intent == "ask_human":
@@ -323,14 +322,20 @@ class ActionHandoff(Action):
                 response="utter_ask_handoff_consent_phone" if phone else "utter_ask_handoff_consent"
             )
             named = requested_lawyer(tracker.latest_message.get("text"))
-            return [SlotSet(ASKED, True), SlotSet("handoff_requested_lawyer", named)]
+            return [
+                SlotSet(slots.HANDOFF_CONSENT_ASKED, True),
+                SlotSet(slots.HANDOFF_REQUESTED_LAWYER, named),
+            ]
         if agreed is False:
             dispatcher.utter_message(
                 response="utter_handoff_consent_refused_phone"
                 if phone
                 else "utter_handoff_consent_refused"
             )
-            return [SlotSet(ASKED, False), SlotSet("handoff_requested_lawyer", None)]
+            return [
+                SlotSet(slots.HANDOFF_CONSENT_ASKED, False),
+                SlotSet(slots.HANDOFF_REQUESTED_LAWYER, None),
+            ]
         return await self.hand_over(dispatcher, tracker)
 
     async def hand_over(
@@ -338,9 +343,9 @@ class ActionHandoff(Action):
     ) -> list[dict[str, Any]]:
         request = handoff_request(tracker)
         agreed = [
-            SlotSet(ASKED, False),
-            SlotSet("handoff_consent", True),
-            SlotSet("handoff_requested_lawyer", None),
+            SlotSet(slots.HANDOFF_CONSENT_ASKED, False),
+            SlotSet(slots.HANDOFF_CONSENT, True),
+            SlotSet(slots.HANDOFF_REQUESTED_LAWYER, None),
         ]
         try:
             reference, result = await asyncio.to_thread(open_and_match, request)
