@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import slots
 from actions.continuation import continuation_request
 from actions.voice import speaks_replies
 
@@ -53,7 +54,7 @@ def change_speech_rate(
     dispatcher: CollectingDispatcher, tracker: Tracker, slower: bool
 ) -> dict[str, Any]:
     """One step along slow, normal, fast, said in words; the slot to set ({} at the end)."""
-    current = tracker.get_slot("speech_rate") or "normal"
+    current = tracker.get_slot(slots.SPEECH_RATE) or "normal"
     position = SPEECH_RATES.index(current) + (-1 if slower else 1)
     if not 0 <= position < len(SPEECH_RATES):
         dispatcher.utter_message(
@@ -66,7 +67,7 @@ def change_speech_rate(
     if speaks_replies(tracker):
         # The gateway's synthesiser reads the new rate from this message.
         dispatcher.utter_message(json_message={"speech_rate": SPEECH_RATES[position]})
-    return {"speech_rate": SPEECH_RATES[position]}
+    return {slots.SPEECH_RATE: SPEECH_RATES[position]}
 
 
 def speech_request(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any] | None:
@@ -154,4 +155,7 @@ class ActionRestartConversation(Action):
 def restart(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
     """Says so and forgets the conversation, keeping how fast to speak."""
     dispatcher.utter_message(response="utter_restarted")
-    return [Restarted(), SlotSet("speech_rate", tracker.get_slot("speech_rate") or "normal")]
+    return [
+        Restarted(),
+        SlotSet(slots.SPEECH_RATE, tracker.get_slot(slots.SPEECH_RATE) or "normal"),
+    ]

@@ -21,6 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
+from actions import slots
 from actions.conversation import speech_request
 from legal_aid.eligibility import FactError, assess, load_ruleset
 from legal_aid.eligibility.answers import is_decline, parse_answer, parse_yes_no
@@ -30,21 +31,19 @@ from legal_aid.places import most_specific_place
 from legal_aid.policy_data import DEFAULT_REGION
 
 FORM = "eligibility_form"
-# Facts the person declined or did not know: not asked again, named in the result.
-DECLINED_SLOT = "eligibility_declined"
-# Facts asked and settled without a value ("没有" to "有没有很急的期限").
-SETTLED_SLOT = "eligibility_settled"
-# Asked first when unknown: the region decides which rule file applies.
-REGION = "region"
-# Asked once the person is eligible: a deadline within 7 days or urgent
+# Facts the person declined or did not know (slots.ELIGIBILITY_DECLINED) are not
+# asked again and are named in the result; facts settled without a value ("没有"
+# to "有没有很急的期限") are in slots.ELIGIBILITY_SETTLED. The region is asked first
+# when unknown: it decides which rule file applies.
+#
+# Asked once the person is eligible: a deadline under seven days away or urgent
 # preservation brings advance aid (art. 44), which changes what to do now but
 # not whether they qualify, so the engine lists it apart (benefit_facts).
-URGENCY = "days_to_deadline"
+URGENCY = slots.DAYS_TO_DEADLINE
 # Notarization fee reductions (Baotou) are asked about when the person came for them.
-NOTARIZATION = "notarization_service"
 NOTARIZATION_INTENT = "notarization_fee"
 # The questions whose yes means the fact is false ("有固定收入吗？" for no_fixed_income).
-INVERTED_QUESTIONS = frozenset({"no_fixed_income"})
+INVERTED_QUESTIONS = frozenset({slots.NO_FIXED_INCOME})
 # The last intents that interrupt rather than answer (see the slot mappings).
 ASK_WHY = "ask_why"
 DECLINE = "decline_answer"
@@ -53,9 +52,6 @@ DECLINE = "decline_answer"
 # an answer misheard as one of them ("是第一次" as start_over) is still read.
 LEAVING_INTENTS = frozenset({"ask_human", "start_over"})
 LEAVING_CONFIDENCE = 0.8
-LEFT_SLOT = "eligibility_left"
-# The entity slot a disability category arrives in before the form asks.
-MENTIONED_DISABILITY = "disability_category"
 
 
 def _latest_intent(tracker: Tracker) -> str | None:
@@ -65,7 +61,7 @@ def _latest_intent(tracker: Tracker) -> str | None:
 def facts_from_tracker(tracker: Tracker) -> dict[str, Any]:
     """The engine's facts from the slots: what the person has said so far."""
     facts: dict[str, Any] = {}
-    for name in FACTS:
+    for name in slots.FACT_SLOTS:
         value = tracker.get_slot(name)
         if value is None:
             continue
@@ -75,18 +71,17 @@ def facts_from_tracker(tracker: Tracker) -> dict[str, Any]:
             # A raw answer not validated yet (the form validates it this turn).
             continue
         facts[name] = value
-    mentioned = tracker.get_slot(MENTIONED_DISABILITY)
-    if (
-        "disability_categories" not in facts
-        and mentioned in FACTS["disability_categories"].allowed()
-    ):
-        facts["disability_categories"] = [mentioned]
+    # A category mentioned before the form asked arrives in an entity slot of its own.
+    mentioned = tracker.get_slot(slots.DISABILITY_CATEGORY)
+    categories = slots.DISABILITY_CATEGORIES
+    if categories not in facts and mentioned in FACTS[categories].allowed():
+        facts[categories] = [mentioned]
     return facts
 
 
 def about_notarization(tracker: Tracker) -> bool:
     """Whether the person came about notarization fees rather than a legal matter."""
-    if tracker.get_slot(NOTARIZATION) is not None:
+    if tracker.get_slot(slots.NOTARIZATION_SERVICE) is not None:
         return True
     return any(
         (event.get("parse_data") or {}).get("intent", {}).get("name") == NOTARIZATION_INTENT
@@ -98,26 +93,33 @@ def about_notarization(tracker: Tracker) -> bool:
 def facts_to_ask(tracker: Tracker) -> list[str]:
     """The facts still to ask, in order: what the engine needs, then what helps more."""
     facts = facts_from_tracker(tracker)
-    skipped = set(tracker.get_slot(DECLINED_SLOT) or []) | set(tracker.get_slot(SETTLED_SLOT) or [])
+    skipped = set(tracker.get_slot(slots.ELIGIBILITY_DECLINED) or []) | set(
+        tracker.get_slot(slots.ELIGIBILITY_SETTLED) or []
+    )
     # Income and the 低保 line are compared together: one unanswered, the other is moot.
-    test = load_ruleset(facts.get(REGION) or DEFAULT_REGION).economic_test
-    pair = {test["income"], test["standard"]}
+    pair = economic_test_facts(facts)
     if skipped & pair:
         skipped |= pair
     # The region decides which rule file applies; the matter, if unknown, comes
     # first, because it is the question people expect first.
-    region = [] if tracker.get_slot(REGION) else [REGION]
+    region = [] if tracker.get_slot(slots.REGION) else [slots.REGION]
     if about_notarization(tracker):
         # A fee reduction is not legal aid: no decision facts, the service first.
         fees = benefit_facts(facts, ("fee_reduction",), frozenset(skipped))
-        wanted = [*region, NOTARIZATION, *fees]
+        wanted = [*region, slots.NOTARIZATION_SERVICE, *fees]
     else:
         assessment = assess(facts)
-        matter = ["matter_type"] if "matter_type" in assessment["missing_facts"] else []
+        matter = [slots.MATTER_TYPE] if slots.MATTER_TYPE in assessment["missing_facts"] else []
         wanted = [*matter, *region, *assessment["missing_facts"]]
         if assessment["decision"] == "eligible" and assessment["route"] == "application":
             wanted += benefit_facts(facts, ("advance_aid",), frozenset(skipped), assessment)
     return list(dict.fromkeys(f for f in wanted if f not in skipped and f not in facts))
+
+
+def economic_test_facts(facts: dict[str, Any]) -> frozenset[str]:
+    """The income and the 低保 line the region's economic test compares (its rule file)."""
+    test = load_ruleset(facts.get(slots.REGION) or DEFAULT_REGION).economic_test
+    return frozenset({test["income"], test["standard"]})
 
 
 def explain_question(fact: str, dispatcher: CollectingDispatcher) -> None:
@@ -138,7 +140,7 @@ class ValidateEligibilityForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[str]:
-        if tracker.get_slot(LEFT_SLOT):
+        if tracker.get_slot(slots.ELIGIBILITY_LEFT):
             return []
         return facts_to_ask(tracker)
 
@@ -149,7 +151,7 @@ class ValidateEligibilityForm(FormValidationAction):
         # instead of thirty `validate_<slot>` methods.
         updates: dict[str, Any] = {}
         for slot, value in tracker.slots_to_validate().items():
-            if slot == REGION:
+            if slot == slots.REGION:
                 updates.update(self._validate_region(dispatcher, tracker, domain))
             elif slot in FACTS:
                 updates.update(self._validate_fact(slot, value, dispatcher, tracker, domain))
@@ -164,11 +166,11 @@ class ValidateEligibilityForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
-        asked = tracker.get_slot("requested_slot") == fact
-        if fact == "matter_type":
+        asked = tracker.get_slot(slots.REQUESTED_SLOT) == fact
+        if fact == slots.MATTER_TYPE:
             matter = self._matter(value, tracker)
             if matter is None and asked and _leaving(tracker):
-                return {fact: None, LEFT_SLOT: _latest_intent(tracker)}
+                return {fact: None, slots.ELIGIBILITY_LEFT: _latest_intent(tracker)}
             if matter is None and asked:
                 dispatcher.utter_message(response="utter_eligibility_matter_not_understood")
             return {fact: matter}
@@ -181,7 +183,7 @@ class ValidateEligibilityForm(FormValidationAction):
         text = tracker.latest_message.get("text") or ""
         answer = parse_answer(fact, text, _latest_intent(tracker))
         if answer is None and _leaving(tracker):
-            return {fact: None, LEFT_SLOT: _latest_intent(tracker)}
+            return {fact: None, slots.ELIGIBILITY_LEFT: _latest_intent(tracker)}
         if answer is not None and fact in INVERTED_QUESTIONS:
             answer = not answer
         if (
@@ -189,7 +191,8 @@ class ValidateEligibilityForm(FormValidationAction):
             and fact == URGENCY
             and parse_yes_no(text, _latest_intent(tracker)) is False
         ):
-            return {fact: None, SETTLED_SLOT: [*(tracker.get_slot(SETTLED_SLOT) or []), fact]}
+            settled = [*(tracker.get_slot(slots.ELIGIBILITY_SETTLED) or []), fact]
+            return {fact: None, slots.ELIGIBILITY_SETTLED: settled}
         if answer is None or not _is_valid(fact, answer):
             dispatcher.utter_message(response="utter_eligibility_not_understood")
             return {fact: None}
@@ -209,35 +212,35 @@ class ValidateEligibilityForm(FormValidationAction):
             return {fact: None}
         if intent == DECLINE or is_decline(text):
             dispatcher.utter_message(response="utter_eligibility_skip_question")
-            declined = [*(tracker.get_slot(DECLINED_SLOT) or []), fact]
-            return {fact: None, DECLINED_SLOT: declined}
+            declined = [*(tracker.get_slot(slots.ELIGIBILITY_DECLINED) or []), fact]
+            return {fact: None, slots.ELIGIBILITY_DECLINED: declined}
         return None
 
     def _matter(self, value: Any, tracker: Tracker) -> str | None:
-        if value in FACTS["matter_type"].allowed():
+        if value in FACTS[slots.MATTER_TYPE].allowed():
             return value
         return next(tracker.get_latest_entity_values("matter_type"), None)
 
     def _validate_region(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != REGION:
+        if tracker.get_slot(slots.REQUESTED_SLOT) != slots.REGION:
             # Set from a place the person named (action_validate_slot_mappings).
             return {}
-        interruption = self._interruption(REGION, dispatcher, tracker, domain)
-        if interruption is not None and DECLINED_SLOT in interruption:
+        interruption = self._interruption(slots.REGION, dispatcher, tracker, domain)
+        if interruption is not None and slots.ELIGIBILITY_DECLINED in interruption:
             # Without a place, the national rules apply; the result says so.
-            return {**interruption, REGION: DEFAULT_REGION}
+            return {**interruption, slots.REGION: DEFAULT_REGION}
         if interruption is not None:
             return interruption
         named = " ".join(tracker.get_latest_entity_values("region"))
         place = most_specific_place(named or tracker.latest_message.get("text") or "")
         if place is None and _leaving(tracker):
-            return {REGION: None, LEFT_SLOT: _latest_intent(tracker)}
+            return {slots.REGION: None, slots.ELIGIBILITY_LEFT: _latest_intent(tracker)}
         if place is None:
             dispatcher.utter_message(response="utter_eligibility_place_not_understood")
-            return {REGION: None}
-        return {REGION: place.policy_region, "place": place.name}
+            return {slots.REGION: None}
+        return {slots.REGION: place.policy_region, slots.PLACE: place.name}
 
 
 def _leaving(tracker: Tracker) -> bool:

@@ -15,26 +15,19 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import slots
 from actions.conversation import restart
-from actions.eligibility_form import (
-    DECLINED_SLOT,
-    LEFT_SLOT,
-    REGION,
-    about_notarization,
-    facts_from_tracker,
-)
+from actions.eligibility_form import about_notarization, economic_test_facts, facts_from_tracker
 from actions.voice import for_ear, is_voice, source_line
 from legal_aid.eligibility import assess, load_ruleset
 from legal_aid.eligibility.facts import FACTS
 from legal_aid.numbers import number_to_chinese
 from legal_aid.policy_data import DEFAULT_REGION
 
-# The economic test's facts (policy/eligibility/national.yml economic_test).
-INCOME_FACTS = frozenset({"income_per_capita_monthly", "local_minimum_living_standard_monthly"})
 
-
-def headline(assessment: dict[str, Any]) -> str:
-    """The response that says the outcome in plain words."""
+def headline(assessment: dict[str, Any], income_facts: frozenset[str]) -> str:
+    """The response that says the outcome in plain words (`income_facts`: the
+    facts of the region's economic test, economic_test_facts)."""
     decision, route, review = (
         assessment["decision"],
         assessment["route"],
@@ -46,7 +39,7 @@ def headline(assessment: dict[str, Any]) -> str:
         return "utter_eligibility_exempt"
     if decision == "eligible":
         return "utter_eligibility_income_met"
-    if decision == "needs_more_facts" and INCOME_FACTS & set(assessment["missing_facts"]):
+    if decision == "needs_more_facts" and income_facts & set(assessment["missing_facts"]):
         return "utter_eligibility_income_check"
     if decision == "needs_more_facts":
         return "utter_eligibility_uncertain"
@@ -68,7 +61,7 @@ def next_step(assessment: dict[str, Any]) -> str:
 
 def uncertain_line(declined: list[str], assessment: dict[str, Any]) -> str | None:
     """What stays open because the person did not answer, or None."""
-    labels = ["所在地区，先按全国的规定说" if f == REGION else FACTS[f].zh for f in declined]
+    labels = ["所在地区，先按全国的规定说" if f == slots.REGION else FACTS[f].zh for f in declined]
     if not labels:
         return None
     open_facts = [FACTS[f].zh for f in assessment["missing_facts"] if f in FACTS]
@@ -95,18 +88,18 @@ class ActionEligibilityResult(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        left = tracker.get_slot(LEFT_SLOT)
+        left = tracker.get_slot(slots.ELIGIBILITY_LEFT)
         if left == "start_over":
             return restart(dispatcher, tracker)
         if left:
             # The only other way out of the questions: asking for a person (转人工).
-            return [SlotSet(LEFT_SLOT, None), FollowupAction("action_handoff")]
+            return [SlotSet(slots.ELIGIBILITY_LEFT, None), FollowupAction("action_handoff")]
         facts = facts_from_tracker(tracker)
         assessment = assess(facts)
         voice = is_voice(tracker)
         if about_notarization(tracker):
             return self._tell_fee_reductions(dispatcher, facts, assessment, voice)
-        dispatcher.utter_message(response=headline(assessment))
+        dispatcher.utter_message(response=headline(assessment, economic_test_facts(facts)))
         lines = [
             f"{for_ear(reason['zh'])}{source_line(reason['citation'], voice)}"
             if voice
@@ -115,7 +108,7 @@ class ActionEligibilityResult(Action):
         ]
         extra = [
             threshold_line(assessment, voice),
-            uncertain_line(tracker.get_slot(DECLINED_SLOT) or [], assessment),
+            uncertain_line(tracker.get_slot(slots.ELIGIBILITY_DECLINED) or [], assessment),
         ]
         lines += [for_ear(line) if voice else line for line in extra if line]
         if voice:
@@ -159,5 +152,5 @@ class ActionEligibilityResult(Action):
 
 def fee_reduction_rules(facts: dict[str, Any]) -> set[str]:
     """The ids of the region's rules that reduce a fee."""
-    ruleset = load_ruleset(facts.get("region") or DEFAULT_REGION)
+    ruleset = load_ruleset(facts.get(slots.REGION) or DEFAULT_REGION)
     return {rule.id for rule in ruleset.rules if "fee_reduction" in rule.effect}

@@ -24,11 +24,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import slots
 from actions.eligibility_form import facts_from_tracker
-from actions.intake_form import CONSENT_AT
 from actions.voice import gateway_channel, on_the_phone
-from legal_aid.eligibility import assess
+from legal_aid.eligibility import assess, condition_holds
 from legal_aid.eligibility.answers import parse_yes_no
+from legal_aid.eligibility.conditions import (
+    DEADLINE_UNDER_SEVEN_DAYS,
+    ELDERLY,
+    MINOR,
+    URGENT_PRESERVATION,
+)
 from legal_aid.handoff import matching
 from legal_aid.handoff.matching import MatchResult
 from legal_aid.numbers import number_to_chinese
@@ -43,7 +49,6 @@ logger = logging.getLogger(__name__)
 TRANSCRIPT_TURNS = 40
 TRANSCRIPT_TEXT = 1000
 WHAT_HAPPENED_LIMIT = 600
-ASKED = "handoff_consent_asked"
 # "我要找王明律师", "让李华律师接待我": the name before 律师, after a verb of asking.
 REQUESTED = re.compile(r"(?:找|要|请|让|叫|约|换成|点名|指定|一下)+([\u4e00-\u9fff]{2,4}?)律师")
 # What people put before 律师 that is no name ("找个律师", "要值班律师").
@@ -57,6 +62,10 @@ DISABILITY_ZH = {
     "mental": "精神残疾",
     "multiple": "多重残疾",
 }
+# The age groups a lawyer is told, by the policy's named conditions (the lines
+# are drawn in policy/eligibility, not here); anyone in neither is an adult.
+AGE_GROUPS = ((MINOR, "未成年人"), (ELDERLY, "老年人"))
+ADULT = "成年人"
 DECISION_ZH = {
     "eligible": "符合申请法律援助的条件",
     "needs_more_facts": "可能符合条件，还需核对",
@@ -83,22 +92,25 @@ def requested_lawyer(text: str | None) -> str | None:
     return f"{found.group(1)}律师"
 
 
-def who_line(tracker: Tracker) -> str:
+def age_group(facts: dict[str, Any]) -> str:
+    """未成年人, 老年人 or 成年人, as the region's named conditions say for the age."""
+    return next((words for name, words in AGE_GROUPS if condition_holds(name, facts)), ADULT)
+
+
+def who_line(tracker: Tracker, facts: dict[str, Any]) -> str:
     """Who the lawyer will talk to: for whom, age group, gender, disability."""
     slot = tracker.get_slot
-    parts = ["为他人咨询" if slot("applying_for") == "other" else "本人"]
-    age = slot("age")
-    if isinstance(age, int | float):
-        group = "未成年人" if age < 18 else "老年人" if age >= 60 else "成年人"
-        parts.append(f"{group}，{int(age)}岁")
-    if slot("gender") == "female":
+    parts = ["为他人咨询" if slot(slots.APPLYING_FOR) == "other" else "本人"]
+    if slots.AGE in facts:
+        parts.append(f"{age_group(facts)}，{facts[slots.AGE]}岁")
+    if slot(slots.GENDER) == "female":
         parts.append("女性")
-    categories = slot("disability_categories") or []
+    categories = slot(slots.DISABILITY_CATEGORIES) or []
     if isinstance(categories, list) and categories:
         disability = "、".join(DISABILITY_ZH.get(c, c) for c in categories)
-        if slot("disability_grade"):
-            disability += f"（{slot('disability_grade')}）"
-        if slot("has_disability_certificate") is True:
+        if slot(slots.DISABILITY_GRADE):
+            disability += f"（{slot(slots.DISABILITY_GRADE)}）"
+        if slot(slots.HAS_DISABILITY_CERTIFICATE) is True:
             disability += "，持残疾证"
         parts.append(disability)
     return "，".join(parts)
@@ -106,7 +118,7 @@ def who_line(tracker: Tracker) -> str:
 
 def what_happened(tracker: Tracker) -> str:
     """The person's own description, or the first message that described the problem."""
-    description = tracker.get_slot("description")
+    description = tracker.get_slot(slots.DESCRIPTION)
     if isinstance(description, str) and description.strip():
         return description.strip()[:WHAT_HAPPENED_LIMIT]
     for event in tracker.events:
@@ -120,39 +132,38 @@ def what_happened(tracker: Tracker) -> str:
         ) or any(e.get("entity") == "matter_type" for e in parse.get("entities") or [])
         if describes and (event.get("text") or "").strip():
             return event["text"].strip()[:WHAT_HAPPENED_LIMIT]
-    reference = tracker.get_slot("intake_reference")
+    reference = tracker.get_slot(slots.INTAKE_REFERENCE)
     if reference:
         # Submitting clears the answers from the conversation; the record keeps them.
         return f"已登记申请 {reference}，事情经过见下方申请登记"
     return "还没有说明具体情况"
 
 
-def eligibility_line(facts: dict[str, Any]) -> str:
+def eligibility_line(facts: dict[str, Any], assessment: dict[str, Any]) -> str:
     """The eligibility result in one line with its sources, when it was checked."""
-    asked = set(facts) - {"region", "matter_type"}
+    asked = set(facts) - {slots.REGION, slots.MATTER_TYPE}
     if not asked:
         return "还没有查过能不能申请"
-    assessment = assess(facts)
     citations = "；".join(dict.fromkeys(r["citation"] for r in assessment["reasons"]))
     line = DECISION_ZH.get(assessment["decision"], assessment["decision"])
     return f"{line}（来源：{citations}）" if citations else line
 
 
-def urgency(tracker: Tracker) -> tuple[str, bool | None]:
-    """The urgency in words, and whether it makes advance aid (art. 44) apply."""
-    days, preservation = (
-        tracker.get_slot("days_to_deadline"),
-        tracker.get_slot("needs_urgent_preservation"),
-    )
+def urgency_line(facts: dict[str, Any], assessment: dict[str, Any]) -> str:
+    """Why aid may start at once (art. 44), in words; "" when it may not.
+
+    Whether it may is the assessment's answer, which the queue also asks; the
+    circumstances named are the policy's named conditions, so at exactly seven
+    days the summary, the queue and the eligibility result all say "not urgent".
+    """
+    if not assessment["advance_aid"]:
+        return ""
     words = []
-    within_week = isinstance(days, int | float) and days <= 7
-    if within_week:
-        words.append(f"离期限还有{int(days)}天")
-    if preservation is True:
+    if condition_holds(DEADLINE_UNDER_SEVEN_DAYS, facts):
+        words.append(f"离期限还有{facts[slots.DAYS_TO_DEADLINE]}天")
+    if condition_holds(URGENT_PRESERVATION, facts):
         words.append("需要紧急保全")
-    if days is None and preservation is None:
-        return "", None
-    return "，".join(words), within_week or preservation is True
+    return "，".join(words)
 
 
 def transcript(tracker: Tracker) -> tuple[tuple[str, str], ...]:
@@ -176,16 +187,16 @@ def channel_of(tracker: Tracker) -> str:
 def handoff_request(tracker: Tracker) -> HandoffRequest:
     slot = tracker.get_slot
     facts = facts_from_tracker(tracker)
-    facts.setdefault("region", slot("region") or DEFAULT_REGION)
-    matter = slot("matter_type") or "other"
-    urgent_words, urgent = urgency(tracker)
-    needs = tuple(n for n in slot("accessibility_needs") or () if n in ACCESSIBILITY_NEEDS)
+    facts.setdefault(slots.REGION, slot(slots.REGION) or DEFAULT_REGION)
+    assessment = assess(facts)
+    matter = slot(slots.MATTER_TYPE) or "other"
+    needs = tuple(n for n in slot(slots.ACCESSIBILITY_NEEDS) or () if n in ACCESSIBILITY_NEEDS)
     summary = HandoffSummary(
         matter_type=matter,
-        who=who_line(tracker),
+        who=who_line(tracker, facts),
         what_happened=what_happened(tracker),
-        eligibility_result=eligibility_line(facts),
-        urgency=urgent_words,
+        eligibility_result=eligibility_line(facts, assessment),
+        urgency=urgency_line(facts, assessment),
         accessibility_needs=needs,
     )
     return HandoffRequest(
@@ -194,10 +205,11 @@ def handoff_request(tracker: Tracker) -> HandoffRequest:
         summary=summary,
         facts=facts,
         transcript=transcript(tracker),
-        intake_reference=slot("intake_reference") or None,
-        requested_lawyer=slot("handoff_requested_lawyer")
+        intake_reference=slot(slots.INTAKE_REFERENCE) or None,
+        requested_lawyer=slot(slots.HANDOFF_REQUESTED_LAWYER)
         or requested_lawyer(tracker.latest_message.get("text")),
-        urgency=urgent,
+        # The queue's urgency is the same answer (policy/handoff: the assessment's advance_aid).
+        urgency=assessment["advance_aid"],
     )
 
 
@@ -280,9 +292,9 @@ def consent(tracker: Tracker) -> bool | None:
     who see the record), and so does an earlier yes in this conversation; else
     the answer to the question just asked, or None when it has not been asked.
     """
-    if tracker.get_slot(CONSENT_AT) or tracker.get_slot("handoff_consent") is True:
+    if tracker.get_slot(slots.INTAKE_CONSENT_AT) or tracker.get_slot(slots.HANDOFF_CONSENT) is True:
         return True
-    if not tracker.get_slot(ASKED):
+    if not tracker.get_slot(slots.HANDOFF_CONSENT_ASKED):
         return None
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     if intent == "ask_human":
@@ -310,14 +322,20 @@ class ActionHandoff(Action):
                 response="utter_ask_handoff_consent_phone" if phone else "utter_ask_handoff_consent"
             )
             named = requested_lawyer(tracker.latest_message.get("text"))
-            return [SlotSet(ASKED, True), SlotSet("handoff_requested_lawyer", named)]
+            return [
+                SlotSet(slots.HANDOFF_CONSENT_ASKED, True),
+                SlotSet(slots.HANDOFF_REQUESTED_LAWYER, named),
+            ]
         if agreed is False:
             dispatcher.utter_message(
                 response="utter_handoff_consent_refused_phone"
                 if phone
                 else "utter_handoff_consent_refused"
             )
-            return [SlotSet(ASKED, False), SlotSet("handoff_requested_lawyer", None)]
+            return [
+                SlotSet(slots.HANDOFF_CONSENT_ASKED, False),
+                SlotSet(slots.HANDOFF_REQUESTED_LAWYER, None),
+            ]
         return await self.hand_over(dispatcher, tracker)
 
     async def hand_over(
@@ -325,9 +343,9 @@ class ActionHandoff(Action):
     ) -> list[dict[str, Any]]:
         request = handoff_request(tracker)
         agreed = [
-            SlotSet(ASKED, False),
-            SlotSet("handoff_consent", True),
-            SlotSet("handoff_requested_lawyer", None),
+            SlotSet(slots.HANDOFF_CONSENT_ASKED, False),
+            SlotSet(slots.HANDOFF_CONSENT, True),
+            SlotSet(slots.HANDOFF_REQUESTED_LAWYER, None),
         ]
         try:
             reference, result = await asyncio.to_thread(open_and_match, request)

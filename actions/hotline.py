@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import slots
 from actions.voice import is_voice, source_line
 from legal_aid.policy_data import DEFAULT_REGION, available_regions, load_region
 
@@ -39,6 +40,6 @@ class ActionHotlineInfo(Action):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        answer = hotline_answer(tracker.get_slot("region"), voice=is_voice(tracker))
+        answer = hotline_answer(tracker.get_slot(slots.REGION), voice=is_voice(tracker))
         dispatcher.utter_message(text=answer)
         return []

@@ -24,9 +24,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
+from actions import slots
 from actions.conversation import speech_request
 from actions.eligibility_form import LEAVING_INTENTS as ELIGIBILITY_LEAVING
-from actions.eligibility_form import SETTLED_SLOT, said_clearly
+from actions.eligibility_form import said_clearly
 from actions.matters import matter_name
 from actions.voice import is_voice
 from legal_aid.eligibility.answers import is_decline, parse_answer, parse_yes_no
@@ -45,47 +46,47 @@ from legal_aid.numbers import digits_to_chinese
 from legal_aid.places import most_specific_place
 
 FORM = "intake_form"
-CONSENT = "intake_consent"
-REVIEW = "intake_review"
-REVIEW_FIELD = "intake_review_field"
-CONFIRMED = "intake_confirmed"
-SKIPPED = "intake_skipped"
-LEFT = "intake_left"
-APPLICATION_KEY = "application_key"
-CONSENT_AT = "intake_consent_at"
-MISSES = "intake_misses"
 # After this many answers in a row not understood, offer a way out.
 MISSES_BEFORE_HELP = 2
-REFERENCE = "intake_reference"
 # PIPL art. 31: a child under 14 needs a parent's or guardian's consent.
 GUARDIAN_CONSENT_BELOW_AGE = 14
-GUARDIAN_SLOTS = ("guardian_consent", "guardian_name", "guardian_relation")
+GUARDIAN_SLOTS = (slots.GUARDIAN_CONSENT, slots.GUARDIAN_NAME, slots.GUARDIAN_RELATION)
 # Questions that may be skipped ("跳过", "没有", "不想说"); the rest are needed.
-OPTIONAL = frozenset({"id_number", "disability_certificate", "age"})
-URGENCY_SLOTS = ("days_to_deadline", "needs_urgent_preservation")
+OPTIONAL = frozenset({slots.ID_NUMBER, slots.DISABILITY_CERTIFICATE, slots.AGE})
+URGENCY_SLOTS = (slots.DAYS_TO_DEADLINE, slots.NEEDS_URGENT_PRESERVATION)
 # Free-text answers: a clear "先停一下" must not be taken for a name or a story.
-FREE_TEXT = frozenset({"applicant_name", "guardian_name", "description"})
+FREE_TEXT = frozenset({slots.APPLICANT_NAME, slots.GUARDIAN_NAME, slots.DESCRIPTION})
 LEAVING_INTENTS = frozenset({"pause_application", *ELIGIBILITY_LEAVING})
 CORRECTION_INTENT = "correct_answer"
 CORRECTION_CONFIDENCE = 0.6
 MIN_DESCRIPTION_CHARS = 6
 MAX_DESCRIPTION_CHARS = 1000
-# Slots that only say where the form is; everything else it collects is the person's.
+# What the person told the form about themselves: forgotten when they withdraw consent.
 PERSONAL_SLOTS = (
-    "applicant_name",
-    "phone",
-    "phone_confirmed",
-    "id_number",
-    "county",
-    "matter_confirmed",
-    "description",
-    "disability_certificate",
-    "accessibility_needs",
-    "contact_preference",
+    slots.APPLICANT_NAME,
+    slots.PHONE,
+    slots.PHONE_CONFIRMED,
+    slots.ID_NUMBER,
+    slots.COUNTY,
+    slots.MATTER_CONFIRMED,
+    slots.DESCRIPTION,
+    slots.DISABILITY_CERTIFICATE,
+    slots.ACCESSIBILITY_NEEDS,
+    slots.CONTACT_PREFERENCE,
     *GUARDIAN_SLOTS,
-    "applying_for",
+    slots.APPLYING_FOR,
 )
-PROGRESS_SLOTS = (CONSENT, REVIEW, REVIEW_FIELD, CONFIRMED, SKIPPED, LEFT, CONSENT_AT, MISSES)
+# Slots that only say where the form is.
+PROGRESS_SLOTS = (
+    slots.INTAKE_CONSENT,
+    slots.INTAKE_REVIEW,
+    slots.INTAKE_REVIEW_FIELD,
+    slots.INTAKE_CONFIRMED,
+    slots.INTAKE_SKIPPED,
+    slots.INTAKE_LEFT,
+    slots.INTAKE_CONSENT_AT,
+    slots.INTAKE_MISSES,
+)
 
 
 def _intent(tracker: Tracker) -> tuple[str | None, float]:
@@ -97,40 +98,42 @@ def _text(tracker: Tracker) -> str:
     return (tracker.latest_message.get("text") or "").strip()
 
 
-def _is_minor(tracker: Tracker) -> bool:
-    age = tracker.get_slot("age")
+def _needs_guardian_consent(tracker: Tracker) -> bool:
+    age = tracker.get_slot(slots.AGE)
     return isinstance(age, int | float) and age < GUARDIAN_CONSENT_BELOW_AGE
 
 
 def _urgency_known(tracker: Tracker, slot: str) -> bool:
-    settled = set(tracker.get_slot(SETTLED_SLOT) or []) | set(tracker.get_slot(SKIPPED) or [])
+    settled = set(tracker.get_slot(slots.ELIGIBILITY_SETTLED) or []) | set(
+        tracker.get_slot(slots.INTAKE_SKIPPED) or []
+    )
     return tracker.get_slot(slot) is not None or slot in settled
 
 
 def questions_for(tracker: Tracker) -> list[str]:
     """The questions this person is asked, in order (answered ones included)."""
-    if tracker.get_slot(LEFT):
+    if tracker.get_slot(slots.INTAKE_LEFT):
         return []
-    if tracker.get_slot(CONSENT) is not True:
-        return [CONSENT]
-    skipped = set(tracker.get_slot(SKIPPED) or [])
-    wanted = [CONSENT, "applying_for", "age"]
-    if _is_minor(tracker):
+    if tracker.get_slot(slots.INTAKE_CONSENT) is not True:
+        return [slots.INTAKE_CONSENT]
+    skipped = set(tracker.get_slot(slots.INTAKE_SKIPPED) or [])
+    wanted = [slots.INTAKE_CONSENT, slots.APPLYING_FOR, slots.AGE]
+    if _needs_guardian_consent(tracker):
         wanted += GUARDIAN_SLOTS
     wanted += [
-        "applicant_name",
-        "phone",
-        "phone_confirmed",
-        "id_number",
-        "county",
-        "matter_type",
-        "matter_confirmed",
-        "description",
-        "disability_certificate",
-        "accessibility_needs",
-        "contact_preference",
+        slots.APPLICANT_NAME,
+        slots.PHONE,
+        slots.PHONE_CONFIRMED,
+        slots.ID_NUMBER,
+        slots.COUNTY,
+        slots.MATTER_TYPE,
+        slots.MATTER_CONFIRMED,
+        slots.DESCRIPTION,
+        slots.DISABILITY_CERTIFICATE,
+        slots.ACCESSIBILITY_NEEDS,
+        slots.CONTACT_PREFERENCE,
         *(slot for slot in URGENCY_SLOTS if not _urgency_known(tracker, slot)),
-        REVIEW,
+        slots.INTAKE_REVIEW,
     ]
     return [slot for slot in wanted if slot not in skipped]
 
@@ -139,7 +142,7 @@ def review_fields(tracker: Tracker) -> list[Field]:
     """The fields read back before submitting: those this person answered."""
     shown = []
     for f in fields():
-        if f.key == "guardian" and not tracker.get_slot("guardian_name"):
+        if f.key == "guardian" and not tracker.get_slot(slots.GUARDIAN_NAME):
             continue
         if f.key == "urgency":
             shown.append(f)
@@ -156,8 +159,8 @@ def spoken_reference(reference: str) -> str:
 
 
 def urgency_words(tracker: Tracker) -> str:
-    days = tracker.get_slot("days_to_deadline")
-    preservation = tracker.get_slot("needs_urgent_preservation")
+    days = tracker.get_slot(slots.DAYS_TO_DEADLINE)
+    preservation = tracker.get_slot(slots.NEEDS_URGENT_PRESERVATION)
     parts = []
     if isinstance(days, int | float):
         parts.append(f"离期限还有{int(days)}天")
@@ -170,22 +173,22 @@ def field_value(f: Field, tracker: Tracker, voice: bool) -> str:
     """A field's answer as it is read back: for the eye, or for the ear."""
     slot = tracker.get_slot
     if f.key == "phone":
-        digits = slot("phone")
+        digits = slot(slots.PHONE)
         return validation.phone_for_readback(digits) if voice else validation.phone_grouped(digits)
     if f.key in ("id_number", "disability_certificate"):
-        value = slot(f.key)
+        value = slot(f.slots[0])
         return digits_to_chinese(value).replace("X", "叉") if voice else value
     if f.key == "county":
-        return str(slot("county")).replace("/", "")
+        return str(slot(slots.COUNTY)).replace("/", "")
     if f.key == "matter_type":
-        return matter_name(slot("matter_type"))
+        return matter_name(slot(slots.MATTER_TYPE))
     if f.key == "guardian":
-        name, relation = slot("guardian_name"), slot("guardian_relation")
+        name, relation = slot(slots.GUARDIAN_NAME), slot(slots.GUARDIAN_RELATION)
         return f"{name}，{relation}" if voice else f"{name}（{relation}）"
     if f.key == "accessibility_needs":
-        return needs_words(slot("accessibility_needs") or ())
+        return needs_words(slot(slots.ACCESSIBILITY_NEEDS) or ())
     if f.key == "contact_preference":
-        return value_label("contact_preference", slot("contact_preference"))
+        return value_label("contact_preference", slot(slots.CONTACT_PREFERENCE))
     if f.key == "urgency":
         return urgency_words(tracker)
     # A sentence the person said ends with its own 。; the question adds another.
@@ -210,7 +213,7 @@ class ValidateIntakeForm(FormValidationAction):
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        asked = tracker.get_slot("requested_slot")
+        asked = tracker.get_slot(slots.REQUESTED_SLOT)
         to_validate = tracker.slots_to_validate()
         if asked not in to_validate:
             return []
@@ -252,44 +255,49 @@ class ValidateIntakeForm(FormValidationAction):
             return {slot: None}
         declined = intent == "decline_answer" or is_decline(text)
         if declined and slot in OPTIONAL:
-            return {slot: None, SKIPPED: [*(tracker.get_slot(SKIPPED) or []), slot]}
+            return {
+                slot: None,
+                slots.INTAKE_SKIPPED: [*(tracker.get_slot(slots.INTAKE_SKIPPED) or []), slot],
+            }
         # Read into a dispatcher of its own: "转人工" is not an answer, and the
         # person should not hear "我没听明白" before being passed on.
         reading = CollectingDispatcher()
         parsed = ANSWER_READERS[slot](text, intent, tracker, reading)
         leaving = said_clearly(tracker, LEAVING_INTENTS)
         if leaving and (parsed is None or slot in FREE_TEXT):
-            return {slot: None, LEFT: intent}
+            return {slot: None, slots.INTAKE_LEFT: intent}
         dispatcher.messages.extend(reading.messages)
-        if parsed is None and declined and slot != CONSENT:
+        if parsed is None and declined and slot != slots.INTAKE_CONSENT:
             dispatcher.utter_message(response="utter_intake_required_field")
             return {slot: None}
         if parsed is None:
             return self._missed(slot, dispatcher, tracker)
-        return {**parsed, MISSES: 0}
+        return {**parsed, slots.INTAKE_MISSES: 0}
 
     def _missed(
         self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
         """Not understood again: the question comes back, with a way out after a few tries."""
-        misses = int(tracker.get_slot(MISSES) or 0) + 1
+        misses = int(tracker.get_slot(slots.INTAKE_MISSES) or 0) + 1
         if misses >= MISSES_BEFORE_HELP:
             dispatcher.utter_message(response="utter_intake_stuck")
             misses = 0
-        return {slot: None, MISSES: misses}
+        return {slot: None, slots.INTAKE_MISSES: misses}
 
 
 def forget(f: Field, tracker: Tracker) -> dict[str, Any]:
     """Clears a field so the form asks it again, and takes back its confirmation."""
-    confirmed = [key for key in tracker.get_slot(CONFIRMED) or [] if key != f.key]
-    skipped = [slot for slot in tracker.get_slot(SKIPPED) or [] if slot not in f.slots]
-    settled = [slot for slot in tracker.get_slot(SETTLED_SLOT) or [] if slot not in f.slots]
+    confirmed = [key for key in tracker.get_slot(slots.INTAKE_CONFIRMED) or [] if key != f.key]
+    skipped = [slot for slot in tracker.get_slot(slots.INTAKE_SKIPPED) or [] if slot not in f.slots]
+    settled = [
+        slot for slot in tracker.get_slot(slots.ELIGIBILITY_SETTLED) or [] if slot not in f.slots
+    ]
     return {
         **{slot: None for slot in f.slots},
-        CONFIRMED: confirmed,
-        SKIPPED: skipped,
-        SETTLED_SLOT: settled,
-        REVIEW: None,
+        slots.INTAKE_CONFIRMED: confirmed,
+        slots.INTAKE_SKIPPED: skipped,
+        slots.ELIGIBILITY_SETTLED: settled,
+        slots.INTAKE_REVIEW: None,
     }
 
 
@@ -302,11 +310,11 @@ def _read_consent(text: str, intent: str | None, tracker: Tracker, d: Collecting
         d.utter_message(response="utter_intake_not_understood")
         return None
     if answer is False:
-        return {CONSENT: False, LEFT: "consent_refused"}
+        return {slots.INTAKE_CONSENT: False, slots.INTAKE_LEFT: "consent_refused"}
     return {
-        CONSENT: True,
-        APPLICATION_KEY: tracker.get_slot(APPLICATION_KEY) or uuid.uuid4().hex,
-        CONSENT_AT: datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        slots.INTAKE_CONSENT: True,
+        slots.APPLICATION_KEY: tracker.get_slot(slots.APPLICATION_KEY) or uuid.uuid4().hex,
+        slots.INTAKE_CONSENT_AT: datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 
@@ -315,15 +323,15 @@ def _read_applying_for(text: str, intent: str | None, t: Tracker, d: CollectingD
     if answer is None:
         d.utter_message(response="utter_intake_not_understood")
         return None
-    return {"applying_for": answer}
+    return {slots.APPLYING_FOR: answer}
 
 
 def _read_age(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
-    age = parse_answer("age", text, intent)
+    age = parse_answer(slots.AGE, text, intent)
     if age is None:
         d.utter_message(response="utter_intake_not_understood")
         return None
-    return {"age": age}
+    return {slots.AGE: age}
 
 
 def _read_guardian_consent(
@@ -334,8 +342,8 @@ def _read_guardian_consent(
         d.utter_message(response="utter_intake_not_understood")
         return None
     if answer is False:
-        return {"guardian_consent": False, LEFT: "guardian_missing"}
-    return {"guardian_consent": True}
+        return {slots.GUARDIAN_CONSENT: False, slots.INTAKE_LEFT: "guardian_missing"}
+    return {slots.GUARDIAN_CONSENT: True}
 
 
 def _read_name(slot: str):  # one reader for both names
@@ -356,7 +364,7 @@ def _read_guardian_relation(
     if relation is None:
         d.utter_message(response="utter_intake_not_understood")
         return None
-    return {"guardian_relation": relation}
+    return {slots.GUARDIAN_RELATION: relation}
 
 
 def _read_phone(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
@@ -364,7 +372,7 @@ def _read_phone(text: str, intent: str | None, t: Tracker, d: CollectingDispatch
     if phone is None:
         d.utter_message(response="utter_intake_phone_not_understood")
         return None
-    return {"phone": phone, "phone_confirmed": None}
+    return {slots.PHONE: phone, slots.PHONE_CONFIRMED: None}
 
 
 def _read_phone_confirmed(
@@ -372,22 +380,25 @@ def _read_phone_confirmed(
 ) -> Any:
     # A different number said instead of "不对" is taken as the correction.
     phone = validation.parse_phone(text)
-    if phone is not None and phone != t.get_slot("phone"):
-        return {"phone": phone, "phone_confirmed": None}
+    if phone is not None and phone != t.get_slot(slots.PHONE):
+        return {slots.PHONE: phone, slots.PHONE_CONFIRMED: None}
     answer = parse_yes_no(text, intent)
     if answer is None:
         d.utter_message(response="utter_intake_not_understood")
         return None
     if answer is False:
         d.utter_message(response="utter_intake_say_again")
-        return {"phone": None, "phone_confirmed": None}
-    return {"phone_confirmed": True}
+        return {slots.PHONE: None, slots.PHONE_CONFIRMED: None}
+    return {slots.PHONE_CONFIRMED: True}
 
 
 def _read_id_number(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
     if parse_yes_no(text, intent) is False:
         # "没有" (no ID card to hand): skipped like "跳过".
-        return {"id_number": None, SKIPPED: [*(t.get_slot(SKIPPED) or []), "id_number"]}
+        return {
+            slots.ID_NUMBER: None,
+            slots.INTAKE_SKIPPED: [*(t.get_slot(slots.INTAKE_SKIPPED) or []), slots.ID_NUMBER],
+        }
     id_number = validation.parse_id_number(text)
     problem = validation.id_number_problem(id_number) if id_number else None
     if id_number is None or problem:
@@ -396,10 +407,10 @@ def _read_id_number(text: str, intent: str | None, t: Tracker, d: CollectingDisp
             problem=problem or "我没听出完整的身份证号码，一共是十八位。",
         )
         return None
-    updates: dict[str, Any] = {"id_number": id_number}
-    if t.get_slot("age") is None:
+    updates: dict[str, Any] = {slots.ID_NUMBER: id_number}
+    if t.get_slot(slots.AGE) is None:
         birth = validation.birth_date_from_id(id_number)
-        updates["age"] = validation.age_on(birth, date.today())
+        updates[slots.AGE] = validation.age_on(birth, date.today())
     return updates
 
 
@@ -407,13 +418,17 @@ def _read_county(text: str, intent: str | None, t: Tracker, d: CollectingDispatc
     named = " ".join(t.get_latest_entity_values("region"))
     place = most_specific_place(named or text) or most_specific_place(text)
     if place is not None and place.level == "county":
-        return {"county": place.path_text, "region": place.policy_region, "place": place.name}
+        return {
+            slots.COUNTY: place.path_text,
+            slots.REGION: place.policy_region,
+            slots.PLACE: place.name,
+        }
     if place is not None:
         d.utter_message(response="utter_intake_county_more_precise", place=place.name)
         return None
     if text.endswith(("县", "区", "旗", "市")) and 2 <= len(text) <= 30:
         # A county the directory does not list yet: keep the person's words.
-        return {"county": text}
+        return {slots.COUNTY: text}
     d.utter_message(response="utter_intake_county_not_understood")
     return None
 
@@ -423,7 +438,7 @@ def _read_matter(text: str, intent: str | None, t: Tracker, d: CollectingDispatc
     if matter is None:
         d.utter_message(response="utter_eligibility_matter_not_understood")
         return None
-    return {"matter_type": matter, "matter_confirmed": None}
+    return {slots.MATTER_TYPE: matter, slots.MATTER_CONFIRMED: None}
 
 
 def _read_matter_confirmed(
@@ -434,24 +449,27 @@ def _read_matter_confirmed(
         d.utter_message(response="utter_intake_not_understood")
         return None
     if answer is False:
-        return {"matter_type": None, "matter_confirmed": None}
-    return {"matter_confirmed": True}
+        return {slots.MATTER_TYPE: None, slots.MATTER_CONFIRMED: None}
+    return {slots.MATTER_CONFIRMED: True}
 
 
 def _read_description(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
     if len(text) < MIN_DESCRIPTION_CHARS:
         d.utter_message(response="utter_intake_description_too_short")
         return None
-    return {"description": text[:MAX_DESCRIPTION_CHARS]}
+    return {slots.DESCRIPTION: text[:MAX_DESCRIPTION_CHARS]}
 
 
 def _read_certificate(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
     if parse_yes_no(text, intent) is False:
         # "没有": no certificate (the checklist then says how to get one).
         return {
-            "disability_certificate": None,
-            "has_disability_certificate": False,
-            SKIPPED: [*(t.get_slot(SKIPPED) or []), "disability_certificate"],
+            slots.DISABILITY_CERTIFICATE: None,
+            slots.HAS_DISABILITY_CERTIFICATE: False,
+            slots.INTAKE_SKIPPED: [
+                *(t.get_slot(slots.INTAKE_SKIPPED) or []),
+                slots.DISABILITY_CERTIFICATE,
+            ],
         }
     certificate = validation.parse_disability_certificate(text)
     problem = validation.certificate_problem(certificate) if certificate else None
@@ -461,7 +479,7 @@ def _read_certificate(text: str, intent: str | None, t: Tracker, d: CollectingDi
             problem=problem or "我没听出完整的残疾人证号，一共是二十位。",
         )
         return None
-    return {"disability_certificate": certificate, "has_disability_certificate": True}
+    return {slots.DISABILITY_CERTIFICATE: certificate, slots.HAS_DISABILITY_CERTIFICATE: True}
 
 
 def _read_needs(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
@@ -469,7 +487,7 @@ def _read_needs(text: str, intent: str | None, t: Tracker, d: CollectingDispatch
     if needs is None:
         d.utter_message(response="utter_intake_not_understood")
         return None
-    return {"accessibility_needs": list(needs)}
+    return {slots.ACCESSIBILITY_NEEDS: list(needs)}
 
 
 def _read_contact(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
@@ -477,16 +495,16 @@ def _read_contact(text: str, intent: str | None, t: Tracker, d: CollectingDispat
     if contact is None:
         d.utter_message(response="utter_intake_not_understood")
         return None
-    return {"contact_preference": contact}
+    return {slots.CONTACT_PREFERENCE: contact}
 
 
 def _read_deadline(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
-    days = parse_answer("days_to_deadline", text, intent)
+    days = parse_answer(slots.DAYS_TO_DEADLINE, text, intent)
     if days is not None:
-        return {"days_to_deadline": days}
+        return {slots.DAYS_TO_DEADLINE: days}
     if parse_yes_no(text, intent) is False:
-        settled = [*(t.get_slot(SETTLED_SLOT) or []), "days_to_deadline"]
-        return {"days_to_deadline": None, SETTLED_SLOT: settled}
+        settled = [*(t.get_slot(slots.ELIGIBILITY_SETTLED) or []), slots.DAYS_TO_DEADLINE]
+        return {slots.DAYS_TO_DEADLINE: None, slots.ELIGIBILITY_SETTLED: settled}
     d.utter_message(response="utter_intake_not_understood")
     return None
 
@@ -496,11 +514,11 @@ def _read_preservation(text: str, intent: str | None, t: Tracker, d: CollectingD
     if answer is None:
         d.utter_message(response="utter_intake_not_understood")
         return None
-    return {"needs_urgent_preservation": answer}
+    return {slots.NEEDS_URGENT_PRESERVATION: answer}
 
 
 def _read_review(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
-    key = t.get_slot(REVIEW_FIELD)
+    key = t.get_slot(slots.INTAKE_REVIEW_FIELD)
     if key is None:
         return None
     answer = parse_yes_no(text, intent)
@@ -512,32 +530,36 @@ def _read_review(text: str, intent: str | None, t: Tracker, d: CollectingDispatc
         wrong = named or field(key)
         d.utter_message(response="utter_intake_fix_field", field_label=wrong.label)
         return forget(wrong, t)
-    confirmed = [*(t.get_slot(CONFIRMED) or []), key]
+    confirmed = [*(t.get_slot(slots.INTAKE_CONFIRMED) or []), key]
     done = all(f.key in confirmed for f in review_fields(t))
-    return {CONFIRMED: confirmed, REVIEW: True if done else None, REVIEW_FIELD: None}
+    return {
+        slots.INTAKE_CONFIRMED: confirmed,
+        slots.INTAKE_REVIEW: True if done else None,
+        slots.INTAKE_REVIEW_FIELD: None,
+    }
 
 
 ANSWER_READERS = {
-    CONSENT: _read_consent,
-    "applying_for": _read_applying_for,
-    "age": _read_age,
-    "guardian_consent": _read_guardian_consent,
-    "guardian_name": _read_name("guardian_name"),
-    "guardian_relation": _read_guardian_relation,
-    "applicant_name": _read_name("applicant_name"),
-    "phone": _read_phone,
-    "phone_confirmed": _read_phone_confirmed,
-    "id_number": _read_id_number,
-    "county": _read_county,
-    "matter_type": _read_matter,
-    "matter_confirmed": _read_matter_confirmed,
-    "description": _read_description,
-    "disability_certificate": _read_certificate,
-    "accessibility_needs": _read_needs,
-    "contact_preference": _read_contact,
-    "days_to_deadline": _read_deadline,
-    "needs_urgent_preservation": _read_preservation,
-    REVIEW: _read_review,
+    slots.INTAKE_CONSENT: _read_consent,
+    slots.APPLYING_FOR: _read_applying_for,
+    slots.AGE: _read_age,
+    slots.GUARDIAN_CONSENT: _read_guardian_consent,
+    slots.GUARDIAN_NAME: _read_name(slots.GUARDIAN_NAME),
+    slots.GUARDIAN_RELATION: _read_guardian_relation,
+    slots.APPLICANT_NAME: _read_name(slots.APPLICANT_NAME),
+    slots.PHONE: _read_phone,
+    slots.PHONE_CONFIRMED: _read_phone_confirmed,
+    slots.ID_NUMBER: _read_id_number,
+    slots.COUNTY: _read_county,
+    slots.MATTER_TYPE: _read_matter,
+    slots.MATTER_CONFIRMED: _read_matter_confirmed,
+    slots.DESCRIPTION: _read_description,
+    slots.DISABILITY_CERTIFICATE: _read_certificate,
+    slots.ACCESSIBILITY_NEEDS: _read_needs,
+    slots.CONTACT_PREFERENCE: _read_contact,
+    slots.DAYS_TO_DEADLINE: _read_deadline,
+    slots.NEEDS_URGENT_PRESERVATION: _read_preservation,
+    slots.INTAKE_REVIEW: _read_review,
 }
 
 
@@ -571,7 +593,7 @@ class ActionAskMatterConfirmed(Action):
     ) -> list[dict[str, Any]]:
         dispatcher.utter_message(
             response="utter_intake_matter_readback",
-            matter_name=matter_name(tracker.get_slot("matter_type")),
+            matter_name=matter_name(tracker.get_slot(slots.MATTER_TYPE)),
         )
         return []
 
@@ -585,10 +607,10 @@ class ActionAskIntakeReview(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        confirmed = set(tracker.get_slot(CONFIRMED) or [])
+        confirmed = set(tracker.get_slot(slots.INTAKE_CONFIRMED) or [])
         pending = [f for f in review_fields(tracker) if f.key not in confirmed]
         if not pending:
-            return [SlotSet(REVIEW, True)]
+            return [SlotSet(slots.INTAKE_REVIEW, True)]
         if not confirmed:
             dispatcher.utter_message(response="utter_intake_review_start")
         current = pending[0]
@@ -597,4 +619,4 @@ class ActionAskIntakeReview(Action):
             field_label=current.label,
             field_value=field_value(current, tracker, is_voice(tracker)),
         )
-        return [SlotSet(REVIEW_FIELD, current.key)]
+        return [SlotSet(slots.INTAKE_REVIEW_FIELD, current.key)]

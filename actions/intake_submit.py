@@ -21,19 +21,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import slots
 from actions.conversation import restart
 from actions.eligibility_form import facts_from_tracker
-from actions.intake_form import (
-    APPLICATION_KEY,
-    CONSENT_AT,
-    LEFT,
-    PERSONAL_SLOTS,
-    PROGRESS_SLOTS,
-    REFERENCE,
-    spoken_reference,
-)
+from actions.intake_form import PERSONAL_SLOTS, PROGRESS_SLOTS, spoken_reference
 from actions.voice import for_ear, is_voice, source_line
-from legal_aid.eligibility import assess
+from legal_aid.eligibility import assess, condition_holds
+from legal_aid.eligibility.conditions import DEADLINE_UNDER_SEVEN_DAYS
 from legal_aid.intake.fields import consent_version
 from legal_aid.intake.materials import EVIDENCE, MaterialItem, checklist
 from legal_aid.policy_data import DEFAULT_REGION
@@ -52,11 +46,10 @@ FORGET_ON = frozenset({"consent_refused", "guardian_missing"})
 # Test hook (tests/test_intake_dialogue.py): the action server dies right
 # after the record is committed, before it can answer, as a crash would.
 CRASH_AFTER_COMMIT_ENV = "FAYUAN_CRASH_AFTER_INTAKE_COMMIT"
-ADVANCE_AID_DAYS = 7
 
 
-def clear(slots: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [SlotSet(slot, None) for slot in slots]
+def clear(names: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [SlotSet(name, None) for name in names]
 
 
 class ActionStartApplication(Action):
@@ -68,15 +61,18 @@ class ActionStartApplication(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if tracker.get_slot(REFERENCE):
+        if tracker.get_slot(slots.INTAKE_REFERENCE):
             # The last application is in; a new one starts from a clean form.
             dispatcher.utter_message(response="utter_intake_start")
-            return [*clear(PERSONAL_SLOTS + PROGRESS_SLOTS), *clear((APPLICATION_KEY, REFERENCE))]
-        if tracker.get_slot(APPLICATION_KEY):
+            return [
+                *clear(PERSONAL_SLOTS + PROGRESS_SLOTS),
+                *clear((slots.APPLICATION_KEY, slots.INTAKE_REFERENCE)),
+            ]
+        if tracker.get_slot(slots.APPLICATION_KEY):
             dispatcher.utter_message(response="utter_intake_resume")
-            return [SlotSet(LEFT, None)]
+            return [SlotSet(slots.INTAKE_LEFT, None)]
         dispatcher.utter_message(response="utter_intake_start")
-        return [SlotSet(LEFT, None)]
+        return [SlotSet(slots.INTAKE_LEFT, None)]
 
 
 class ActionFinishApplication(Action):
@@ -88,16 +84,21 @@ class ActionFinishApplication(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        left = tracker.get_slot(LEFT)
+        left = tracker.get_slot(slots.INTAKE_LEFT)
         if left == "start_over":
             return restart(dispatcher, tracker)
         if left == "ask_human":
             # Nothing is forgotten: the answers so far stay for when the person comes back.
-            return [*clear((LEFT,)), FollowupAction("action_handoff")]
+            return [*clear((slots.INTAKE_LEFT,)), FollowupAction("action_handoff")]
         if left:
             dispatcher.utter_message(response=STOPPED_RESPONSES.get(left, "utter_anything_else"))
-            forgotten = clear(PERSONAL_SLOTS + (APPLICATION_KEY,)) if left in FORGET_ON else []
-            return [*forgotten, *clear(PROGRESS_SLOTS if left in FORGET_ON else (LEFT,))]
+            forgotten = (
+                clear(PERSONAL_SLOTS + (slots.APPLICATION_KEY,)) if left in FORGET_ON else []
+            )
+            return [
+                *forgotten,
+                *clear(PROGRESS_SLOTS if left in FORGET_ON else (slots.INTAKE_LEFT,)),
+            ]
         details = application_details(tracker)
         try:
             result = await asyncio.to_thread(IntakeStore.shared().submit, details)
@@ -113,7 +114,7 @@ class ActionFinishApplication(Action):
         # The record holds the answers now; the conversation need not.
         return [
             *clear(PERSONAL_SLOTS + PROGRESS_SLOTS),
-            SlotSet(REFERENCE, result.reference),
+            SlotSet(slots.INTAKE_REFERENCE, result.reference),
         ]
 
     def _tell_submitted(
@@ -184,49 +185,50 @@ def document_offer(reference: str) -> dict[str, str]:
 
 
 def application_details(tracker: Tracker) -> ApplicationDetails:
-    """The confirmed answers as the record the store keeps."""
+    """The confirmed answers as the record the store keeps.
+
+    Whether aid may start at once is the assessment's `advance_aid`, and the
+    deadline flag is the policy's art. 44 line: the record says what the
+    eligibility result and the handoff queue say (None: no deadline was told).
+    """
     slot = tracker.get_slot
     facts = facts_from_tracker(tracker)
     assessment = assess(facts)
-    days = slot("days_to_deadline")
-    within_week = isinstance(days, int | float) and days <= ADVANCE_AID_DAYS
-    preservation = slot("needs_urgent_preservation") is True
+    deadline_close = condition_holds(DEADLINE_UNDER_SEVEN_DAYS, facts)
     guardian = (
-        {"name": slot("guardian_name"), "relation": slot("guardian_relation")}
-        if slot("guardian_name")
+        {"name": slot(slots.GUARDIAN_NAME), "relation": slot(slots.GUARDIAN_RELATION)}
+        if slot(slots.GUARDIAN_NAME)
         else None
     )
-    age = slot("age")
+    age = slot(slots.AGE)
     return ApplicationDetails(
-        application_key=slot(APPLICATION_KEY),
+        application_key=slot(slots.APPLICATION_KEY),
         channel=tracker.get_latest_input_channel() or "rest",
         conversation_id=tracker.sender_id,
-        name=slot("applicant_name"),
-        phone=slot("phone"),
-        region=slot("region") or DEFAULT_REGION,
-        county=slot("county"),
-        matter_type=slot("matter_type"),
-        description=slot("description"),
-        contact_preference=slot("contact_preference"),
+        name=slot(slots.APPLICANT_NAME),
+        phone=slot(slots.PHONE),
+        region=slot(slots.REGION) or DEFAULT_REGION,
+        county=slot(slots.COUNTY),
+        matter_type=slot(slots.MATTER_TYPE),
+        description=slot(slots.DESCRIPTION),
+        contact_preference=slot(slots.CONTACT_PREFERENCE),
         consent_version=consent_version(),
-        consent_given_at=datetime.fromisoformat(slot(CONSENT_AT)),
-        id_number=slot("id_number"),
-        disability_certificate=slot("disability_certificate"),
-        accessibility_needs=tuple(slot("accessibility_needs") or ()),
-        applying_for=slot("applying_for") or "self",
+        consent_given_at=datetime.fromisoformat(slot(slots.INTAKE_CONSENT_AT)),
+        id_number=slot(slots.ID_NUMBER),
+        disability_certificate=slot(slots.DISABILITY_CERTIFICATE),
+        accessibility_needs=tuple(slot(slots.ACCESSIBILITY_NEEDS) or ()),
+        applying_for=slot(slots.APPLYING_FOR) or "self",
         applicant_age=int(age) if isinstance(age, int | float) else None,
         guardian=guardian,
-        deadline_within_7_days=within_week if days is not None else None,
-        urgent_preservation=slot("needs_urgent_preservation"),
-        advance_aid=within_week or preservation,
+        deadline_within_7_days=deadline_close,
+        urgent_preservation=slot(slots.NEEDS_URGENT_PRESERVATION),
+        advance_aid=assessment["advance_aid"],
         eligibility={
-            # The checklist reads who applies and how urgent it is beside the facts.
+            # The checklist reads who applies beside the facts (urgency is in the facts).
             "facts": {
                 **facts,
-                "applying_for": slot("applying_for") or "self",
+                slots.APPLYING_FOR: slot(slots.APPLYING_FOR) or "self",
                 "guardian": guardian,
-                "deadline_within_7_days": within_week if days is not None else None,
-                "urgent_preservation": slot("needs_urgent_preservation"),
             },
             "assessment": assessment,
         },

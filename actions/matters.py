@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import slots
 from actions.voice import is_voice, source_line
 from legal_aid.policy_data import load_policy_file
 
@@ -30,7 +31,7 @@ def matter_name(matter: str | None) -> str:
 def recognised_matter(tracker: Tracker) -> str | None:
     """The matter of the latest message, else the one recognised earlier."""
     latest = next(tracker.get_latest_entity_values("matter_type"), None)
-    return latest or tracker.get_slot("matter_type")
+    return latest or tracker.get_slot(slots.MATTER_TYPE)
 
 
 class ActionAcknowledgeMatter(Action):

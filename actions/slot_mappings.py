@@ -8,6 +8,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 
+from actions import slots
 from legal_aid.places import most_specific_place
 
 
@@ -18,7 +19,7 @@ class ValidateSlotMappings(ValidationAction):
         # rasa_sdk leaves a slot with any form-conditioned mapping to that form;
         # `region` is also the eligibility form's answer to "哪个省", but a place
         # named in any message must still set it.
-        return [*self.global_slots(domain), "region"]
+        return [*self.global_slots(domain), slots.REGION]
 
     async def extract_region(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -28,4 +29,4 @@ class ValidateSlotMappings(ValidationAction):
         place = most_specific_place(named) if named else None
         if place is None:
             return {}
-        return {"region": place.policy_region, "place": place.name}
+        return {slots.REGION: place.policy_region, slots.PLACE: place.name}

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from legal_aid import policy_data
-from legal_aid.eligibility import FactError, assess
+from legal_aid.eligibility import FactError, assess, condition_holds
+from legal_aid.eligibility.conditions import ASKED_BY_CODE
 from legal_aid.eligibility.facts import FACTS, eligibility_regions
 from legal_aid.eligibility.ruleset import clear_cache, load_ruleset, validate_all
 from legal_aid.policy_data import PolicyDataError
@@ -938,6 +939,78 @@ def test_cli_bad_json_exits_2():
 
 def test_cli_non_object_exits_2():
     assert run_cli('"labor_wages"').returncode == 2
+
+
+# ---- named conditions: each line written once, asked by the other consumers --------
+
+# (condition, facts, holds): the lines on both sides, as the documents draw them.
+NAMED_CONDITION_LINES = [
+    ("minor", {"age": 17}, True),
+    ("minor", {"age": 18}, False),
+    ("elderly", {"age": 59}, False),
+    ("elderly", {"age": 60}, True),
+    # 第四十四条“不足七日”: six days are, seven are not.
+    ("deadline_under_seven_days", {"days_to_deadline": 6}, True),
+    ("deadline_under_seven_days", {"days_to_deadline": 7}, False),
+    ("deadline_under_seven_days", {"days_to_deadline": 8}, False),
+    ("urgent_preservation", {"needs_urgent_preservation": True}, True),
+    ("urgent_preservation", {"needs_urgent_preservation": False}, False),
+    ("severely_disabled", {"disability_grade": 2}, True),
+    ("severely_disabled", {"disability_grade": 3}, False),
+    ("minor", {}, None),
+    ("deadline_under_seven_days", {"needs_urgent_preservation": True}, None),
+]
+
+
+@pytest.mark.parametrize(("name", "facts", "holds"), NAMED_CONDITION_LINES)
+def test_named_condition_at_its_line(name, facts, holds):
+    assert condition_holds(name, facts) is holds
+
+
+def test_a_named_condition_on_the_outcome_is_evaluated_after_the_decision():
+    in_scope = {"matter_type": "labor_wages", "migrant_worker": True}
+    out_of_scope = {"matter_type": "contract_debt"}
+    assert condition_holds("may_receive_aid_on_application", in_scope) is True
+    assert condition_holds("may_receive_aid_on_application", out_of_scope) is False
+
+
+def test_an_undefined_named_condition_is_a_programming_error():
+    with pytest.raises(KeyError, match="teenager"):
+        condition_holds("teenager", {"age": 15})
+
+
+@pytest.mark.parametrize("region", eligibility_regions())
+def test_every_region_defines_the_named_conditions_the_code_asks_about(region):
+    assert set(ASKED_BY_CODE) <= set(load_ruleset(region).conditions)
+
+
+@pytest.mark.parametrize("region", eligibility_regions())
+def test_no_rule_restates_a_line_a_named_condition_draws(region):
+    """A comparison a named condition makes (age < 18, days_to_deadline < 7,
+    disability_grade <= 2) is written there only, and rules refer to it: a second
+    copy is how the copies came to disagree (issue 18)."""
+    ruleset = load_ruleset(region)
+    lines = [leaf for condition in ruleset.conditions.values() for leaf in _leaves(condition)]
+    restated = [
+        (rule.id, leaf)
+        for rule in ruleset.rules
+        for condition in rule.when
+        for leaf in _leaves(condition)
+        if leaf in lines
+    ]
+    assert restated == []
+
+
+def _leaves(condition: dict[str, Any]) -> list[dict[str, Any]]:
+    """The fact comparisons a rule condition writes out itself (not through `ref`)."""
+    if "fact" in condition:
+        return [condition]
+    operator, operand = next(iter(condition.items()))
+    if operator in ("all", "any"):
+        return [leaf for child in operand for leaf in _leaves(child)]
+    if operator == "not":
+        return _leaves(operand)
+    return []
 
 
 # ---- the data files -----------------------------------------------------------

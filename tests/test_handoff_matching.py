@@ -198,6 +198,8 @@ PRIORITY_TABLE = [
     ("disabled by certificate grade", {"disability_grade": 2}, None, False, ("disabled",)),
     ("deadline in 3 days: advance-aid urgency", {"days_to_deadline": 3}, None, True, ()),
     ("deadline in 7 days is not", {"days_to_deadline": 7}, None, False, ()),
+    ("no advance aid outside legal aid's matters, so no urgency",
+     {"matter_type": "contract_debt", "days_to_deadline": 3}, None, False, ()),
     ("urgent preservation", {"needs_urgent_preservation": True}, None, True, ()),
     ("urgency from the assessment", {}, True, True, ()),
     ("an elderly disabled woman: three groups",
@@ -287,17 +289,38 @@ def test_every_citation_names_a_document_we_hold(region):
         assert re.search(r"《|晋司通|法援助手服务规则", citation), citation
 
 
-def test_a_broken_policy_file_is_refused_naming_the_entry(tmp_path, monkeypatch):
+def test_the_queue_asks_the_assessment_whether_aid_may_start_at_once():
+    """Art. 44's lines are the eligibility rules'; the queue only refers to them."""
+    for region in ("national", "shanxi", "baotou"):
+        assert policy.load_policy(region).urgency_when == {"assessment": "advance_aid"}
+
+
+def _break_urgency(data: dict) -> None:
+    data["urgency"] = {**data.get("urgency", {}), "when": {"assessment": "decision"}}
+
+
+def _break_lawyer_rule(data: dict) -> None:
+    data["lawyer_rules"]["disability_case"]["requires"] = {"years_min": 3}
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        (_break_lawyer_rule, r"lawyer_rules\.disability_case.*years_min"),
+        (_break_urgency, r"urgency\.when.*assessment.*decision"),
+    ],
+)
+def test_a_broken_policy_file_is_refused_naming_the_entry(tmp_path, monkeypatch, change, says):
     copy = tmp_path / "policy"
     shutil.copytree(policy_data.POLICY_DIR, copy)
     broken = yaml.safe_load((copy / "handoff" / "baotou.yml").read_text(encoding="utf-8"))
-    broken["lawyer_rules"]["disability_case"]["requires"] = {"years_min": 3}
+    change(broken)
     (copy / "handoff" / "baotou.yml").write_text(yaml.safe_dump(broken, allow_unicode=True))
     monkeypatch.setattr(policy_data, "POLICY_DIR", copy)
     for clear in (policy.clear_cache, ruleset.clear_cache):
         clear()
     try:
-        with pytest.raises(PolicyDataError, match=r"lawyer_rules\.disability_case.*years_min"):
+        with pytest.raises(PolicyDataError, match=says):
             policy.load_policy("baotou")
     finally:
         monkeypatch.undo()

@@ -30,6 +30,7 @@ from legal_aid.eligibility.ruleset import (
     Rule,
     Ruleset,
     load_ruleset,
+    uses_outcome,
 )
 
 # Group -> the effect whose rules answer it (any true rule makes it true).
@@ -102,6 +103,31 @@ def assess(facts: dict[str, Any]) -> dict[str, Any]:
         "fee_reductions": _fee_reductions(applied),
         "reasons": _reasons(ruleset, applied, outcome, hardship, multiplier),
     }
+
+
+def condition_holds(name: str, facts: dict[str, Any]) -> bool | None:
+    """Whether the region's named condition holds for these facts; None while a
+    fact it reads is not known.
+
+    The named conditions (`minor`, `elderly`, `severely_disabled`,
+    `deadline_under_seven_days`, …) are written once, with their source, in
+    policy/eligibility/<region>.yml. Whoever needs to know "is this person a
+    minor" or "is the deadline close enough for art. 44" asks here rather than
+    restating the line in code, so the dialogue, the queue and the application
+    cannot drift apart from the rules. Raises KeyError for a name the region
+    does not define (a programming error, not a fact the person did not give).
+    """
+    given = check_facts(facts)
+    ruleset = load_ruleset(given["region"])
+    if name not in ruleset.conditions:
+        raise KeyError(f"policy/eligibility/{ruleset.region}.yml defines no condition {name!r}")
+    condition = ruleset.conditions[name]
+    outcome = None
+    if uses_outcome(condition, ruleset.conditions):
+        assessment = assess(facts)
+        outcome = {"decision": assessment["decision"], "route": assessment["route"]}
+    known = {**ruleset.assume, **given}
+    return _evaluate(condition, known, ruleset.conditions, outcome).value
 
 
 # Effects that help a person who qualifies (or not) without changing the decision.

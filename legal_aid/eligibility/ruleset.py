@@ -192,7 +192,7 @@ def _check_rule(rule_id: object, body: object, conditions: dict[str, Any]) -> Ru
         raise _Problem((*where, "when"), "when 必须是条件的列表（都成立时规则适用）")
     for index, condition in enumerate(when):
         _check_condition(condition, (*where, f"when[{index}]"), conditions)
-    after_decision = any(_uses_outcome(condition, conditions) for condition in when)
+    after_decision = any(uses_outcome(condition, conditions) for condition in when)
     effect = _check_effect(body["effect"], (*where, "effect"), after_decision)
     return Rule(
         id=rule_id,
@@ -414,17 +414,19 @@ def _facts_in(condition: dict[str, Any], conditions: dict[str, Any]) -> set[str]
     return {operand}
 
 
-def _uses_outcome(condition: dict[str, Any], conditions: dict[str, Any]) -> bool:
+def uses_outcome(condition: dict[str, Any], conditions: dict[str, Any]) -> bool:
+    """Whether a checked condition reads the assessment's own decision or route,
+    itself or through a named condition: it can only be evaluated after the decision."""
     if "outcome" in condition:
         return True
     if "fact" in condition:
         return False
     operator, operand = next(iter(condition.items()))
     if operator in ("all", "any"):
-        return any(_uses_outcome(child, conditions) for child in operand)
+        return any(uses_outcome(child, conditions) for child in operand)
     if operator == "not":
-        return _uses_outcome(operand, conditions)
-    return operator == "ref" and _uses_outcome(conditions[operand], conditions)
+        return uses_outcome(operand, conditions)
+    return operator == "ref" and uses_outcome(conditions[operand], conditions)
 
 
 def _refs(condition: object) -> set[str]:

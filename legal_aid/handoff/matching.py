@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from legal_aid.eligibility.engine import compare_fact
+from legal_aid.eligibility.engine import assess, compare_fact
 from legal_aid.eligibility.facts import check_facts
 from legal_aid.handoff.policy import Category, Citation, HandoffPolicy, LawyerRule, load_policy
 
@@ -132,7 +132,8 @@ def priority(
 ) -> Priority:
     """The queue priority of a person. `urgency` True/False when the caller knows
     it (the eligibility assessment's `advance_aid`, the intake's `urgent`); None
-    to recognise it from the facts (deadline within 7 days, urgent preservation)."""
+    to recognise it from the facts by the policy's urgency condition (the
+    assessment's advance aid: art. 44 as the eligibility rules decide it)."""
     known = check_facts(dict(facts))
     policy = policy or load_policy(known["region"])
     urgent = urgency if urgency is not None else holds(policy.urgency_when, known, policy)
@@ -188,7 +189,11 @@ def holds(
         return any(c.key == operand for c in recognised_categories(facts, policy))
     if operator == "need":
         return _needs(case, operand)
-    # An `outcome` condition needs an assessment, which handoff rules do not use.
+    if operator == "assessment":
+        # The engine decides (advance aid, priority channel); the handoff rules
+        # only ask, so the queue and the eligibility result cannot disagree.
+        return assess(dict(facts))[operand] is True
+    # An `outcome` condition: handoff rules ask `{assessment: …}` instead.
     raise ValueError(f"condition {condition!r} cannot be evaluated for a handoff")
 
 

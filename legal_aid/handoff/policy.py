@@ -34,6 +34,9 @@ NEEDS = frozenset(
     {"voice_call", "large_print", "sign_language", "braille", "home_visit", "language"}
 )
 COMBINATORS = ("all", "any", "not")
+# The yes/no answers of the eligibility assessment `{assessment: …}` may name: the
+# queue asks the engine whether advance aid applies rather than restating art. 44.
+ASSESSMENT_FLAGS = ("advance_aid", "priority_channel")
 FACT_OPERATORS = ("eq", "ne", "in", "lt", "lte", "gt", "gte", "contains_any", "min_items")
 
 
@@ -227,6 +230,11 @@ def _check_condition(
     elif operator == "need":
         if operand not in NEEDS:
             raise _Problem(where, f"未知的需要 {operand!r}；可以写：{', '.join(sorted(NEEDS))}")
+    elif operator == "assessment":
+        if operand not in ASSESSMENT_FLAGS:
+            raise _Problem(
+                where, f"assessment 只能是 {' / '.join(ASSESSMENT_FLAGS)}，收到 {operand!r}"
+            )
     elif operator == "always":
         if operand is not True:
             raise _Problem(where, "always 只能写 true")

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from legal_aid.eligibility import condition_holds
+from legal_aid.eligibility.conditions import DEADLINE_UNDER_SEVEN_DAYS, MINOR, URGENT_PRESERVATION
+from legal_aid.eligibility.facts import FACTS
 from legal_aid.policy_data import (
     DEFAULT_REGION,
     POLICY_DIR,
@@ -30,9 +33,6 @@ from legal_aid.policy_data import (
 )
 
 KIND = "materials"
-ADULT_AGE = 18
-# Days before a deadline from which aid may start at once (法律援助法第四十四条第（一）项).
-URGENT_DAYS = 7
 
 
 # The key prefix of evidence items (the rest are documents about the person).
@@ -79,9 +79,15 @@ def _item(data: Mapping[str, Any], name: str) -> MaterialItem:
 # ---- who the application is for --------------------------------------------
 
 
+def _holds(condition: str, facts: Mapping[str, Any]) -> bool:
+    """A named condition of the eligibility rules (minor, the art. 44 lines) on the
+    facts; what the intake adds beside them (applying_for, guardian) is not a fact."""
+    eligibility_facts = {name: value for name, value in facts.items() if name in FACTS}
+    return condition_holds(condition, eligibility_facts) is True
+
+
 def _is_minor(facts: Mapping[str, Any]) -> bool:
-    age = facts.get("age")
-    return age is not None and age < ADULT_AGE
+    return _holds(MINOR, facts)
 
 
 def _applies_for_other(facts: Mapping[str, Any]) -> bool:
@@ -137,16 +143,12 @@ def _exemption_items(data: Mapping[str, Any], assessment: Mapping[str, Any]) -> 
     return [item for rule in _applied_rules(assessment) for item in proofs.get(rule, [])]
 
 
-def _is_urgent_deadline(facts: Mapping[str, Any]) -> bool:
-    days = facts.get("days_to_deadline")
-    return bool(facts.get("deadline_within_7_days")) or (days is not None and days < URGENT_DAYS)
-
-
 def _urgency_items(facts: Mapping[str, Any]) -> list[str]:
+    """The papers that prove an art. 44 circumstance, where the facts show one."""
     items = []
-    if _is_urgent_deadline(facts):
+    if _holds(DEADLINE_UNDER_SEVEN_DAYS, facts):
         items.append("deadline_document")
-    if facts.get("needs_urgent_preservation") or facts.get("urgent_preservation"):
+    if _holds(URGENT_PRESERVATION, facts):
         items.append("preservation_reason")
     return items
 
@@ -192,8 +194,10 @@ def checklist(
     """The materials this person should bring, most pressing first.
 
     `facts` are the eligibility facts (shared/spec/eligibility.md); the intake's
-    `applying_for` ("self"/"other"), `guardian`, `deadline_within_7_days` and
-    `urgent_preservation` are understood too. `assessment` is `assess(facts)`.
+    `applying_for` ("self"/"other") and `guardian` are understood too (records
+    made before the urgency came from the facts also hold `deadline_within_7_days`
+    and `urgent_preservation`: ignored, the facts decide). `assessment` is
+    `assess(facts)`.
     """
     data = materials_data(region)
     names = [
