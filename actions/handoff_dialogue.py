@@ -66,6 +66,8 @@ DISABILITY_ZH = {
 # are drawn in policy/eligibility, not here); anyone in neither is an adult.
 AGE_GROUPS = ((MINOR, "未成年人"), (ELDERLY, "老年人"))
 ADULT = "成年人"
+# Said in the lawyer's summary when the assessment grants advance aid.
+ADVANCE_AID_WORDS = "可以先行提供法律援助（《法律援助法》第四十四条）"
 DECISION_ZH = {
     "eligible": "符合申请法律援助的条件",
     "needs_more_facts": "可能符合条件，还需核对",
@@ -150,19 +152,21 @@ def eligibility_line(facts: dict[str, Any], assessment: dict[str, Any]) -> str:
 
 
 def urgency_line(facts: dict[str, Any], assessment: dict[str, Any]) -> str:
-    """Why aid may start at once (art. 44), in words; "" when it may not.
+    """The urgency in words for the lawyer; "" when there is none.
 
-    Whether it may is the assessment's answer, which the queue also asks; the
-    circumstances named are the policy's named conditions, so at exactly seven
-    days the summary, the queue and the eligibility result all say "not urgent".
+    The circumstances are the policy's named conditions (art. 44's lines), so at
+    exactly seven days the summary, the queue and the eligibility result all say
+    "not urgent". A lawyer needs to know of a near deadline even where legal aid
+    cannot start at once; whether it may is the assessment's answer, which the
+    queue also asks, and is said only when it holds.
     """
-    if not assessment["advance_aid"]:
-        return ""
     words = []
     if condition_holds(DEADLINE_UNDER_SEVEN_DAYS, facts):
         words.append(f"离期限还有{facts[slots.DAYS_TO_DEADLINE]}天")
     if condition_holds(URGENT_PRESERVATION, facts):
         words.append("需要紧急保全")
+    if words and assessment["advance_aid"]:
+        words.append(ADVANCE_AID_WORDS)
     return "，".join(words)
 
 

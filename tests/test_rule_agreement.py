@@ -16,7 +16,7 @@ import pytest
 from rasa_sdk import Tracker
 
 from actions.eligibility_form import facts_from_tracker
-from actions.handoff_dialogue import handoff_request, who_line
+from actions.handoff_dialogue import ADVANCE_AID_WORDS, handoff_request, who_line
 from actions.intake_submit import application_details
 from legal_aid.eligibility import assess, condition_holds
 from legal_aid.eligibility.conditions import ELDERLY, MINOR
@@ -73,8 +73,11 @@ def test_advance_aid_agrees_across_assessment_queue_and_application(urgency, adv
 
     assert (assessed, queued, stored.advance_aid, request.urgency) == (advance_aid,) * 4
     assert priority(request.facts, request.urgency).urgent is advance_aid
-    # The lawyer's summary names the urgency exactly when there is one.
-    assert bool(request.summary.urgency) is advance_aid
+    # The lawyer's summary says aid may start at once exactly when it may, and
+    # names a deadline under seven days even where it may not.
+    assert (ADVANCE_AID_WORDS in request.summary.urgency) is advance_aid
+    under_seven = urgency.get("days_to_deadline", 99) < 7
+    assert ("离期限还有" in request.summary.urgency) is under_seven
 
 
 @pytest.mark.parametrize("days, under_seven", [(6, True), (7, False), (8, False)])
