@@ -34,6 +34,7 @@ from legal_aid.eligibility.facts import FactError, check_facts
 from legal_aid.handoff import matching
 from legal_aid.handoff.matching import Case, LawyerProfile, MatchResult, Shift
 from legal_aid.handoff.policy import load_policy
+from store.audit import write_audit
 from store.crypto import CONVERSATION_LOOKUP
 from store.encrypted_store import EncryptedStore
 from store.intake import (
@@ -48,7 +49,6 @@ from store.models import (
     MESSAGE_ROLES,
     OPEN_TICKET_STATUSES,
     TICKET_TRANSITIONS,
-    AuditEntry,
     DutyShift,
     HandoffMessage,
     HandoffNote,
@@ -361,7 +361,7 @@ class HandoffStore(EncryptedStore):
             lawyer = Lawyer(**_lawyer_columns(details), created_at=utc_now())
             session.add(lawyer)
             _flush_lawyer(session)
-            _audit(session, _actor(staff), "lawyer_add", None, "排班", f"lawyer {lawyer.id}")
+            write_audit(session, _actor(staff), "lawyer_add", None, "排班", f"lawyer {lawyer.id}")
             return _profile(lawyer)
 
     def update_lawyer(self, lawyer_id: int, details: LawyerDetails, by: str) -> LawyerProfile:
@@ -376,7 +376,7 @@ class HandoffStore(EncryptedStore):
             for column, value in _lawyer_columns(details).items():
                 setattr(lawyer, column, value)
             _flush_lawyer(session)
-            _audit(session, _actor(staff), "lawyer_edit", None, "排班", f"lawyer {lawyer.id}")
+            write_audit(session, _actor(staff), "lawyer_edit", None, "排班", f"lawyer {lawyer.id}")
             return _profile(lawyer)
 
     def add_shift(self, lawyer_id: int, starts_at: datetime, ends_at: datetime, by: str) -> None:
@@ -388,7 +388,7 @@ class HandoffStore(EncryptedStore):
             if session.get(Lawyer, lawyer_id) is None:
                 raise HandoffError(f"no lawyer with id {lawyer_id}")
             session.add(DutyShift(lawyer_id=lawyer_id, starts_at=starts_at, ends_at=ends_at))
-            _audit(session, _actor(staff), "shift_add", None, "排班", f"lawyer {lawyer_id}")
+            write_audit(session, _actor(staff), "shift_add", None, "排班", f"lawyer {lawyer_id}")
 
     def end_duty(self, lawyer_id: int, by: str, now: datetime | None = None) -> int:
         """A lawyer goes off duty now (ill, called away): the shift under way ends
@@ -409,7 +409,7 @@ class HandoffStore(EncryptedStore):
                 else:
                     shift.ends_at = now
                 changed += 1
-            _audit(session, _actor(staff), "shift_end", None, "排班", f"lawyer {lawyer_id}")
+            write_audit(session, _actor(staff), "shift_end", None, "排班", f"lawyer {lawyer_id}")
             return changed
 
     def lawyers(self) -> list[LawyerProfile]:
@@ -480,7 +480,7 @@ class HandoffStore(EncryptedStore):
             session.add(ticket)
             session.flush()
             reference = ticket_reference(ticket.id)
-            _audit(
+            write_audit(
                 session, ASSISTANT, "handoff_create", reference, "转人工", f"priority {prio.score}"
             )
         return TicketResult(reference, True, prio.score, prio.urgent)
@@ -540,7 +540,7 @@ class HandoffStore(EncryptedStore):
                 ticket.callback_phone_encrypted = self.keys.encrypt(
                     digits, _binding("callback_phone_encrypted")
                 )
-            _audit(session, ASSISTANT, "handoff_callback", reference, "约定回电")
+            write_audit(session, ASSISTANT, "handoff_callback", reference, "约定回电")
 
     def cancel(self, reference: str, by: str | None = None, now: datetime | None = None) -> None:
         """The person stops waiting (by=None, through the assistant), or a coordinator."""
@@ -609,7 +609,7 @@ class HandoffStore(EncryptedStore):
             and ticket.assigned_lawyer_id == staff.lawyer_id
         ):
             reference = ticket_reference(ticket.id)
-            _audit(session, _actor(staff), "handoff_write_refused", reference, "发消息")
+            write_audit(session, _actor(staff), "handoff_write_refused", reference, "发消息")
             raise _Refused(f"{reference} is not this lawyer's conversation")
         return staff.username
 
@@ -638,7 +638,7 @@ class HandoffStore(EncryptedStore):
                 )
                 for row in rows
             ]
-            _audit(
+            write_audit(
                 session,
                 _actor(staff),
                 "handoff_messages",
@@ -835,7 +835,7 @@ class HandoffStore(EncryptedStore):
         with self._transaction() as session:
             staff, ticket = self._authorized_read(session, reference, by, purpose)
             view = self._view(session, ticket)
-            _audit(session, _actor(staff), "handoff_read", reference, purpose)
+            write_audit(session, _actor(staff), "handoff_read", reference, purpose)
         return view
 
     def claim(self, reference: str, by: str, now: datetime | None = None) -> TicketView:
@@ -847,17 +847,21 @@ class HandoffStore(EncryptedStore):
             ticket = self._ticket(session, reference, for_update=True)
             if ticket.status == "claimed" and ticket.assigned_lawyer_id == staff.lawyer_id:
                 view = self._view(session, ticket)
-                _audit(session, _actor(staff), "handoff_read", reference, "接待", "claimed already")
+                write_audit(
+                    session, _actor(staff), "handoff_read", reference, "接待", "claimed already"
+                )
                 return view
             refusal = self._claim_refusal(session, staff, ticket, now)
             if refusal:
-                _audit(session, _actor(staff), "handoff_claim_refused", reference, "接待", refusal)
+                write_audit(
+                    session, _actor(staff), "handoff_claim_refused", reference, "接待", refusal
+                )
                 raise _Refused(f"{reference}: {refusal}")
             self._move(ticket, "claimed")
             ticket.assigned_lawyer_id = staff.lawyer_id
             ticket.claimed_at = now
             view = self._view(session, ticket)
-            _audit(session, _actor(staff), "handoff_claim", reference, "接待", "read")
+            write_audit(session, _actor(staff), "handoff_claim", reference, "接待", "read")
         logger.info("handoff %s claimed by %s", reference, staff.username)
         return view
 
@@ -882,7 +886,7 @@ class HandoffStore(EncryptedStore):
             self._move(ticket, "waiting")
             ticket.assigned_lawyer_id = None
             ticket.claimed_at = None
-            _audit(session, _actor(staff), "handoff_release", reference, "退回队列")
+            write_audit(session, _actor(staff), "handoff_release", reference, "退回队列")
 
     def hand_back(self, reference: str, by: str, now: datetime | None = None) -> None:
         """The lawyer gives the conversation back to the assistant."""
@@ -912,7 +916,7 @@ class HandoffStore(EncryptedStore):
                     written_at=now or utc_now(),
                 )
             )
-            _audit(session, _actor(staff), "handoff_note", reference, "写备注")
+            write_audit(session, _actor(staff), "handoff_note", reference, "写备注")
 
     def notes(self, reference: str, by: str, purpose: str) -> list[NoteView]:
         """The ticket's notes, oldest first; an audited staff read."""
@@ -932,7 +936,7 @@ class HandoffStore(EncryptedStore):
                 for row in rows
             ]
             if views:
-                _audit(
+                write_audit(
                     session,
                     _actor(staff),
                     "handoff_notes",
@@ -969,13 +973,6 @@ class HandoffStore(EncryptedStore):
                 for t in rows
             ]
 
-    def audit_log(self, reference: str | None = None) -> list[AuditEntry]:
-        query = sa.select(AuditEntry).order_by(AuditEntry.id)
-        if reference is not None:
-            query = query.where(AuditEntry.reference == reference)
-        with self._sessions() as session:
-            return list(session.execute(query).scalars())
-
     # Authorization -----------------------------------------------------------------
 
     def _authorized_read(
@@ -987,7 +984,7 @@ class HandoffStore(EncryptedStore):
         ticket = self._ticket(session, reference)
         refusal = self._read_refusal(session, staff, ticket, utc_now())
         if refusal:
-            _audit(session, _actor(staff), "handoff_read_refused", reference, purpose, refusal)
+            write_audit(session, _actor(staff), "handoff_read_refused", reference, purpose, refusal)
             raise _Refused(f"{reference}: {refusal}")
         return staff, ticket
 
@@ -1033,7 +1030,7 @@ class HandoffStore(EncryptedStore):
         if staff.role == "lawyer" and ticket.assigned_lawyer_id == staff.lawyer_id:
             return
         reference = ticket_reference(ticket.id)
-        _audit(session, _actor(staff), f"handoff_{action}_refused", reference, action)
+        write_audit(session, _actor(staff), f"handoff_{action}_refused", reference, action)
         raise _Refused(f"{reference}: not this account's conversation")
 
     def _staff(self, session: Session, username: str) -> StaffUser:
@@ -1065,7 +1062,7 @@ class HandoffStore(EncryptedStore):
         # The conversation may ask for a lawyer again: a new ticket then.
         ticket.open_sender_lookup = None
         reference = ticket_reference(ticket.id)
-        _audit(
+        write_audit(
             session, actor, f"handoff_{status}", reference, "转人工结束", f"{previous} → {status}"
         )
         logger.info("handoff %s: %s → %s", reference, previous, status)
@@ -1235,25 +1232,4 @@ def _require_role(staff: StaffUser, roles: Iterable[str], what: str) -> None:
 
 
 def _actor(staff: StaffUser) -> str:
-    return f"staff:{staff.username}"[:64]
-
-
-def _audit(
-    session: Session,
-    actor: str,
-    action: str,
-    reference: str | None,
-    purpose: str,
-    detail: str = "",
-) -> None:
-    """Who did what to which ticket and why; never personal data."""
-    session.add(
-        AuditEntry(
-            at=utc_now(),
-            actor=actor,
-            action=action[:32],
-            reference=reference,
-            purpose=purpose[:200],
-            detail=detail[:200],
-        )
-    )
+    return f"staff:{staff.username}"

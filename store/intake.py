@@ -17,7 +17,6 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -28,13 +27,13 @@ from sqlalchemy.orm import Session
 
 from legal_aid.times import CHINA_TIME
 from store import crypto
+from store.audit import write_audit
 from store.crypto import CONVERSATION_LOOKUP, DOCUMENT_TOKEN, PHONE_LOOKUP, KeyRing
 from store.encrypted_store import EncryptedStore
 from store.models import (
     ALLOWED_TRANSITIONS,
     INTAKE_ENCRYPTED_COLUMNS,
     STATUSES,
-    AuditEntry,
     Intake,
     IntakeStatus,
     utc_now,
@@ -388,7 +387,7 @@ class IntakeStore(EncryptedStore):
                     changed_by=f"{APPLICANT}:{details.channel}",
                 )
             )
-            self._audit(session, APPLICANT, "submit", [intake.reference], "申请法律援助")
+            write_audit(session, APPLICANT, "submit", intake.reference, "申请法律援助")
             return intake.reference
 
     def _reference_for_key(self, application_key: str) -> str | None:
@@ -424,11 +423,11 @@ class IntakeStore(EncryptedStore):
         with self._sessions.begin() as session:
             intake = self._find(session, reference)
             if intake is None or not any(matches):
-                self._audit(session, APPLICANT, "download_refused", [reference], "申请人下载")
+                write_audit(session, APPLICANT, "download_refused", reference, "申请人下载")
                 logger.warning("intake %s: download with a wrong token refused", reference)
                 return None
             details = unseal(self.keys, intake)
-            self._audit(session, APPLICANT, "download", [reference], "申请人下载本人申请")
+            write_audit(session, APPLICANT, "download", reference, "申请人下载本人申请")
         return details
 
     # Staff side ----------------------------------------------------------------
@@ -439,7 +438,7 @@ class IntakeStore(EncryptedStore):
         with self._sessions.begin() as session:
             intake = self._intake(session, reference)
             details = unseal(self.keys, intake)
-            self._audit(session, reader, "read", [reference], purpose)
+            write_audit(session, reader, "read", reference, purpose)
         return details
 
     def find_by_phone(self, phone: str, reader: str, purpose: str) -> list[str]:
@@ -464,7 +463,7 @@ class IntakeStore(EncryptedStore):
                     sa.select(Intake.reference).where(column.in_(hashes)).order_by(Intake.id)
                 ).scalars()
             )
-            self._audit(session, reader, action, references, purpose, f"{len(references)} found")
+            _audit_each(session, reader, action, references, purpose, f"{len(references)} found")
         logger.info("%s by %s: %d found", action, reader, len(references))
         return references
 
@@ -490,8 +489,8 @@ class IntakeStore(EncryptedStore):
                     note_encrypted=self.keys.encrypt(note, NOTE_BINDING) if note else None,
                 )
             )
-            self._audit(
-                session, by, "set_status", [reference], "status change", f"{previous} → {status}"
+            write_audit(
+                session, by, "set_status", reference, "status change", f"{previous} → {status}"
             )
         logger.info("intake %s: %s → %s by %s", reference, previous, status, by)
 
@@ -534,17 +533,9 @@ class IntakeStore(EncryptedStore):
             records = [export_record(intake, unseal(self.keys, intake)) for intake in intakes]
             references = [record["reference"] for record in records]
             detail = f"since {since.isoformat()}, {fmt}, {len(records)} records"
-            self._audit(session, reader, "export", references, purpose, detail)
+            _audit_each(session, reader, "export", references, purpose, detail)
         logger.info("export by %s: %d applications as %s", reader, len(records), fmt)
         return render_csv(records) if fmt == "csv" else render_json(records)
-
-    def audit_log(self, reference: str | None = None) -> list[AuditEntry]:
-        """Audit entries, oldest first; of one application when `reference` is given."""
-        query = sa.select(AuditEntry).order_by(AuditEntry.id)
-        if reference is not None:
-            query = query.where(AuditEntry.reference == reference)
-        with self._sessions() as session:
-            return list(session.execute(query).scalars())
 
     # Key rotation ----------------------------------------------------------------
 
@@ -560,7 +551,7 @@ class IntakeStore(EncryptedStore):
         report = RotationReport(self.keys.current_id, intakes, notes)
         with self._sessions.begin() as session:
             detail = f"to key {report.key_id}: {intakes} applications, {notes} notes"
-            self._audit(session, actor, "rotate_keys", [], "密钥轮换", detail)
+            write_audit(session, actor, "rotate_keys", None, "密钥轮换", detail)
         logger.info("key rotation %s", detail)
         return report
 
@@ -618,28 +609,19 @@ class IntakeStore(EncryptedStore):
             raise UnknownReference(f"no application {reference!r}")
         return intake
 
-    @staticmethod
-    def _audit(
-        session: Session,
-        actor: str,
-        action: str,
-        references: Iterable[str],
-        purpose: str,
-        detail: str = "",
-    ) -> None:
-        """One entry per application touched; one without a reference when none was."""
-        at = utc_now()
-        for reference in list(references) or [None]:
-            session.add(
-                AuditEntry(
-                    at=at,
-                    actor=actor,
-                    action=action,
-                    reference=reference,
-                    purpose=purpose[:200],
-                    detail=detail[:200],
-                )
-            )
+
+def _audit_each(
+    session: Session,
+    actor: str,
+    action: str,
+    references: list[str],
+    purpose: str,
+    detail: str = "",
+) -> None:
+    """One entry per application touched (a search, an export), so that "who has
+    seen this record" has a complete answer; one without a reference when none was."""
+    for reference in references or [None]:
+        write_audit(session, actor, action, reference, purpose, detail)
 
 
 def _require_accountability(reader: str, purpose: str) -> None:
