@@ -36,13 +36,13 @@ from legal_aid.handoff.matching import Case, LawyerProfile, MatchResult, Shift
 from legal_aid.handoff.policy import load_policy
 from store.audit import write_audit
 from store.crypto import CONVERSATION_LOOKUP
+from store.encrypted_columns import decrypt_field, encrypt_field, normalise_phone
 from store.encrypted_store import EncryptedStore
 from store.intake import (
     ACCESSIBILITY_NEEDS,
     CHANNELS,
     POLICY_KEY,
     UnknownReference,
-    normalise_phone,
 )
 from store.links import ConversationLinks
 from store.models import (
@@ -281,19 +281,6 @@ def _is_turn(turn: object) -> bool:
 # Sealing ---------------------------------------------------------------------------
 
 
-def _binding(column: str) -> str:
-    return f"handoff_tickets.{column}"
-
-
-def _note_binding(ticket_id: int) -> str:
-    return f"handoff_notes.text_encrypted#{ticket_id}"
-
-
-def _message_binding(ticket_id: int) -> str:
-    # Bound to its ticket too: a message copied into another conversation fails to decrypt.
-    return f"handoff_messages.text_encrypted#{ticket_id}"
-
-
 def _case_blob(request: HandoffRequest, facts: dict[str, Any]) -> dict[str, Any]:
     return {
         "facts": facts,
@@ -459,7 +446,7 @@ class HandoffStore(EncryptedStore):
             "requested_lawyer_encrypted": request.requested_lawyer,
         }
         sealed = {
-            column: None if value is None else self.keys.encrypt(value, _binding(column))
+            column: encrypt_field(self.keys, HandoffTicket, column, value)
             for column, value in plain.items()
         }
         with self._transaction() as session:
@@ -537,8 +524,8 @@ class HandoffStore(EncryptedStore):
                 )
             ticket.callback_at = at
             if digits is not None:
-                ticket.callback_phone_encrypted = self.keys.encrypt(
-                    digits, _binding("callback_phone_encrypted")
+                ticket.callback_phone_encrypted = encrypt_field(
+                    self.keys, HandoffTicket, "callback_phone_encrypted", digits
                 )
             write_audit(session, ASSISTANT, "handoff_callback", reference, "约定回电")
 
@@ -580,7 +567,9 @@ class HandoffStore(EncryptedStore):
                     ticket_id=ticket.id,
                     sender_role=sender_role,
                     author=author,
-                    text_encrypted=self.keys.encrypt(text, _message_binding(ticket.id)),
+                    text_encrypted=encrypt_field(
+                        self.keys, HandoffMessage, "text_encrypted", text, ticket.id
+                    ),
                     sent_at=now or utc_now(),
                 )
             )
@@ -633,7 +622,7 @@ class HandoffStore(EncryptedStore):
                     row.id,
                     row.sender_role,
                     row.author,
-                    self.keys.decrypt(row.text_encrypted, _message_binding(ticket.id)),
+                    decrypt_field(self.keys, row, "text_encrypted") or "",
                     row.sent_at,
                 )
                 for row in rows
@@ -695,13 +684,12 @@ class HandoffStore(EncryptedStore):
         )
         with self._sessions() as session:
             rows = session.execute(query).all()
-        binding = _message_binding(ticket_id)
         return [
             (
                 message.id,
                 message.sender_role,
                 f"{display_name or '值班'}律师",
-                self.keys.decrypt(message.text_encrypted, binding),
+                decrypt_field(self.keys, message, "text_encrypted") or "",
             )
             for message, display_name in rows
         ]
@@ -912,7 +900,9 @@ class HandoffStore(EncryptedStore):
                 HandoffNote(
                     ticket_id=ticket.id,
                     author=staff.username,
-                    text_encrypted=self.keys.encrypt(text, _note_binding(ticket.id)),
+                    text_encrypted=encrypt_field(
+                        self.keys, HandoffNote, "text_encrypted", text, ticket.id
+                    ),
                     written_at=now or utc_now(),
                 )
             )
@@ -930,7 +920,7 @@ class HandoffStore(EncryptedStore):
             views = [
                 NoteView(
                     row.author,
-                    self.keys.decrypt(row.text_encrypted, _note_binding(ticket.id)),
+                    decrypt_field(self.keys, row, "text_encrypted") or "",
                     row.written_at,
                 )
                 for row in rows
@@ -1148,8 +1138,7 @@ class HandoffStore(EncryptedStore):
         return session.execute(query.where(HandoffTicket.status == "waiting", ahead)).scalar()
 
     def _decrypt(self, ticket: HandoffTicket, column: str) -> str | None:
-        value = getattr(ticket, column)
-        return None if value is None else self.keys.decrypt(value, _binding(column))
+        return decrypt_field(self.keys, ticket, column)
 
     def _case(self, ticket: HandoffTicket) -> Case:
         return _case_of(json.loads(self._decrypt(ticket, "case_encrypted") or "{}"))

@@ -29,10 +29,16 @@ from legal_aid.times import CHINA_TIME
 from store import crypto
 from store.audit import write_audit
 from store.crypto import CONVERSATION_LOOKUP, DOCUMENT_TOKEN, PHONE_LOOKUP, KeyRing
+from store.encrypted_columns import (
+    ENCRYPTED_COLUMNS,
+    decrypt_field,
+    encrypt_field,
+    encrypted_column,
+    normalise_phone,
+)
 from store.encrypted_store import EncryptedStore
 from store.models import (
     ALLOWED_TRANSITIONS,
-    INTAKE_ENCRYPTED_COLUMNS,
     STATUSES,
     Intake,
     IntakeStatus,
@@ -54,8 +60,6 @@ GUARDIAN_CONSENT_AGE = 14
 
 POLICY_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 REFERENCE = re.compile(r"^FY-\d{4}-\d{6,}$")
-# A retried or mistyped (+86, spaces) number must find the same applications.
-PHONE_NOISE = re.compile(r"[\s\-()+]")
 # The reader of an audited action: a staff id such as "staff:wang" or "cli:root".
 ACTOR = re.compile(r"^[\w.:@-]{1,64}$")
 APPLICANT = "applicant"
@@ -181,27 +185,11 @@ def _is_json(value: object) -> bool:
     return isinstance(value, dict)
 
 
-def normalise_phone(phone: str) -> str:
-    """The form phone numbers are hashed in: digits, without China's +86."""
-    digits = PHONE_NOISE.sub("", phone)
-    if len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]
-    return digits
-
-
 def format_reference(created_at: datetime, intake_id: int) -> str:
     return f"FY-{created_at.astimezone(CHINA_TIME).year}-{intake_id:06d}"
 
 
 # Sealing: ApplicationDetails <-> encrypted row ---------------------------------
-
-
-def _column_binding(column: str) -> str:
-    """The associated data of a column: a value copied elsewhere fails to decrypt."""
-    return f"intakes.{column}"
-
-
-NOTE_BINDING = "intake_statuses.note_encrypted"
 
 
 def _details_blob(details: ApplicationDetails) -> dict[str, Any]:
@@ -232,8 +220,7 @@ def seal(keys: KeyRing, details: ApplicationDetails) -> dict[str, Any]:
         "details_encrypted": json.dumps(_details_blob(details), ensure_ascii=False),
     }
     sealed: dict[str, Any] = {
-        column: None if value is None else keys.encrypt(value, _column_binding(column))
-        for column, value in plain.items()
+        column: encrypt_field(keys, Intake, column, value) for column, value in plain.items()
     }
     sealed["phone_lookup"] = keys.lookup_hash(normalise_phone(details.phone), PHONE_LOOKUP)
     sealed["conversation_lookup"] = keys.lookup_hash(details.conversation_id, CONVERSATION_LOOKUP)
@@ -244,8 +231,7 @@ def unseal(keys: KeyRing, intake: Intake) -> ApplicationDetails:
     """Decrypt a stored application (raises crypto.DecryptionError if tampered with)."""
 
     def plain(column: str) -> str | None:
-        value = getattr(intake, column)
-        return None if value is None else keys.decrypt(value, _column_binding(column))
+        return decrypt_field(keys, intake, column)
 
     blob = json.loads(plain("details_encrypted") or "{}")
     return ApplicationDetails(
@@ -486,7 +472,11 @@ class IntakeStore(EncryptedStore):
                     status=status,
                     changed_at=now,
                     changed_by=by,
-                    note_encrypted=self.keys.encrypt(note, NOTE_BINDING) if note else None,
+                    note_encrypted=(
+                        encrypt_field(self.keys, IntakeStatus, "note_encrypted", note)
+                        if note
+                        else None
+                    ),
                 )
             )
             write_audit(
@@ -508,9 +498,7 @@ class IntakeStore(EncryptedStore):
                     status=row.status,
                     changed_at=row.changed_at,
                     changed_by=row.changed_by,
-                    note=self.keys.decrypt(row.note_encrypted, NOTE_BINDING)
-                    if row.note_encrypted
-                    else "",
+                    note=decrypt_field(self.keys, row, "note_encrypted") or "",
                 )
                 for row in rows
             ]
@@ -575,19 +563,22 @@ class IntakeStore(EncryptedStore):
 
     def _rotate_intake(self, intake: Intake) -> bool:
         changed = False
-        for column in INTAKE_ENCRYPTED_COLUMNS:
-            rotated = crypto.reencrypt(self.keys, getattr(intake, column), _column_binding(column))
+        for column in ENCRYPTED_COLUMNS:
+            if column.model is not Intake:
+                continue
+            rotated = crypto.reencrypt(self.keys, getattr(intake, column.name), column.binding())
             if rotated is not None:
-                setattr(intake, column, rotated)
+                setattr(intake, column.name, rotated)
                 changed = True
         if not intake.phone_lookup.startswith(self.keys.current_id + ":"):
-            phone = self.keys.decrypt(intake.phone_encrypted, _column_binding("phone_encrypted"))
+            phone = decrypt_field(self.keys, intake, "phone_encrypted") or ""
             intake.phone_lookup = self.keys.lookup_hash(normalise_phone(phone), PHONE_LOOKUP)
             changed = True
         return changed
 
     def _rotate_note(self, status: IntakeStatus) -> bool:
-        rotated = crypto.reencrypt(self.keys, status.note_encrypted, NOTE_BINDING)
+        binding = encrypted_column(IntakeStatus, "note_encrypted").binding()
+        rotated = crypto.reencrypt(self.keys, status.note_encrypted, binding)
         if rotated is None:
             return False
         status.note_encrypted = rotated
