@@ -15,6 +15,7 @@ from store import settings
 from store.audit import audit_entries
 from store.crypto import KeyRing
 from store.models import AuditEntry
+from store.rotation import RotationReport, rotate_keys
 
 StoreT = TypeVar("StoreT", bound="EncryptedStore")
 
@@ -48,6 +49,11 @@ class EncryptedStore:
         """Audit entries, oldest first; of one record when `reference` is given."""
         with self._sessions() as session:
             return audit_entries(session, reference)
+
+    def rotate_keys(self, actor: str = "key-rotation") -> RotationReport:
+        """Every encrypted column of every table (not only this store's) under the
+        current key (store/rotation.py); safe to run again."""
+        return rotate_keys(self.engine, self.keys, actor)
 
     def close(self) -> None:
         self.engine.dispose()

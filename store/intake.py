@@ -26,14 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from legal_aid.times import CHINA_TIME
-from store import crypto
 from store.audit import write_audit
 from store.crypto import CONVERSATION_LOOKUP, DOCUMENT_TOKEN, PHONE_LOOKUP, KeyRing
 from store.encrypted_columns import (
-    ENCRYPTED_COLUMNS,
     decrypt_field,
     encrypt_field,
-    encrypted_column,
     normalise_phone,
 )
 from store.encrypted_store import EncryptedStore
@@ -65,7 +62,6 @@ ACTOR = re.compile(r"^[\w.:@-]{1,64}$")
 APPLICANT = "applicant"
 # read() cannot give back the conversation id: only its keyed hash is stored.
 CONVERSATION_NOT_STORED = ""
-ROTATION_BATCH = 200
 
 
 class InvalidApplication(ValueError):
@@ -123,13 +119,6 @@ class StatusChange:
     changed_at: datetime
     changed_by: str
     note: str
-
-
-@dataclass(frozen=True)
-class RotationReport:
-    key_id: str  # the key everything is encrypted with now
-    intakes: int  # applications re-encrypted
-    notes: int  # status notes re-encrypted
 
 
 # Validation -----------------------------------------------------------------
@@ -524,65 +513,6 @@ class IntakeStore(EncryptedStore):
             _audit_each(session, reader, "export", references, purpose, detail)
         logger.info("export by %s: %d applications as %s", reader, len(records), fmt)
         return render_csv(records) if fmt == "csv" else render_json(records)
-
-    # Key rotation ----------------------------------------------------------------
-
-    def rotate_keys(self, actor: str = "key-rotation") -> RotationReport:
-        """Re-encrypt every value with the current (first) key.
-
-        Afterwards old keys are needed only for conversation lookups and download
-        tokens made before (those hashes cannot be recomputed: the conversation id
-        is not stored). Safe to run again; batches commit one by one.
-        """
-        intakes = self._rotate_batches(Intake, self._rotate_intake)
-        notes = self._rotate_batches(IntakeStatus, self._rotate_note)
-        report = RotationReport(self.keys.current_id, intakes, notes)
-        with self._sessions.begin() as session:
-            detail = f"to key {report.key_id}: {intakes} applications, {notes} notes"
-            write_audit(session, actor, "rotate_keys", None, "密钥轮换", detail)
-        logger.info("key rotation %s", detail)
-        return report
-
-    def _rotate_batches(self, model: type, rotate_one: Any) -> int:
-        changed, last_id = 0, 0
-        while True:
-            with self._sessions.begin() as session:
-                rows = list(
-                    session.execute(
-                        sa.select(model)
-                        .where(model.id > last_id)
-                        .order_by(model.id)
-                        .limit(ROTATION_BATCH)
-                        .with_for_update()
-                    ).scalars()
-                )
-                if not rows:
-                    return changed
-                changed += sum(1 for row in rows if rotate_one(row))
-                last_id = rows[-1].id
-
-    def _rotate_intake(self, intake: Intake) -> bool:
-        changed = False
-        for column in ENCRYPTED_COLUMNS:
-            if column.model is not Intake:
-                continue
-            rotated = crypto.reencrypt(self.keys, getattr(intake, column.name), column.binding())
-            if rotated is not None:
-                setattr(intake, column.name, rotated)
-                changed = True
-        if not intake.phone_lookup.startswith(self.keys.current_id + ":"):
-            phone = decrypt_field(self.keys, intake, "phone_encrypted") or ""
-            intake.phone_lookup = self.keys.lookup_hash(normalise_phone(phone), PHONE_LOOKUP)
-            changed = True
-        return changed
-
-    def _rotate_note(self, status: IntakeStatus) -> bool:
-        binding = encrypted_column(IntakeStatus, "note_encrypted").binding()
-        rotated = crypto.reencrypt(self.keys, status.note_encrypted, binding)
-        if rotated is None:
-            return False
-        status.note_encrypted = rotated
-        return True
 
     # Helpers -----------------------------------------------------------------------
 
