@@ -18,11 +18,11 @@ from store.encrypted_columns import (
     encrypt_field,
     encrypted_column,
 )
-from store.handoff import HandoffStore
 from store.intake import IntakeStore
 from store.links import ConversationLinks
 from store.models import Base, HandoffMessage, HandoffNote, HandoffTicket, Intake, utc_now
 from store.rotation import rotate_keys
+from tests.support.handoff_stores import handoff_stores
 from tests.test_handoff_store import (
     MESSAGE,
     PHONE,
@@ -122,16 +122,15 @@ def test_rotation_reencrypts_every_table_so_the_old_key_can_go(migrated_url):
     links = ConversationLinks.from_env(old_env)
     reference = intakes.submit(application()).reference
     intakes.set_status(reference, "under_review", "staff:wang", note=f"已联系{NAME}")
-    handoff = centre.store
-    ticket = handoff.create_ticket(
+    ticket = centre.tickets.create_ticket(
         request(intake_reference=reference, requested_lawyer=REQUESTED)
     ).reference
-    handoff.add_person_message(SENDER, MESSAGE)
-    handoff.claim(ticket, "wang")
-    handoff.add_message(ticket, "lawyer", "请把欠条拍下来", "wang")
-    handoff.add_note(ticket, f"当事人电话{PHONE}", "wang")
-    waiting = handoff.create_ticket(request("tg-callback")).reference
-    handoff.request_callback(waiting, utc_now() + timedelta(hours=2), phone=PHONE)
+    centre.relay.add_person_message(SENDER, MESSAGE)
+    centre.console.claim(ticket, "wang")
+    centre.console.send_message(ticket, "请把欠条拍下来", "wang")
+    centre.console.add_note(ticket, f"当事人电话{PHONE}", "wang")
+    waiting = centre.tickets.create_ticket(request("tg-callback")).reference
+    centre.tickets.request_callback(waiting, utc_now() + timedelta(hours=2), phone=PHONE)
     links.redeem(links.issue_code(SENDER), "wechat:o6_5550123", "wechat")
     links.issue_code("web-not-yet-redeemed")
     for store in (intakes, links):
@@ -167,21 +166,21 @@ def test_rotation_reencrypts_every_table_so_the_old_key_can_go(migrated_url):
     # Key h is gone: every table reads back, and lookups find their rows.
     only_b = {"DATABASE_URL": migrated_url, "PII_KEY": KEY_B}
     intakes, links = IntakeStore.from_env(only_b), ConversationLinks.from_env(only_b)
-    handoff = HandoffStore.from_env(only_b)
+    roster, _, relay, console = handoff_stores(only_b)
     try:
         assert intakes.read(reference, "staff:wang", "核对").name == NAME
         assert intakes.history(reference)[-1].note == f"已联系{NAME}"
         assert intakes.find_by_phone(PHONE, "staff:wang", "查重") == [reference]
-        view = handoff.ticket(ticket, "coord", "核对")
+        view = console.ticket(ticket, "coord", "核对")
         assert (view.requested_lawyer, view.summary.what_happened) == (REQUESTED, STORY)
         assert view.intake_reference == reference
-        assert handoff.ticket(waiting, "coord", "安排回电").callback_phone == PHONE
-        said = [m.text for m in handoff.messages(ticket, "coord", "核对")]
+        assert console.ticket(waiting, "coord", "安排回电").callback_phone == PHONE
+        said = [m.text for m in console.messages(ticket, "coord", "核对")]
         assert said == [MESSAGE, "请把欠条拍下来"]
-        assert [n.text for n in handoff.notes(ticket, "coord", "核对")] == [f"当事人电话{PHONE}"]
-        assert handoff.open_ticket_for(SENDER) == ticket
-        assert handoff.relay_route(ticket) == (SENDER, "wechat", "wechat:o6_5550123")
+        assert [n.text for n in console.notes(ticket, "coord", "核对")] == [f"当事人电话{PHONE}"]
+        assert relay.open_ticket_for(SENDER) == ticket
+        assert relay.relay_route(ticket) == (SENDER, "wechat", "wechat:o6_5550123")
         assert links.conversation_of("wechat:o6_5550123") == SENDER
     finally:
-        for store in (intakes, links, handoff):
+        for store in (intakes, links, roster):
             store.close()
