@@ -40,7 +40,7 @@ from legal_aid.handoff.matching import MatchResult
 from legal_aid.numbers import number_to_chinese
 from legal_aid.policy_data import DEFAULT_REGION
 from legal_aid.times import said_time
-from store.handoff import HandoffRequest, HandoffStore, HandoffSummary
+from store.handoff import AssistantTickets, HandoffRequest, HandoffSummary
 from store.intake import ACCESSIBILITY_NEEDS, CHANNELS
 
 logger = logging.getLogger(__name__)
@@ -284,7 +284,7 @@ def tell_requested(
 
 def open_and_match(request: HandoffRequest) -> tuple[str, MatchResult]:
     """Runs in a thread: the store is synchronous."""
-    store = HandoffStore.shared()
+    store = AssistantTickets.shared()
     ticket = store.create_ticket(request)
     return ticket.reference, store.match_ticket(ticket.reference)
 

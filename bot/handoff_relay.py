@@ -2,7 +2,7 @@
 carries messages both ways instead of the assistant.
 
 * Person → lawyer: `TurnHandler.handle` asks `intercept` first. While the sender
-  has an open ticket (HandoffStore.open_ticket_for) the message goes to the
+  has an open ticket (RelayStore.open_ticket_for) the message goes to the
   ticket (add_person_message), not to Rasa, whatever the channel. The person is
   acknowledged while nobody has claimed the ticket, and once after a lawyer has.
   "不等了"/"取消" cancels; "约时间回电" with a time books a callback.
@@ -17,7 +17,7 @@ carries messages both ways instead of the assistant.
   poll, push or turn resumes Rasa (a `resume` event) and says so in words, once.
 
 What was relayed and whether the end was told are kept with the ticket
-(HandoffStore.take_lawyer_messages, ended_untold), so a restarted gateway
+(RelayStore.take_lawyer_messages, ended_untold), so a restarted gateway
 neither repeats a message nor forgets to say the lawyer has gone.
 
 Nothing here logs message text or ids (bot/privacy.py pseudonyms only).
@@ -43,7 +43,7 @@ from bot.responses import json_response
 from legal_aid.times import said_time, time_heard
 from store import settings
 from store.crypto import KeyRing, StoreCryptoError
-from store.handoff import HandoffStore, LawyerMessage
+from store.handoff import LawyerMessage, RelayStore
 
 log = logging.getLogger("bot.handoff_relay")
 
@@ -102,7 +102,7 @@ class Outcome:
 
 
 class HandoffRelay:
-    def __init__(self, store: HandoffStore, resume: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(self, store: RelayStore, resume: Callable[[str], Awaitable[None]]) -> None:
         self._store = store
         self._resume = resume
         # In memory, bounded, and harmless to forget: whose claim was acknowledged,
@@ -363,7 +363,7 @@ async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
         log.warning("handoff relay off: %s", type(error).__name__)
         yield
         return
-    app[RELAY] = HandoffRelay(HandoffStore(app[ENGINE], keys), rasa_resumer(app))
+    app[RELAY] = HandoffRelay(RelayStore(app[ENGINE], keys), rasa_resumer(app))
     app[TURNS].relay = app[RELAY]
     yield
 

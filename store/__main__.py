@@ -1,7 +1,10 @@
-"""Staff commands for the intake store.
+"""Staff commands for the store.
 
     python -m store export --since 2026-11-01 --format csv [--reader NAME] [--output FILE]
     python -m store rotate-key
+
+`export` writes applications; `rotate-key` re-encrypts every table's personal
+data with the first key (store/rotation.py).
 
 The database is DATABASE_URL and the key PII_KEY or the key file (PII_KEY_FILE,
 default var/pii.key), as for the assistant itself. Every export is audited under
@@ -21,9 +24,20 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from store.crypto import StoreCryptoError
 from store.intake import EXPORT_FORMATS, IntakeStore
+from store.rotation import RotationReport
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+# The tables of the rotation report, as staff know them.
+TABLES_IN_CHINESE = {
+    "intakes": "申请",
+    "intake_statuses": "申请状态备注",
+    "handoff_tickets": "转人工工单",
+    "handoff_messages": "转人工消息",
+    "handoff_notes": "工单备注",
+    "continuation_codes": "接续码",
+    "conversation_links": "接续关联",
+}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -71,15 +85,20 @@ def run(args: argparse.Namespace) -> int:
                 intake_store.export(args.since, args.fmt, reader, args.purpose), args.output
             )
         else:
-            report = intake_store.rotate_keys(actor=default_reader())
-            print(
-                f"已用密钥 {report.key_id} 重新加密 {report.intakes} 份申请、{report.notes} 条备注。\n"
-                f"Re-encrypted {report.intakes} applications and {report.notes} notes "
-                f"with key {report.key_id}."
-            )
+            print(rotation_summary(intake_store.rotate_keys(actor=default_reader())))
     finally:
         intake_store.close()
     return 0
+
+
+def rotation_summary(report: RotationReport) -> str:
+    counts = "，".join(
+        f"{TABLES_IN_CHINESE.get(table, table)} {count}" for table, count in report.rows.items()
+    )
+    return (
+        f"已用密钥 {report.key_id} 重新加密（行数）：{counts}。\n"
+        f"Re-encrypted with key {report.key_id} (rows): {report.summary()}."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -137,8 +137,7 @@ class KeyRing:
         sealed = AESGCM(self.key(kid)).encrypt(
             nonce, plaintext.encode("utf-8"), _associated_data(column, kid)
         )
-        body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
-        return f"{FORMAT_VERSION}.{kid}.{body}"
+        return token_prefix(kid) + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
     def decrypt(self, token: str, column: str) -> str:
         """The plaintext of a value `encrypt` made for the same column."""
@@ -163,7 +162,7 @@ class KeyRing:
         """`<kid>:<hex HMAC-SHA256>` of `value`, with a key derived for `purpose`."""
         kid = kid or self.current_id
         digest = hmac.new(self.derived_key(purpose, kid), value.encode("utf-8"), hashlib.sha256)
-        return f"{kid}:{digest.hexdigest()}"
+        return hash_prefix(kid) + digest.hexdigest()
 
     def lookup_hashes(self, value: str, purpose: str) -> list[str]:
         """The hash of `value` under every key: rows written before a rotation match too."""
@@ -176,6 +175,16 @@ class KeyRing:
             salt=b"fayuan-zhushou store",
             info=f"{purpose} / {kid}".encode(),
         ).derive(self.key(kid))
+
+
+def token_prefix(kid: str) -> str:
+    """How every value encrypted with key `kid` begins: a query can select by it."""
+    return f"{FORMAT_VERSION}.{kid}."
+
+
+def hash_prefix(kid: str) -> str:
+    """How every keyed hash made with key `kid` begins."""
+    return f"{kid}:"
 
 
 def reencrypt(keys: KeyRing, token: str | None, column: str) -> str | None:
@@ -250,7 +259,7 @@ def generate_key_file(path: Path) -> Path:
     Overwriting would make every record encrypted with the old key unreadable.
     """
     text = (
-        "# 法援助手: the key that encrypts personal data in the intake store.\n"
+        "# 法援助手: the key that encrypts personal data in the store.\n"
         "# Keep it and back it up: without it the records cannot be read.\n"
         "# Rotation: put a new kid:key line FIRST, keep the old one, run\n"
         "#   python -m store rotate-key\n"

@@ -1,4 +1,5 @@
-"""What every store of personal data shares: an engine, the key ring, sessions."""
+"""What every store of personal data shares: an engine, the key ring, sessions,
+the audit log."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from sqlalchemy.orm import sessionmaker
 
 import store
 from store import settings
+from store.audit import audit_entries
 from store.crypto import KeyRing
+from store.models import AuditEntry
+from store.rotation import RotationReport, rotate_keys
 
 StoreT = TypeVar("StoreT", bound="EncryptedStore")
 
@@ -40,6 +44,16 @@ class EncryptedStore:
         """One store of this kind per process, opened from the environment on first
         use: the action server's and the gateway's, which serve every conversation."""
         return _shared(cls)  # type: ignore[return-value]
+
+    def audit_log(self, reference: str | None = None) -> list[AuditEntry]:
+        """Audit entries, oldest first; of one record when `reference` is given."""
+        with self._sessions() as session:
+            return audit_entries(session, reference)
+
+    def rotate_keys(self, actor: str = "key-rotation") -> RotationReport:
+        """Every encrypted column of every table (not only this store's) under the
+        current key (store/rotation.py); safe to run again."""
+        return rotate_keys(self.engine, self.keys, actor)
 
     def close(self) -> None:
         self.engine.dispose()

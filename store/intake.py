@@ -17,7 +17,6 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -27,14 +26,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from legal_aid.times import CHINA_TIME
-from store import crypto
+from store.audit import write_audit
 from store.crypto import CONVERSATION_LOOKUP, DOCUMENT_TOKEN, PHONE_LOOKUP, KeyRing
+from store.encrypted_columns import (
+    decrypt_field,
+    encrypt_field,
+    normalise_phone,
+)
 from store.encrypted_store import EncryptedStore
 from store.models import (
     ALLOWED_TRANSITIONS,
-    INTAKE_ENCRYPTED_COLUMNS,
     STATUSES,
-    AuditEntry,
     Intake,
     IntakeStatus,
     utc_now,
@@ -55,14 +57,11 @@ GUARDIAN_CONSENT_AGE = 14
 
 POLICY_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 REFERENCE = re.compile(r"^FY-\d{4}-\d{6,}$")
-# A retried or mistyped (+86, spaces) number must find the same applications.
-PHONE_NOISE = re.compile(r"[\s\-()+]")
 # The reader of an audited action: a staff id such as "staff:wang" or "cli:root".
 ACTOR = re.compile(r"^[\w.:@-]{1,64}$")
 APPLICANT = "applicant"
 # read() cannot give back the conversation id: only its keyed hash is stored.
 CONVERSATION_NOT_STORED = ""
-ROTATION_BATCH = 200
 
 
 class InvalidApplication(ValueError):
@@ -122,13 +121,6 @@ class StatusChange:
     note: str
 
 
-@dataclass(frozen=True)
-class RotationReport:
-    key_id: str  # the key everything is encrypted with now
-    intakes: int  # applications re-encrypted
-    notes: int  # status notes re-encrypted
-
-
 # Validation -----------------------------------------------------------------
 
 
@@ -182,27 +174,11 @@ def _is_json(value: object) -> bool:
     return isinstance(value, dict)
 
 
-def normalise_phone(phone: str) -> str:
-    """The form phone numbers are hashed in: digits, without China's +86."""
-    digits = PHONE_NOISE.sub("", phone)
-    if len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]
-    return digits
-
-
 def format_reference(created_at: datetime, intake_id: int) -> str:
     return f"FY-{created_at.astimezone(CHINA_TIME).year}-{intake_id:06d}"
 
 
 # Sealing: ApplicationDetails <-> encrypted row ---------------------------------
-
-
-def _column_binding(column: str) -> str:
-    """The associated data of a column: a value copied elsewhere fails to decrypt."""
-    return f"intakes.{column}"
-
-
-NOTE_BINDING = "intake_statuses.note_encrypted"
 
 
 def _details_blob(details: ApplicationDetails) -> dict[str, Any]:
@@ -233,8 +209,7 @@ def seal(keys: KeyRing, details: ApplicationDetails) -> dict[str, Any]:
         "details_encrypted": json.dumps(_details_blob(details), ensure_ascii=False),
     }
     sealed: dict[str, Any] = {
-        column: None if value is None else keys.encrypt(value, _column_binding(column))
-        for column, value in plain.items()
+        column: encrypt_field(keys, Intake, column, value) for column, value in plain.items()
     }
     sealed["phone_lookup"] = keys.lookup_hash(normalise_phone(details.phone), PHONE_LOOKUP)
     sealed["conversation_lookup"] = keys.lookup_hash(details.conversation_id, CONVERSATION_LOOKUP)
@@ -245,8 +220,7 @@ def unseal(keys: KeyRing, intake: Intake) -> ApplicationDetails:
     """Decrypt a stored application (raises crypto.DecryptionError if tampered with)."""
 
     def plain(column: str) -> str | None:
-        value = getattr(intake, column)
-        return None if value is None else keys.decrypt(value, _column_binding(column))
+        return decrypt_field(keys, intake, column)
 
     blob = json.loads(plain("details_encrypted") or "{}")
     return ApplicationDetails(
@@ -388,7 +362,7 @@ class IntakeStore(EncryptedStore):
                     changed_by=f"{APPLICANT}:{details.channel}",
                 )
             )
-            self._audit(session, APPLICANT, "submit", [intake.reference], "申请法律援助")
+            write_audit(session, APPLICANT, "submit", intake.reference, "申请法律援助")
             return intake.reference
 
     def _reference_for_key(self, application_key: str) -> str | None:
@@ -424,11 +398,11 @@ class IntakeStore(EncryptedStore):
         with self._sessions.begin() as session:
             intake = self._find(session, reference)
             if intake is None or not any(matches):
-                self._audit(session, APPLICANT, "download_refused", [reference], "申请人下载")
+                write_audit(session, APPLICANT, "download_refused", reference, "申请人下载")
                 logger.warning("intake %s: download with a wrong token refused", reference)
                 return None
             details = unseal(self.keys, intake)
-            self._audit(session, APPLICANT, "download", [reference], "申请人下载本人申请")
+            write_audit(session, APPLICANT, "download", reference, "申请人下载本人申请")
         return details
 
     # Staff side ----------------------------------------------------------------
@@ -439,7 +413,7 @@ class IntakeStore(EncryptedStore):
         with self._sessions.begin() as session:
             intake = self._intake(session, reference)
             details = unseal(self.keys, intake)
-            self._audit(session, reader, "read", [reference], purpose)
+            write_audit(session, reader, "read", reference, purpose)
         return details
 
     def find_by_phone(self, phone: str, reader: str, purpose: str) -> list[str]:
@@ -464,7 +438,7 @@ class IntakeStore(EncryptedStore):
                     sa.select(Intake.reference).where(column.in_(hashes)).order_by(Intake.id)
                 ).scalars()
             )
-            self._audit(session, reader, action, references, purpose, f"{len(references)} found")
+            _audit_each(session, reader, action, references, purpose, f"{len(references)} found")
         logger.info("%s by %s: %d found", action, reader, len(references))
         return references
 
@@ -487,11 +461,15 @@ class IntakeStore(EncryptedStore):
                     status=status,
                     changed_at=now,
                     changed_by=by,
-                    note_encrypted=self.keys.encrypt(note, NOTE_BINDING) if note else None,
+                    note_encrypted=(
+                        encrypt_field(self.keys, IntakeStatus, "note_encrypted", note)
+                        if note
+                        else None
+                    ),
                 )
             )
-            self._audit(
-                session, by, "set_status", [reference], "status change", f"{previous} → {status}"
+            write_audit(
+                session, by, "set_status", reference, "status change", f"{previous} → {status}"
             )
         logger.info("intake %s: %s → %s by %s", reference, previous, status, by)
 
@@ -509,9 +487,7 @@ class IntakeStore(EncryptedStore):
                     status=row.status,
                     changed_at=row.changed_at,
                     changed_by=row.changed_by,
-                    note=self.keys.decrypt(row.note_encrypted, NOTE_BINDING)
-                    if row.note_encrypted
-                    else "",
+                    note=decrypt_field(self.keys, row, "note_encrypted") or "",
                 )
                 for row in rows
             ]
@@ -534,73 +510,9 @@ class IntakeStore(EncryptedStore):
             records = [export_record(intake, unseal(self.keys, intake)) for intake in intakes]
             references = [record["reference"] for record in records]
             detail = f"since {since.isoformat()}, {fmt}, {len(records)} records"
-            self._audit(session, reader, "export", references, purpose, detail)
+            _audit_each(session, reader, "export", references, purpose, detail)
         logger.info("export by %s: %d applications as %s", reader, len(records), fmt)
         return render_csv(records) if fmt == "csv" else render_json(records)
-
-    def audit_log(self, reference: str | None = None) -> list[AuditEntry]:
-        """Audit entries, oldest first; of one application when `reference` is given."""
-        query = sa.select(AuditEntry).order_by(AuditEntry.id)
-        if reference is not None:
-            query = query.where(AuditEntry.reference == reference)
-        with self._sessions() as session:
-            return list(session.execute(query).scalars())
-
-    # Key rotation ----------------------------------------------------------------
-
-    def rotate_keys(self, actor: str = "key-rotation") -> RotationReport:
-        """Re-encrypt every value with the current (first) key.
-
-        Afterwards old keys are needed only for conversation lookups and download
-        tokens made before (those hashes cannot be recomputed: the conversation id
-        is not stored). Safe to run again; batches commit one by one.
-        """
-        intakes = self._rotate_batches(Intake, self._rotate_intake)
-        notes = self._rotate_batches(IntakeStatus, self._rotate_note)
-        report = RotationReport(self.keys.current_id, intakes, notes)
-        with self._sessions.begin() as session:
-            detail = f"to key {report.key_id}: {intakes} applications, {notes} notes"
-            self._audit(session, actor, "rotate_keys", [], "密钥轮换", detail)
-        logger.info("key rotation %s", detail)
-        return report
-
-    def _rotate_batches(self, model: type, rotate_one: Any) -> int:
-        changed, last_id = 0, 0
-        while True:
-            with self._sessions.begin() as session:
-                rows = list(
-                    session.execute(
-                        sa.select(model)
-                        .where(model.id > last_id)
-                        .order_by(model.id)
-                        .limit(ROTATION_BATCH)
-                        .with_for_update()
-                    ).scalars()
-                )
-                if not rows:
-                    return changed
-                changed += sum(1 for row in rows if rotate_one(row))
-                last_id = rows[-1].id
-
-    def _rotate_intake(self, intake: Intake) -> bool:
-        changed = False
-        for column in INTAKE_ENCRYPTED_COLUMNS:
-            rotated = crypto.reencrypt(self.keys, getattr(intake, column), _column_binding(column))
-            if rotated is not None:
-                setattr(intake, column, rotated)
-                changed = True
-        if not intake.phone_lookup.startswith(self.keys.current_id + ":"):
-            phone = self.keys.decrypt(intake.phone_encrypted, _column_binding("phone_encrypted"))
-            intake.phone_lookup = self.keys.lookup_hash(normalise_phone(phone), PHONE_LOOKUP)
-            changed = True
-        return changed
-
-    def _rotate_note(self, status: IntakeStatus) -> bool:
-        rotated = crypto.reencrypt(self.keys, status.note_encrypted, NOTE_BINDING)
-        if rotated is None:
-            return False
-        status.note_encrypted = rotated
-        return True
 
     # Helpers -----------------------------------------------------------------------
 
@@ -618,28 +530,19 @@ class IntakeStore(EncryptedStore):
             raise UnknownReference(f"no application {reference!r}")
         return intake
 
-    @staticmethod
-    def _audit(
-        session: Session,
-        actor: str,
-        action: str,
-        references: Iterable[str],
-        purpose: str,
-        detail: str = "",
-    ) -> None:
-        """One entry per application touched; one without a reference when none was."""
-        at = utc_now()
-        for reference in list(references) or [None]:
-            session.add(
-                AuditEntry(
-                    at=at,
-                    actor=actor,
-                    action=action,
-                    reference=reference,
-                    purpose=purpose[:200],
-                    detail=detail[:200],
-                )
-            )
+
+def _audit_each(
+    session: Session,
+    actor: str,
+    action: str,
+    references: list[str],
+    purpose: str,
+    detail: str = "",
+) -> None:
+    """One entry per application touched (a search, an export), so that "who has
+    seen this record" has a complete answer; one without a reference when none was."""
+    for reference in references or [None]:
+        write_audit(session, actor, action, reference, purpose, detail)
 
 
 def _require_accountability(reader: str, purpose: str) -> None:

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store.crypto import CONTINUATION_CODE, CONTINUATION_GUESSER, CONVERSATION_LOOKUP
+from store.encrypted_columns import decrypt_field, encrypt_field
 from store.encrypted_store import EncryptedStore
 from store.models import ContinuationCode, ContinuationGuess, ConversationLink, utc_now
 
@@ -50,14 +51,6 @@ class Redeemed:
     conversation_id: str | None = None  # for LINKED and SAME
 
 
-def _code_binding() -> str:
-    return "continuation_codes.conversation_encrypted"
-
-
-def _link_binding(column: str) -> str:
-    return f"conversation_links.{column}"
-
-
 class ConversationLinks(EncryptedStore):
     """Codes and links. Synchronous: the action server and the gateway call it in a thread."""
 
@@ -68,7 +61,9 @@ class ConversationLinks(EncryptedStore):
         if not 0 < len(conversation_id) <= MAX_ID:
             raise ValueError("conversation id missing or too long")
         now = now or utc_now()
-        sealed = self.keys.encrypt(conversation_id, _code_binding())
+        sealed = encrypt_field(
+            self.keys, ContinuationCode, "conversation_encrypted", conversation_id
+        )
         with self._sessions.begin() as session:
             session.execute(
                 sa.delete(ContinuationCode).where(
@@ -118,7 +113,7 @@ class ConversationLinks(EncryptedStore):
             if not used:
                 session.add(ContinuationGuess(guesser_lookup=guesser, at=now))
                 return Redeemed(WRONG)
-            conversation = self.keys.decrypt(row.conversation_encrypted, _code_binding())
+            conversation = decrypt_field(self.keys, row, "conversation_encrypted")
             if conversation == sender:
                 return Redeemed(SAME, conversation)
             self._link(session, sender, conversation, channel, now)
@@ -139,10 +134,12 @@ class ConversationLinks(EncryptedStore):
             ConversationLink(
                 alias_lookup=self.keys.lookup_hash(sender, CONVERSATION_LOOKUP),
                 conversation_lookup=self.keys.lookup_hash(conversation, CONVERSATION_LOOKUP),
-                conversation_encrypted=self.keys.encrypt(
-                    conversation, _link_binding("conversation_encrypted")
+                conversation_encrypted=encrypt_field(
+                    self.keys, ConversationLink, "conversation_encrypted", conversation
                 ),
-                alias_encrypted=self.keys.encrypt(sender, _link_binding("alias_encrypted")),
+                alias_encrypted=encrypt_field(
+                    self.keys, ConversationLink, "alias_encrypted", sender
+                ),
                 channel=channel[:16],
                 linked_at=now,
                 last_turn_at=now,
@@ -157,9 +154,7 @@ class ConversationLinks(EncryptedStore):
             row = self._link_of(session, sender)
             if row is None:
                 return None
-            return self.keys.decrypt(
-                row.conversation_encrypted, _link_binding("conversation_encrypted")
-            )
+            return decrypt_field(self.keys, row, "conversation_encrypted")
 
     def note_turn(self, sender: str, now: datetime | None = None) -> None:
         """A linked sender spoke: lawyers' messages go to where the person spoke last."""
@@ -191,9 +186,7 @@ class ConversationLinks(EncryptedStore):
             )
             if row is None:
                 return None
-            return row.channel, self.keys.decrypt(
-                row.alias_encrypted, _link_binding("alias_encrypted")
-            )
+            return row.channel, decrypt_field(self.keys, row, "alias_encrypted") or ""
 
     # Helpers ------------------------------------------------------------------------
 

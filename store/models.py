@@ -1,4 +1,5 @@
-"""The store's tables. Personal data is only ever in the `*_encrypted` columns.
+"""The store's tables. Personal data is only ever in the `*_encrypted` columns,
+each declared in store/encrypted_columns.py.
 
 Each feature's tables come with their own Alembic revision: 0001 the intake
 store, 0002 the handoff (lawyers, duty roster, staff accounts, tickets, messages),
@@ -94,7 +95,7 @@ class Intake(Base):
     advance_aid = sa.Column(sa.Boolean, nullable=False)
     urgent = sa.Column(sa.Boolean, nullable=False)
 
-    # Personal data, encrypted (store.crypto), each bound to its column.
+    # Personal data, encrypted, each bound to its column (store/encrypted_columns.py).
     name_encrypted = sa.Column(sa.Text, nullable=False)
     phone_encrypted = sa.Column(sa.Text, nullable=False)
     id_number_encrypted = sa.Column(sa.Text)
@@ -110,17 +111,6 @@ class Intake(Base):
     statuses = relationship(
         "IntakeStatus", back_populates="intake", order_by="IntakeStatus.id", lazy="raise"
     )
-
-
-# The encrypted columns of `intakes`, named as the associated data binds them.
-INTAKE_ENCRYPTED_COLUMNS = (
-    "name_encrypted",
-    "phone_encrypted",
-    "id_number_encrypted",
-    "disability_certificate_encrypted",
-    "description_encrypted",
-    "details_encrypted",
-)
 
 
 class IntakeStatus(Base):
@@ -262,7 +252,7 @@ class HandoffTicket(Base):
     assigned_lawyer_id = sa.Column(sa.Integer, sa.ForeignKey("lawyers.id"), index=True)
     callback_at = sa.Column(UTCDateTime)
 
-    # Personal data, encrypted, each bound to its column and ticket (store.handoff).
+    # Personal data, encrypted, each bound to its column (store/encrypted_columns.py).
     # The sender id is kept (not only hashed) because replies are relayed to it.
     sender_encrypted = sa.Column(sa.Text, nullable=False)
     # Which groups put the person ahead (disability is sensitive: 个人信息保护法 art. 28).
@@ -284,18 +274,6 @@ class HandoffTicket(Base):
     # (spoken, Telegram, WeChat), and when the person was told the ticket ended.
     relayed_message_id = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
     end_told_at = sa.Column(UTCDateTime)
-
-
-# The encrypted columns of `handoff_tickets`.
-TICKET_ENCRYPTED_COLUMNS = (
-    "sender_encrypted",
-    "priority_reasons_encrypted",
-    "summary_encrypted",
-    "transcript_encrypted",
-    "case_encrypted",
-    "requested_lawyer_encrypted",
-    "callback_phone_encrypted",
-)
 
 
 class HandoffMessage(Base):

@@ -32,7 +32,8 @@ from sqlalchemy.orm import sessionmaker
 
 import store
 from store import settings
-from store.models import STAFF_ROLES, AuditEntry, Lawyer, StaffUser, utc_now
+from store.audit import write_audit
+from store.models import STAFF_ROLES, Lawyer, StaffUser, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -242,16 +243,7 @@ def _count_failure(user: StaffUser, now: datetime) -> datetime | None:
 
 
 def _audit(session: sa.orm.Session, actor: str, action: str, detail: str) -> None:
-    session.add(
-        AuditEntry(
-            at=utc_now(),
-            actor=actor[:64],
-            action=action,
-            reference=None,
-            purpose="员工账号",
-            detail=detail[:200],
-        )
-    )
+    write_audit(session, actor, action, None, "员工账号", detail)
 
 
 # Command line ----------------------------------------------------------------

@@ -18,11 +18,12 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from bot.console.session import SESSION_COOKIE, SESSION_SECONDS, Signer
 from legal_aid.times import CHINA_TIME
 from store.crypto import KeyRing, new_key_entry
-from store.handoff import HandoffRequest, HandoffStore, HandoffSummary, LawyerDetails
+from store.handoff import HandoffRequest, HandoffSummary, LawyerDetails
 from store.intake import IntakeStore
 from store.models import utc_now
 from store.staff import StaffAccounts
 from tests.support.browser_support import audit, focused, launch_chromium, screenshot
+from tests.support.handoff_stores import handoff_stores
 from tests.test_store import application
 
 PASSWORD = "correct horse battery staple"
@@ -44,7 +45,7 @@ class Centre:
             **{n: child[n] for n in ("PII_KEY", "PII_KEY_FILE") if child.get(n)},
         }
         self.url = f"{stack.gateway_url}/console"
-        self.handoff = HandoffStore.from_env(self.env)
+        self.roster, self.tickets, self.relay, self.console = handoff_stores(self.env)
         self.accounts = StaffAccounts.from_env(self.env)
         self.intakes = IntakeStore.from_env(self.env)
         self.tag = uuid.uuid4().hex[:6]
@@ -60,10 +61,10 @@ class Centre:
         return username
 
     def lawyer(self, name: str, display: str) -> str:
-        added = self.handoff.add_lawyer(LawyerDetails(f"{display}{self.tag}", 5, 0), by=self.coord)
+        added = self.roster.add_lawyer(LawyerDetails(f"{display}{self.tag}", 5, 0), by=self.coord)
         self.lawyer_ids.append(added.id)
         now = utc_now()
-        self.handoff.add_shift(
+        self.roster.add_shift(
             added.id, now - timedelta(hours=1), now + timedelta(hours=8), self.coord
         )
         return self.account(name, "lawyer", lawyer_id=added.id)
@@ -71,7 +72,7 @@ class Centre:
     def ticket(self, intake_reference: str | None = None, story: str = STORY) -> tuple[str, str]:
         """A waiting ticket, as the person's side creates it: (reference, conversation id)."""
         conversation = f"web-{uuid.uuid4().hex[:12]}"
-        made = self.handoff.create_ticket(
+        made = self.tickets.create_ticket(
             HandoffRequest(
                 conversation_id=conversation,
                 channel="rest",
@@ -91,8 +92,8 @@ class Centre:
     def close(self) -> None:
         # The stack is shared by the whole session: later tests expect nobody on duty.
         for lawyer_id in self.lawyer_ids:
-            self.handoff.end_duty(lawyer_id, self.coord)
-        for opened in (self.handoff, self.accounts, self.intakes):
+            self.roster.end_duty(lawyer_id, self.coord)
+        for opened in (self.roster, self.accounts, self.intakes):
             opened.close()
 
 
@@ -130,7 +131,7 @@ def logged_in(centre: Centre, username: str) -> requests.Session:
 
 
 def actions(centre: Centre, reference: str) -> list[tuple[str, str, str]]:
-    return [(e.actor, e.action, e.purpose) for e in centre.handoff.audit_log(reference)]
+    return [(e.actor, e.action, e.purpose) for e in centre.console.audit_log(reference)]
 
 
 # Authorization ------------------------------------------------------------------------------------
@@ -209,7 +210,7 @@ def test_a_post_without_the_right_csrf_token_is_refused(centre):
     for data in ({"reference": reference}, {"reference": reference, "csrf": "k1:" + "0" * 64}):
         answer = browser.post(f"{centre.url}/claim", data=data, timeout=30)
         assert answer.status_code == 403 and "表单已过期" in answer.text
-    assert centre.handoff.ticket(reference, centre.coord, "测试核对").status == "waiting"
+    assert centre.console.ticket(reference, centre.coord, "测试核对").status == "waiting"
     # Another session's token is no good either.
     other = logged_in(centre, centre.li)
     token = csrf_in(other.get(f"{centre.url}/", timeout=30).text)
@@ -237,7 +238,7 @@ def test_five_wrong_passwords_lock_the_account(centre):
 
 def test_a_lawyer_cannot_open_another_lawyers_ticket(centre):
     reference, _ = centre.ticket()
-    centre.handoff.claim(reference, centre.wang)
+    centre.console.claim(reference, centre.wang)
     li = logged_in(centre, centre.li)
     page = li.get(f"{centre.url}/ticket/{reference}", timeout=30)
     assert page.status_code == 403
@@ -251,7 +252,7 @@ def test_a_lawyer_cannot_open_another_lawyers_ticket(centre):
     back = li.post(f"{centre.url}/ticket/{reference}/hand-back", data={"csrf": token}, timeout=30)
     assert back.status_code == 403
     assert (f"staff:{centre.li}", "handoff_read_refused", "接待") in actions(centre, reference)
-    assert centre.handoff.ticket(reference, centre.coord, "测试核对").status == "claimed"
+    assert centre.console.ticket(reference, centre.coord, "测试核对").status == "claimed"
 
 
 def test_an_administrator_reads_no_ticket(centre):
@@ -267,7 +268,7 @@ def test_an_administrator_reads_no_ticket(centre):
 def test_every_read_of_a_ticket_and_its_application_is_audited(centre):
     intake = centre.intakes.submit(application(f"console-{uuid.uuid4().hex[:8]}")).reference
     reference, conversation = centre.ticket(intake, story="<script>alert(1)</script>欠薪")
-    centre.handoff.add_person_message(conversation, PERSON_SAYS)
+    centre.relay.add_person_message(conversation, PERSON_SAYS)
     coord = logged_in(centre, centre.coord)
     page = coord.get(f"{centre.url}/ticket/{reference}", timeout=30)
     assert page.status_code == 200
@@ -280,7 +281,7 @@ def test_every_read_of_a_ticket_and_its_application_is_audited(centre):
     assert seen.count((me, "handoff_messages", "接待")) == 2
     intake_reads = [
         (e.actor, e.action, e.purpose)
-        for e in centre.handoff.audit_log(intake)
+        for e in centre.console.audit_log(intake)
         if e.action == "read"
     ]
     assert intake_reads == [(me, "read", "承办申请")]
@@ -293,7 +294,7 @@ def test_every_read_of_a_ticket_and_its_application_is_audited(centre):
 
 def test_notes_stay_with_staff_and_a_lawyer_finds_their_conversations(centre):
     reference, conversation = centre.ticket()
-    centre.handoff.claim(reference, centre.wang)
+    centre.console.claim(reference, centre.wang)
     wang = logged_in(centre, centre.wang)
     page = wang.get(f"{centre.url}/ticket/{reference}", timeout=30)
     noted = wang.post(
@@ -304,7 +305,7 @@ def test_notes_stay_with_staff_and_a_lawyer_finds_their_conversations(centre):
     assert noted.status_code == 200 and "备注已保存" in noted.text
     assert "下周一带欠条来中心" in noted.text
     # Notes are never relayed: the person's conversation shows nothing of it.
-    assert centre.handoff.lawyer_messages_for_person(reference, 0) == []
+    assert centre.relay.lawyer_messages_for_person(reference, 0) == []
     li = logged_in(centre, centre.li)
     refused = li.post(
         f"{centre.url}/ticket/{reference}/note",
@@ -331,7 +332,7 @@ def test_a_lawyer_cannot_change_the_roster(centre):
         timeout=30,
     )
     assert added.status_code == 403
-    assert "冒名律师" not in [lawyer.display_name for lawyer in centre.handoff.lawyers()]
+    assert "冒名律师" not in [lawyer.display_name for lawyer in centre.roster.lawyers()]
 
 
 # In the browser, by keyboard only ---------------------------------------------------------------
@@ -379,7 +380,7 @@ def tab_to(page: Page, wanted, max_presses: int = 60) -> dict:
 
 def test_a_lawyer_takes_a_conversation_by_keyboard(centre, browser):
     reference, conversation = centre.ticket()
-    centre.handoff.add_person_message(conversation, PERSON_SAYS)
+    centre.relay.add_person_message(conversation, PERSON_SAYS)
     # bypass_csp: the console forbids inline scripts, and axe-core is injected inline.
     context = browser.new_context(
         locale="zh-CN", viewport={"width": 1100, "height": 900}, bypass_csp=True
@@ -417,11 +418,11 @@ def test_a_lawyer_takes_a_conversation_by_keyboard(centre, browser):
         assert focused(page)["text"] == "发送"
         page.keyboard.press("Enter")
         page.wait_for_selector("text=消息已发送")
-        last = centre.handoff.messages(reference, centre.coord, "测试核对")[-1]
+        last = centre.console.messages(reference, centre.coord, "测试核对")[-1]
         assert (last.sender_role, last.author, last.text) == ("lawyer", centre.wang, REPLY)
 
         # The person answers: the open page shows it without a reload, announced.
-        centre.handoff.add_person_message(conversation, "好的，谢谢律师")
+        centre.relay.add_person_message(conversation, "好的，谢谢律师")
         page.wait_for_function(
             "document.getElementById('messages-live').textContent.includes('好的，谢谢律师')",
             timeout=20_000,
@@ -432,7 +433,7 @@ def test_a_lawyer_takes_a_conversation_by_keyboard(centre, browser):
         tab_to(page, lambda f: f["text"] == "交回助手")
         page.keyboard.press("Enter")
         page.wait_for_selector("text=对话已交回助手")
-        assert centre.handoff.ticket(reference, centre.coord, "测试核对").status == "returned"
+        assert centre.console.ticket(reference, centre.coord, "测试核对").status == "returned"
     finally:
         context.close()
 
@@ -451,7 +452,7 @@ def test_a_web_chat_person_and_a_lawyer_talk_in_two_windows(centre, browser, sta
         asked = say_in_page(person, "转人工")
         assert any("您同意转给律师吗" in text for text in asked)
         assert (
-            centre.handoff.open_ticket_for(person.evaluate("localStorage.getItem('fayuan-sender')"))
+            centre.tickets.open_ticket_for(person.evaluate("localStorage.getItem('fayuan-sender')"))
             is None
         ), "nothing goes to a lawyer before the person agrees"
         # The person agrees with the reply button, by keyboard.
@@ -467,7 +468,7 @@ def test_a_web_chat_person_and_a_lawyer_talk_in_two_windows(centre, browser, sta
         said = person.locator("#log .msg.bot").all_inner_texts()[before:]
         assert any("律师" in text for text in said)
         sender = person.evaluate("localStorage.getItem('fayuan-sender')")
-        reference = centre.handoff.open_ticket_for(sender)
+        reference = centre.tickets.open_ticket_for(sender)
         assert reference is not None
 
         lawyer.goto(f"{centre.url}/")
@@ -533,7 +534,7 @@ def test_a_coordinator_keeps_the_roster_by_keyboard(centre, browser):
         page.locator("#new-spec-criminal_defense").check()
         page.get_by_role("button", name="添加律师").press("Enter")
         page.wait_for_selector("text=已添加律师")
-        added = next(p for p in centre.handoff.lawyers() if p.display_name == name)
+        added = next(p for p in centre.roster.lawyers() if p.display_name == name)
         centre.lawyer_ids.append(added.id)  # off duty again at the end of the module
         assert (added.years_of_practice, added.criminal_practice_years) == (6, 4)
         assert added.disability_experience and added.specialities == {"criminal_defense"}
@@ -549,7 +550,7 @@ def test_a_coordinator_keeps_the_roster_by_keyboard(centre, browser):
         now = utc_now()
         assert any(
             s.lawyer_id == added.id and s.covers(now)
-            for s in centre.handoff.shifts(now, now + timedelta(seconds=1))
+            for s in centre.roster.shifts(now, now + timedelta(seconds=1))
         )
 
         page.get_by_role("link", name=f"编辑{name}").press("Enter")
@@ -561,7 +562,7 @@ def test_a_coordinator_keeps_the_roster_by_keyboard(centre, browser):
         page.locator(f"#l{added.id}-criminal").fill("3")
         page.get_by_role("button", name="保存").press("Enter")
         page.wait_for_selector("text=律师资料已保存")
-        edited = next(p for p in centre.handoff.lawyers() if p.id == added.id)
+        edited = next(p for p in centre.roster.lawyers() if p.id == added.id)
         assert edited.criminal_practice_years == 3 and edited.disability_experience
 
         page.get_by_role("button", name=f"{name}结束值班").press("Enter")
@@ -569,7 +570,7 @@ def test_a_coordinator_keeps_the_roster_by_keyboard(centre, browser):
         now = utc_now()
         assert not any(
             s.lawyer_id == added.id and s.covers(now)
-            for s in centre.handoff.shifts(now, now + timedelta(seconds=1))
+            for s in centre.roster.shifts(now, now + timedelta(seconds=1))
         )
         audit(page, "roster after changes")
         screenshot(page, "console-roster.png")

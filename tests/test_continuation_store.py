@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from store import migrate
-from store.handoff import HandoffStore
+from store.handoff import AssistantTickets, RelayStore
 from store.links import (
     GUESSES_PER_SENDER,
     LINKED,
@@ -109,12 +109,12 @@ def test_only_hashes_and_ciphertexts_at_rest(links, migrated_url):
 
 
 def test_a_lawyer_message_goes_to_the_channel_the_person_moved_to(links, migrated_url):
-    handoff = HandoffStore(links.engine, links.keys)
-    ticket = handoff.create_ticket(request(WEB, channel="rest"))
-    assert handoff.relay_route(ticket.reference) == (WEB, "rest", WEB)
+    relay = RelayStore(links.engine, links.keys)
+    ticket = AssistantTickets(links.engine, links.keys).create_ticket(request(WEB, channel="rest"))
+    assert relay.relay_route(ticket.reference) == (WEB, "rest", WEB)
 
     links.redeem(links.issue_code(WEB), TELEGRAM, "telegram")
-    assert handoff.relay_route(ticket.reference) == (WEB, "telegram", TELEGRAM)
+    assert relay.relay_route(ticket.reference) == (WEB, "telegram", TELEGRAM)
     # The ticket itself is unchanged: the relay still finds it by the conversation.
-    assert handoff.open_ticket_for(WEB) == ticket.reference
-    assert handoff.relay_target(ticket.reference) == ("rest", WEB)
+    assert relay.open_ticket_for(WEB) == ticket.reference
+    assert relay.relay_target(ticket.reference) == ("rest", WEB)

@@ -43,7 +43,7 @@ def centre(migrated_url):
 
 
 def relay_for(centre: Centre, person: Person) -> HandoffRelay:
-    relay = HandoffRelay(centre.store, person.resume)
+    relay = HandoffRelay(centre.relay, person.resume)
     relay.deliverers["telegram"] = person.deliver
     return relay
 
@@ -51,10 +51,10 @@ def relay_for(centre: Centre, person: Person) -> HandoffRelay:
 def test_a_pushed_channel_gets_each_lawyer_message_and_the_end_once(centre):
     person = Person()
     relay = relay_for(centre, person)
-    ticket = centre.store.create_ticket(request(SENDER)).reference
-    centre.store.claim(ticket, "wang")
+    ticket = centre.tickets.create_ticket(request(SENDER)).reference
+    centre.console.claim(ticket, "wang")
 
-    centre.store.add_message(ticket, "lawyer", "您好，欠了多久？", "wang")
+    centre.console.send_message(ticket, "您好，欠了多久？", "wang")
     asyncio.run(relay.push(ticket))
     asyncio.run(relay.push(ticket))  # pressed twice, or two console windows
     assert person.received == [(SENDER, "您好，欠了多久？")]
@@ -64,7 +64,7 @@ def test_a_pushed_channel_gets_each_lawyer_message_and_the_end_once(centre):
     answer = asyncio.run(restarted.intercept(SENDER, "半年了", "telegram"))
     assert answer.handled and all("欠了多久" not in r["text"] for r in answer.replies)
 
-    centre.store.hand_back(ticket, "wang")
+    centre.console.hand_back(ticket, "wang")
     asyncio.run(restarted.push(ticket))
     assert person.received[-1][1].startswith("律师已经结束了和您的对话")
     assert person.resumed == [SENDER]
@@ -78,9 +78,9 @@ def test_a_channel_without_push_hears_the_lawyer_with_its_next_turn(centre):
     person = Person()
     relay = relay_for(centre, person)
     sender = "kiosk-7"
-    ticket = centre.store.create_ticket(request(sender, channel="voice")).reference
-    centre.store.claim(ticket, "wang")
-    centre.store.add_message(ticket, "lawyer", "请把欠条带来", "wang")
+    ticket = centre.tickets.create_ticket(request(sender, channel="voice")).reference
+    centre.console.claim(ticket, "wang")
+    centre.console.send_message(ticket, "请把欠条带来", "wang")
     asyncio.run(relay.push(ticket))
     assert person.received == []  # nobody to push to
     heard = asyncio.run(relay.intercept(sender, "好的", "kiosk"))
@@ -93,9 +93,9 @@ def test_a_page_that_polls_is_not_repeated_on_its_spoken_turn(centre):
     person = Person()
     relay = relay_for(centre, person)
     sender = "web-page-1"
-    ticket = centre.store.create_ticket(request(sender, channel="rest")).reference
-    centre.store.claim(ticket, "wang")
-    centre.store.add_message(ticket, "lawyer", "在吗", "wang")
+    ticket = centre.tickets.create_ticket(request(sender, channel="rest")).reference
+    centre.console.claim(ticket, "wang")
+    centre.console.send_message(ticket, "在吗", "wang")
     polled = asyncio.run(relay.updates(sender, 0, wait=0))
     assert [r["text"] for r in polled] == ["在吗"]
     spoken = asyncio.run(relay.intercept(sender, "在", "voice"))
@@ -106,9 +106,9 @@ def test_the_end_is_told_once_when_a_poll_and_a_turn_race(centre):
     person = Person()
     relay = relay_for(centre, person)
     sender = "web-page-2"
-    ticket = centre.store.create_ticket(request(sender, channel="rest")).reference
-    centre.store.claim(ticket, "wang")
-    centre.store.close_ticket(ticket, "wang")
+    ticket = centre.tickets.create_ticket(request(sender, channel="rest")).reference
+    centre.console.claim(ticket, "wang")
+    centre.console.close_ticket(ticket, "wang")
 
     async def both():
         return await asyncio.gather(
@@ -123,10 +123,10 @@ def test_the_end_is_told_once_when_a_poll_and_a_turn_race(centre):
 def test_starting_over_while_waiting_ends_the_wait_and_reaches_the_assistant(centre):
     person = Person()
     relay = relay_for(centre, person)
-    ticket = centre.store.create_ticket(request(SENDER)).reference
+    ticket = centre.tickets.create_ticket(request(SENDER)).reference
     answer = asyncio.run(relay.intercept(SENDER, "/start_over", "telegram"))
     assert not answer.handled, "the assistant gets the restart"
-    assert person.resumed == [SENDER] and centre.store.ticket_status(ticket) == "cancelled"
+    assert person.resumed == [SENDER] and centre.relay.ticket_status(ticket) == "cancelled"
     assert any("不再等律师" in r["text"] for r in answer.replies)
 
 
@@ -137,16 +137,16 @@ def test_a_person_who_moved_to_another_channel_gets_the_lawyer_there(centre):
     person = Person()
     relay = relay_for(centre, person)
     web = "web-3c1e7f"
-    ticket = centre.store.create_ticket(request(web, channel="rest")).reference
-    centre.store.claim(ticket, "wang")
-    links = ConversationLinks(centre.store.engine, centre.store.keys)
+    ticket = centre.tickets.create_ticket(request(web, channel="rest")).reference
+    centre.console.claim(ticket, "wang")
+    links = ConversationLinks(centre.relay.engine, centre.relay.keys)
     assert links.redeem(links.issue_code(web), SENDER, "telegram").conversation_id == web
 
-    centre.store.add_message(ticket, "lawyer", "您好，欠了多久？", "wang")
+    centre.console.send_message(ticket, "您好，欠了多久？", "wang")
     asyncio.run(relay.push(ticket))
     assert person.received == [(SENDER, "您好，欠了多久？")]
 
-    centre.store.hand_back(ticket, "wang")
+    centre.console.hand_back(ticket, "wang")
     asyncio.run(relay.push(ticket))
     assert person.received[-1][0] == SENDER
     assert person.received[-1][1].startswith("律师已经结束了和您的对话")
@@ -157,12 +157,12 @@ def test_a_person_waiting_for_a_lawyer_can_ask_for_a_code(centre):
     """While a lawyer has the conversation Rasa hears nothing: the gateway gives
     the code itself, and the lawyer's conversation follows it."""
     relay = relay_for(centre, Person())
-    links = ConversationLinks(centre.store.engine, centre.store.keys)
+    links = ConversationLinks(centre.relay.engine, centre.relay.keys)
     continuations = Continuations(links, rasa=None, relay=relay)
     web = "web-77ab01"
     ask = continuations.code_during_handoff
     assert asyncio.run(ask(web, web, "给我接续码", False)) is None  # no lawyer: Rasa answers
-    centre.store.create_ticket(request(web, channel="rest"))
+    centre.tickets.create_ticket(request(web, channel="rest"))
     assert asyncio.run(ask(web, web, "欠了半年了", False)) is None  # for the lawyer
 
     given = asyncio.run(ask(web, web, "我想换到手机上，给我接续码", False))

@@ -20,7 +20,6 @@ from store import migrate
 from store.handoff import (
     HandoffError,
     HandoffRequest,
-    HandoffStore,
     HandoffSummary,
     InvalidTicketTransition,
     LawyerDetails,
@@ -29,6 +28,7 @@ from store.handoff import (
 from store.intake import IntakeStore
 from store.models import utc_now
 from store.staff import AccountLocked, InvalidCredentials, StaffAccounts, StaffError
+from tests.support.handoff_stores import handoff_stores
 from tests.test_handoff_matching import CAPITAL
 
 PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -81,7 +81,7 @@ class Centre:
     def __init__(self, url: str) -> None:
         env = {"DATABASE_URL": url, "PII_KEY": PII_KEY}
         self.url = url
-        self.store = HandoffStore.from_env(env)
+        self.roster, self.tickets, self.relay, self.console = handoff_stores(env)
         self.accounts = StaffAccounts.from_env(env)
         self.accounts.create("admin", PASSWORD, "admin")
         self.accounts.create("coord", PASSWORD, "coordinator")
@@ -90,7 +90,7 @@ class Centre:
         self.li = self.lawyer("李强", 5, 1, "li", on_duty=True, disability_experience=True)
         self.zhao = self.lawyer("赵敏", 8, 6, "zhao", on_duty=False)
         self.zhao_next_shift = (now + timedelta(hours=20)).replace(microsecond=0)
-        self.store.add_shift(
+        self.roster.add_shift(
             self.zhao.id, self.zhao_next_shift, self.zhao_next_shift + timedelta(hours=8), "coord"
         )
 
@@ -98,17 +98,17 @@ class Centre:
         details = LawyerDetails(name, years, criminal, **{
             k: frozenset(v) if isinstance(v, set) else v for k, v in profile.items()
         })  # fmt: skip
-        added = self.store.add_lawyer(details, by="coord")
+        added = self.roster.add_lawyer(details, by="coord")
         self.accounts.create(username, PASSWORD, "lawyer", lawyer_id=added.id)
         if on_duty:
             now = utc_now()
-            self.store.add_shift(
+            self.roster.add_shift(
                 added.id, now - timedelta(hours=1), now + timedelta(hours=8), "coord"
             )
         return added
 
     def close(self) -> None:
-        self.store.close()
+        self.roster.close()  # the engine the others share
         self.accounts.close()
 
 
@@ -162,8 +162,8 @@ def test_migration_upgrades_from_0001_and_matches_the_models(database_url):
 
     # A ticket may point at the application made in the same conversation.
     centre = Centre(database_url)
-    made = centre.store.create_ticket(request(intake_reference=reference))
-    view = centre.store.ticket(made.reference, "coord", "核对")
+    made = centre.tickets.create_ticket(request(intake_reference=reference))
+    view = centre.console.ticket(made.reference, "coord", "核对")
     assert view.intake_reference == reference
     centre.close()
     intakes.close()
@@ -185,15 +185,15 @@ def test_migration_upgrades_from_0001_and_matches_the_models(database_url):
 
 
 def test_one_open_ticket_per_conversation(centre):
-    first = centre.store.create_ticket(request())
-    again = centre.store.create_ticket(request())
+    first = centre.tickets.create_ticket(request())
+    again = centre.tickets.create_ticket(request())
     assert first.created and not again.created
     assert again.reference == first.reference
-    assert centre.store.open_ticket_for(SENDER) == first.reference
+    assert centre.tickets.open_ticket_for(SENDER) == first.reference
 
-    centre.store.cancel(first.reference)
-    assert centre.store.open_ticket_for(SENDER) is None
-    later = centre.store.create_ticket(request())
+    centre.tickets.cancel(first.reference)
+    assert centre.tickets.open_ticket_for(SENDER) is None
+    later = centre.tickets.create_ticket(request())
     assert later.created and later.reference != first.reference
 
 
@@ -202,7 +202,7 @@ def test_concurrent_requests_make_one_ticket(centre):
 
     def ask() -> None:
         try:
-            results.append(centre.store.create_ticket(request("tg-race")))
+            results.append(centre.tickets.create_ticket(request("tg-race")))
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
@@ -218,12 +218,12 @@ def test_concurrent_requests_make_one_ticket(centre):
 
 def test_invalid_requests_are_refused_without_echoing_them(centre):
     with pytest.raises(HandoffError, match="channel") as caught:
-        centre.store.create_ticket(request(channel="fax"))
+        centre.tickets.create_ticket(request(channel="fax"))
     assert SENDER not in str(caught.value)
     with pytest.raises(HandoffError, match="facts"):
-        centre.store.create_ticket(request(facts={"age": "老"}))
+        centre.tickets.create_ticket(request(facts={"age": "老"}))
     with pytest.raises(HandoffError, match="transcript"):
-        centre.store.create_ticket(request(transcript=(("bot", "hi"),)))
+        centre.tickets.create_ticket(request(transcript=(("bot", "hi"),)))
 
 
 def test_queue_by_priority_then_waiting_time(centre):
@@ -238,11 +238,11 @@ def test_queue_by_priority_then_waiting_time(centre):
     ]  # fmt: skip
     references = {}
     for conversation, facts, minutes in asks:
-        made = centre.store.create_ticket(
+        made = centre.tickets.create_ticket(
             request(conversation, facts=facts), now=t0 + timedelta(minutes=minutes)
         )
         references[made.reference] = conversation
-    queue = centre.store.queue("wang")
+    queue = centre.console.queue("wang")
     assert [references[entry.reference] for entry in queue] == [
         "disabled-urgent",
         "elderly",
@@ -252,52 +252,52 @@ def test_queue_by_priority_then_waiting_time(centre):
     ]
     assert [entry.position for entry in queue] == [1, 2, 3, 4, 5]
     assert queue[0].urgent and queue[0].priority == 1010
-    assert centre.store.queue_position(queue[3].reference) == 4
+    assert centre.tickets.queue_position(queue[3].reference) == 4
     with pytest.raises(NotAllowed):
-        centre.store.queue("admin")
+        centre.console.queue("admin")
 
 
 # Authorization and audit --------------------------------------------------------------------
 
 
 def test_claim_and_read_authorization(centre):
-    ticket = centre.store.create_ticket(request()).reference
-    centre.store.add_person_message(SENDER, MESSAGE)  # left while waiting
+    ticket = centre.tickets.create_ticket(request()).reference
+    centre.relay.add_person_message(SENDER, MESSAGE)  # left while waiting
 
     # An administrator manages accounts and reads no conversation.
     with pytest.raises(NotAllowed):
-        centre.store.ticket(ticket, "admin", "看看")
+        centre.console.ticket(ticket, "admin", "看看")
     # Off duty: may neither read a waiting ticket nor take it.
     with pytest.raises(NotAllowed, match="not on duty"):
-        centre.store.claim(ticket, "zhao")
+        centre.console.claim(ticket, "zhao")
     with pytest.raises(NotAllowed):
-        centre.store.ticket(ticket, "zhao", "看看")
+        centre.console.ticket(ticket, "zhao", "看看")
 
     # A lawyer on duty may look before taking it, and takes it.
-    assert centre.store.ticket(ticket, "wang", "决定是否接待").summary.what_happened == STORY
-    claimed = centre.store.claim(ticket, "li")
+    assert centre.console.ticket(ticket, "wang", "决定是否接待").summary.what_happened == STORY
+    claimed = centre.console.claim(ticket, "li")
     assert claimed.status == "claimed" and claimed.assigned_lawyer_id == centre.li.id
-    assert centre.store.claim(ticket, "li").status == "claimed"  # again: harmless
+    assert centre.console.claim(ticket, "li").status == "claimed"  # again: harmless
 
     # Another lawyer can now neither read, nor claim, nor write, nor end it.
     for attempt in (
-        lambda: centre.store.ticket(ticket, "wang", "好奇"),
-        lambda: centre.store.messages(ticket, "wang", "好奇"),
-        lambda: centre.store.claim(ticket, "wang"),
-        lambda: centre.store.add_message(ticket, "lawyer", "你好", by="wang"),
-        lambda: centre.store.hand_back(ticket, "wang"),
-        lambda: centre.store.close_ticket(ticket, "wang"),
+        lambda: centre.console.ticket(ticket, "wang", "好奇"),
+        lambda: centre.console.messages(ticket, "wang", "好奇"),
+        lambda: centre.console.claim(ticket, "wang"),
+        lambda: centre.console.send_message(ticket, "你好", by="wang"),
+        lambda: centre.console.hand_back(ticket, "wang"),
+        lambda: centre.console.close_ticket(ticket, "wang"),
     ):
         with pytest.raises(NotAllowed):
             attempt()
 
     # A coordinator reads everything, and the lawyer reads their own.
-    assert [m.text for m in centre.store.messages(ticket, "coord", "质量检查")] == [MESSAGE]
-    centre.store.add_message(ticket, "lawyer", "您好，我是李律师。", by="li")
-    texts = [(m.sender_role, m.text) for m in centre.store.messages(ticket, "li", "接待")]
+    assert [m.text for m in centre.console.messages(ticket, "coord", "质量检查")] == [MESSAGE]
+    centre.console.send_message(ticket, "您好，我是李律师。", by="li")
+    texts = [(m.sender_role, m.text) for m in centre.console.messages(ticket, "li", "接待")]
     assert texts == [("person", MESSAGE), ("lawyer", "您好，我是李律师。")]
 
-    log = centre.store.audit_log(ticket)
+    log = centre.console.audit_log(ticket)
     actions = [(entry.actor, entry.action) for entry in log]
     for expected in [
         ("staff:admin", "handoff_read_refused"),
@@ -318,29 +318,29 @@ def test_claim_and_read_authorization(centre):
 
 
 def test_a_capital_case_only_for_a_qualified_lawyer(centre):
-    ticket = centre.store.create_ticket(
+    ticket = centre.tickets.create_ticket(
         request("tg-capital", facts={**CAPITAL}, summary=HandoffSummary(
             "criminal_defense", "家属代问", "儿子被刑事拘留，可能判死刑", "通知辩护"))
     ).reference  # fmt: skip
     with pytest.raises(NotAllowed, match="第二十六条"):
-        centre.store.claim(ticket, "li")  # one year of criminal practice
-    assert centre.store.claim_next("li") is None
+        centre.console.claim(ticket, "li")  # one year of criminal practice
+    assert centre.console.claim_next("li") is None
     # Only 赵敏 qualifies, and she is off duty: the dialogue can say when she starts.
-    result = centre.store.match_ticket(ticket)
+    result = centre.tickets.match_ticket(ticket)
     assert result.reason == NOBODY_ON_DUTY
     assert result.next_shift_at == centre.zhao_next_shift
 
 
 def test_claim_next_takes_the_first_ticket_the_lawyer_may_take(centre):
-    centre.store.create_ticket(request("tg-capital", facts={**CAPITAL}))
-    ordinary = centre.store.create_ticket(request("tg-ordinary")).reference
-    taken = centre.store.claim_next("wang")
+    centre.tickets.create_ticket(request("tg-capital", facts={**CAPITAL}))
+    ordinary = centre.tickets.create_ticket(request("tg-ordinary")).reference
+    taken = centre.console.claim_next("wang")
     assert taken is not None and taken.reference == ordinary
 
 
 def test_requested_lawyer_off_duty_is_said_honestly(centre):
-    ticket = centre.store.create_ticket(request(requested_lawyer="赵敏")).reference
-    result = centre.store.match_ticket(ticket)
+    ticket = centre.tickets.create_ticket(request(requested_lawyer="赵敏")).reference
+    result = centre.tickets.match_ticket(ticket)
     assert result.reason == REQUESTED_OFF_DUTY
     assert result.next_shift_at == centre.zhao_next_shift
     assert {lawyer.display_name for lawyer in result.alternatives} == {"王丽", "李强"}
@@ -350,44 +350,44 @@ def test_requested_lawyer_off_duty_is_said_honestly(centre):
 
 
 def test_release_hand_back_and_close(centre):
-    ticket = centre.store.create_ticket(request()).reference
-    centre.store.claim(ticket, "wang")
-    centre.store.release(ticket, "wang")  # back in the queue, keeping its place
-    assert centre.store.queue_position(ticket) == 1
-    centre.store.claim(ticket, "li")
-    assert centre.store.relay_target(ticket) == ("telegram", SENDER)
-    centre.store.hand_back(ticket, "li")
-    view = centre.store.ticket(ticket, "coord", "核对")
+    ticket = centre.tickets.create_ticket(request()).reference
+    centre.console.claim(ticket, "wang")
+    centre.console.release(ticket, "wang")  # back in the queue, keeping its place
+    assert centre.tickets.queue_position(ticket) == 1
+    centre.console.claim(ticket, "li")
+    assert centre.relay.relay_target(ticket) == ("telegram", SENDER)
+    centre.console.hand_back(ticket, "li")
+    view = centre.console.ticket(ticket, "coord", "核对")
     assert view.status == "returned" and view.closed_at is not None
     with pytest.raises(InvalidTicketTransition):
-        centre.store.add_message(ticket, "person", "还在吗")
-    assert centre.store.add_person_message(SENDER, "还在吗") is None
+        centre.relay.add_message(ticket, "person", "还在吗")
+    assert centre.relay.add_person_message(SENDER, "还在吗") is None
 
-    second = centre.store.create_ticket(request()).reference
-    centre.store.close_ticket(second, "coord")
+    second = centre.tickets.create_ticket(request()).reference
+    centre.console.close_ticket(second, "coord")
     with pytest.raises(InvalidTicketTransition):
-        centre.store.cancel(second)
+        centre.tickets.cancel(second)
 
 
 def test_callback(centre):
-    ticket = centre.store.create_ticket(request()).reference
+    ticket = centre.tickets.create_ticket(request()).reference
     at = datetime(2030, 1, 1, 9, tzinfo=CHINA_TIME)
     with pytest.raises(HandoffError):
-        centre.store.request_callback(ticket, at)  # more than 30 days ahead
+        centre.tickets.request_callback(ticket, at)  # more than 30 days ahead
     with pytest.raises(HandoffError):
-        centre.store.request_callback(ticket, utc_now() - timedelta(minutes=1))
+        centre.tickets.request_callback(ticket, utc_now() - timedelta(minutes=1))
     soon = (utc_now() + timedelta(hours=3)).replace(microsecond=0)
-    centre.store.request_callback(ticket, soon, phone="+86 139-1234-5678")
-    view = centre.store.ticket(ticket, "coord", "安排回电")
+    centre.tickets.request_callback(ticket, soon, phone="+86 139-1234-5678")
+    view = centre.console.ticket(ticket, "coord", "安排回电")
     assert (view.callback_at, view.callback_phone) == (soon, PHONE)
-    assert centre.store.queue("coord")[0].callback_at == soon
+    assert centre.console.queue("coord")[0].callback_at == soon
 
 
 def test_personal_data_is_encrypted_at_rest(centre):
-    ticket = centre.store.create_ticket(request(requested_lawyer=REQUESTED)).reference
-    centre.store.add_person_message(SENDER, MESSAGE)
+    ticket = centre.tickets.create_ticket(request(requested_lawyer=REQUESTED)).reference
+    centre.relay.add_person_message(SENDER, MESSAGE)
     soon = utc_now() + timedelta(hours=2)
-    centre.store.request_callback(ticket, soon, phone=PHONE)
+    centre.tickets.request_callback(ticket, soon, phone=PHONE)
     # The lawyers' own names are in the roster table, in clear, by design (点援制);
     # the ticket's request for one is not.
     text = raw_text(centre.url)
@@ -395,14 +395,14 @@ def test_personal_data_is_encrypted_at_rest(centre):
         if value == REQUESTED and centre.url.startswith("sqlite"):
             continue  # the roster row in the same file names 李强
         assert value not in text, f"personal data in clear: {value!r}"
-    view = centre.store.ticket(ticket, "coord", "核对")
+    view = centre.console.ticket(ticket, "coord", "核对")
     assert view.requested_lawyer == REQUESTED and view.transcript[0] == ("person", STORY)
 
 
 def test_a_message_moved_to_another_ticket_does_not_decrypt(centre):
-    first = centre.store.create_ticket(request("tg-a")).reference
-    second = centre.store.create_ticket(request("tg-b")).reference
-    centre.store.add_message(first, "person", MESSAGE)
+    first = centre.tickets.create_ticket(request("tg-a")).reference
+    second = centre.tickets.create_ticket(request("tg-b")).reference
+    centre.relay.add_message(first, "person", MESSAGE)
     engine = sa.create_engine(centre.url, future=True)
     try:
         with engine.begin() as connection:
@@ -413,99 +413,101 @@ def test_a_message_moved_to_another_ticket_does_not_decrypt(centre):
     from store.crypto import DecryptionError
 
     with pytest.raises(DecryptionError):
-        centre.store.messages(second, "coord", "核对")
+        centre.console.messages(second, "coord", "核对")
 
 
 # Notes, own lists, the person's side ------------------------------------------------------
 
 
 def test_notes_are_for_the_handling_lawyer_and_coordinators_encrypted_and_audited(centre):
-    ticket = centre.store.create_ticket(request()).reference
-    centre.store.claim(ticket, "wang")
-    centre.store.add_note(ticket, f"当事人电话{PHONE}，明早再联系", "wang")
-    centre.store.add_note(ticket, "已核对工资条", "coord")
-    assert [n.text for n in centre.store.notes(ticket, "coord", "核对")] == [
+    ticket = centre.tickets.create_ticket(request()).reference
+    centre.console.claim(ticket, "wang")
+    centre.console.add_note(ticket, f"当事人电话{PHONE}，明早再联系", "wang")
+    centre.console.add_note(ticket, "已核对工资条", "coord")
+    assert [n.text for n in centre.console.notes(ticket, "coord", "核对")] == [
         f"当事人电话{PHONE}，明早再联系",
         "已核对工资条",
     ]
     with pytest.raises(NotAllowed):
-        centre.store.add_note(ticket, "我也看看", "li")  # not li's conversation
+        centre.console.add_note(ticket, "我也看看", "li")  # not li's conversation
     with pytest.raises(NotAllowed):
-        centre.store.notes(ticket, "li", "好奇")
+        centre.console.notes(ticket, "li", "好奇")
     with pytest.raises(HandoffError):
-        centre.store.add_note(ticket, "   ", "wang")
-    actions = [(e.action, e.actor) for e in centre.store.audit_log(ticket)]
+        centre.console.add_note(ticket, "   ", "wang")
+    actions = [(e.action, e.actor) for e in centre.console.audit_log(ticket)]
     assert ("handoff_notes", "staff:coord") in actions
     assert ("handoff_read_refused", "staff:li") in actions
     assert "明早再联系" not in raw_text(centre.url)
 
 
 def test_a_lawyer_lists_their_own_conversations(centre):
-    mine = centre.store.create_ticket(request("tg-mine")).reference
-    ended = centre.store.create_ticket(request("tg-ended")).reference
-    others = centre.store.create_ticket(request("tg-other")).reference
-    centre.store.claim(ended, "wang")
-    centre.store.close_ticket(ended, "wang")
-    centre.store.claim(mine, "wang")
-    centre.store.claim(others, "li")
-    listed = centre.store.own_tickets("wang")
+    mine = centre.tickets.create_ticket(request("tg-mine")).reference
+    ended = centre.tickets.create_ticket(request("tg-ended")).reference
+    others = centre.tickets.create_ticket(request("tg-other")).reference
+    centre.console.claim(ended, "wang")
+    centre.console.close_ticket(ended, "wang")
+    centre.console.claim(mine, "wang")
+    centre.console.claim(others, "li")
+    listed = centre.console.own_tickets("wang")
     assert [(t.reference, t.status) for t in listed] == [(mine, "claimed"), (ended, "closed")]
     with pytest.raises(NotAllowed):
-        centre.store.own_tickets("coord")
+        centre.console.own_tickets("coord")
 
 
 def test_a_console_refresh_with_nothing_new_is_not_logged(centre):
-    ticket = centre.store.create_ticket(request()).reference
-    centre.store.add_person_message(SENDER, MESSAGE)
-    first = centre.store.messages(ticket, "coord", "接待")
-    logged = len(centre.store.audit_log(ticket))
-    assert centre.store.messages(ticket, "coord", "接待", after=first[-1].id) == []
-    assert len(centre.store.audit_log(ticket)) == logged
-    centre.store.add_person_message(SENDER, "还有一件事")
-    again = centre.store.messages(ticket, "coord", "接待", after=first[-1].id)
+    ticket = centre.tickets.create_ticket(request()).reference
+    centre.relay.add_person_message(SENDER, MESSAGE)
+    first = centre.console.messages(ticket, "coord", "接待")
+    logged = len(centre.console.audit_log(ticket))
+    assert centre.console.messages(ticket, "coord", "接待", after=first[-1].id) == []
+    assert len(centre.console.audit_log(ticket)) == logged
+    centre.relay.add_person_message(SENDER, "还有一件事")
+    again = centre.console.messages(ticket, "coord", "接待", after=first[-1].id)
     assert [m.text for m in again] == ["还有一件事"]
-    assert len(centre.store.audit_log(ticket)) == logged + 1
+    assert len(centre.console.audit_log(ticket)) == logged + 1
 
 
 def test_lawyer_messages_reach_a_channel_that_cannot_poll_once(centre):
-    ticket = centre.store.create_ticket(request()).reference
-    centre.store.claim(ticket, "wang")
-    centre.store.add_message(ticket, "lawyer", "您好，欠了多久？", "wang")
-    assert [m.text for m in centre.store.take_lawyer_messages(ticket)] == ["您好，欠了多久？"]
-    assert centre.store.take_lawyer_messages(ticket) == []  # a second delivery: nothing
-    centre.store.add_message(ticket, "lawyer", "请拍下欠条", "wang")
-    polled = centre.store.lawyer_messages_for_person(ticket, 0)
-    centre.store.mark_relayed(ticket, polled[-1].id)  # a page fetched it itself
-    assert centre.store.take_lawyer_messages(ticket) == []
+    ticket = centre.tickets.create_ticket(request()).reference
+    centre.console.claim(ticket, "wang")
+    centre.console.send_message(ticket, "您好，欠了多久？", "wang")
+    assert [m.text for m in centre.relay.take_lawyer_messages(ticket)] == ["您好，欠了多久？"]
+    assert centre.relay.take_lawyer_messages(ticket) == []  # a second delivery: nothing
+    centre.console.send_message(ticket, "请拍下欠条", "wang")
+    polled = centre.relay.lawyer_messages_for_person(ticket, 0)
+    centre.relay.mark_relayed(ticket, polled[-1].id)  # a page fetched it itself
+    assert centre.relay.take_lawyer_messages(ticket) == []
 
 
 def test_the_end_is_told_once(centre):
-    ticket = centre.store.create_ticket(request()).reference
-    assert centre.store.ended_untold(SENDER) is None  # open, not ended
-    centre.store.claim(ticket, "wang")
-    centre.store.hand_back(ticket, "wang")
-    assert centre.store.ended_untold(SENDER) == (ticket, "returned")
-    again = centre.store.create_ticket(request()).reference  # asked again meanwhile
-    assert centre.store.relay_state(SENDER) == (again, (ticket, "returned"))
-    centre.store.cancel(again)
-    assert centre.store.ended_untold("tg-someone-else") is None
-    assert centre.store.mark_end_told(ticket) is True
-    assert centre.store.mark_end_told(ticket) is False  # told already: say it once
-    assert centre.store.mark_end_told(again) is True
-    assert centre.store.ended_untold(SENDER) is None
-    assert centre.store.relay_state(SENDER) == (None, None)
+    ticket = centre.tickets.create_ticket(request()).reference
+    assert centre.relay.ended_untold(SENDER) is None  # open, not ended
+    centre.console.claim(ticket, "wang")
+    centre.console.hand_back(ticket, "wang")
+    assert centre.relay.ended_untold(SENDER) == (ticket, "returned")
+    again = centre.tickets.create_ticket(request()).reference  # asked again meanwhile
+    assert centre.relay.relay_state(SENDER) == (again, (ticket, "returned"))
+    centre.tickets.cancel(again)
+    assert centre.relay.ended_untold("tg-someone-else") is None
+    assert centre.relay.mark_end_told(ticket) is True
+    assert centre.relay.mark_end_told(ticket) is False  # told already: say it once
+    assert centre.relay.mark_end_told(again) is True
+    assert centre.relay.ended_untold(SENDER) is None
+    assert centre.relay.relay_state(SENDER) == (None, None)
 
 
 def test_a_coordinator_edits_a_lawyer_profile(centre):
     changed = LawyerDetails("王丽", 4, 3, disability_experience=True, active=False)
-    profile = centre.store.update_lawyer(centre.wang.id, changed, "coord")
+    profile = centre.roster.update_lawyer(centre.wang.id, changed, "coord")
     assert (profile.years_of_practice, profile.criminal_practice_years) == (4, 3)
     assert profile.disability_experience and not profile.active
     with pytest.raises(HandoffError):
-        centre.store.update_lawyer(centre.wang.id, LawyerDetails("李强", 4), "coord")  # taken
+        centre.roster.update_lawyer(centre.wang.id, LawyerDetails("李强", 4), "coord")  # taken
     with pytest.raises(NotAllowed):
-        centre.store.update_lawyer(centre.wang.id, changed, "wang")
-    assert ("lawyer_edit", "staff:coord") in [(e.action, e.actor) for e in centre.store.audit_log()]
+        centre.roster.update_lawyer(centre.wang.id, changed, "wang")
+    assert ("lawyer_edit", "staff:coord") in [
+        (e.action, e.actor) for e in centre.console.audit_log()
+    ]
 
 
 # Staff accounts -------------------------------------------------------------------------------
@@ -524,14 +526,14 @@ def test_login_and_lockout(centre):
     with pytest.raises(AccountLocked):  # even the right password, while locked
         accounts.authenticate("coord", PASSWORD, now + timedelta(minutes=14))
     with pytest.raises(NotAllowed, match="locked"):  # and the store refuses the account
-        centre.store.queue("coord")
+        centre.console.queue("coord")
     assert (
         accounts.authenticate("coord", PASSWORD, now + timedelta(minutes=16)).role == "coordinator"
     )
     with pytest.raises(InvalidCredentials):
         accounts.authenticate("nobody", PASSWORD)
 
-    log = [(e.actor, e.action) for e in centre.store.audit_log() if e.purpose == "员工账号"]
+    log = [(e.actor, e.action) for e in centre.console.audit_log() if e.purpose == "员工账号"]
     assert ("staff:coord", "locked") in log and ("staff:coord", "login_refused") in log
     assert ("anonymous", "login_failed") in log
     assert PASSWORD not in raw_text(centre.url)
@@ -547,7 +549,7 @@ def test_account_rules(centre):
     with pytest.raises(StaffError):
         centre.accounts.create("Bad Name", PASSWORD, "admin")
     with pytest.raises(NotAllowed):
-        centre.store.add_lawyer(LawyerDetails("钱多", 3), by="wang")
+        centre.roster.add_lawyer(LawyerDetails("钱多", 3), by="wang")
 
 
 def staff_cli(args: list[str], url: str, stdin: str, cwd) -> subprocess.CompletedProcess:

@@ -311,7 +311,7 @@ async def ask_for_a_person(call: SimulatedCall, desk: Roster) -> str:
     await call.next_answer(since=call.connected_at)
     await after_key(call, "0")  # nobody free: the dialogue asks consent to pass it on
     await after_key(call, "1")  # 同意: the ticket opens, and the caller hears their place
-    reference = desk.store.open_ticket_for(f"hotline:{call.call_id}")
+    reference = desk.tickets.open_ticket_for(f"hotline:{call.call_id}")
     assert reference is not None
     return reference
 
@@ -328,7 +328,7 @@ async def test_zero_transfers_at_once_when_someone_is_free(hotline, asterisk, de
     assert channel.redirected_to == ("hotline-transfer", fake_asterisk.QUEUE, "1")
     # Nothing about the caller is passed on or stored: they tell the person themselves.
     assert "LEGAL_AID_TICKET" not in channel.variables
-    assert desk.store.open_ticket_for(f"hotline:{call.call_id}") is None
+    assert desk.tickets.open_ticket_for(f"hotline:{call.call_id}") is None
     # "马上为您转接，请不要挂机" is heard whole before the call leaves the assistant,
     told = call.answers(pressed + 0.2)
     assert told and told[0].ended <= call.left_audiosocket_at
@@ -356,7 +356,7 @@ async def test_a_whole_call_by_keys_books_a_callback_on_the_callers_number(hotli
     assert view.callback_at == slots[0] and view.callback_phone == CALLER
     assert "redirect" not in asterisk.actions
     await wait_for_record(hotline.database_url, before, "callback")
-    desk.store.cancel(reference)
+    desk.tickets.cancel(reference)
 
 
 async def test_a_withheld_number_is_keyed_in_and_read_back(hotline, asterisk, desk):
@@ -378,7 +378,7 @@ async def test_a_withheld_number_is_keyed_in_and_read_back(hotline, asterisk, de
         await asyncio.wait_for(call.hung_up_by_assistant.wait(), 60)
     view = desk.read(reference)
     assert view.callback_at == slots[1] and view.callback_phone == "13912345678"
-    desk.store.cancel(reference)
+    desk.tickets.cancel(reference)
 
 
 async def test_a_waiting_caller_is_transferred_with_the_ticket(hotline, asterisk, desk):
@@ -393,10 +393,10 @@ async def test_a_waiting_caller_is_transferred_with_the_ticket(hotline, asterisk
     assert channel.redirected_to == ("hotline-transfer", fake_asterisk.QUEUE, "1")
     # Whoever answers finds the summary by the ticket's reference,
     assert channel.variables["LEGAL_AID_TICKET"] == reference
-    said = [m.text for m in desk.store.messages(reference, desk.coordinator, "测试：核对转接")]
+    said = [m.text for m in desk.console.messages(reference, desk.coordinator, "测试：核对转接")]
     assert any("转接" in text for text in said)
     await wait_for_record(hotline.database_url, before, "transferred")
-    desk.store.cancel(reference)
+    desk.tickets.cancel(reference)
 
 
 async def test_hanging_up_while_waiting_leaves_the_queue(hotline, asterisk, desk):
@@ -408,10 +408,10 @@ async def test_hanging_up_while_waiting_leaves_the_queue(hotline, asterisk, desk
     await asyncio.sleep(1.0)
     await call.close()  # while hearing their place in the queue
     for _ in range(50):
-        if desk.store.ticket_status(reference) == "cancelled":
+        if desk.relay.ticket_status(reference) == "cancelled":
             break
         await asyncio.sleep(0.1)
-    assert desk.store.ticket_status(reference) == "cancelled"  # no lawyer waits on it
+    assert desk.relay.ticket_status(reference) == "cancelled"  # no lawyer waits on it
     await wait_for_record(hotline.database_url, before, "abandoned")
 
 

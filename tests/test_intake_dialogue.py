@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 
 from scripts.launcher import Stack
-from store.handoff import HandoffStore
+from store.handoff import AssistantTickets, ConsoleTickets
 from store.intake import IntakeStore
 from store.staff import StaffAccounts
 from tests.conftest import Conversation
@@ -123,14 +123,15 @@ def test_a_migrant_worker_applies_by_web_chat_and_gets_his_form(stack):
     config = {"DATABASE_URL": env["DATABASE_URL"], **_key_env(env)}
     coordinator = f"intake-coord-{uuid.uuid4().hex[:6]}"
     StaffAccounts.from_env(config).create(coordinator, "a-long-test-password-42", "coordinator")
-    handoff = HandoffStore.from_env(config)
-    ticket = handoff.open_ticket_for(say.sender)
-    view = handoff.ticket(ticket, coordinator, "核对摘要")
+    tickets = AssistantTickets.from_env(config)
+    ticket = tickets.open_ticket_for(say.sender)
+    view = ConsoleTickets(tickets.engine, tickets.keys).ticket(ticket, coordinator, "核对摘要")
     assert view.intake_reference == reference
     assert (
         reference in view.summary.what_happened and "还没有说明" not in view.summary.what_happened
     )
-    handoff.cancel(ticket)
+    tickets.cancel(ticket)
+    tickets.close()
 
 
 def pdf_text(pdf: bytes) -> str:

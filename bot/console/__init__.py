@@ -1,6 +1,6 @@
 """The staff console at /console/: login, the waiting queue, tickets, the roster.
 
-Lawyers and coordinators meet the person's side only through HandoffStore,
+Lawyers and coordinators meet the person's side only through ConsoleTickets,
 which also decides who may read and do what; the console checks roles on
 every route as well, and refuses what the store refuses with a polite page.
 """

@@ -49,7 +49,7 @@ class FormError(ValueError):
 
 @roles("coordinator", "admin")
 async def roster(request: web.Request) -> web.StreamResponse:
-    store = request["stores"].handoff
+    store = request["stores"].roster
     now = utc_now()
     lawyers = await _call(request, store.lawyers)
     shifts = await _call(request, store.shifts, now, now + timedelta(days=ROSTER_DAYS))
@@ -65,7 +65,7 @@ async def add_lawyer(request: web.Request) -> web.StreamResponse:
         details = lawyer_details(form)
     except FormError as error:
         return _invalid(request, str(error), 400)
-    await _call(request, request["stores"].handoff.add_lawyer, details, request["staff"].username)
+    await _call(request, request["stores"].roster.add_lawyer, details, request["staff"].username)
     raise web.HTTPSeeOther("/console/roster?m=lawyer_added")
 
 
@@ -84,7 +84,7 @@ async def save_lawyer(request: web.Request) -> web.StreamResponse:
     except FormError as error:
         page = lawyer_page(request["staff"], _csrf(request), lawyer, str(error))
         return _html(page, 400)
-    store = request["stores"].handoff
+    store = request["stores"].roster
     await _call(request, store.update_lawyer, lawyer.id, details, request["staff"].username)
     raise web.HTTPSeeOther("/console/roster?m=lawyer_saved")
 
@@ -99,7 +99,7 @@ async def add_shift(request: web.Request) -> web.StreamResponse:
         )
     except FormError as error:
         return _invalid(request, str(error), 400)
-    store = request["stores"].handoff
+    store = request["stores"].roster
     await _call(request, store.add_shift, lawyer_id, starts, ends, request["staff"].username)
     raise web.HTTPSeeOther("/console/roster?m=shift_added")
 
@@ -107,13 +107,13 @@ async def add_shift(request: web.Request) -> web.StreamResponse:
 @roles("coordinator", "admin")
 async def off_duty(request: web.Request) -> web.StreamResponse:
     lawyer = await _lawyer(request)
-    await _call(request, request["stores"].handoff.end_duty, lawyer.id, request["staff"].username)
+    await _call(request, request["stores"].roster.end_duty, lawyer.id, request["staff"].username)
     raise web.HTTPSeeOther("/console/roster?m=off_duty")
 
 
 async def _lawyer(request: web.Request) -> LawyerProfile:
     wanted = request.match_info["lawyer_id"]
-    lawyers = await _call(request, request["stores"].handoff.lawyers)
+    lawyers = await _call(request, request["stores"].roster.lawyers)
     found = next((lawyer for lawyer in lawyers if str(lawyer.id) == wanted), None)
     if found is None:
         body = pages.error_page("没有找到", "没有这位律师。", request["staff"], _csrf(request))

@@ -15,14 +15,15 @@ from bot.appkeys import ENGINE
 from bot.console.session import Signer
 from store import settings
 from store.crypto import KeyRing
-from store.handoff import HandoffStore
+from store.handoff import ConsoleTickets, Roster
 from store.intake import IntakeStore
 from store.staff import StaffAccounts
 
 
 @dataclass(frozen=True)
 class Stores:
-    handoff: HandoffStore
+    handoff: ConsoleTickets
+    roster: Roster
     intake: IntakeStore
     accounts: StaffAccounts
     signer: Signer
@@ -41,7 +42,8 @@ class Services:
                 engine = request.config_dict[ENGINE]
                 keys = KeyRing.from_env(settings.environment())
                 self._stores = Stores(
-                    HandoffStore(engine, keys),
+                    ConsoleTickets(engine, keys),
+                    Roster(engine, keys),
                     IntakeStore(engine, keys),
                     StaffAccounts(engine),
                     Signer(keys),

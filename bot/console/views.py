@@ -367,12 +367,7 @@ async def send_message(request: web.Request) -> web.StreamResponse:
     if not text:
         raise web.HTTPSeeOther(f"/console/ticket/{reference}?m=empty#reply")
     await _call(
-        request,
-        request["stores"].handoff.add_message,
-        reference,
-        "lawyer",
-        text,
-        request["staff"].username,
+        request, request["stores"].handoff.send_message, reference, text, request["staff"].username
     )
     await _push(request, reference)
     raise web.HTTPSeeOther(f"/console/ticket/{reference}?m=sent#reply")

@@ -18,7 +18,7 @@ the conversation (a ticket the console's lawyers see, and the callback on it).
 
 The caller's number comes from the telephone system (bot/hotline/telephony.py)
 and is stored only when the caller confirms it for the callback, encrypted
-with the ticket (store/handoff.py). A caller who hangs up while waiting leaves
+with the ticket (store/handoff/). A caller who hangs up while waiting leaves
 the queue: the ticket ends with a note, so no lawyer waits on a call gone.
 """
 
