@@ -26,8 +26,21 @@ def _fact(name: str) -> str:
 
 
 # --- eligibility facts ------------------------------------------------------------
-# The contract's facts that the dialogue never asks (no slot holds them).
-FACTS_WITHOUT_A_SLOT = frozenset({"proceeding"})
+# The contract's facts that the dialogue never asks (no slot holds them). The
+# facts of issue 22 are asked once the questions for them are in domain.yml.
+FACTS_WITHOUT_A_SLOT = frozenset(
+    {
+        "proceeding",
+        "birth_date",
+        "death_penalty_review",
+        "absentee_trial",
+        "compulsory_medical_treatment",
+        "detained",
+        "guardian_infringes",
+        "claimant",
+        "case_location",
+    }
+)
 FACT_SLOTS = tuple(name for name in FACTS if name not in FACTS_WITHOUT_A_SLOT)
 
 # The facts an action reads or sets by name.

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from legal_aid.eligibility.conditions import ASKED_BY_CODE
 from legal_aid.eligibility.facts import FACTS, eligibility_regions
 from legal_aid.eligibility.ruleset import clear_cache, load_ruleset, validate_all
 from legal_aid.policy_data import PolicyDataError
+from legal_aid.times import china_today
 
 ROOT = Path(__file__).resolve().parents[1]
 INCOME = "income_per_capita_monthly"
@@ -178,7 +180,12 @@ CASES = [
     Case(
         "no fixed income alone (adult, not disabled) does not waive the review",
         "art42_no_fixed_income",
-        {"matter_type": "family_support", **NO_EXEMPTION, "no_fixed_income": True},
+        {
+            "matter_type": "family_support",
+            "claimant": "self",
+            **NO_EXEMPTION,
+            "no_fixed_income": True,
+        },
         {"decision": "needs_more_facts", "missing_facts": [INCOME, STANDARD]},
         fired=False,
     ),
@@ -424,6 +431,7 @@ CASES = [
         "sx35_disabled_scope",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "inheritance",
             "disability_categories": ["physical"],
             "disability_grade": 3,
@@ -446,6 +454,7 @@ CASES = [
         "sx35_severe_disability",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "demolition_compensation",
             "disability_categories": ["physical"],
             "disability_grade": 2,
@@ -459,6 +468,7 @@ CASES = [
         "sx35_severe_disability",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "social_insurance",
             **NO_EXEMPTION,
             "gender": "male",
@@ -474,6 +484,7 @@ CASES = [
         "sx35_multiple_disability",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "work_injury",
             "disability_categories": ["visual", "physical"],
             "disability_grade": 3,
@@ -486,6 +497,7 @@ CASES = [
         "sx35_household_multiple_disabled",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "family_support",
             "disability_categories": ["intellectual"],
             "disability_grade": 4,
@@ -499,6 +511,7 @@ CASES = [
         "sx35_elderly_and_disabled",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "social_insurance",
             "disability_categories": ["physical"],
             "disability_grade": 3,
@@ -512,6 +525,7 @@ CASES = [
         "sx35_orphan_disabled_child",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "inheritance",
             "age": 10,
             "orphan": True,
@@ -526,6 +540,7 @@ CASES = [
         "sx35_extreme_hardship_disabled",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "labor_wages",
             "extreme_hardship_support": True,
             "disability_categories": ["speech"],
@@ -540,6 +555,7 @@ CASES = [
         "sx57_double_hardship_line",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "marriage_family",
             "gender": "female",
             INCOME: 1200,
@@ -558,6 +574,7 @@ CASES = [
         "sx57_double_hardship_line",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "social_insurance",
             **NO_EXEMPTION,
             "gender": "male",
@@ -576,6 +593,7 @@ CASES = [
         "sx57_double_hardship_line",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "social_insurance",
             "minimum_living_allowance": False,
             "extreme_hardship_support": False,
@@ -590,7 +608,13 @@ CASES = [
     Case(
         "Shanxi: income below 1× — gender does not matter",
         "economic_test.met",
-        {"region": "shanxi", "matter_type": "social_insurance", INCOME: 600, STANDARD: 700},
+        {
+            "region": "shanxi",
+            "case_location": "shanxi",
+            "matter_type": "social_insurance",
+            INCOME: 600,
+            STANDARD: 700,
+        },
         {"decision": "eligible", "missing_facts": [], "hardship_threshold_monthly": 700.0},
     ),
     Case(
@@ -598,6 +622,7 @@ CASES = [
         "sx57_minor_protection_scope",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "minor_protection",
             "age": 12,
             "minimum_living_allowance": True,
@@ -616,6 +641,7 @@ CASES = [
         "sx57_urgent_first",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "domestic_violence",
             "gender": "female",
             "domestic_violence_victim": True,
@@ -627,7 +653,12 @@ CASES = [
     Case(
         "Shanxi: a woman asking about a loan still gets priority answering",
         "sx57_priority",
-        {"region": "shanxi", "matter_type": "contract_debt", "gender": "female"},
+        {
+            "region": "shanxi",
+            "case_location": "shanxi",
+            "matter_type": "contract_debt",
+            "gender": "female",
+        },
         {"decision": "consultation_only", "priority_channel": True},
     ),
     Case(
@@ -635,6 +666,7 @@ CASES = [
         "sx57_family_matters_scope",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "marriage_family",
             "gender": "male",
             "age": 40,
@@ -852,8 +884,138 @@ def test_assessment_has_the_contract_keys():
         "priority_channel",
         "missing_facts",
         "fee_reductions",
+        "forms_of_aid",
+        "benefits",
         "reasons",
     ]
+
+
+def test_apply_at_is_there_once_the_place_of_the_case_is_known():
+    result = assess({"matter_type": "labor_wages", "case_location": "北京市"})
+    assert list(result)[-2:] == ["apply_at", "reasons"]
+    assert result["apply_at"]["citation"] == "《法律援助法》第三十八条"
+
+
+def birthday(years: int, days_after: int = 0) -> str:
+    """The date of birth of someone whose `years`-th birthday was `days_after` days ago."""
+    day = china_today() - timedelta(days=days_after)
+    try:
+        return day.replace(year=day.year - years).isoformat()
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28).isoformat()
+
+
+# 《民法典》第一千二百五十九条：“以上”包括本数，“超过”“不满”不包括本数。
+# 年龄从出生日期算（整周岁），所以生日当天就满了。
+BIRTH_DATE_LINES = [
+    ("minor", birthday(18, days_after=-1), True),
+    ("minor", birthday(18), False),
+    ("elderly", birthday(60, days_after=-1), False),
+    ("elderly", birthday(60), True),
+]
+
+
+@pytest.mark.parametrize(("name", "born", "holds"), BIRTH_DATE_LINES)
+def test_a_date_of_birth_decides_the_age(name, born, holds):
+    assert condition_holds(name, {"birth_date": born}) is holds
+    # A whole-years age said alongside does not override the date.
+    assert condition_holds(name, {"birth_date": born, "age": 40}) is holds
+
+
+def test_forms_of_aid_follow_art_22():
+    """第二十二条: the form of aid follows the matter and the person's part in it."""
+    wages = assess({"matter_type": "labor_wages", "migrant_worker": True})
+    assert wages["forms_of_aid"] == [
+        "consultation",
+        "document_drafting",
+        "civil_representation",
+        "labor_arbitration_representation",
+    ]
+    minor_suspect = {"matter_type": "criminal_defense", "criminal_role": "suspect_or_defendant"}
+    assert assess({**minor_suspect, "age": 16})["forms_of_aid"] == [
+        "consultation",
+        "criminal_defense",
+    ]
+    above_line = assess({**ADULT_SUSPECT, **NO_EXEMPTION, **NOT_POOR})
+    assert above_line["forms_of_aid"] == ["consultation", "duty_lawyer"]
+    victim = {"matter_type": "criminal_defense", "criminal_role": "victim", **NO_EXEMPTION, **POOR}
+    assert assess(victim)["forms_of_aid"] == ["consultation", "criminal_representation"]
+    retrial = {"matter_type": "state_compensation", "retrial_acquitted": True}
+    assert "state_compensation_representation" in assess(retrial)["forms_of_aid"]
+    assert assess({"matter_type": "contract_debt"})["forms_of_aid"] == ["consultation"]
+
+
+SHANXI_WOMAN_DIVORCE = {
+    "region": "shanxi",
+    "matter_type": "marriage_family",
+    "gender": "female",
+    "domestic_violence_victim": False,
+    "disability_categories": [],
+    INCOME: 1200,
+    STANDARD: 700,
+}
+
+
+def test_a_shanxi_resident_suing_in_beijing_is_sent_to_beijing():
+    """第三十八条: the centre where the court sits; Shanxi's 57号 is not Beijing's rule."""
+    result = assess({**SHANXI_WOMAN_DIVORCE, "case_location": "北京市", "proceeding": "civil"})
+    assert result["decision"] == "consultation_only"
+    apply_at = result["apply_at"]
+    assert apply_at["place"] == "北京市" and apply_at["rules_region"] == "national"
+    assert "办案机关所在地（北京市）" in apply_at["zh"]
+    assert apply_at["citation"] == "《法律援助法》第三十八条"
+    left = apply_at["home_rules_not_applied"]
+    assert "晋司通〔2022〕57号" in left["zh"] and "不适用" in left["zh"]
+    assert "sx57_family_matters_scope" in [rule["rule"] for rule in left["rules"]]
+
+
+def test_the_same_case_in_taiyuan_follows_shanxi_rules():
+    result = assess({**SHANXI_WOMAN_DIVORCE, "case_location": "太原市"})
+    assert result["decision"] == "eligible"
+    assert result["hardship_threshold_monthly"] == 1400.0
+    assert result["apply_at"]["place"] == "山西省太原市"
+    assert "home_rules_not_applied" not in result["apply_at"]
+
+
+def test_where_the_case_is_is_asked_when_it_decides():
+    result = assess(SHANXI_WOMAN_DIVORCE)
+    assert result["decision"] == "needs_more_facts"
+    assert result["missing_facts"] == ["case_location"]
+    assert "apply_at" not in result
+    assert "where_to_apply.ask" in reason_rules(result)
+
+
+def test_where_the_case_is_is_not_asked_when_every_place_gives_the_same_answer():
+    beaten = {
+        "region": "shanxi",
+        "matter_type": "domestic_violence",
+        "domestic_violence_victim": True,
+    }
+    result = assess(beaten)
+    assert result["decision"] == "eligible" and result["missing_facts"] == []
+
+
+def test_a_county_is_said_with_its_city():
+    result = assess({"region": "baotou", "matter_type": "labor_wages", "case_location": "固阳县"})
+    assert result["apply_at"]["place"] == "包头市固阳县"
+
+
+def test_a_non_litigation_matter_goes_where_the_dispute_is():
+    facts = {
+        "matter_type": "labor_wages",
+        "proceeding": "non_litigation",
+        "case_location": "太原市",
+    }
+    assert "事由发生地（山西省太原市）" in assess(facts)["apply_at"]["zh"]
+
+
+def test_whose_claim_it_is_is_asked_first_for_support_payments():
+    """抚养费 is the child's claim: the child's circumstances decide (第三十一条第（四）项)."""
+    result = assess({"matter_type": "family_support"})
+    assert result["missing_facts"][0] == "claimant"
+    # Settled without it (a 低保 household): not asked.
+    settled = assess({"matter_type": "family_support", "minimum_living_allowance": True})
+    assert settled["missing_facts"] == []
 
 
 def test_null_means_not_known():
@@ -875,6 +1037,12 @@ def test_null_means_not_known():
         ({"disability_grade": 5}, "disability_grade"),
         ({"disability_categories": "visual"}, "disability_categories"),
         ({INCOME: -1}, INCOME),
+        ({"birth_date": "1950-13-01"}, "birth_date"),
+        ({"birth_date": "1950-1-1"}, "birth_date"),
+        ({"birth_date": "2999-01-01"}, "birth_date"),
+        ({"claimant": "neighbour"}, "claimant"),
+        ({"case_location": "Atlantis"}, "case_location"),
+        ({"death_penalty_review": "yes"}, "death_penalty_review"),
     ],
 )
 def test_bad_facts_are_refused_by_name(facts, named):
@@ -1118,11 +1286,19 @@ rules:
 """,
         encoding="utf-8",
     )
-    woman = {"region": "taiyuan", "matter_type": "marriage_family", "gender": "female"}
+    woman = {
+        "region": "taiyuan",
+        "case_location": "taiyuan",
+        "matter_type": "marriage_family",
+        "gender": "female",
+    }
     result = assess({**woman, INCOME: 2000, STANDARD: 700})
     assert result["decision"] == "eligible"
     assert result["hardship_threshold_monthly"] == 2100.0
-    elderly = assess({"region": "taiyuan", "matter_type": "contract_debt", "age": 80, **POOR})
+    elderly = assess(
+        {"region": "taiyuan", "case_location": "taiyuan", "matter_type": "contract_debt", "age": 80}
+        | POOR
+    )
     assert elderly["decision"] == "eligible"
     assert "ty_contract_debt_for_elderly" in reason_rules(elderly)
 
@@ -1148,6 +1324,11 @@ def fact_values(name: str) -> st.SearchStrategy[Any]:
         return st.integers(0, 20000) | st.floats(0, 1e7, allow_nan=False, allow_infinity=False)
     if spec.kind == "string_list":
         return st.lists(st.sampled_from(spec.allowed()), unique=True, max_size=3)
+    if spec.kind == "date":
+        today = china_today()
+        return st.dates(today.replace(year=today.year - 100), today).map(date.isoformat)
+    if spec.kind == "place":
+        return st.sampled_from([*eligibility_regions(), "北京市", "太原市", "固阳县"])
     return st.sampled_from(spec.allowed())
 
 
