@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from legal_aid import policy_data
 from legal_aid.eligibility import FactError, assess, condition_holds
 from legal_aid.eligibility.conditions import ASKED_BY_CODE
+from legal_aid.eligibility.engine import benefit_facts
 from legal_aid.eligibility.facts import FACTS, eligibility_regions
 from legal_aid.eligibility.ruleset import clear_cache, load_ruleset, validate_all
 from legal_aid.policy_data import PolicyDataError
@@ -54,6 +55,18 @@ ADULT_SUSPECT = {
 }
 POOR = {INCOME: 500, STANDARD: 700}
 NOT_POOR = {INCOME: 3000, STANDARD: 700}
+
+
+def birthday(years: int, days_after: int = 0) -> str:
+    """The date of birth of someone whose `years`-th birthday was `days_after` days ago."""
+    day = china_today() - timedelta(days=days_after)
+    try:
+        return day.replace(year=day.year - years).isoformat()
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28).isoformat()
+
+
+DISABLED_IN_BAOTOU = {"region": "baotou", "disability_categories": ["visual"]}
 
 
 @dataclass
@@ -272,7 +285,7 @@ CASES = [
     Case(
         "out-of-scope matter with a lawyer is still consultation, not a bar",
         "already_has_lawyer",
-        {"matter_type": "housing_property", "has_lawyer": True},
+        {"matter_type": "housing_property", "domestic_violence_victim": False, "has_lawyer": True},
         {"decision": "consultation_only"},
         fired=False,
     ),
@@ -445,7 +458,11 @@ CASES = [
     Case(
         "national: inheritance is consultation only even for a disabled person",
         "sx35_disabled_scope",
-        {"matter_type": "inheritance", "disability_categories": ["physical"]},
+        {
+            "matter_type": "inheritance",
+            "domestic_violence_victim": False,
+            "disability_categories": ["physical"],
+        },
         {"decision": "consultation_only", "priority_channel": False},
         fired=False,
     ),
@@ -737,7 +754,9 @@ CASES = [
         },
     ),
     Case(
-        "Baotou: eligible for legal aid, so not the 40 % rule",
+        # 《公证法》第三十四条: who qualifies for legal aid gets at least what
+        # those who do not get (issue 22: the rule was inverted).
+        "Baotou: eligible for legal aid, at least the 40 % too",
         "bt_fee_pension_or_support",
         {
             "region": "baotou",
@@ -746,9 +765,21 @@ CASES = [
             "minimum_living_allowance": True,
             "notarization_service": "support_agreement",
         },
-        {"decision": "eligible", "fee_reductions": []},
-        fired=False,
+        {
+            "decision": "eligible",
+            "fee_reductions": [{"service": "notarization", "min_percent": 40}],
+        },
         also=["bt_experienced_lawyer"],
+    ),
+    Case(
+        "Baotou: the 40 % needs no legal-aid decision (the notarization path asks none)",
+        "bt_fee_pension_or_support",
+        {
+            "region": "baotou",
+            "disability_categories": ["physical"],
+            "notarization_service": "pension_or_compensation",
+        },
+        {"fee_reductions": [{"service": "notarization", "min_percent": 40}]},
     ),
     Case(
         "Baotou: first will of a disabled person aged 75 is free",
@@ -764,7 +795,8 @@ CASES = [
         {"fee_reductions": [{"service": "notarization", "min_percent": 100}]},
     ),
     Case(
-        "Baotou: aged exactly 70 is not 'over 70'",
+        # Issue 22: aged 70 was refused outright; now the date of birth decides.
+        "Baotou: aged 70 in whole years: not settled until the date of birth is known",
         "bt_fee_first_will",
         {
             "region": "baotou",
@@ -783,6 +815,7 @@ CASES = [
         {
             "region": "baotou",
             "matter_type": "inheritance",
+            "domestic_violence_victim": False,
             "disability_categories": ["mental"],
             "notarization_service": "small_inheritance",
             "inheritance_amount": 5000,
@@ -840,6 +873,151 @@ CASES = [
         {"fee_reductions": [], "priority_channel": False},
         fired=False,
     ),
+    # ---- issue 22: answers a lawyer would dispute, each with its article ------
+    Case(
+        "包头 第四部分 超过70周岁: the day after the 70th birthday, the first will is free",
+        "bt_fee_first_will",
+        {
+            **DISABLED_IN_BAOTOU,
+            "birth_date": birthday(70, days_after=1),
+            "notarization_service": "will",
+            "first_will": True,
+        },
+        {"fee_reductions": [{"service": "notarization", "min_percent": 100}]},
+    ),
+    Case(
+        "包头 第四部分 超过70周岁 (民法典 第一千二百五十九条): on the 70th birthday, not yet",
+        "bt_fee_first_will",
+        {
+            **DISABLED_IN_BAOTOU,
+            "birth_date": birthday(70),
+            "notarization_service": "will",
+            "first_will": True,
+        },
+        {"fee_reductions": []},
+        fired=False,
+    ),
+    Case(
+        "包头 第四部分 超过70周岁: 71 in whole years is over 70 without a date",
+        "bt_fee_first_will",
+        {**DISABLED_IN_BAOTOU, "age": 71, "notarization_service": "will", "first_will": True},
+        {"fee_reductions": [{"service": "notarization", "min_percent": 100}]},
+    ),
+    Case(
+        "包头 第四部分: severely disabled, basic-livelihood notarization, eligible too: 50 %",
+        "bt_fee_basic_livelihood",
+        {
+            **DISABLED_IN_BAOTOU,
+            "disability_grade": 1,
+            "matter_type": "social_insurance",
+            "minimum_living_allowance": True,
+            "notarization_service": "basic_livelihood",
+        },
+        {
+            "decision": "eligible",
+            "fee_reductions": [{"service": "notarization", "min_percent": 50}],
+        },
+    ),
+    Case(
+        "第二十五条第一款第（二）项: 多重残疾 without the categories named is notified",
+        "art25_sensory_disability",
+        {**ADULT_SUSPECT, "disability_categories": ["multiple"]},
+        {"decision": "eligible", "route": "notification"},
+    ),
+    Case(
+        "第二十五条第一款第（二）项: 多重残疾 with hearing among them is notified",
+        "art25_sensory_disability",
+        {**ADULT_SUSPECT, "disability_categories": ["multiple", "hearing", "physical"]},
+        {"decision": "eligible", "route": "notification"},
+    ),
+    Case(
+        "第二十五条第一款第（二）项: 多重残疾 named as physical and intellectual is not",
+        "art25_sensory_disability",
+        {
+            **ADULT_SUSPECT,
+            **NO_EXEMPTION,
+            **POOR,
+            "disability_categories": ["multiple", "physical", "intellectual"],
+        },
+        {"decision": "eligible", "route": "application"},
+        fired=False,
+    ),
+    Case(
+        "第四十二条第（三）项: a migrant worker's wage claim is exempt, and told severance is not",
+        "art42_migrant_worker_other_labor_claims",
+        {"matter_type": "labor_wages", "migrant_worker": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+        also=["art42_migrant_worker"],
+    ),
+    Case(
+        "第四十二条第（三）项: a migrant worker's work injury is exempt, other claims told apart",
+        "art42_migrant_worker_injury_scope",
+        {"matter_type": "work_injury", "migrant_worker": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "第三十二条第（四）项 相关权益: housing lost through domestic violence",
+        "art32_domestic_violence",
+        {"matter_type": "housing_property", "domestic_violence_victim": True},
+        {"decision": "eligible", "economic_review": "exempt", "missing_facts": []},
+    ),
+    Case(
+        "第三十二条第（四）项 相关权益: inheritance of an abused or abandoned person",
+        "art32_domestic_violence",
+        {"matter_type": "inheritance", "domestic_violence_victim": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "第三十二条第（四）项: a housing dispute asks about violence first",
+        "art32_domestic_violence",
+        {"matter_type": "housing_property"},
+        {"decision": "needs_more_facts", "missing_facts": ["domestic_violence_victim"]},
+        fired=False,
+    ),
+    Case(
+        "第三十二条第（一）项: a martyr's relative, whatever the matter is filed under",
+        "art32_hero_martyr",
+        {"matter_type": "administrative", "hero_martyr_relative": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "第三十二条第（一）项: not asked about a loan",
+        "art32_hero_martyr",
+        {"matter_type": "contract_debt"},
+        {"decision": "consultation_only", "missing_facts": []},
+        fired=False,
+    ),
+    Case(
+        "第三十四条: outside Shanxi the line is an estimate, and the centre decides",
+        "hardship_line",
+        {"matter_type": "traffic_accident", **NO_EXEMPTION, **POOR},
+        {"decision": "eligible", "hardship_threshold_monthly": 700.0},
+    ),
+    Case(
+        "第三十四条; 57号 第二部分第（四）项: a man in Shanxi is held to the 低保 line",
+        "hardship_line",
+        {
+            "region": "shanxi",
+            "case_location": "shanxi",
+            "matter_type": "social_insurance",
+            **NO_EXEMPTION,
+            "gender": "male",
+            **POOR,
+        },
+        {"decision": "eligible", "hardship_threshold_monthly": 700.0},
+    ),
+    Case(
+        "第三十一条第（四）项、第四十条: child support is the child's claim, judged on the child",
+        "art31_child_support_claim",
+        {
+            "matter_type": "family_support",
+            "claimant": "child",
+            "age": 8,
+            "no_fixed_income": True,
+        },
+        {"decision": "eligible", "economic_review": "exempt", "missing_facts": []},
+        also=["art42_no_fixed_income", "art31_family_support"],
+    ),
 ]
 
 
@@ -865,6 +1043,36 @@ def test_case_table_is_large_and_names_real_rules():
     rule_ids = {rule.id for region in eligibility_regions() for rule in load_ruleset(region).rules}
     rule_ids |= {"economic_test.met", "economic_test.not_met"}
     assert {case.rule for case in CASES} <= rule_ids
+
+
+def test_the_date_of_birth_is_asked_only_where_it_decides():
+    """超过70周岁: only a person of exactly 70 in whole years is asked the date."""
+    will = {**DISABLED_IN_BAOTOU, "notarization_service": "will", "first_will": True}
+    assert benefit_facts({**will, "age": 70}, ("fee_reduction",)) == ["birth_date"]
+    assert benefit_facts({**will, "age": 69}, ("fee_reduction",)) == []
+    assert benefit_facts({**will, "age": 72}, ("fee_reduction",)) == []
+
+
+def test_the_hardship_line_says_the_province_decides():
+    """第三十四条 leaves the line to each province: no 'national line' is claimed."""
+    result = assess({"matter_type": "traffic_accident", **NO_EXEMPTION, **POOR})
+    line = next(r for r in result["reasons"] if r["rule"] == "hardship_line")
+    assert "全国没有统一的标准" in line["zh"] and "法律援助机构" in line["zh"]
+
+
+def test_notification_reason_is_not_narrowed_to_the_blind_deaf_and_mute():
+    result = assess({**ADULT_SUSPECT, "disability_categories": ["visual"]})
+    reason = next(r for r in result["reasons"] if r["rule"] == "art25_sensory_disability")
+    assert "视力、听力、言语残疾人" in reason["zh"] and "盲" not in reason["zh"]
+
+
+@pytest.mark.parametrize("region", ["shanxi", "baotou"])
+def test_regional_citations_name_the_part(region):
+    """A document number alone cannot be checked: the part is named in the reason."""
+    national = load_ruleset("national").rules
+    for rule in load_ruleset(region).rules:
+        if rule not in national:
+            assert "部分" in rule.citation, (rule.id, rule.citation)
 
 
 def test_every_reason_cites_a_document():
@@ -894,15 +1102,6 @@ def test_apply_at_is_there_once_the_place_of_the_case_is_known():
     result = assess({"matter_type": "labor_wages", "case_location": "北京市"})
     assert list(result)[-2:] == ["apply_at", "reasons"]
     assert result["apply_at"]["citation"] == "《法律援助法》第三十八条"
-
-
-def birthday(years: int, days_after: int = 0) -> str:
-    """The date of birth of someone whose `years`-th birthday was `days_after` days ago."""
-    day = china_today() - timedelta(days=days_after)
-    try:
-        return day.replace(year=day.year - years).isoformat()
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28).isoformat()
 
 
 # 《民法典》第一千二百五十九条：“以上”包括本数，“超过”“不满”不包括本数。
