@@ -52,6 +52,10 @@ ADULT_SUSPECT = {
     "disability_categories": [],
     "cannot_fully_understand_own_conduct": False,
     "may_face_life_or_death_sentence": False,
+    # 第二十五条第一款第（五）、（六）项和第二十八条的程序：都不是。
+    "death_penalty_review": False,
+    "absentee_trial": False,
+    "compulsory_medical_treatment": False,
 }
 POOR = {INCOME: 500, STANDARD: 700}
 NOT_POOR = {INCOME: 3000, STANDARD: 700}
@@ -276,6 +280,7 @@ CASES = [
         "art31_food_drug_note",
         {
             "matter_type": "personal_injury",
+            "proceeding": "civil",
             "domestic_violence_victim": False,
             "good_samaritan": False,
         },
@@ -332,15 +337,15 @@ CASES = [
         {"decision": "eligible", "route": "notification", "economic_review": "not_applicable"},
     ),
     Case(
-        "mentally ill, cannot understand own conduct: compulsory-medical notification",
+        # Issue 22: art. 28 was approximated by mental disability; the procedure decides.
+        "第二十八条: the subject of a compulsory-medical application is notified",
         "art28_compulsory_medical",
         {
             **ADULT_SUSPECT,
             "disability_categories": ["mental"],
-            "cannot_fully_understand_own_conduct": True,
+            "compulsory_medical_treatment": True,
         },
         {"decision": "eligible", "route": "notification"},
-        also=["art25_cannot_understand_conduct"],
     ),
     Case(
         "physically disabled adult suspect is not a notification case",
@@ -371,6 +376,9 @@ CASES = [
                 "age",
                 "cannot_fully_understand_own_conduct",
                 "may_face_life_or_death_sentence",
+                "death_penalty_review",
+                "absentee_trial",
+                "compulsory_medical_treatment",
                 "disability_categories",
             ],
         },
@@ -649,7 +657,12 @@ CASES = [
     Case(
         "national: minor protection without abuse is consultation only",
         "sx57_minor_protection_scope",
-        {"matter_type": "minor_protection", "age": 12, "domestic_violence_victim": False},
+        {
+            "matter_type": "minor_protection",
+            "proceeding": "civil",
+            "age": 12,
+            "domestic_violence_victim": False,
+        },
         {"decision": "consultation_only"},
         fired=False,
     ),
@@ -769,7 +782,6 @@ CASES = [
             "decision": "eligible",
             "fee_reductions": [{"service": "notarization", "min_percent": 40}],
         },
-        also=["bt_experienced_lawyer"],
     ),
     Case(
         "Baotou: the 40 % needs no legal-aid decision (the notarization path asks none)",
@@ -1018,6 +1030,61 @@ CASES = [
         {"decision": "eligible", "economic_review": "exempt", "missing_facts": []},
         also=["art42_no_fixed_income", "art31_family_support"],
     ),
+    # ---- issue 22: routes the law gives that were never offered --------------
+    Case(
+        "第二十五条第一款第（五）项: a 死刑复核 defendant who does not 'face' death is notified",
+        "art25_death_penalty_review",
+        {**ADULT_SUSPECT, "death_penalty_review": True},
+        {"decision": "eligible", "route": "notification", "economic_review": "not_applicable"},
+    ),
+    Case(
+        "第二十五条第一款第（六）项: the defendant of a trial in absentia is notified",
+        "art25_absentee_trial",
+        {**ADULT_SUSPECT, "absentee_trial": True},
+        {"decision": "eligible", "route": "notification"},
+    ),
+    Case(
+        "第二十五条第二款: an adult defendant who applies is told the court may notify",
+        "art25_2_court_may_notify",
+        {**ADULT_SUSPECT, "minimum_living_allowance": True},
+        {"decision": "eligible", "route": "application"},
+    ),
+    Case(
+        "第二十九条: a sexually abused 14-year-old is a crime victim, not consultation only",
+        "art29_victim_application",
+        {
+            "matter_type": "minor_protection",
+            "proceeding": "criminal",
+            "criminal_role": "victim",
+            "age": 14,
+            "no_fixed_income": True,
+        },
+        {"decision": "eligible", "route": "application", "economic_review": "exempt"},
+        also=["art42_no_fixed_income"],
+    ),
+    Case(
+        "第二十九条: an assaulted woman whose case is criminal applies as a victim",
+        "art29_victim_application",
+        {
+            "matter_type": "personal_injury",
+            "proceeding": "criminal",
+            "criminal_role": "victim",
+            **NO_EXEMPTION,
+            **POOR,
+        },
+        {"decision": "eligible", "route": "application", "economic_review": "required"},
+    ),
+    Case(
+        "第二十九条: a personal injury asks whether it is a criminal case",
+        "art29_victim_application",
+        {
+            "matter_type": "personal_injury",
+            "domestic_violence_victim": False,
+            "good_samaritan": False,
+        },
+        {"decision": "needs_more_facts"},
+        fired=False,
+    ),
 ]
 
 
@@ -1051,6 +1118,81 @@ def test_the_date_of_birth_is_asked_only_where_it_decides():
     assert benefit_facts({**will, "age": 70}, ("fee_reduction",)) == ["birth_date"]
     assert benefit_facts({**will, "age": 69}, ("fee_reduction",)) == []
     assert benefit_facts({**will, "age": 72}, ("fee_reduction",)) == []
+
+
+def benefit_kinds(facts: dict[str, Any]) -> list[str]:
+    return [benefit["kind"] for benefit in assess(facts)["benefits"]]
+
+
+def test_benefits_are_cited_services_of_the_documents():
+    for facts in (
+        {"region": "shanxi", "case_location": "shanxi", **SHANXI_WOMAN_DIVORCE},
+        {**DISABLED_IN_BAOTOU, "matter_type": "contract_debt"},
+    ):
+        for benefit in assess(facts)["benefits"]:
+            assert set(benefit) == {"kind", "zh", "citation"} and benefit["citation"], benefit
+
+
+def test_a_severely_disabled_person_in_shanxi_is_told_the_services_of_35():
+    facts = {
+        "region": "shanxi",
+        "case_location": "太原市",
+        "matter_type": "inheritance",
+        "disability_categories": ["physical"],
+        "disability_grade": 1,
+        "has_disability_certificate": True,
+    }
+    assert set(benefit_kinds(facts)) == {
+        "proxy_acceptance",
+        "mediation_link",
+        "accessible_formats",
+        "one_to_one",
+    }
+    accessible = next(b for b in assess(facts)["benefits"] if b["kind"] == "accessible_formats")
+    # One entry for one service, with every document that promises it.
+    assert "第四十五条" in accessible["citation"] and "35号 第五部分" in accessible["citation"]
+
+
+def test_a_woman_in_shanxi_who_qualifies_is_told_the_services_of_57():
+    facts = {**SHANXI_WOMAN_DIVORCE, "case_location": "太原市"}
+    kinds = benefit_kinds(facts)
+    for kind in ("proxy_acceptance", "one_trip", "home_visit", "notarization_and_forensic_aid"):
+        assert kind in kinds
+
+
+def test_baotou_lawyer_fees_for_a_disabled_person_without_legal_aid():
+    facts = {**DISABLED_IN_BAOTOU, "matter_type": "contract_debt"}
+    assert "lawyer_fee_reduction" in benefit_kinds(facts)
+    qualifies = {**DISABLED_IN_BAOTOU, "matter_type": "family_support"}
+    qualifies |= {"minimum_living_allowance": True, "notarization_service": "support_agreement"}
+    assert {"choose_lawyer", "notarization_legal_aid"} <= set(benefit_kinds(qualifies))
+    assert "lawyer_fee_reduction" not in benefit_kinds(qualifies)
+
+
+def test_a_personal_injury_asks_first_whether_it_is_a_criminal_case():
+    """第二十九条: the victim's route opens only if the case is criminal."""
+    facts = {"matter_type": "personal_injury", "domestic_violence_victim": False}
+    facts |= {"good_samaritan": False}
+    assert assess(facts)["missing_facts"][:2] == ["proceeding", "criminal_role"]
+    civil = assess({**facts, "proceeding": "civil"})
+    assert civil["decision"] == "consultation_only" and civil["missing_facts"] == []
+
+
+def test_a_detained_applicant_is_told_the_custody_transfer_art_39():
+    applying = {**ADULT_SUSPECT, "minimum_living_allowance": True}
+    assert benefit_facts(applying, ("apply_channel",)) == ["detained"]
+    assert "custody_transfer" in benefit_kinds({**applying, "detained": True})
+    assert "custody_transfer" not in benefit_kinds({**applying, "detained": False})
+
+
+def test_relatives_apply_when_the_guardian_is_the_abuser_art_40():
+    child = {"matter_type": "domestic_violence", "domestic_violence_victim": True, "age": 9}
+    assert benefit_facts(child, ("apply_channel",)) == ["guardian_infringes"]
+    assert benefit_kinds(child) == ["legal_representative"]
+    assert benefit_kinds({**child, "guardian_infringes": True}) == ["relative_applies"]
+    # Not asked where the guardian is not the usual suspect.
+    injured = {"matter_type": "traffic_accident", "age": 9, "no_fixed_income": True}
+    assert benefit_facts(injured, ("apply_channel",)) == []
 
 
 def test_the_hardship_line_says_the_province_decides():

@@ -209,8 +209,7 @@ def benefit_facts(
     assessment = assessment or assess(facts)
     outcome = {"decision": assessment["decision"], "route": assessment["route"]}
     open_rules: list[frozenset[str]] = []
-    for effect in effects:
-        rules = [rule for rule in ruleset.rules if effect in rule.effect]
+    for rules in _benefit_groups(ruleset, effects):
         statuses = [_rule_status(r, known, ruleset.conditions, outcome) for r in rules]
         if any(status.value is True for status in statuses):
             continue
@@ -227,6 +226,19 @@ def benefit_facts(
     if APPLY_AT in effects and "apply_at" not in assessment and CASE_LOCATION not in unanswerable:
         ordered.append(CASE_LOCATION)
     return ordered
+
+
+def _benefit_groups(ruleset: Ruleset, effects: tuple[str, ...]) -> list[list[Rule]]:
+    """The rules of each benefit: one effect, and one kind where the effect has
+    kinds (the custody transfer of art. 39 is not settled by art. 40's)."""
+    groups: dict[tuple[str, str | None], list[Rule]] = {}
+    for effect in effects:
+        for rule in ruleset.rules:
+            if effect in rule.effect:
+                value = rule.effect[effect]
+                kind = value.get("kind") if isinstance(value, dict) else None
+                groups.setdefault((effect, kind), []).append(rule)
+    return list(groups.values())
 
 
 # --- three-valued conditions -------------------------------------------------
