@@ -1173,7 +1173,12 @@ def test_a_personal_injury_asks_first_whether_it_is_a_criminal_case():
     """第二十九条: the victim's route opens only if the case is criminal."""
     facts = {"matter_type": "personal_injury", "domestic_violence_victim": False}
     facts |= {"good_samaritan": False}
-    assert assess(facts)["missing_facts"][:2] == ["proceeding", "criminal_role"]
+    missing = assess(facts)["missing_facts"]
+    assert missing[0] == "proceeding" and "criminal_role" not in missing
+    # Who comes about an injury is the injured: a victim once the case is criminal.
+    reported = assess({**facts, "proceeding": "criminal", **NO_EXEMPTION, **POOR})
+    assert reported["decision"] == "eligible"
+    assert "art29_victim_application" in reason_rules(reported)
     civil = assess({**facts, "proceeding": "civil"})
     assert civil["decision"] == "consultation_only" and civil["missing_facts"] == []
 
@@ -1314,7 +1319,7 @@ def test_the_same_case_in_taiyuan_follows_shanxi_rules():
     result = assess({**SHANXI_WOMAN_DIVORCE, "case_location": "太原市"})
     assert result["decision"] == "eligible"
     assert result["hardship_threshold_monthly"] == 1400.0
-    assert result["apply_at"]["place"] == "山西省太原市"
+    assert result["apply_at"]["place"] == "太原市"
     assert "home_rules_not_applied" not in result["apply_at"]
 
 
@@ -1347,7 +1352,7 @@ def test_a_non_litigation_matter_goes_where_the_dispute_is():
         "proceeding": "non_litigation",
         "case_location": "太原市",
     }
-    assert "事由发生地（山西省太原市）" in assess(facts)["apply_at"]["zh"]
+    assert "事由发生地（太原市）" in assess(facts)["apply_at"]["zh"]
 
 
 def test_whose_claim_it_is_is_asked_first_for_support_payments():

@@ -630,13 +630,14 @@ def _proceeding_kind(evaluation: Evaluation) -> str:
 
 
 def _place_words(case_location: str, ruleset: Ruleset) -> str:
-    """The place as said back: 北京市, 山西省太原市, 包头市固阳县, or a region's name."""
+    """The place as said back: 北京市, 太原市, 包头市固阳县 (a county with its city,
+    as county names repeat), or a region's name."""
     place = resolve_place(case_location)
     if place is None:
         return ruleset.name_zh
     if place.level == "county":
         return "".join(place.path[1:])
-    return "".join(place.path)
+    return place.name
 
 
 def _home_rules_left_behind(home: Ruleset, evaluation: Evaluation) -> list[dict[str, str]]:
