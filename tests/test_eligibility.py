@@ -7,6 +7,7 @@ or economic_test.met / economic_test.not_met) and the document it comes from.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,12 @@ from legal_aid.eligibility import FactError, assess, condition_holds
 from legal_aid.eligibility.conditions import ASKED_BY_CODE
 from legal_aid.eligibility.engine import benefit_facts
 from legal_aid.eligibility.facts import FACTS, eligibility_regions
-from legal_aid.eligibility.ruleset import clear_cache, load_ruleset, validate_all
+from legal_aid.eligibility.ruleset import (
+    TOP_LEVEL_KEYS,
+    clear_cache,
+    load_ruleset,
+    validate_all,
+)
 from legal_aid.policy_data import PolicyDataError
 from legal_aid.times import china_today
 
@@ -1220,6 +1226,46 @@ def test_regional_citations_name_the_part(region):
     for rule in load_ruleset(region).rules:
         if rule not in national:
             assert "部分" in rule.citation, (rule.id, rule.citation)
+
+
+# Words in policy/REVIEW.md's backticks that are not rule or condition ids.
+REVIEW_OTHER_NAMES = {
+    "known_facts",
+    "residence",
+    "rules_follow",
+    "litigation_when",
+    "non_litigation_when",
+    "anniversary_passed",
+    "anniversary_reached",
+    "grouped_questions",
+    "labor_wages",
+    "work_injury",
+    "minor_protection",
+    "notarization_service",
+    "has_lawyer",
+    "eligible",
+    "notification",
+    "when",
+    "citation",
+    "test_regional_citations_name_the_part",
+}
+
+
+def test_the_review_list_points_at_real_rules():
+    """policy/REVIEW.md is where a centre changes a decision: every rule or named
+    condition it points at must exist, or the change would land nowhere."""
+    review = (ROOT / "policy" / "REVIEW.md").read_text(encoding="utf-8")
+    quoted = re.findall(r"`([^`]+)`", review)
+    # `conditions.elderly`, `rules.hardship_line`: the name after the section.
+    names = [text.rsplit(".", 1)[-1] for text in quoted if not text.endswith((".yml", ".py"))]
+    named = {name for name in names if re.fullmatch(r"[a-z][a-z0-9_]*", name)}
+    known = set(REVIEW_OTHER_NAMES) | set(FACTS) | TOP_LEVEL_KEYS
+    for region in eligibility_regions():
+        ruleset = load_ruleset(region)
+        known |= {rule.id for rule in ruleset.rules} | set(ruleset.conditions)
+    assert named - known == set()
+    for rule_id in ("hardship_line", "over_seventy", "sensory_disability", "crime_reported"):
+        assert rule_id in named
 
 
 def test_every_reason_cites_a_document():
