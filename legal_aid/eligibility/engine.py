@@ -25,6 +25,11 @@ rules_follow`), one data change.
 
 A date of birth, where given, decides the age: `age` is worked out from it
 (whole 周岁 reached today), and date conditions compare anniversaries.
+
+Beside the decision, the rules that look at it name the forms of aid (art. 22,
+`forms_of_aid`), the services the documents promise and the ways an
+application reaches the centre (arts. 39, 40) (`benefits`), each with its rule's
+words and source; `apply_at` says where to apply once the place is known.
 """
 
 from __future__ import annotations
