@@ -24,8 +24,15 @@ from rasa_sdk.forms import FormValidationAction
 from actions import slots
 from actions.conversation import speech_request
 from legal_aid.eligibility import FactError, assess, load_ruleset
-from legal_aid.eligibility.answers import is_decline, parse_answer, parse_yes_no
-from legal_aid.eligibility.engine import benefit_facts
+from legal_aid.eligibility.answers import (
+    grouped_facts,
+    is_decline,
+    parse_answer,
+    parse_case_location,
+    parse_grouped_answer,
+    parse_yes_no,
+)
+from legal_aid.eligibility.engine import APPLY_AT, benefit_facts
 from legal_aid.eligibility.facts import FACTS, check_value
 from legal_aid.places import most_specific_place
 from legal_aid.policy_data import DEFAULT_REGION
@@ -37,9 +44,12 @@ FORM = "eligibility_form"
 # when unknown: it decides which rule file applies.
 #
 # Asked once the person is eligible: a deadline under seven days away or urgent
-# preservation brings advance aid (art. 44), which changes what to do now but
-# not whether they qualify, so the engine lists it apart (benefit_facts).
+# preservation brings advance aid (art. 44), the custody authority or a relative
+# can carry the application (arts. 39, 40), and the place of the case says where
+# to apply (art. 38). These change what to do now but not whether they qualify,
+# so the engine lists them apart (benefit_facts).
 URGENCY = slots.DAYS_TO_DEADLINE
+AFTER_THE_DECISION = ("advance_aid", "apply_channel", APPLY_AT)
 # Notarization fee reductions (Baotou) are asked about when the person came for them.
 NOTARIZATION_INTENT = "notarization_fee"
 # The questions whose yes means the fact is false ("有固定收入吗？" for no_fixed_income).
@@ -112,7 +122,7 @@ def facts_to_ask(tracker: Tracker) -> list[str]:
         matter = [slots.MATTER_TYPE] if slots.MATTER_TYPE in assessment["missing_facts"] else []
         wanted = [*matter, *region, *assessment["missing_facts"]]
         if assessment["decision"] == "eligible" and assessment["route"] == "application":
-            wanted += benefit_facts(facts, ("advance_aid",), frozenset(skipped), assessment)
+            wanted += benefit_facts(facts, AFTER_THE_DECISION, frozenset(skipped), assessment)
     return list(dict.fromkeys(f for f in wanted if f not in skipped and f not in facts))
 
 
@@ -181,6 +191,10 @@ class ValidateEligibilityForm(FormValidationAction):
         if interruption is not None:
             return interruption
         text = tracker.latest_message.get("text") or ""
+        if grouped_facts(fact):
+            return self._grouped_answer(fact, text, dispatcher, tracker)
+        if fact == slots.CASE_LOCATION:
+            return self._case_location(text, dispatcher, tracker)
         answer = parse_answer(fact, text, _latest_intent(tracker))
         if answer is None and _leaving(tracker):
             return {fact: None, slots.ELIGIBILITY_LEFT: _latest_intent(tracker)}
@@ -215,6 +229,36 @@ class ValidateEligibilityForm(FormValidationAction):
             declined = [*(tracker.get_slot(slots.ELIGIBILITY_DECLINED) or []), fact]
             return {fact: None, slots.ELIGIBILITY_DECLINED: declined}
         return None
+
+    def _grouped_answer(
+        self, fact: str, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """One question for several exclusive facts (死刑复核、缺席审判、强制医疗):
+        the answer settles those not known yet."""
+        answers = parse_grouped_answer(fact, text, _latest_intent(tracker))
+        if answers is None:
+            if _leaving(tracker):
+                return {fact: None, slots.ELIGIBILITY_LEFT: _latest_intent(tracker)}
+            dispatcher.utter_message(response="utter_eligibility_not_understood")
+            return {fact: None}
+        unknown = {name for name in answers if tracker.get_slot(name) is None}
+        return {name: value for name, value in answers.items() if name in unknown | {fact}}
+
+    def _case_location(
+        self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Where the case is: a place named, or "本地" for the place said before."""
+        region = tracker.get_slot(slots.REGION)
+        home = tracker.get_slot(slots.PLACE) or (region if region != DEFAULT_REGION else None)
+        named = " ".join(tracker.get_latest_entity_values("region"))
+        place = parse_case_location(named or text, home)
+        if place is None and named:
+            place = parse_case_location(text, home)
+        if place is None and _leaving(tracker):
+            return {slots.CASE_LOCATION: None, slots.ELIGIBILITY_LEFT: _latest_intent(tracker)}
+        if place is None:
+            dispatcher.utter_message(response="utter_eligibility_place_not_understood")
+        return {slots.CASE_LOCATION: place}
 
     def _matter(self, value: Any, tracker: Tracker) -> str | None:
         if value in FACTS[slots.MATTER_TYPE].allowed():

@@ -2,9 +2,12 @@
 
 First the answer in plain words (可以申请 / 不需要审查收入 / 需要先看收入),
 then why, each reason with its source, then what stays uncertain because a
-question went unanswered, then the next step with buttons. The words of the
-headline and next steps are responses in domain.yml; the reasons and their
-citations come from the rule files through the engine.
+question went unanswered; then what the person can get (the forms of aid of
+art. 22 and the services the documents promise) and where to apply (art. 38),
+each with its source; then the next step with buttons. The words of the
+headline, the introductions and next steps are responses in domain.yml; the
+reasons, forms, services and places and their citations come from the rule
+files through the engine.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from actions.conversation import restart
 from actions.eligibility_form import about_notarization, economic_test_facts, facts_from_tracker
 from actions.voice import for_ear, is_voice, source_line
 from legal_aid.eligibility import assess, load_ruleset
-from legal_aid.eligibility.facts import FACTS
+from legal_aid.eligibility.engine import rules_for
+from legal_aid.eligibility.facts import FACTS, check_facts
 from legal_aid.numbers import number_to_chinese
 from legal_aid.policy_data import DEFAULT_REGION
 
@@ -79,6 +83,88 @@ def threshold_line(assessment: dict[str, Any], voice: bool) -> str | None:
     return f"适用的经济困难标准是家庭人均每月{amount}元。"
 
 
+def join_citations(citations: list[str]) -> str:
+    """Sources of one article said once: 《法律援助法》第二十二条第（一）项、第（四）项."""
+    unique = list(dict.fromkeys(citations))
+    article, _, _ = unique[0].partition("条")
+    if all(c.startswith(f"{article}条") for c in unique) and len(unique) > 1:
+        return f"{unique[0]}、" + "、".join(c.removeprefix(f"{article}条") for c in unique[1:])
+    return "；".join(unique)
+
+
+def forms_of_aid_words(facts: dict[str, Any], assessment: dict[str, Any]) -> tuple[str, str] | None:
+    """The forms of aid in words and their sources, when there is more than
+    the consultation everyone gets (the headline says that one)."""
+    forms = assessment["forms_of_aid"]
+    if forms in ([], ["consultation"]):
+        return None
+    labels = rules_for(check_facts(facts)).forms_of_aid
+    words = "、".join(labels[form]["zh"] for form in forms)
+    return words, join_citations([labels[form]["citation"] for form in forms])
+
+
+class Telling:
+    """Lines of the result for eye or ear: a bullet and a source line below for
+    the eye, one spoken message per line for the ear."""
+
+    def __init__(self, dispatcher: CollectingDispatcher, voice: bool) -> None:
+        self.dispatcher = dispatcher
+        self.voice = voice
+        self.lines: list[str] = []
+
+    def cited(self, zh: str, citation: str) -> None:
+        if self.voice:
+            self.lines.append(f"{for_ear(zh)}{source_line(citation, True)}")
+        else:
+            self.lines.append(f"· {zh}\n  {source_line(citation, False)}")
+
+    def plain(self, line: str) -> None:
+        self.lines.append(for_ear(line) if self.voice else line)
+
+    def response(self, name: str, **values: str) -> None:
+        """A response of domain.yml, after the lines so far."""
+        self.flush()
+        self.dispatcher.utter_message(response=name, **values)
+
+    def flush(self) -> None:
+        if self.voice:
+            # One spoken message per line: a pause between them, and the
+            # listener can say "再说一遍" after any of them.
+            for line in self.lines:
+                self.dispatcher.utter_message(text=line)
+        elif self.lines:
+            self.dispatcher.utter_message(text="\n".join(self.lines))
+        self.lines = []
+
+
+def tell_what_else(telling: Telling, facts: dict[str, Any], assessment: dict[str, Any]) -> None:
+    """The forms of aid, the services promised, and where to apply, each with its source."""
+    voice = telling.voice
+    forms = forms_of_aid_words(facts, assessment)
+    if forms is not None:
+        words, citation = forms
+        telling.response(
+            "utter_eligibility_forms_of_aid",
+            forms=for_ear(words) if voice else words,
+            citation=for_ear(citation) if voice else citation,
+        )
+    if assessment["benefits"]:
+        telling.response("utter_eligibility_benefits")
+        for benefit in assessment["benefits"]:
+            telling.cited(benefit["zh"], benefit["citation"])
+    apply_at = assessment.get("apply_at")
+    if apply_at is not None:
+        telling.response(
+            "utter_eligibility_apply_at",
+            where=for_ear(apply_at["zh"]) if voice else apply_at["zh"],
+            citation=for_ear(apply_at["citation"]) if voice else apply_at["citation"],
+        )
+        left = apply_at.get("home_rules_not_applied")
+        if left is not None:
+            telling.cited(left["zh"], left["citation"])
+    telling.flush()
+
+
 class ActionEligibilityResult(Action):
     """Assesses the facts the form collected and tells the result."""
 
@@ -100,24 +186,17 @@ class ActionEligibilityResult(Action):
         if about_notarization(tracker):
             return self._tell_fee_reductions(dispatcher, facts, assessment, voice)
         dispatcher.utter_message(response=headline(assessment, economic_test_facts(facts)))
-        lines = [
-            f"{for_ear(reason['zh'])}{source_line(reason['citation'], voice)}"
-            if voice
-            else f"· {reason['zh']}\n  {source_line(reason['citation'], voice)}"
-            for reason in assessment["reasons"]
-        ]
-        extra = [
+        telling = Telling(dispatcher, voice)
+        for reason in assessment["reasons"]:
+            telling.cited(reason["zh"], reason["citation"])
+        for line in (
             threshold_line(assessment, voice),
             uncertain_line(tracker.get_slot(slots.ELIGIBILITY_DECLINED) or [], assessment),
-        ]
-        lines += [for_ear(line) if voice else line for line in extra if line]
-        if voice:
-            # One spoken message per reason: a pause between them, and the
-            # listener can say "再说一遍" after any of them.
-            for line in lines:
-                dispatcher.utter_message(text=line)
-        else:
-            dispatcher.utter_message(text="\n".join(lines))
+        ):
+            if line:
+                telling.plain(line)
+        telling.flush()
+        tell_what_else(telling, facts, assessment)
         dispatcher.utter_message(response=next_step(assessment))
         return []
 
@@ -141,11 +220,12 @@ class ActionEligibilityResult(Action):
             percent=number_to_chinese(percent) if voice else str(percent),
         )
         fee_rules = fee_reduction_rules(facts)
+        telling = Telling(dispatcher, voice)
         for reason in assessment["reasons"]:
             if reason.get("rule") in fee_rules:
-                dispatcher.utter_message(
-                    text=f"{reason['zh']}\n{source_line(reason['citation'], voice)}"
-                )
+                telling.cited(reason["zh"], reason["citation"])
+        telling.flush()
+        tell_what_else(telling, facts, assessment)
         dispatcher.utter_message(response="utter_eligibility_next_notarization")
         return []
 

@@ -24,6 +24,9 @@ class ValidateSlotMappings(ValidationAction):
     async def extract_region(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if tracker.get_slot(slots.REQUESTED_SLOT) == slots.CASE_LOCATION:
+            # The place of the case, not where the person is (art. 38): the form keeps it.
+            return {}
         # "包头市固阳县" arrives as two entities; the county is what counts.
         named = " ".join(tracker.get_latest_entity_values("region"))
         place = most_specific_place(named) if named else None

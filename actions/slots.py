@@ -27,7 +27,7 @@ def _fact(name: str) -> str:
 
 # --- eligibility facts ------------------------------------------------------------
 # The contract's facts that the dialogue never asks (no slot holds them).
-FACTS_WITHOUT_A_SLOT = frozenset({"proceeding"})
+FACTS_WITHOUT_A_SLOT: frozenset[str] = frozenset()
 FACT_SLOTS = tuple(name for name in FACTS if name not in FACTS_WITHOUT_A_SLOT)
 
 # The facts an action reads or sets by name.
@@ -42,6 +42,7 @@ NO_FIXED_INCOME = _fact("no_fixed_income")
 DAYS_TO_DEADLINE = _fact("days_to_deadline")
 NEEDS_URGENT_PRESERVATION = _fact("needs_urgent_preservation")
 NOTARIZATION_SERVICE = _fact("notarization_service")
+CASE_LOCATION = _fact("case_location")
 
 # --- set from what was said, on any turn -----------------------------------------
 PLACE = "place"  # the place named, whose policy region is REGION

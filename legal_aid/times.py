@@ -7,11 +7,17 @@ callback times), so a callback booked by voice and shown to a lawyer agree.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from legal_aid.numbers import number_to_chinese, parse_chinese_number
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
+
+
+def china_today() -> date:
+    """Today's date in China: a birthday passes at midnight China time, wherever the server runs."""
+    return datetime.now(CHINA_TIME).date()
+
 
 _TIME = re.compile(
     r"(今天|明天|后天)?\s*(凌晨|早上|上午|中午|下午|晚上)?\s*"

@@ -7,10 +7,12 @@ or economic_test.met / economic_test.not_met) and the document it comes from.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,16 @@ from hypothesis import strategies as st
 from legal_aid import policy_data
 from legal_aid.eligibility import FactError, assess, condition_holds
 from legal_aid.eligibility.conditions import ASKED_BY_CODE
+from legal_aid.eligibility.engine import benefit_facts
 from legal_aid.eligibility.facts import FACTS, eligibility_regions
-from legal_aid.eligibility.ruleset import clear_cache, load_ruleset, validate_all
+from legal_aid.eligibility.ruleset import (
+    TOP_LEVEL_KEYS,
+    clear_cache,
+    load_ruleset,
+    validate_all,
+)
 from legal_aid.policy_data import PolicyDataError
+from legal_aid.times import china_today
 
 ROOT = Path(__file__).resolve().parents[1]
 INCOME = "income_per_capita_monthly"
@@ -49,9 +58,25 @@ ADULT_SUSPECT = {
     "disability_categories": [],
     "cannot_fully_understand_own_conduct": False,
     "may_face_life_or_death_sentence": False,
+    # 第二十五条第一款第（五）、（六）项和第二十八条的程序：都不是。
+    "death_penalty_review": False,
+    "absentee_trial": False,
+    "compulsory_medical_treatment": False,
 }
 POOR = {INCOME: 500, STANDARD: 700}
 NOT_POOR = {INCOME: 3000, STANDARD: 700}
+
+
+def birthday(years: int, days_after: int = 0) -> str:
+    """The date of birth of someone whose `years`-th birthday was `days_after` days ago."""
+    day = china_today() - timedelta(days=days_after)
+    try:
+        return day.replace(year=day.year - years).isoformat()
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28).isoformat()
+
+
+DISABLED_IN_BAOTOU = {"region": "baotou", "disability_categories": ["visual"]}
 
 
 @dataclass
@@ -178,7 +203,12 @@ CASES = [
     Case(
         "no fixed income alone (adult, not disabled) does not waive the review",
         "art42_no_fixed_income",
-        {"matter_type": "family_support", **NO_EXEMPTION, "no_fixed_income": True},
+        {
+            "matter_type": "family_support",
+            "claimant": "self",
+            **NO_EXEMPTION,
+            "no_fixed_income": True,
+        },
         {"decision": "needs_more_facts", "missing_facts": [INCOME, STANDARD]},
         fired=False,
     ),
@@ -256,6 +286,7 @@ CASES = [
         "art31_food_drug_note",
         {
             "matter_type": "personal_injury",
+            "proceeding": "civil",
             "domestic_violence_victim": False,
             "good_samaritan": False,
         },
@@ -265,7 +296,7 @@ CASES = [
     Case(
         "out-of-scope matter with a lawyer is still consultation, not a bar",
         "already_has_lawyer",
-        {"matter_type": "housing_property", "has_lawyer": True},
+        {"matter_type": "housing_property", "domestic_violence_victim": False, "has_lawyer": True},
         {"decision": "consultation_only"},
         fired=False,
     ),
@@ -312,15 +343,15 @@ CASES = [
         {"decision": "eligible", "route": "notification", "economic_review": "not_applicable"},
     ),
     Case(
-        "mentally ill, cannot understand own conduct: compulsory-medical notification",
+        # Issue 22: art. 28 was approximated by mental disability; the procedure decides.
+        "第二十八条: the subject of a compulsory-medical application is notified",
         "art28_compulsory_medical",
         {
             **ADULT_SUSPECT,
             "disability_categories": ["mental"],
-            "cannot_fully_understand_own_conduct": True,
+            "compulsory_medical_treatment": True,
         },
         {"decision": "eligible", "route": "notification"},
-        also=["art25_cannot_understand_conduct"],
     ),
     Case(
         "physically disabled adult suspect is not a notification case",
@@ -351,6 +382,9 @@ CASES = [
                 "age",
                 "cannot_fully_understand_own_conduct",
                 "may_face_life_or_death_sentence",
+                "death_penalty_review",
+                "absentee_trial",
+                "compulsory_medical_treatment",
                 "disability_categories",
             ],
         },
@@ -424,6 +458,7 @@ CASES = [
         "sx35_disabled_scope",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "inheritance",
             "disability_categories": ["physical"],
             "disability_grade": 3,
@@ -437,7 +472,11 @@ CASES = [
     Case(
         "national: inheritance is consultation only even for a disabled person",
         "sx35_disabled_scope",
-        {"matter_type": "inheritance", "disability_categories": ["physical"]},
+        {
+            "matter_type": "inheritance",
+            "domestic_violence_victim": False,
+            "disability_categories": ["physical"],
+        },
         {"decision": "consultation_only", "priority_channel": False},
         fired=False,
     ),
@@ -446,6 +485,7 @@ CASES = [
         "sx35_severe_disability",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "demolition_compensation",
             "disability_categories": ["physical"],
             "disability_grade": 2,
@@ -459,6 +499,7 @@ CASES = [
         "sx35_severe_disability",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "social_insurance",
             **NO_EXEMPTION,
             "gender": "male",
@@ -474,6 +515,7 @@ CASES = [
         "sx35_multiple_disability",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "work_injury",
             "disability_categories": ["visual", "physical"],
             "disability_grade": 3,
@@ -486,6 +528,7 @@ CASES = [
         "sx35_household_multiple_disabled",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "family_support",
             "disability_categories": ["intellectual"],
             "disability_grade": 4,
@@ -499,6 +542,7 @@ CASES = [
         "sx35_elderly_and_disabled",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "social_insurance",
             "disability_categories": ["physical"],
             "disability_grade": 3,
@@ -512,6 +556,7 @@ CASES = [
         "sx35_orphan_disabled_child",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "inheritance",
             "age": 10,
             "orphan": True,
@@ -526,6 +571,7 @@ CASES = [
         "sx35_extreme_hardship_disabled",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "labor_wages",
             "extreme_hardship_support": True,
             "disability_categories": ["speech"],
@@ -540,6 +586,7 @@ CASES = [
         "sx57_double_hardship_line",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "marriage_family",
             "gender": "female",
             INCOME: 1200,
@@ -558,6 +605,7 @@ CASES = [
         "sx57_double_hardship_line",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "social_insurance",
             **NO_EXEMPTION,
             "gender": "male",
@@ -576,6 +624,7 @@ CASES = [
         "sx57_double_hardship_line",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "social_insurance",
             "minimum_living_allowance": False,
             "extreme_hardship_support": False,
@@ -590,7 +639,13 @@ CASES = [
     Case(
         "Shanxi: income below 1× — gender does not matter",
         "economic_test.met",
-        {"region": "shanxi", "matter_type": "social_insurance", INCOME: 600, STANDARD: 700},
+        {
+            "region": "shanxi",
+            "case_location": "shanxi",
+            "matter_type": "social_insurance",
+            INCOME: 600,
+            STANDARD: 700,
+        },
         {"decision": "eligible", "missing_facts": [], "hardship_threshold_monthly": 700.0},
     ),
     Case(
@@ -598,6 +653,7 @@ CASES = [
         "sx57_minor_protection_scope",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "minor_protection",
             "age": 12,
             "minimum_living_allowance": True,
@@ -607,7 +663,12 @@ CASES = [
     Case(
         "national: minor protection without abuse is consultation only",
         "sx57_minor_protection_scope",
-        {"matter_type": "minor_protection", "age": 12, "domestic_violence_victim": False},
+        {
+            "matter_type": "minor_protection",
+            "proceeding": "civil",
+            "age": 12,
+            "domestic_violence_victim": False,
+        },
         {"decision": "consultation_only"},
         fired=False,
     ),
@@ -616,6 +677,7 @@ CASES = [
         "sx57_urgent_first",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "domestic_violence",
             "gender": "female",
             "domestic_violence_victim": True,
@@ -627,7 +689,12 @@ CASES = [
     Case(
         "Shanxi: a woman asking about a loan still gets priority answering",
         "sx57_priority",
-        {"region": "shanxi", "matter_type": "contract_debt", "gender": "female"},
+        {
+            "region": "shanxi",
+            "case_location": "shanxi",
+            "matter_type": "contract_debt",
+            "gender": "female",
+        },
         {"decision": "consultation_only", "priority_channel": True},
     ),
     Case(
@@ -635,6 +702,7 @@ CASES = [
         "sx57_family_matters_scope",
         {
             "region": "shanxi",
+            "case_location": "shanxi",
             "matter_type": "marriage_family",
             "gender": "male",
             "age": 40,
@@ -705,7 +773,9 @@ CASES = [
         },
     ),
     Case(
-        "Baotou: eligible for legal aid, so not the 40 % rule",
+        # 《公证法》第三十四条: who qualifies for legal aid gets at least what
+        # those who do not get (issue 22: the rule was inverted).
+        "Baotou: eligible for legal aid, at least the 40 % too",
         "bt_fee_pension_or_support",
         {
             "region": "baotou",
@@ -714,9 +784,20 @@ CASES = [
             "minimum_living_allowance": True,
             "notarization_service": "support_agreement",
         },
-        {"decision": "eligible", "fee_reductions": []},
-        fired=False,
-        also=["bt_experienced_lawyer"],
+        {
+            "decision": "eligible",
+            "fee_reductions": [{"service": "notarization", "min_percent": 40}],
+        },
+    ),
+    Case(
+        "Baotou: the 40 % needs no legal-aid decision (the notarization path asks none)",
+        "bt_fee_pension_or_support",
+        {
+            "region": "baotou",
+            "disability_categories": ["physical"],
+            "notarization_service": "pension_or_compensation",
+        },
+        {"fee_reductions": [{"service": "notarization", "min_percent": 40}]},
     ),
     Case(
         "Baotou: first will of a disabled person aged 75 is free",
@@ -732,7 +813,8 @@ CASES = [
         {"fee_reductions": [{"service": "notarization", "min_percent": 100}]},
     ),
     Case(
-        "Baotou: aged exactly 70 is not 'over 70'",
+        # Issue 22: aged 70 was refused outright; now the date of birth decides.
+        "Baotou: aged 70 in whole years: not settled until the date of birth is known",
         "bt_fee_first_will",
         {
             "region": "baotou",
@@ -751,6 +833,7 @@ CASES = [
         {
             "region": "baotou",
             "matter_type": "inheritance",
+            "domestic_violence_victim": False,
             "disability_categories": ["mental"],
             "notarization_service": "small_inheritance",
             "inheritance_amount": 5000,
@@ -808,6 +891,206 @@ CASES = [
         {"fee_reductions": [], "priority_channel": False},
         fired=False,
     ),
+    # ---- issue 22: answers a lawyer would dispute, each with its article ------
+    Case(
+        "包头 第四部分 超过70周岁: the day after the 70th birthday, the first will is free",
+        "bt_fee_first_will",
+        {
+            **DISABLED_IN_BAOTOU,
+            "birth_date": birthday(70, days_after=1),
+            "notarization_service": "will",
+            "first_will": True,
+        },
+        {"fee_reductions": [{"service": "notarization", "min_percent": 100}]},
+    ),
+    Case(
+        "包头 第四部分 超过70周岁 (民法典 第一千二百五十九条): on the 70th birthday, not yet",
+        "bt_fee_first_will",
+        {
+            **DISABLED_IN_BAOTOU,
+            "birth_date": birthday(70),
+            "notarization_service": "will",
+            "first_will": True,
+        },
+        {"fee_reductions": []},
+        fired=False,
+    ),
+    Case(
+        "包头 第四部分 超过70周岁: 71 in whole years is over 70 without a date",
+        "bt_fee_first_will",
+        {**DISABLED_IN_BAOTOU, "age": 71, "notarization_service": "will", "first_will": True},
+        {"fee_reductions": [{"service": "notarization", "min_percent": 100}]},
+    ),
+    Case(
+        "包头 第四部分: severely disabled, basic-livelihood notarization, eligible too: 50 %",
+        "bt_fee_basic_livelihood",
+        {
+            **DISABLED_IN_BAOTOU,
+            "disability_grade": 1,
+            "matter_type": "social_insurance",
+            "minimum_living_allowance": True,
+            "notarization_service": "basic_livelihood",
+        },
+        {
+            "decision": "eligible",
+            "fee_reductions": [{"service": "notarization", "min_percent": 50}],
+        },
+    ),
+    Case(
+        "第二十五条第一款第（二）项: 多重残疾 without the categories named is notified",
+        "art25_sensory_disability",
+        {**ADULT_SUSPECT, "disability_categories": ["multiple"]},
+        {"decision": "eligible", "route": "notification"},
+    ),
+    Case(
+        "第二十五条第一款第（二）项: 多重残疾 with hearing among them is notified",
+        "art25_sensory_disability",
+        {**ADULT_SUSPECT, "disability_categories": ["multiple", "hearing", "physical"]},
+        {"decision": "eligible", "route": "notification"},
+    ),
+    Case(
+        "第二十五条第一款第（二）项: 多重残疾 named as physical and intellectual is not",
+        "art25_sensory_disability",
+        {
+            **ADULT_SUSPECT,
+            **NO_EXEMPTION,
+            **POOR,
+            "disability_categories": ["multiple", "physical", "intellectual"],
+        },
+        {"decision": "eligible", "route": "application"},
+        fired=False,
+    ),
+    Case(
+        "第四十二条第（三）项: a migrant worker's wage claim is exempt, and told severance is not",
+        "art42_migrant_worker_other_labor_claims",
+        {"matter_type": "labor_wages", "migrant_worker": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+        also=["art42_migrant_worker"],
+    ),
+    Case(
+        "第四十二条第（三）项: a migrant worker's work injury is exempt, other claims told apart",
+        "art42_migrant_worker_injury_scope",
+        {"matter_type": "work_injury", "migrant_worker": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "第三十二条第（四）项 相关权益: housing lost through domestic violence",
+        "art32_domestic_violence",
+        {"matter_type": "housing_property", "domestic_violence_victim": True},
+        {"decision": "eligible", "economic_review": "exempt", "missing_facts": []},
+    ),
+    Case(
+        "第三十二条第（四）项 相关权益: inheritance of an abused or abandoned person",
+        "art32_domestic_violence",
+        {"matter_type": "inheritance", "domestic_violence_victim": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "第三十二条第（四）项: a housing dispute asks about violence first",
+        "art32_domestic_violence",
+        {"matter_type": "housing_property"},
+        {"decision": "needs_more_facts", "missing_facts": ["domestic_violence_victim"]},
+        fired=False,
+    ),
+    Case(
+        "第三十二条第（一）项: a martyr's relative, whatever the matter is filed under",
+        "art32_hero_martyr",
+        {"matter_type": "administrative", "hero_martyr_relative": True},
+        {"decision": "eligible", "economic_review": "exempt"},
+    ),
+    Case(
+        "第三十二条第（一）项: not asked about a loan",
+        "art32_hero_martyr",
+        {"matter_type": "contract_debt"},
+        {"decision": "consultation_only", "missing_facts": []},
+        fired=False,
+    ),
+    Case(
+        "第三十四条: outside Shanxi the line is an estimate, and the centre decides",
+        "hardship_line",
+        {"matter_type": "traffic_accident", **NO_EXEMPTION, **POOR},
+        {"decision": "eligible", "hardship_threshold_monthly": 700.0},
+    ),
+    Case(
+        "第三十四条; 57号 第二部分第（四）项: a man in Shanxi is held to the 低保 line",
+        "hardship_line",
+        {
+            "region": "shanxi",
+            "case_location": "shanxi",
+            "matter_type": "social_insurance",
+            **NO_EXEMPTION,
+            "gender": "male",
+            **POOR,
+        },
+        {"decision": "eligible", "hardship_threshold_monthly": 700.0},
+    ),
+    Case(
+        "第三十一条第（四）项、第四十条: child support is the child's claim, judged on the child",
+        "art31_child_support_claim",
+        {
+            "matter_type": "family_support",
+            "claimant": "child",
+            "age": 8,
+            "no_fixed_income": True,
+        },
+        {"decision": "eligible", "economic_review": "exempt", "missing_facts": []},
+        also=["art42_no_fixed_income", "art31_family_support"],
+    ),
+    # ---- issue 22: routes the law gives that were never offered --------------
+    Case(
+        "第二十五条第一款第（五）项: a 死刑复核 defendant who does not 'face' death is notified",
+        "art25_death_penalty_review",
+        {**ADULT_SUSPECT, "death_penalty_review": True},
+        {"decision": "eligible", "route": "notification", "economic_review": "not_applicable"},
+    ),
+    Case(
+        "第二十五条第一款第（六）项: the defendant of a trial in absentia is notified",
+        "art25_absentee_trial",
+        {**ADULT_SUSPECT, "absentee_trial": True},
+        {"decision": "eligible", "route": "notification"},
+    ),
+    Case(
+        "第二十五条第二款: an adult defendant who applies is told the court may notify",
+        "art25_2_court_may_notify",
+        {**ADULT_SUSPECT, "minimum_living_allowance": True},
+        {"decision": "eligible", "route": "application"},
+    ),
+    Case(
+        "第二十九条: a sexually abused 14-year-old is a crime victim, not consultation only",
+        "art29_victim_application",
+        {
+            "matter_type": "minor_protection",
+            "proceeding": "criminal",
+            "criminal_role": "victim",
+            "age": 14,
+            "no_fixed_income": True,
+        },
+        {"decision": "eligible", "route": "application", "economic_review": "exempt"},
+        also=["art42_no_fixed_income"],
+    ),
+    Case(
+        "第二十九条: an assaulted woman whose case is criminal applies as a victim",
+        "art29_victim_application",
+        {
+            "matter_type": "personal_injury",
+            "proceeding": "criminal",
+            "criminal_role": "victim",
+            **NO_EXEMPTION,
+            **POOR,
+        },
+        {"decision": "eligible", "route": "application", "economic_review": "required"},
+    ),
+    Case(
+        "第二十九条: a personal injury asks whether it is a criminal case",
+        "art29_victim_application",
+        {
+            "matter_type": "personal_injury",
+            "domestic_violence_victim": False,
+            "good_samaritan": False,
+        },
+        {"decision": "needs_more_facts"},
+        fired=False,
+    ),
 ]
 
 
@@ -835,6 +1118,156 @@ def test_case_table_is_large_and_names_real_rules():
     assert {case.rule for case in CASES} <= rule_ids
 
 
+def test_the_date_of_birth_is_asked_only_where_it_decides():
+    """超过70周岁: only a person of exactly 70 in whole years is asked the date."""
+    will = {**DISABLED_IN_BAOTOU, "notarization_service": "will", "first_will": True}
+    assert benefit_facts({**will, "age": 70}, ("fee_reduction",)) == ["birth_date"]
+    assert benefit_facts({**will, "age": 69}, ("fee_reduction",)) == []
+    assert benefit_facts({**will, "age": 72}, ("fee_reduction",)) == []
+
+
+def benefit_kinds(facts: dict[str, Any]) -> list[str]:
+    return [benefit["kind"] for benefit in assess(facts)["benefits"]]
+
+
+def test_benefits_are_cited_services_of_the_documents():
+    for facts in (
+        {"region": "shanxi", "case_location": "shanxi", **SHANXI_WOMAN_DIVORCE},
+        {**DISABLED_IN_BAOTOU, "matter_type": "contract_debt"},
+    ):
+        for benefit in assess(facts)["benefits"]:
+            assert set(benefit) == {"kind", "zh", "citation"} and benefit["citation"], benefit
+
+
+def test_a_severely_disabled_person_in_shanxi_is_told_the_services_of_35():
+    facts = {
+        "region": "shanxi",
+        "case_location": "太原市",
+        "matter_type": "inheritance",
+        "disability_categories": ["physical"],
+        "disability_grade": 1,
+        "has_disability_certificate": True,
+    }
+    assert set(benefit_kinds(facts)) == {
+        "proxy_acceptance",
+        "mediation_link",
+        "accessible_formats",
+        "one_to_one",
+    }
+    accessible = next(b for b in assess(facts)["benefits"] if b["kind"] == "accessible_formats")
+    # One entry for one service, with every document that promises it.
+    assert "第四十五条" in accessible["citation"] and "35号 第五部分" in accessible["citation"]
+
+
+def test_a_woman_in_shanxi_who_qualifies_is_told_the_services_of_57():
+    facts = {**SHANXI_WOMAN_DIVORCE, "case_location": "太原市"}
+    kinds = benefit_kinds(facts)
+    for kind in ("proxy_acceptance", "one_trip", "home_visit", "notarization_and_forensic_aid"):
+        assert kind in kinds
+
+
+def test_baotou_lawyer_fees_for_a_disabled_person_without_legal_aid():
+    facts = {**DISABLED_IN_BAOTOU, "matter_type": "contract_debt"}
+    assert "lawyer_fee_reduction" in benefit_kinds(facts)
+    qualifies = {**DISABLED_IN_BAOTOU, "matter_type": "family_support"}
+    qualifies |= {"minimum_living_allowance": True, "notarization_service": "support_agreement"}
+    assert {"choose_lawyer", "notarization_legal_aid"} <= set(benefit_kinds(qualifies))
+    assert "lawyer_fee_reduction" not in benefit_kinds(qualifies)
+
+
+def test_a_personal_injury_asks_first_whether_it_is_a_criminal_case():
+    """第二十九条: the victim's route opens only if the case is criminal."""
+    facts = {"matter_type": "personal_injury", "domestic_violence_victim": False}
+    facts |= {"good_samaritan": False}
+    missing = assess(facts)["missing_facts"]
+    assert missing[0] == "proceeding" and "criminal_role" not in missing
+    # Who comes about an injury is the injured: a victim once the case is criminal.
+    reported = assess({**facts, "proceeding": "criminal", **NO_EXEMPTION, **POOR})
+    assert reported["decision"] == "eligible"
+    assert "art29_victim_application" in reason_rules(reported)
+    civil = assess({**facts, "proceeding": "civil"})
+    assert civil["decision"] == "consultation_only" and civil["missing_facts"] == []
+
+
+def test_a_detained_applicant_is_told_the_custody_transfer_art_39():
+    applying = {**ADULT_SUSPECT, "minimum_living_allowance": True}
+    assert benefit_facts(applying, ("apply_channel",)) == ["detained"]
+    assert "custody_transfer" in benefit_kinds({**applying, "detained": True})
+    assert "custody_transfer" not in benefit_kinds({**applying, "detained": False})
+
+
+def test_relatives_apply_when_the_guardian_is_the_abuser_art_40():
+    child = {"matter_type": "domestic_violence", "domestic_violence_victim": True, "age": 9}
+    assert benefit_facts(child, ("apply_channel",)) == ["guardian_infringes"]
+    assert benefit_kinds(child) == ["legal_representative"]
+    assert benefit_kinds({**child, "guardian_infringes": True}) == ["relative_applies"]
+    # Not asked where the guardian is not the usual suspect.
+    injured = {"matter_type": "traffic_accident", "age": 9, "no_fixed_income": True}
+    assert benefit_facts(injured, ("apply_channel",)) == []
+
+
+def test_the_hardship_line_says_the_province_decides():
+    """第三十四条 leaves the line to each province: no 'national line' is claimed."""
+    result = assess({"matter_type": "traffic_accident", **NO_EXEMPTION, **POOR})
+    line = next(r for r in result["reasons"] if r["rule"] == "hardship_line")
+    assert "全国没有统一的标准" in line["zh"] and "法律援助机构" in line["zh"]
+
+
+def test_notification_reason_is_not_narrowed_to_the_blind_deaf_and_mute():
+    result = assess({**ADULT_SUSPECT, "disability_categories": ["visual"]})
+    reason = next(r for r in result["reasons"] if r["rule"] == "art25_sensory_disability")
+    assert "视力、听力、言语残疾人" in reason["zh"] and "盲" not in reason["zh"]
+
+
+@pytest.mark.parametrize("region", ["shanxi", "baotou"])
+def test_regional_citations_name_the_part(region):
+    """A document number alone cannot be checked: the part is named in the reason."""
+    national = load_ruleset("national").rules
+    for rule in load_ruleset(region).rules:
+        if rule not in national:
+            assert "部分" in rule.citation, (rule.id, rule.citation)
+
+
+# Words in policy/REVIEW.md's backticks that are not rule or condition ids.
+REVIEW_OTHER_NAMES = {
+    "known_facts",
+    "residence",
+    "rules_follow",
+    "litigation_when",
+    "non_litigation_when",
+    "anniversary_passed",
+    "anniversary_reached",
+    "grouped_questions",
+    "labor_wages",
+    "work_injury",
+    "minor_protection",
+    "notarization_service",
+    "has_lawyer",
+    "eligible",
+    "notification",
+    "when",
+    "citation",
+    "test_regional_citations_name_the_part",
+}
+
+
+def test_the_review_list_points_at_real_rules():
+    """policy/REVIEW.md is where a centre changes a decision: every rule or named
+    condition it points at must exist, or the change would land nowhere."""
+    review = (ROOT / "policy" / "REVIEW.md").read_text(encoding="utf-8")
+    quoted = re.findall(r"`([^`]+)`", review)
+    # `conditions.elderly`, `rules.hardship_line`: the name after the section.
+    names = [text.rsplit(".", 1)[-1] for text in quoted if not text.endswith((".yml", ".py"))]
+    named = {name for name in names if re.fullmatch(r"[a-z][a-z0-9_]*", name)}
+    known = set(REVIEW_OTHER_NAMES) | set(FACTS) | TOP_LEVEL_KEYS
+    for region in eligibility_regions():
+        ruleset = load_ruleset(region)
+        known |= {rule.id for rule in ruleset.rules} | set(ruleset.conditions)
+    assert named - known == set()
+    for rule_id in ("hardship_line", "over_seventy", "sensory_disability", "crime_reported"):
+        assert rule_id in named
+
+
 def test_every_reason_cites_a_document():
     for case in CASES:
         for reason in assess(case.facts)["reasons"]:
@@ -852,8 +1285,129 @@ def test_assessment_has_the_contract_keys():
         "priority_channel",
         "missing_facts",
         "fee_reductions",
+        "forms_of_aid",
+        "benefits",
         "reasons",
     ]
+
+
+def test_apply_at_is_there_once_the_place_of_the_case_is_known():
+    result = assess({"matter_type": "labor_wages", "case_location": "北京市"})
+    assert list(result)[-2:] == ["apply_at", "reasons"]
+    assert result["apply_at"]["citation"] == "《法律援助法》第三十八条"
+
+
+# 《民法典》第一千二百五十九条：“以上”包括本数，“超过”“不满”不包括本数。
+# 年龄从出生日期算（整周岁），所以生日当天就满了。
+BIRTH_DATE_LINES = [
+    ("minor", birthday(18, days_after=-1), True),
+    ("minor", birthday(18), False),
+    ("elderly", birthday(60, days_after=-1), False),
+    ("elderly", birthday(60), True),
+]
+
+
+@pytest.mark.parametrize(("name", "born", "holds"), BIRTH_DATE_LINES)
+def test_a_date_of_birth_decides_the_age(name, born, holds):
+    assert condition_holds(name, {"birth_date": born}) is holds
+    # A whole-years age said alongside does not override the date.
+    assert condition_holds(name, {"birth_date": born, "age": 40}) is holds
+
+
+def test_forms_of_aid_follow_art_22():
+    """第二十二条: the form of aid follows the matter and the person's part in it."""
+    wages = assess({"matter_type": "labor_wages", "migrant_worker": True})
+    assert wages["forms_of_aid"] == [
+        "consultation",
+        "document_drafting",
+        "civil_representation",
+        "labor_arbitration_representation",
+    ]
+    minor_suspect = {"matter_type": "criminal_defense", "criminal_role": "suspect_or_defendant"}
+    assert assess({**minor_suspect, "age": 16})["forms_of_aid"] == [
+        "consultation",
+        "criminal_defense",
+    ]
+    above_line = assess({**ADULT_SUSPECT, **NO_EXEMPTION, **NOT_POOR})
+    assert above_line["forms_of_aid"] == ["consultation", "duty_lawyer"]
+    victim = {"matter_type": "criminal_defense", "criminal_role": "victim", **NO_EXEMPTION, **POOR}
+    assert assess(victim)["forms_of_aid"] == ["consultation", "criminal_representation"]
+    retrial = {"matter_type": "state_compensation", "retrial_acquitted": True}
+    assert "state_compensation_representation" in assess(retrial)["forms_of_aid"]
+    assert assess({"matter_type": "contract_debt"})["forms_of_aid"] == ["consultation"]
+
+
+SHANXI_WOMAN_DIVORCE = {
+    "region": "shanxi",
+    "matter_type": "marriage_family",
+    "gender": "female",
+    "domestic_violence_victim": False,
+    "disability_categories": [],
+    INCOME: 1200,
+    STANDARD: 700,
+}
+
+
+def test_a_shanxi_resident_suing_in_beijing_is_sent_to_beijing():
+    """第三十八条: the centre where the court sits; Shanxi's 57号 is not Beijing's rule."""
+    result = assess({**SHANXI_WOMAN_DIVORCE, "case_location": "北京市", "proceeding": "civil"})
+    assert result["decision"] == "consultation_only"
+    apply_at = result["apply_at"]
+    assert apply_at["place"] == "北京市" and apply_at["rules_region"] == "national"
+    assert "办案机关所在地（北京市）" in apply_at["zh"]
+    assert apply_at["citation"] == "《法律援助法》第三十八条"
+    left = apply_at["home_rules_not_applied"]
+    assert "晋司通〔2022〕57号" in left["zh"] and "不适用" in left["zh"]
+    assert "sx57_family_matters_scope" in [rule["rule"] for rule in left["rules"]]
+
+
+def test_the_same_case_in_taiyuan_follows_shanxi_rules():
+    result = assess({**SHANXI_WOMAN_DIVORCE, "case_location": "太原市"})
+    assert result["decision"] == "eligible"
+    assert result["hardship_threshold_monthly"] == 1400.0
+    assert result["apply_at"]["place"] == "太原市"
+    assert "home_rules_not_applied" not in result["apply_at"]
+
+
+def test_where_the_case_is_is_asked_when_it_decides():
+    result = assess(SHANXI_WOMAN_DIVORCE)
+    assert result["decision"] == "needs_more_facts"
+    assert result["missing_facts"] == ["case_location"]
+    assert "apply_at" not in result
+    assert "where_to_apply.ask" in reason_rules(result)
+
+
+def test_where_the_case_is_is_not_asked_when_every_place_gives_the_same_answer():
+    beaten = {
+        "region": "shanxi",
+        "matter_type": "domestic_violence",
+        "domestic_violence_victim": True,
+    }
+    result = assess(beaten)
+    assert result["decision"] == "eligible" and result["missing_facts"] == []
+
+
+def test_a_county_is_said_with_its_city():
+    result = assess({"region": "baotou", "matter_type": "labor_wages", "case_location": "固阳县"})
+    assert result["apply_at"]["place"] == "包头市固阳县"
+
+
+def test_a_non_litigation_matter_goes_where_the_dispute_is():
+    facts = {
+        "matter_type": "labor_wages",
+        "proceeding": "non_litigation",
+        "case_location": "太原市",
+    }
+    assert "事由发生地（太原市）" in assess(facts)["apply_at"]["zh"]
+
+
+def test_whose_claim_it_is_is_asked_first_for_support_payments():
+    """抚养费 is the child's claim: the child's circumstances decide (第三十一条第（四）项)."""
+    result = assess({"matter_type": "family_support"})
+    assert result["missing_facts"][0] == "claimant"
+    # Settled without it (a 低保 household): not asked.
+    settled = assess({"matter_type": "family_support", "minimum_living_allowance": True})
+    assert settled["missing_facts"] == []
 
 
 def test_null_means_not_known():
@@ -875,6 +1429,12 @@ def test_null_means_not_known():
         ({"disability_grade": 5}, "disability_grade"),
         ({"disability_categories": "visual"}, "disability_categories"),
         ({INCOME: -1}, INCOME),
+        ({"birth_date": "1950-13-01"}, "birth_date"),
+        ({"birth_date": "1950-1-1"}, "birth_date"),
+        ({"birth_date": "2999-01-01"}, "birth_date"),
+        ({"claimant": "neighbour"}, "claimant"),
+        ({"case_location": "Atlantis"}, "case_location"),
+        ({"death_penalty_review": "yes"}, "death_penalty_review"),
     ],
 )
 def test_bad_facts_are_refused_by_name(facts, named):
@@ -1118,11 +1678,19 @@ rules:
 """,
         encoding="utf-8",
     )
-    woman = {"region": "taiyuan", "matter_type": "marriage_family", "gender": "female"}
+    woman = {
+        "region": "taiyuan",
+        "case_location": "taiyuan",
+        "matter_type": "marriage_family",
+        "gender": "female",
+    }
     result = assess({**woman, INCOME: 2000, STANDARD: 700})
     assert result["decision"] == "eligible"
     assert result["hardship_threshold_monthly"] == 2100.0
-    elderly = assess({"region": "taiyuan", "matter_type": "contract_debt", "age": 80, **POOR})
+    elderly = assess(
+        {"region": "taiyuan", "case_location": "taiyuan", "matter_type": "contract_debt", "age": 80}
+        | POOR
+    )
     assert elderly["decision"] == "eligible"
     assert "ty_contract_debt_for_elderly" in reason_rules(elderly)
 
@@ -1148,6 +1716,11 @@ def fact_values(name: str) -> st.SearchStrategy[Any]:
         return st.integers(0, 20000) | st.floats(0, 1e7, allow_nan=False, allow_infinity=False)
     if spec.kind == "string_list":
         return st.lists(st.sampled_from(spec.allowed()), unique=True, max_size=3)
+    if spec.kind == "date":
+        today = china_today()
+        return st.dates(today.replace(year=today.year - 100), today).map(date.isoformat)
+    if spec.kind == "place":
+        return st.sampled_from([*eligibility_regions(), "北京市", "太原市", "固阳县"])
     return st.sampled_from(spec.allowed())
 
 

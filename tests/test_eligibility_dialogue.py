@@ -13,77 +13,7 @@ import requests
 
 from legal_aid.eligibility.answers import parse_answer
 from legal_aid.eligibility.engine import benefit_facts
-from tests.conftest import Conversation
-
-# What the form may ask, recognised by words of its question (domain.yml utter_ask_*).
-QUESTION_WORDS = {
-    "matter_type": "什么事",
-    "region": "哪个省",
-    "criminal_role": "刑事案件里",
-    "has_lawyer": "请了律师",
-    "domestic_violence_victim": "家庭暴力、虐待或者遗弃吗",
-    "migrant_worker": "务工",
-    "retrial_acquitted": "再审改判",
-    "good_samaritan": "见义勇为",
-    "hero_martyr_relative": "英雄烈士",
-    "age": "多大",
-    "gender": "男性还是女性",
-    "cannot_fully_understand_own_conduct": "完全明白",
-    "may_face_life_or_death_sentence": "无期徒刑",
-    "disability_categories": "有残疾吗",
-    "disability_grade": "几级",
-    "has_disability_certificate": "有残疾证吗",
-    "minimum_living_allowance": "低保户",
-    "extreme_hardship_support": "特困",
-    "no_fixed_income": "固定的生活来源",
-    "orphan": "孤儿",
-    "household_disabled_count": "几个残疾人",
-    "elderly_and_disabled_household": "老残一体",
-    "income_per_capita_monthly": "每人每个月",
-    "local_minimum_living_standard_monthly": "低保标准",
-    "days_to_deadline": "期限",
-    "needs_urgent_preservation": "保全",
-    "notarization_service": "什么公证",
-    "first_will": "第一次办遗嘱",
-    "inheritance_amount": "值多少钱",
-}
-MAX_QUESTIONS = 8
-
-
-def asked_fact(texts: list[str]) -> str | None:
-    """The fact the last message asks about, or None when the form is done."""
-    last = texts[-1] if texts else ""
-    for fact, words in QUESTION_WORDS.items():
-        if words in last:
-            return fact
-    return None
-
-
-class Person:
-    """Answers the form's questions from what this person would say."""
-
-    def __init__(self, conversation: Conversation, answers: dict[str, str]) -> None:
-        self.conversation = conversation
-        self.answers = answers
-        self.asked: list[str] = []
-
-    def say(self, text: str) -> list[str]:
-        return [reply.get("text") or "" for reply in self.conversation.say(text)]
-
-    def check(self, *opening: str) -> str:
-        """Says the opening messages, answers every question; the result's text."""
-        texts: list[str] = []
-        for message in opening:
-            texts = self.say(message)
-        transcript = list(texts)
-        while (fact := asked_fact(texts)) is not None:
-            assert fact not in self.asked[-1:], f"asked {fact} twice in a row: {texts}"
-            assert fact in self.answers, f"asked {fact}, which does not matter here: {texts}"
-            assert len(self.asked) < MAX_QUESTIONS, f"too many questions: {self.asked}"
-            self.asked.append(fact)
-            texts = self.say(self.answers[fact])
-            transcript += texts
-        return "\n".join(texts)
+from tests.support.eligibility_person import Person, asked_fact
 
 
 def test_a_blind_man_wrongly_detained_gets_a_lawyer_by_notification(conversation):
@@ -106,6 +36,7 @@ def test_a_beaten_wife_with_income_above_the_line_needs_no_income_check(conversa
             "income_per_capita_monthly": "一个月五千多",
             "days_to_deadline": "没有",
             "needs_urgent_preservation": "不用",
+            "case_location": "就在本地",
         },
     )
     result = person.check("我老公喝了酒就打我 我想离婚", "帮我查一查")
@@ -122,12 +53,14 @@ def test_a_migrant_worker_owed_wages_is_exempt_from_the_income_check(conversatio
             "migrant_worker": "对 我是农民工",
             "days_to_deadline": "没有",
             "needs_urgent_preservation": "没有",
+            "case_location": "本地",
         },
     )
     result = person.check("包工头欠了我八个月工钱 一分没给", "帮我查一查")
     assert "不需要审查收入" in result
     assert "第四十二条第（三）项" in result
-    assert len(person.asked) <= 4
+    # Region, migrant worker, deadline, preservation, and where the case is (art. 38).
+    assert len(person.asked) <= 5
 
 
 def test_a_severely_disabled_person_in_shanxi_gets_aid_on_the_certificate(conversation):
@@ -148,6 +81,7 @@ def test_a_severely_disabled_person_in_shanxi_gets_aid_on_the_certificate(conver
             "elderly_and_disabled_household": "不是",
             "days_to_deadline": "没有",
             "needs_urgent_preservation": "没有",
+            "case_location": "太原",
         },
     )
     result = person.check("我爸去世了 哥哥不让我分遗产", "帮我查一查")
@@ -160,6 +94,7 @@ def test_an_elderly_parent_without_income_claiming_support_is_exempt(conversatio
         conversation,
         {
             "region": "河北石家庄",
+            "claimant": "我自己",
             "domestic_violence_victim": "不是",
             "age": "六十八岁",
             "disability_categories": "没有",
@@ -168,6 +103,7 @@ def test_an_elderly_parent_without_income_claiming_support_is_exempt(conversatio
             "no_fixed_income": "没有",
             "days_to_deadline": "没有",
             "needs_urgent_preservation": "没有",
+            "case_location": "本地",
         },
     )
     result = person.check("儿子不给我生活费", "帮我查一查")
@@ -183,6 +119,7 @@ def test_a_deadline_in_five_days_brings_advance_aid(conversation):
             "region": "山西大同",
             "migrant_worker": "是",
             "days_to_deadline": "还有五天就过时效了",
+            "case_location": "本地",
         },
     )
     result = person.check("厂里干活把手指头轧断了 老板不管", "帮我查一查")
@@ -269,11 +206,14 @@ def test_questions_and_results_have_a_spoken_variant(stack):
     voice("包工头欠了我工钱不给")
     question = voice("帮我查一查")[-1]
     assert "“" not in question and "比如，山西太原" in question
-    for answer in ("山西太原", "是", "没有", "没有"):
+    # Region, migrant worker, deadline, preservation, and where the case is (art. 38).
+    for answer in ("山西太原", "是", "没有", "没有", "本地"):
         texts = voice(answer)
     spoken = "\n".join(texts)
     assert "结果是：您可以申请法律援助" in spoken
     assert "来源是法律援助法第四十二条第三项" in spoken
+    assert "到哪里申请：向太原市的法律援助机构申请" in spoken
+    assert "来源是法律援助法第三十八条" in spoken
     assert "《" not in spoken and "（" not in spoken
 
 

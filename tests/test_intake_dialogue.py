@@ -163,6 +163,8 @@ MOTHER_BY_VOICE = {
     "days_to_deadline": "还有五天",
     "needs_urgent_preservation": "不是",
     "review": "对",
+    # Where the case is, asked once she qualifies (art. 38).
+    "case_location": "本地",
 }
 
 

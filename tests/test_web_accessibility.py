@@ -32,7 +32,8 @@ from tests.support.intake_support import MIGRANT_WORKER, question_in
 PROBLEM = "老板拖了我三个月工资不给"
 # What a migrant worker answers to each question of the eligibility form,
 # recognised by words of the question (as in test_eligibility_dialogue.py).
-ANSWERS = {"哪个省": "山西太原", "务工": "是", "期限": "没有", "保全": "没有"}
+# The eligibility questions the migrant worker meets, ending with where the case is (art. 38).
+ANSWERS = {"哪个省": "山西太原", "务工": "是", "期限": "没有", "保全": "没有", "在哪里办": "本地"}
 
 
 @pytest.fixture(scope="module")

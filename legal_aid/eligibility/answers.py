@@ -1,21 +1,25 @@
 """Reads a person's answer to one eligibility question as the value of its fact.
 
 People answer in their own words: "没有", "对", "六十八岁", "一千二左右",
-"两千五百块", "二级", "重度", "我是受害人". The words for choices and yes/no
-live in policy/answers.yml and policy/vocabulary.yml; numbers go through
-legal_aid.numbers, the one reader of Chinese numerals. None means "not
+"两千五百块", "二级", "重度", "我是受害人", "一九五四年三月五号", "在北京".
+The words for choices and yes/no live in policy/answers.yml and
+policy/vocabulary.yml; numbers go through legal_aid.numbers, the one reader of
+Chinese numerals; places through legal_aid.places. None means "not
 understood", and the dialogue asks again.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 from typing import Any
 
 from legal_aid.eligibility.facts import FACTS
-from legal_aid.numbers import parse_chinese_number, parse_duration_days, parse_money
+from legal_aid.numbers import DIGITS, parse_chinese_number, parse_duration_days, parse_money
+from legal_aid.places import most_specific_place
 from legal_aid.policy_data import load_policy_file
+from legal_aid.times import china_today
 
 # Facts whose number is an amount of money, a count of days, or of people/years.
 MONEY_FACTS = frozenset(
@@ -31,6 +35,12 @@ _MONEY_IN_TEXT = re.compile(
 )
 _DURATION_IN_TEXT = re.compile(
     r"(?:[\d.零〇一二两俩三四五六七八九十百千几]+|半)[多来余]?个?[多半]?(?:工作日|星期|礼拜|年|月|周|天|日)[多半]?"
+)
+_NUMERAL = r"[\d零〇一二两三四五六七八九十]+"
+# "1954年3月5日", "一九五四年三月五号", "54年3月", "1954-03-05", "1954.3.5".
+_BIRTH_DATE = re.compile(
+    rf"(?P<year>{_NUMERAL})\s*[年\-./]\s*(?P<month>{_NUMERAL})\s*[月\-./]?\s*"
+    rf"(?:(?P<day>{_NUMERAL})\s*[日号]?)?"
 )
 # "没有收入" is an income of 0, not a refusal.
 _NO_INCOME = re.compile(r"没(?:有)?(?:收入|钱|工作|进项)|一分(?:钱)?都没")
@@ -85,6 +95,74 @@ def parse_disability_grade(text: str) -> int | None:
     return longest_match(text, grades)
 
 
+def parse_birth_date(text: str, today: date | None = None) -> str | None:
+    """The date of birth said ("一九五四年三月五号") as YYYY-MM-DD, or None.
+
+    Without the day ("1954年3月") the first of the month is taken, unless the
+    month is this month: only then can the day decide whether a birthday has
+    passed, and the answer is not understood (the question comes again).
+    """
+    found = _BIRTH_DATE.search("".join(text.split()))
+    if not found:
+        return None
+    today = today or china_today()
+    year = _year(found.group("year"), today)
+    month = _whole_number(found.group("month"))
+    day = _whole_number(found.group("day")) if found.group("day") else None
+    if year is None or month is None or (day is None and month == today.month):
+        return None
+    try:
+        born = date(year, month, day or 1)
+    except ValueError:
+        return None
+    return born.isoformat() if born <= today else None
+
+
+def _year(said: str, today: date) -> int | None:
+    """A year said in full ("一九五四", "1954") or by its last two digits ("五四年", "54年")."""
+    digits = "".join(str(DIGITS[c]) if c in DIGITS else c for c in said)
+    if not digits.isdigit():
+        return None
+    if len(digits) == 2:
+        century = today.year // 100 * 100
+        year = century + int(digits)
+        return year if year <= today.year else year - 100
+    return int(digits) if len(digits) == 4 else None
+
+
+def _whole_number(said: str) -> int | None:
+    value = parse_chinese_number(said)
+    return int(value) if value is not None and value == int(value) else None
+
+
+def parse_case_location(text: str, home: str | None) -> str | None:
+    """Where the case is: a place named, or `home` (the person's own place or
+    region) when they say it is there ("本地"); None when not understood."""
+    place = most_specific_place(text)
+    if place is not None:
+        return place.name
+    if home is not None and any(word in text for word in _answer_words()["same_place"]):
+        return home
+    return None
+
+
+def grouped_facts(fact: str) -> tuple[str, ...]:
+    """The facts asked together with `fact` (policy/answers.yml grouped_questions), or ()."""
+    return tuple(_answer_words()["grouped_questions"].get(fact, {}))
+
+
+def parse_grouped_answer(fact: str, text: str, intent: str | None = None) -> dict[str, bool] | None:
+    """The answer to a question that asks several exclusive facts at once:
+    the one named is true and the others false; "都不是" makes them all false."""
+    words = _answer_words()["grouped_questions"][fact]
+    named = longest_match(text, words)
+    if named is not None:
+        return {name: name == named for name in words}
+    if parse_yes_no(text, intent) is False:
+        return dict.fromkeys(words, False)
+    return None
+
+
 def parse_number(fact: str, text: str) -> float | None:
     """The amount, count or number of days the answer names."""
     text = "".join(text.split())
@@ -113,6 +191,8 @@ def parse_answer(fact: str, text: str, intent: str | None = None) -> Any:
         return parse_disability_categories(text)
     if fact == "disability_grade":
         return parse_disability_grade(text)
+    if fact == "birth_date":
+        return parse_birth_date(text)
     if kind == "bool":
         return parse_yes_no(text, intent)
     if kind in ("int", "number"):

@@ -10,14 +10,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Any
 
 import yaml
 
+from legal_aid.places import resolve_place
 from legal_aid.policy_data import DEFAULT_REGION, POLICY_DIR, available_regions
+from legal_aid.times import china_today
 
-KINDS = ("string", "bool", "int", "number", "string_list")
+# "date": an ISO date (YYYY-MM-DD) not in the future; "place": a region key or a
+# place name of policy/places.yml.
+KINDS = ("string", "bool", "int", "number", "string_list", "date", "place")
+# Nobody alive was born longer ago; an older date is a typing mistake.
+OLDEST_AGE_YEARS = 150
 
 
 class FactError(ValueError):
@@ -74,6 +81,7 @@ PROCEEDINGS = (
     "non_litigation",
     "consultation",
 )
+CLAIMANTS = ("self", "child", "parent", "spouse", "other")
 NOTARIZATION_SERVICES = (
     "basic_livelihood",
     "pension_or_compensation",
@@ -116,6 +124,14 @@ FACTS: dict[str, FactSpec] = {
     "notarization_service": FactSpec("string", "公证事项", NOTARIZATION_SERVICES),
     "first_will": FactSpec("bool", "首次办理遗嘱公证"),
     "inheritance_amount": FactSpec("number", "继承金额（元）", minimum=0),
+    "birth_date": FactSpec("date", "出生日期"),
+    "death_penalty_review": FactSpec("bool", "死刑复核案件"),
+    "absentee_trial": FactSpec("bool", "缺席审判案件"),
+    "compulsory_medical_treatment": FactSpec("bool", "强制医疗案件的被申请人"),
+    "detained": FactSpec("bool", "正被羁押"),
+    "guardian_infringes": FactSpec("bool", "监护人侵害当事人的权益"),
+    "claimant": FactSpec("string", "谁的请求", CLAIMANTS),
+    "case_location": FactSpec("place", "案件办理地或者事情发生地"),
 }
 
 
@@ -139,6 +155,10 @@ def check_value(name: str, value: object) -> None:
     spec = FACTS[name]
     if not _has_kind(spec.kind, value):
         raise FactError(f"事实 {name}（{spec.zh}）应当是 {spec.kind}，收到的是 {value!r}")
+    if spec.kind == "date":
+        _check_date(name, spec, value)
+    if spec.kind == "place":
+        _check_place(name, spec, value)
     allowed = spec.allowed()
     items = value if spec.kind == "string_list" else [value]
     if allowed is not None:
@@ -151,6 +171,40 @@ def check_value(name: str, value: object) -> None:
         _check_range(name, spec, value)
 
 
+def parse_date(value: str) -> date | None:
+    """The date an ISO string (YYYY-MM-DD) names, or None."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def place_region(value: str) -> str:
+    """The policy region whose rules apply at a `place` fact: a region key is
+    itself; a place name is looked up in policy/places.yml (checked before)."""
+    if value in eligibility_regions():
+        return value
+    place = resolve_place(value)
+    return place.policy_region if place is not None else DEFAULT_REGION
+
+
+def _check_date(name: str, spec: FactSpec, value: str) -> None:
+    parsed = parse_date(value)
+    if parsed is None or len(value) != len("YYYY-MM-DD"):
+        raise FactError(f"事实 {name}（{spec.zh}）应当写成 YYYY-MM-DD，收到的是 {value!r}")
+    today = china_today()
+    if parsed > today or today.year - parsed.year > OLDEST_AGE_YEARS:
+        raise FactError(f"事实 {name}（{spec.zh}）不可能是 {value!r}")
+
+
+def _check_place(name: str, spec: FactSpec, value: str) -> None:
+    if value not in eligibility_regions() and resolve_place(value) is None:
+        raise FactError(
+            f"事实 {name}（{spec.zh}）应当是地区（{', '.join(eligibility_regions())}）"
+            f"或者 policy/places.yml 里的地名，收到的是 {value!r}"
+        )
+
+
 def _has_kind(kind: str, value: object) -> bool:
     # bool is a subclass of int in Python, and JSON true must not pass as 1.
     if kind == "bool":
@@ -161,7 +215,7 @@ def _has_kind(kind: str, value: object) -> bool:
         return (
             isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         )
-    if kind == "string":
+    if kind in ("string", "date", "place"):
         return isinstance(value, str)
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 

@@ -17,11 +17,30 @@ The condition language (no Python is ever evaluated):
     {fact: f, lt|lte|gt|gte: n}                    numbers
     {fact: f, contains_any: [v, ...]}              list facts (disability_categories)
     {fact: f, min_items: n}                        list facts: at least n items
+    {fact: f, anniversary_passed: n}               date facts: today is after the n-th
+                                                   anniversary ("超过 n 周岁")
+    {fact: f, anniversary_reached: n}              date facts: today is the n-th
+                                                   anniversary or later ("n 周岁以上")
     {outcome: decision|route, in: [v, ...]}        the assessment's own decision/route
 
 A rule's `when` is a list of conditions that must all hold ([] always holds).
 Rules that look at `outcome` are evaluated after the decision and so may only
 have effects that do not change it.
+
+Besides the rules, a region file holds (national.yml has them all; a region
+overrides what differs):
+
+    forms_of_aid      the forms of aid of art. 22: the contract's keys, each with
+                      its words and item, for the result to say
+    where_to_apply    art. 38: whose rules apply to a case elsewhere
+                      (`rules_follow: case_location | residence`), which
+                      proceedings are litigation, and the sentences that say
+                      where to apply ({place}, {home}, {documents} filled in)
+    framing_facts     facts that say whose circumstances the other facts are
+                      (抚养费 is the child's claim): asked first while the
+                      decision is open and their `when` holds
+    sources           the documents a region adds, named when its rules do not
+                      apply to a case elsewhere
 """
 
 from __future__ import annotations
@@ -48,7 +67,29 @@ DECISION_EFFECTS = (
     "hardship_multiplier",
     "fallback_route",
 )
-EXTRA_EFFECTS = ("advance_aid", "priority_channel", "fee_reduction", "note", "consultation")
+EXTRA_EFFECTS = (
+    "advance_aid",
+    "priority_channel",
+    "fee_reduction",
+    "note",
+    "consultation",
+    "forms_of_aid",
+    "benefit",
+    "apply_channel",
+)
+# The forms of aid of art. 22, as the contract names them (shared/spec/eligibility.md).
+FORMS_OF_AID = (
+    "consultation",
+    "document_drafting",
+    "criminal_defense",
+    "criminal_representation",
+    "civil_representation",
+    "administrative_representation",
+    "state_compensation_representation",
+    "duty_lawyer",
+    "labor_arbitration_representation",
+    "other",
+)
 FIXED_EFFECT_VALUES: dict[str, object] = {
     "bar": True,
     "route": "notification",
@@ -63,15 +104,35 @@ FIXED_EFFECT_VALUES: dict[str, object] = {
 TOP_LEVEL_KEYS = {
     "region",
     "name_zh",
+    "sources",
     "assume",
     "question_order",
     "economic_test",
     "needs_more_facts",
     "conditions",
     "rules",
+    "forms_of_aid",
+    "where_to_apply",
+    "framing_facts",
 }
+WHERE_TO_APPLY_SENTENCES = ("litigation", "non_litigation", "either", "rules_elsewhere", "ask")
+# The blanks a where-to-apply sentence may have.
+WHERE_TO_APPLY_BLANKS = {"place": "某地", "home": "某地", "documents": "某文件"}
+RULES_FOLLOW = ("case_location", "residence")
 COMBINATORS = ("all", "any", "not", "ref", "known")
-FACT_OPERATORS = ("eq", "ne", "in", "lt", "lte", "gt", "gte", "contains_any", "min_items")
+FACT_OPERATORS = (
+    "eq",
+    "ne",
+    "in",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "contains_any",
+    "min_items",
+    "anniversary_passed",
+    "anniversary_reached",
+)
 OUTCOMES = {
     "decision": ("eligible", "not_eligible", "needs_more_facts", "consultation_only"),
     "route": ("application", "notification", "duty_lawyer", "none"),
@@ -91,6 +152,16 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class WhereToApply:
+    """Art. 38 as data: whose rules a case elsewhere follows, and what to say."""
+
+    rules_follow: str
+    litigation_when: tuple[dict[str, Any], ...]
+    non_litigation_when: tuple[dict[str, Any], ...]
+    sentences: dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
 class Ruleset:
     """A region's rules, merged over the regions it extends, checked."""
 
@@ -102,6 +173,10 @@ class Ruleset:
     assume: dict[str, Any]
     economic_test: dict[str, Any]
     needs_more_facts: dict[str, str]
+    forms_of_aid: dict[str, dict[str, str]]
+    where_to_apply: WhereToApply
+    framing_facts: dict[str, tuple[dict[str, Any], ...]]
+    sources: tuple[str, ...]
 
 
 class _Problem(Exception):
@@ -160,6 +235,10 @@ def _build(region: str, data: dict[str, Any]) -> Ruleset:
         assume=_check_assume(data.get("assume", {})),
         economic_test=_check_economic_test(data.get("economic_test")),
         needs_more_facts=_check_reason(data.get("needs_more_facts"), ("needs_more_facts",)),
+        forms_of_aid=_check_forms_of_aid(data.get("forms_of_aid")),
+        where_to_apply=_check_where_to_apply(data.get("where_to_apply"), conditions),
+        framing_facts=_check_framing_facts(data.get("framing_facts", {}), conditions),
+        sources=_check_sources(data.get("sources", [])),
     )
     _check_every_fact_is_ordered(ruleset)
     return ruleset
@@ -227,6 +306,14 @@ def _check_effect_value(key: str, value: object, where: tuple[str, ...]) -> None
             raise _Problem(where, "hardship_multiplier 必须是大于 0 的数")
     elif key == "fee_reduction":
         _check_fee_reduction(value, where)
+    elif key == "forms_of_aid":
+        if not isinstance(value, list) or not value or any(v not in FORMS_OF_AID for v in value):
+            raise _Problem(where, f"forms_of_aid 必须是非空列表，取值：{', '.join(FORMS_OF_AID)}")
+    elif key in ("benefit", "apply_channel"):
+        value = _mapping(value, where)
+        kind = value.get("kind")
+        if set(value) != {"kind"} or not isinstance(kind, str) or not kind.isidentifier():
+            raise _Problem(where, f"{key} 必须正好有 kind（英文标识，如 home_visit）")
 
 
 def _check_fee_reduction(value: object, where: tuple[str, ...]) -> None:
@@ -305,6 +392,11 @@ def _check_operand(
     if operator in ("lt", "lte", "gt", "gte"):
         if kind not in ("int", "number") or not _is_number(operand):
             raise _Problem(where, f"{operator} 只能用于数字事实并和数字比较（{name}）")
+    elif operator in ("anniversary_passed", "anniversary_reached"):
+        if kind != "date" or not isinstance(operand, int) or isinstance(operand, bool):
+            raise _Problem(where, f"{operator} 只能用于日期事实，且是整数年（{name}）")
+    elif kind == "date":
+        raise _Problem(where, f"日期事实 {name} 请用 anniversary_passed 或 anniversary_reached")
     elif operator == "min_items":
         if not is_list or not isinstance(operand, int) or isinstance(operand, bool) or operand < 0:
             raise _Problem(where, f"min_items 只能用于列表事实，且是非负整数（{name}）")
@@ -383,6 +475,77 @@ def _check_reason(reason: object, where: tuple[str, ...]) -> dict[str, str]:
     return {"zh": _text(reason["zh"], where), "citation": _text(reason["citation"], where)}
 
 
+def _check_forms_of_aid(labels: object) -> dict[str, dict[str, str]]:
+    where = ("forms_of_aid",)
+    labels = _mapping(labels, where)
+    if set(labels) != set(FORMS_OF_AID):
+        raise _Problem(where, f"必须正好给出这些形式的说法：{', '.join(FORMS_OF_AID)}")
+    return {form: _check_reason(labels[form], (*where, form)) for form in FORMS_OF_AID}
+
+
+def _check_where_to_apply(section: object, conditions: dict[str, Any]) -> WhereToApply:
+    where = ("where_to_apply",)
+    section = _mapping(section, where)
+    expected = {"rules_follow", "litigation_when", "non_litigation_when", *WHERE_TO_APPLY_SENTENCES}
+    if set(section) != expected:
+        raise _Problem(where, f"必须正好有 {', '.join(sorted(expected))}")
+    if section["rules_follow"] not in RULES_FOLLOW:
+        raise _Problem((*where, "rules_follow"), f"只能是 {' 或 '.join(RULES_FOLLOW)}")
+    whens = {}
+    for key in ("litigation_when", "non_litigation_when"):
+        whens[key] = _check_fact_conditions(section[key], (*where, key), conditions)
+    sentences = {}
+    for name in WHERE_TO_APPLY_SENTENCES:
+        sentence = _check_reason(section[name], (*where, name))
+        try:
+            sentence["zh"].format(**WHERE_TO_APPLY_BLANKS)
+        except (KeyError, IndexError, ValueError):
+            blanks = ", ".join(f"{{{b}}}" for b in WHERE_TO_APPLY_BLANKS)
+            raise _Problem((*where, name), f"只能留这些空：{blanks}") from None
+        sentences[name] = sentence
+    return WhereToApply(
+        section["rules_follow"],
+        whens["litigation_when"],
+        whens["non_litigation_when"],
+        sentences,
+    )
+
+
+def _check_fact_conditions(
+    when: object, where: tuple[str, ...], conditions: dict[str, Any]
+) -> tuple[dict[str, Any], ...]:
+    """A list of conditions on facts only (evaluated before any decision)."""
+    if not isinstance(when, list):
+        raise _Problem(where, "必须是条件的列表")
+    for index, condition in enumerate(when):
+        _check_condition(condition, (*where[:-1], f"{where[-1]}[{index}]"), conditions)
+        if uses_outcome(condition, conditions):
+            raise _Problem(where, "这里的条件不能用 outcome")
+    return tuple(when)
+
+
+def _check_framing_facts(
+    framing: object, conditions: dict[str, Any]
+) -> dict[str, tuple[dict[str, Any], ...]]:
+    framing = _mapping(framing, ("framing_facts",))
+    checked = {}
+    for name, body in framing.items():
+        where = ("framing_facts", str(name))
+        if not _names(name, FACTS):
+            raise _Problem(where, f"未知的事实 {name!r}")
+        body = _mapping(body, where)
+        if set(body) != {"when"}:
+            raise _Problem(where, "必须正好有 when（条件的列表）")
+        checked[name] = _check_fact_conditions(body["when"], (*where, "when"), conditions)
+    return checked
+
+
+def _check_sources(sources: object) -> tuple[str, ...]:
+    if not isinstance(sources, list):
+        raise _Problem(("sources",), "必须是文件名称的列表")
+    return tuple(_text(source, ("sources",)) for source in sources)
+
+
 def _check_every_fact_is_ordered(ruleset: Ruleset) -> None:
     # A fact that a rule reads but the dialogue never asks would be reported as
     # missing without a place in the order: refuse the file instead.
@@ -391,6 +554,9 @@ def _check_every_fact_is_ordered(ruleset: Ruleset) -> None:
             for name in _facts_in(condition, ruleset.conditions):
                 if name not in ruleset.question_order:
                     raise _Problem(("rules", rule.id), f"事实 {name} 不在 question_order 里")
+    for name in ruleset.framing_facts:
+        if name not in ruleset.question_order:
+            raise _Problem(("framing_facts", name), f"事实 {name} 不在 question_order 里")
     for key in ("income", "standard"):
         if ruleset.economic_test[key] not in ruleset.question_order:
             raise _Problem(

@@ -34,6 +34,8 @@ QUESTION_WORDS = {
     "region": "哪个省",
     "migrant_worker": "务工",
     "domestic_violence_victim": "家庭暴力、虐待或者遗弃吗",
+    "case_location": "在哪里办",
+    "guardian_infringes": "其他监护人吗",
 }
 REVIEW_WORDS = "对吗？"
 MAX_TURNS = 60
@@ -93,4 +95,6 @@ MIGRANT_WORKER = {
     "days_to_deadline": "没有",
     "needs_urgent_preservation": "不是",
     "review": "对",
+    # Where the case is, asked once he qualifies (art. 38).
+    "case_location": "本地",
 }
