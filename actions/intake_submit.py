@@ -33,6 +33,7 @@ from actions.intake_form import (
     spoken_reference,
 )
 from actions.voice import for_ear, is_voice, source_line
+from legal_aid.channels import REST
 from legal_aid.eligibility import assess
 from legal_aid.intake.fields import consent_version
 from legal_aid.intake.materials import EVIDENCE, MaterialItem, checklist
@@ -199,7 +200,7 @@ def application_details(tracker: Tracker) -> ApplicationDetails:
     age = slot("age")
     return ApplicationDetails(
         application_key=slot(APPLICATION_KEY),
-        channel=tracker.get_latest_input_channel() or "rest",
+        channel=tracker.get_latest_input_channel() or REST.name,
         conversation_id=tracker.sender_id,
         name=slot("applicant_name"),
         phone=slot("phone"),

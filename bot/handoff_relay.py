@@ -40,6 +40,7 @@ from bot.appkeys import CONFIG, ENGINE, HTTP, TURNS
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
+from legal_aid.channels import POLLING
 from legal_aid.times import said_time, time_heard
 from store import settings
 from store.crypto import KeyRing, StoreCryptoError
@@ -49,8 +50,6 @@ log = logging.getLogger("bot.handoff_relay")
 
 POLL_SECONDS = 20.0  # a long poll answers at the latest after this
 POLL_INTERVAL = 1.0
-# Channels whose pages ask for the lawyer's messages themselves (the long poll).
-POLLING_CHANNELS = frozenset({"web", "rest"})
 
 RESTART_PAYLOADS = ("/start_over", "/restart")
 CANCEL_WORDS = ("不等了", "取消", "不用等了", "不找人工了", "结束人工", "算了")
@@ -147,7 +146,7 @@ class HandoffRelay:
             return await self.ended(sender)
         await asyncio.to_thread(self._store.add_person_message, sender, message)
         replies = await self._answer(sender, reference, message)
-        if channel not in POLLING_CHANNELS:
+        if channel not in POLLING:
             replies = await self._unheard(sender, reference) + replies
         return replies
 

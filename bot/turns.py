@@ -14,6 +14,7 @@ from typing import Any
 from bot.privacy import pseudonym
 from bot.rasa_client import RasaClient, RasaTimeout, RasaUnavailable
 from bot.recent import Recent
+from legal_aid.channels import SPOKEN, WEB, rasa_input_of
 
 log = logging.getLogger("bot.turns")
 
@@ -60,16 +61,6 @@ class HeldMessages:
         return [m for m in self._by_sender.pop(sender) or [] if m.held_at >= fresh_after]
 
 
-# Gateway channels whose users listen: Rasa answers them on its `voice` input
-# channel, with the responses' `channel: voice` variants (rasa_ext/channels.py).
-SPOKEN_CHANNELS = frozenset({"voice", "kiosk", "hotline"})
-
-
-def rasa_webhook(channel: str) -> str:
-    """The Rasa input channel for a gateway channel."""
-    return "voice" if channel in SPOKEN_CHANNELS else "rest"
-
-
 class TurnHandler:
     def __init__(self, rasa: RasaClient) -> None:
         self._rasa = rasa
@@ -86,7 +77,7 @@ class TurnHandler:
         sender: str,
         message: str,
         metadata: dict[str, Any] | None = None,
-        channel: str = "web",
+        channel: str = WEB.name,
     ) -> list[dict[str, Any]]:
         """The replies to one user message, in the REST channel's shape."""
         started = time.perf_counter()
@@ -98,7 +89,7 @@ class TurnHandler:
                 return [normalise(reply, sender) for reply in linked]
             conversation = await self.continuations.conversation_of(sender)
             asked = await self.continuations.code_during_handoff(
-                sender, conversation, message, channel in SPOKEN_CHANNELS
+                sender, conversation, message, channel in SPOKEN
             )
             if asked is not None:
                 return [normalise(reply, sender) for reply in asked]
@@ -112,7 +103,7 @@ class TurnHandler:
         for position, item in enumerate(queue):
             try:
                 replies += await self._rasa.send(
-                    conversation, item.message, item.metadata, rasa_webhook(channel)
+                    conversation, item.message, item.metadata, rasa_input_of(channel)
                 )
             except RasaUnavailable as error:
                 self._held.hold(conversation, queue[position:])

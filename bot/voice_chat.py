@@ -46,6 +46,7 @@ from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
 from bot.webchat import answer
+from legal_aid.channels import VOICE
 from voice.audio import MAX_INPUT_BYTES, to_pcm
 from voice.errors import VoiceInputError
 from voice.normalise import reply_for_ear
@@ -326,7 +327,7 @@ async def answer_heard(
     app = request.app
     if not heard.strip():
         return {"transcript": "", "replies": _spoken(app, sender, [_bot(sender, NOT_HEARD_REPLY)])}
-    replies = await request.config_dict[TURNS].handle(sender, heard, channel="voice")
+    replies = await request.config_dict[TURNS].handle(sender, heard, channel=VOICE.name)
     clock.lap("dialogue")
     return {"transcript": heard, "replies": _answered(app, sender, replies, clock)}
 
@@ -348,7 +349,7 @@ async def say(request: web.Request) -> web.Response:
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str):
         return bad_request('请求体必须是 JSON 对象：{"message": "…"}')
-    replies = await answer(request.config_dict, sender, message, channel="voice")
+    replies = await answer(request.config_dict, sender, message, channel=VOICE.name)
     return json_response({"transcript": "", "replies": _answered(request.app, sender, replies)})
 
 

@@ -30,6 +30,7 @@ from bot.transcript import (
     lines_from_replies,
     open_choices,
 )
+from legal_aid.channels import WEB
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -82,7 +83,7 @@ async def answer(
     sender: str,
     message: str,
     metadata: dict[str, Any] | None = None,
-    channel: str = "web",
+    channel: str = WEB.name,
 ) -> list[dict[str, Any]]:
     """The replies to one typed message; too long or empty ones never reach Rasa.
 

@@ -43,6 +43,7 @@ from bot.hotline.person import PersonForCaller
 from bot.hotline.telephony import Telephony
 from bot.privacy import pseudonym
 from bot.voice_chat import SPOKEN_NUMBERS, ExpectedAnswers, SpeechRates
+from legal_aid.channels import HOTLINE
 from voice.audio import to_telephone_pcm
 from voice.errors import VoiceInputError
 from voice.normalise import reply_for_ear
@@ -169,7 +170,7 @@ class Call:
             return self.record
         if call_id is None:
             return self.record  # connected and went away: nothing to record
-        self.sender, self.call_id = f"hotline:{call_id}", call_id
+        self.sender, self.call_id = HOTLINE.sender(str(call_id)), call_id
         log.info("hotline call start call=%s", pseudonym(self.sender))
         self.person.start(call_id)
         receiving = asyncio.ensure_future(self._receive())
@@ -461,7 +462,7 @@ class Call:
         that opens a handoff ticket makes the caller wait for a person (person.py)."""
         self.in_turn = True
         replies = await self.services.turns.handle(
-            self.sender, message, {"channel": "hotline"}, channel="hotline"
+            self.sender, message, {"channel": HOTLINE.name}, channel=HOTLINE.name
         )
         self.record.turns += 1
         if handoff_opened(replies):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-CHANNEL = "telegram"
+from legal_aid.channels import TELEGRAM
+
+CHANNEL = TELEGRAM.name
 # Passed to Rasa with every turn, so the actions know the person is on Telegram.
 METADATA = {"channel": CHANNEL}
 
@@ -15,13 +17,13 @@ SPEECH_RATES = "speech_rates"
 
 
 def sender_of(chat_id: int) -> str:
-    return f"{CHANNEL}:{chat_id}"
+    return TELEGRAM.sender(str(chat_id))
 
 
 def chat_of(sender: str) -> int | None:
     """The chat id of a Telegram sender id; None for another channel's sender."""
-    prefix, _, chat = sender.partition(":")
+    chat = TELEGRAM.local_id(sender)
     try:
-        return int(chat) if prefix == CHANNEL else None
+        return None if chat is None else int(chat)
     except ValueError:
         return None

@@ -24,6 +24,7 @@ from bot.webchat import answer
 from bot.wechat.api import WeChatApi, WeChatApiError
 from bot.wechat.channel import Turn, openid_of, send_texts, sender_of
 from bot.wechat.text import Choices
+from legal_aid.channels import WECHAT
 from voice.audio import to_amr, to_pcm
 from voice.errors import VoiceInputError
 from voice.normalise import reply_for_ear
@@ -32,7 +33,7 @@ from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
 
 log = logging.getLogger("bot.wechat")
 
-CHANNEL = "wechat"
+CHANNEL = WECHAT.name
 METADATA = {"channel": CHANNEL}
 
 WELCOME = (
