@@ -32,11 +32,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.appkeys import CONFIG, ENGINE, HTTP, TURNS
+from bot.appkeys import ENGINE, RASA, TURNS
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
@@ -339,19 +338,6 @@ async def updates_for(request: web.Request) -> list[dict[str, Any]] | web.Respon
         return web.json_response({"error": "暂时取不到律师的回复"}, status=503)
 
 
-def rasa_resumer(app: web.Application) -> Callable[[str], Awaitable[None]]:
-    """Appends `resume` (ConversationResumed) and a listen to the tracker, so the
-    next message is predicted as after any question the assistant asked."""
-
-    async def resume(sender: str) -> None:
-        url = f"{app[CONFIG].rasa_url}/conversations/{quote(sender, safe='')}/tracker/events"
-        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
-        async with app[HTTP].post(url, json=events) as response:
-            response.raise_for_status()
-
-    return resume
-
-
 async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
     """After the shared clients exist: the relay joins every channel's turns."""
     try:
@@ -362,7 +348,7 @@ async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
         log.warning("handoff relay off: %s", type(error).__name__)
         yield
         return
-    app[RELAY] = HandoffRelay(HandoffStore(app[ENGINE], keys), rasa_resumer(app))
+    app[RELAY] = HandoffRelay(HandoffStore(app[ENGINE], keys), app[RASA].resume)
     app[TURNS].relay = app[RELAY]
     yield
 
