@@ -19,16 +19,12 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-from aiohttp import web
-
+from bot.handoff_relay import HandoffRelay
 from bot.privacy import pseudonym
 from bot.rasa_client import RasaClient
 from bot.recent import Recent
-from store import settings
-from store.crypto import KeyRing, StoreCryptoError
 from store.links import CODE_DIGITS, LINKED, SAME, TOO_MANY, ConversationLinks
 
 log = logging.getLogger("bot.continuation")
@@ -100,10 +96,14 @@ def said_code(message: str) -> str | None:
 
 
 class Continuations:
-    def __init__(self, store: ConversationLinks, rasa: RasaClient, relay: Any = None) -> None:
+    def __init__(
+        self, store: ConversationLinks, rasa: RasaClient, relay: HandoffRelay | None = None
+    ) -> None:
         self._store = store
         self._rasa = rasa
-        self.relay = relay  # the handoff relay, if on: says so when a lawyer's conversation follows
+        # The handoff relay, if on: a code is given while a lawyer has the
+        # conversation, and redeeming one says when a lawyer's conversation follows.
+        self._relay = relay
         self._links: Recent[tuple[str, float]] = Recent(10_000)
 
     async def conversation_of(self, sender: str) -> str:
@@ -134,10 +134,10 @@ class Continuations:
     ) -> list[dict[str, Any]] | None:
         """A code when the person asks for one while a lawyer has the conversation;
         None for any other message, or when no lawyer has it (Rasa answers then)."""
-        if self.relay is None or not any(word in message for word in CODE_REQUEST_WORDS):
+        if self._relay is None or not any(word in message for word in CODE_REQUEST_WORDS):
             return None
         try:
-            if not await self.relay.has_open_ticket(conversation):
+            if not await self._relay.has_open_ticket(conversation):
                 return None
             code = await asyncio.to_thread(self._store.issue_code, conversation)
         except Exception:
@@ -176,9 +176,9 @@ class Continuations:
     async def _linked_replies(self, sender: str, conversation: str) -> list[dict[str, Any]]:
         """Connected, and where the conversation stands: with a lawyer, or the
         question it is waiting on (asked again as it was, buttons too)."""
-        if self.relay is not None:
+        if self._relay is not None:
             try:
-                handed = await self.relay.has_open_ticket(conversation)
+                handed = await self._relay.has_open_ticket(conversation)
             except Exception:
                 handed = False
             if handed:
@@ -219,28 +219,3 @@ def last_question(events: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def _reply(sender: str, text: str) -> dict[str, Any]:
     return {"recipient_id": sender, "text": text, "buttons": []}
-
-
-# The gateway ------------------------------------------------------------------------
-
-
-async def _continuations_ctx(app: web.Application) -> AsyncIterator[None]:
-    """After the relay: every channel's turns may continue another conversation."""
-    from bot.appkeys import ENGINE, RASA, TURNS
-    from bot.handoff_relay import RELAY
-
-    try:
-        keys = KeyRing.from_env(settings.environment())
-    except StoreCryptoError as error:
-        log.warning("continuation codes off: %s", type(error).__name__)
-        yield
-        return
-    app[TURNS].continuations = Continuations(
-        ConversationLinks(app[ENGINE], keys), app[RASA], app.get(RELAY)
-    )
-    yield
-
-
-def setup(app: web.Application) -> None:
-    """The one line bot/app.py calls, after handoff_relay.setup."""
-    app.cleanup_ctx.append(_continuations_ctx)

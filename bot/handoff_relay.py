@@ -28,21 +28,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
 
-from bot.appkeys import ENGINE, RASA, TURNS
+from bot.appkeys import RELAY, TURNS
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
 from legal_aid.channels import POLLING
 from legal_aid.times import said_time, time_heard
-from store import settings
-from store.crypto import KeyRing, StoreCryptoError
 from store.handoff import HandoffStore, LawyerMessage
 
 log = logging.getLogger("bot.handoff_relay")
@@ -301,8 +299,6 @@ def _closed_marker(sender: str) -> dict[str, Any]:
 
 # The gateway ------------------------------------------------------------------------
 
-RELAY = web.AppKey("handoff_relay", HandoffRelay)
-
 
 async def chat_updates(request: web.Request) -> web.Response:
     answer = await updates_for(request)
@@ -323,37 +319,18 @@ async def updates_for(request: web.Request) -> list[dict[str, Any]] | web.Respon
         return web.json_response(
             {"error": "需要 sender（1 到 128 个字符）和 after（整数）"}, status=400
         )
-    if RELAY not in request.config_dict:
+    relay = request.config_dict.get(RELAY)
+    if relay is None:
         return []  # the relay is off (no key): nothing can arrive
     try:
         # A sender that continues another conversation (接续码) polls for that one.
-        continuations = request.config_dict[TURNS].continuations
-        conversation = (
-            sender if continuations is None else await continuations.conversation_of(sender)
-        )
-        replies = await request.config_dict[RELAY].updates(conversation, after)
+        conversation = await request.config_dict[TURNS].conversation_of(sender)
+        replies = await relay.updates(conversation, after)
         return [{**reply, "recipient_id": sender} for reply in replies]
     except Exception:
         log.exception("handoff updates failed sender=%s", pseudonym(sender))
         return web.json_response({"error": "暂时取不到律师的回复"}, status=503)
 
 
-async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
-    """After the shared clients exist: the relay joins every channel's turns."""
-    try:
-        keys = KeyRing.from_env(settings.environment())
-    except StoreCryptoError as error:
-        # Chat goes on without the relay (nobody can be handed to a lawyer without
-        # the store's key); the action server tells people so when they ask.
-        log.warning("handoff relay off: %s", type(error).__name__)
-        yield
-        return
-    app[RELAY] = HandoffRelay(HandoffStore(app[ENGINE], keys), app[RASA].resume)
-    app[TURNS].relay = app[RELAY]
-    yield
-
-
-def setup(app: web.Application) -> None:
-    """The one line bot/app.py calls: routes and the relay's start-up."""
-    app.add_routes([web.get("/api/chat/updates", chat_updates)])
-    app.cleanup_ctx.append(_relay_ctx)
+def routes() -> list[web.RouteDef]:
+    return [web.get("/api/chat/updates", chat_updates)]

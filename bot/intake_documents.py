@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.stores import stores_of
 from legal_aid.intake.materials import checklist
 from legal_aid.intake.pdf import render_application_form
 from store.intake import IntakeStore
@@ -37,7 +38,8 @@ async def application_form(request: web.Request) -> web.Response:
     if not REFERENCE.match(reference) or not token:
         raise _page(web.HTTPNotFound, NOT_FOUND)
     try:
-        pdf = await form_pdf(reference, token, request.query.get("large") == "1")
+        intake = stores_of(request.config_dict).intake
+        pdf = await form_pdf(intake, reference, token, request.query.get("large") == "1")
     except Exception:
         logger.exception("application form %s could not be rendered", reference)
         raise _page(web.HTTPServiceUnavailable, UNAVAILABLE) from None
@@ -55,7 +57,9 @@ async def application_form(request: web.Request) -> web.Response:
     )
 
 
-async def form_pdf(reference: str, token: str, large_print: bool = False) -> bytes | None:
+async def form_pdf(
+    intake: IntakeStore, reference: str, token: str, large_print: bool = False
+) -> bytes | None:
     """The applicant's form, or None when the reference and token do not match.
 
     Also for channels that send the file itself (Telegram) rather than the link.
@@ -63,9 +67,7 @@ async def form_pdf(reference: str, token: str, large_print: bool = False) -> byt
     """
     if not REFERENCE.match(reference) or not token:
         return None
-    # Opened on the first download, so that the gateway serves chat, and says
-    # clearly that forms cannot be fetched, even where the key is missing.
-    return await asyncio.to_thread(_render, IntakeStore.shared(), reference, token, large_print)
+    return await asyncio.to_thread(_render, intake, reference, token, large_print)
 
 
 def _render(store: IntakeStore, reference: str, token: str, large_print: bool) -> bytes | None:

@@ -45,7 +45,6 @@ from bot.appkeys import TURNS
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
-from bot.webchat import answer
 from legal_aid.channels import VOICE
 from voice.audio import MAX_INPUT_BYTES, to_pcm
 from voice.errors import VoiceInputError
@@ -349,7 +348,7 @@ async def say(request: web.Request) -> web.Response:
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str):
         return bad_request('请求体必须是 JSON 对象：{"message": "…"}')
-    replies = await answer(request.config_dict, sender, message, channel=VOICE.name)
+    replies = await request.config_dict[TURNS].handle(sender, message, channel=VOICE.name)
     return json_response({"transcript": "", "replies": _answered(request.app, sender, replies)})
 
 

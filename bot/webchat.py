@@ -15,10 +15,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ChainMapProxy, web
+from aiohttp import web
 
-from bot import handoff_relay
-from bot.appkeys import CONFIG, RASA, TURNS
+from bot.appkeys import RASA, RELAY, TURNS
 from bot.rasa_client import RasaTimeout, RasaUnavailable
 from bot.responses import json_response
 from bot.transcript import (
@@ -30,12 +29,9 @@ from bot.transcript import (
     lines_from_replies,
     open_choices,
 )
-from legal_aid.channels import WEB
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-TOO_LONG_REPLY = "您的消息太长了，超过了{limit}个字。请分成几段，一段一段地发给我。"
-EMPTY_REPLY = "我没有收到文字。请告诉我您遇到了什么问题。"
 
 # The page without JavaScript keeps only the sender id, in a signed cookie: the
 # conversation itself is read back from Rasa. Signed so that nobody can read
@@ -75,26 +71,7 @@ async def chat(request: web.Request) -> web.Response:
     except ValueError as error:  # JSONDecodeError and BadChatRequest
         reason = str(error) if isinstance(error, BadChatRequest) else "请求体不是合法的 JSON"
         return json_response({"error": reason}, status=400)
-    return json_response(await answer(request.app, sender, message, metadata))
-
-
-async def answer(
-    app: web.Application | ChainMapProxy,
-    sender: str,
-    message: str,
-    metadata: dict[str, Any] | None = None,
-    channel: str = WEB.name,
-) -> list[dict[str, Any]]:
-    """The replies to one typed message; too long or empty ones never reach Rasa.
-
-    `app` is the gateway, or a request's `config_dict` in a sub-application.
-    """
-    limit = app[CONFIG].max_message_chars
-    if len(message) > limit:
-        return [_reply(sender, TOO_LONG_REPLY.format(limit=limit))]
-    if not message.strip():
-        return [_reply(sender, EMPTY_REPLY)]
-    return await app[TURNS].handle(sender, message, metadata, channel=channel)
+    return json_response(await request.app[TURNS].handle(sender, message, metadata))
 
 
 async def index(request: web.Request) -> web.FileResponse:
@@ -111,7 +88,7 @@ async def chat_without_script(request: web.Request) -> web.Response:
     if chosen:
         message = chosen["payload"]
     shown = chosen["title"] if chosen else _title_for(message, open_choices(earlier))
-    replies = await answer(request.app, sender, message)
+    replies = await request.app[TURNS].handle(sender, message)
     lines = earlier + [Line(USER, shown)] + lines_from_replies(replies)
     response = _page(lines + await _waiting_for_lawyer(request.app, sender))
     response.set_cookie(
@@ -163,8 +140,7 @@ async def _conversation(app: web.Application, sender: str) -> list[Line]:
 
 async def _continued(app: web.Application, sender: str) -> str:
     """The conversation this sender speaks in: its own, or one it continues."""
-    continuations = app[TURNS].continuations
-    return sender if continuations is None else await continuations.conversation_of(sender)
+    return await app[TURNS].conversation_of(sender)
 
 
 async def _handoff_lines(app: web.Application, sender: str) -> list[Line]:
@@ -185,7 +161,7 @@ async def _waiting_for_lawyer(app: web.Application, sender: str) -> list[Line]:
 
 
 async def _open_handoff(app: web.Application, sender: str) -> list[tuple[str, str]] | None:
-    relay = app.get(handoff_relay.RELAY)
+    relay = app.get(RELAY)
     if relay is None:
         return None
     try:
@@ -253,10 +229,6 @@ def _document_links(document: dict[str, str]) -> str:
             f'<a href="{html.escape(document["large_print_url"])}" download>下载大字版（PDF）</a>'
         )
     return '<p class="document">' + " ".join(links) + "</p>"
-
-
-def _reply(sender: str, text: str) -> dict[str, Any]:
-    return {"recipient_id": sender, "text": text, "buttons": []}
 
 
 def routes() -> list[web.RouteDef]:

@@ -23,8 +23,8 @@ import pytest_asyncio
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
-from bot import handoff_relay
 from bot.app import create_app
+from bot.appkeys import RELAY
 from bot.config import Config
 from bot.telegram import TELEGRAM
 from bot.telegram.handlers import HELP, NOT_UNDERSTOOD_KIND
@@ -314,8 +314,8 @@ async def test_a_conversation_started_on_the_web_continues_on_telegram_with_a_co
 
 async def test_a_long_lawyer_message_is_split_between_sentences(gateway, fake):
     """Lawyers' messages pushed through the handoff relay's deliverer, over Telegram's limit."""
-    assert handoff_relay.RELAY in gateway, "the relay needs the store's key"
-    deliver = gateway[handoff_relay.RELAY].deliverers["telegram"]
+    assert RELAY in gateway, "the relay needs the store's key"
+    deliver = gateway[RELAY].deliverers["telegram"]
     person = Person(fake)
     sentences = [
         f"第{n}点，请把工资条、考勤记录和聊天记录都保存好，这些都是证据。" for n in range(200)

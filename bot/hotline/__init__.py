@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.appkeys import CONFIG, ENGINE, HTTP, TURNS
-from bot.handoff_relay import RELAY
+from bot.appkeys import CONFIG, ENGINE, HTTP, RELAY, TURNS
 from bot.hotline import telephony
 from bot.hotline.call import CallServices, CallSettings
 from bot.hotline.server import HotlineServer
@@ -22,8 +21,9 @@ HOTLINE = web.AppKey("hotline", HotlineServer)
 
 
 def setup(app: web.Application) -> None:
-    """Call after the voice sub-application and the handoff relay are added (the
-    engines come from the one, waiting callers' tickets from the other)."""
+    """Call after the voice sub-application is added (calls share its engines); the
+    server starts after the gateway's shared start-up (the turn handler, and the
+    relay for waiting callers' tickets)."""
     if app[CONFIG].hotline_port:
         app.cleanup_ctx.append(_serve)
 
@@ -39,7 +39,7 @@ async def _serve(app: web.Application) -> AsyncIterator[None]:
         recogniser=lambda: voice_app.get(RECOGNISER),
         synthesiser=lambda: voice_app.get(SYNTHESISER),
         telephony=phone_system,
-        relay=lambda: app.get(RELAY),
+        relay=app.get(RELAY),
     )
     settings = CallSettings(
         silence_seconds=config.hotline_silence_seconds,

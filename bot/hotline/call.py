@@ -37,11 +37,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from bot.handoff_relay import HandoffRelay
 from bot.hotline import protocol
 from bot.hotline.listening import Endpointer, Utterance
 from bot.hotline.person import PersonForCaller
 from bot.hotline.telephony import Telephony
+from bot.messages import HOTLINE_NOT_HEARD
 from bot.privacy import pseudonym
+from bot.turns import TurnHandler
 from bot.voice_chat import SPOKEN_NUMBERS, ExpectedAnswers, SpeechRates
 from legal_aid.channels import HOTLINE
 from voice.audio import to_telephone_pcm
@@ -56,7 +59,6 @@ GREETING = (
     "您好，这里是法律援助热线的自动语音助手，不是真人。"
     "请直接说您遇到了什么问题。任何时候按零，转人工。"
 )
-NOT_HEARD = "我没有听清楚，请再说一遍，或者按键选择。"
 NO_SUCH_CHOICE = "没有这个选项。按星号键，可以再听一遍。"
 SILENCE_PROMPT = "您还在吗？请直接说您的问题，或者按键选择；按星号键，再听一遍。"
 OFFER_PERSON = "如果需要工作人员帮您，请按零。"
@@ -91,12 +93,12 @@ class CallSettings:
 class CallServices:
     """What a call needs from the gateway; the engines may still be loading."""
 
-    turns: Any  # bot.turns.TurnHandler
+    turns: TurnHandler
     recogniser: Callable[[], Recogniser | None]
     synthesiser: Callable[[], Synthesiser | None]
     active_calls: Callable[[], int] = lambda: 1
     telephony: Telephony | None = None
-    relay: Callable[[], Any] = lambda: None  # bot.handoff_relay.HandoffRelay, once it is up
+    relay: HandoffRelay | None = None  # None when the gateway has no store key
     # Called with the finished call's record (off the event loop by the caller).
     record: Callable[[CallRecord], Any] | None = None
 
@@ -151,7 +153,7 @@ class Call:
         self.person = PersonForCaller(
             self,
             services.telephony,
-            services.relay(),
+            services.relay,
             settings.queue,
             settings.wait_check_seconds,
             settings.max_wait_seconds,
@@ -347,10 +349,7 @@ class Call:
 
     async def conversation(self) -> str:
         """The conversation this call speaks in (another one, after a 接续码)."""
-        continuations = getattr(self.services.turns, "continuations", None)
-        if continuations is None:
-            return self.sender
-        return await continuations.conversation_of(self.sender)
+        return await self.services.turns.conversation_of(self.sender)
 
     async def _wait_for_voice(self) -> bool:
         """The synthesiser loads in the background at the gateway's start."""
@@ -436,7 +435,7 @@ class Call:
             await self.say_text(NO_SUCH_CHOICE)
             return None
         if not value:
-            await self.say_text(NOT_HEARD)
+            await self.say_text(HOTLINE_NOT_HEARD)
             return None
         return value
 
@@ -461,9 +460,7 @@ class Call:
         """One turn of the dialogue (or of the relay, during a handoff), spoken. A turn
         that opens a handoff ticket makes the caller wait for a person (person.py)."""
         self.in_turn = True
-        replies = await self.services.turns.handle(
-            self.sender, message, {"channel": HOTLINE.name}, channel=HOTLINE.name
-        )
+        replies = await self.services.turns.handle(self.sender, message, channel=HOTLINE.name)
         self.record.turns += 1
         if handoff_opened(replies):
             await self.person.opened()

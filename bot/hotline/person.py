@@ -32,8 +32,9 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from bot.handoff_relay import PHONE
+from bot.handoff_relay import PHONE, HandoffRelay
 from bot.hotline.telephony import Line, Telephony, TelephonyError
+from bot.messages import HOTLINE_NOT_HEARD
 from bot.privacy import pseudonym
 from legal_aid.numbers import number_to_chinese
 from legal_aid.times import CHINA_TIME, said_time, time_heard
@@ -121,7 +122,7 @@ class PersonForCaller:
         self,
         call: Call,
         telephony: Telephony | None,
-        relay: Any,  # bot.handoff_relay.HandoffRelay, or None when the store is off
+        relay: HandoffRelay | None,  # None when the gateway has no store key
         queue: str,
         check_seconds: float,
         max_wait_seconds: float,
@@ -259,9 +260,11 @@ class PersonForCaller:
             await self.call.say_text(STILL_BUSY)  # the transfer is tried again next
         elif heard == ("key", "*"):
             await self.call.offer(choice((KEEP_WAITING, CALL_ME_BACK), WAIT_CHOICES))
-        elif kind == "words":
+        elif kind == "words" and value:
             # For the lawyer who takes the ticket (or "不等了"): the relay has it.
             await self.call.answer(value)
+        elif kind == "words":
+            await self.call.say_text(HOTLINE_NOT_HEARD)  # as in the conversation
         return False
 
     async def _waiting(self) -> tuple[str, int] | None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from legal_aid.channels import TELEGRAM
 
 CHANNEL = TELEGRAM.name
-# Passed to Rasa with every turn, so the actions know the person is on Telegram.
-METADATA = {"channel": CHANNEL}
 
 # Keys of Application.bot_data: the aiohttp gateway, the button payloads, the
 # update ids seen, the listeners' speech rates.

@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 from telegram.error import TelegramError
 
 from bot import intake_documents
+from bot.stores import stores_of
+from bot.telegram.chats import GATEWAY
 from bot.telegram.sending import retrying, send_text
 
 log = logging.getLogger("bot.telegram")
@@ -43,8 +45,9 @@ def form_of(url: str) -> tuple[str, str, bool] | None:
     return segments[2], token, (query.get("large") or [""])[0] == "1"
 
 
-async def send_offered(bot: Any, chat_id: int, reply: dict[str, Any]) -> None:
+async def send_offered(context: Any, chat_id: int, reply: dict[str, Any]) -> None:
     """The form and its large-print version, when the reply offers them."""
+    bot = context.bot
     document = offered(reply)
     if document is None:
         return
@@ -55,18 +58,19 @@ async def send_offered(bot: Any, chat_id: int, reply: dict[str, Any]) -> None:
         large_name = filename.removesuffix(".pdf") + "-大字版.pdf"
         urls.append((document["large_print_url"], title + LARGE_PRINT, large_name))
     for url, caption, name in urls:
-        if not await _send_form(bot, chat_id, url, caption, name):
+        if not await _send_form(context, chat_id, url, caption, name):
             await send_text(bot, chat_id, UNAVAILABLE)
             return
 
 
-async def _send_form(bot: Any, chat_id: int, url: str, caption: str, filename: str) -> bool:
+async def _send_form(context: Any, chat_id: int, url: str, caption: str, filename: str) -> bool:
     form = form_of(url)
     if form is None:
         log.warning("telegram: a document offer that is not an application form")
         return False
     try:
-        pdf = await intake_documents.form_pdf(*form)
+        intake = stores_of(context.bot_data[GATEWAY]).intake
+        pdf = await intake_documents.form_pdf(intake, *form)
     except Exception as error:  # noqa: BLE001 - the store or renderer: said politely
         log.warning("telegram: application form not rendered: %s", type(error).__name__)
         return False
@@ -74,7 +78,7 @@ async def _send_form(bot: Any, chat_id: int, url: str, caption: str, filename: s
         return False
     try:
         await retrying(
-            lambda: bot.send_document(chat_id, pdf, filename=filename, caption=caption),
+            lambda: context.bot.send_document(chat_id, pdf, filename=filename, caption=caption),
             "sendDocument",
         )
     except TelegramError as error:

@@ -1,8 +1,8 @@
 """What the bot does with each kind of update, as python-telegram-bot handlers.
 
-Every turn goes through the gateway's TurnHandler (via webchat.answer, which
-also answers empty and over-long messages), so the handoff relay, the busy
-answer when Rasa is down and the per-turn log line are the web chat's own.
+Every turn goes through the gateway's TurnHandler, so the answers to empty and
+over-long messages, the handoff relay, the busy answer when Rasa is down and
+the per-turn log line are the web chat's own.
 The sender id is `telegram:<chat_id>`; nothing here logs ids or text.
 """
 
@@ -25,11 +25,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import webchat
+from bot.appkeys import TURNS
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.telegram import speech, voice_notes
-from bot.telegram.chats import CHANNEL, GATEWAY, METADATA, PAYLOADS, SEEN, sender_of
+from bot.telegram.chats import CHANNEL, GATEWAY, PAYLOADS, SEEN, sender_of
 from bot.telegram.replies import send_replies, typing
 from bot.telegram.sending import ButtonPayloads, retrying, send_text
 
@@ -162,9 +162,8 @@ async def turn(update: Update, context: ContextTypes.DEFAULT_TYPE, message: str)
     """One typed (or pressed) turn: the dialogue's replies, sent back to the chat."""
     chat_id = update.effective_chat.id
     await typing(context, chat_id)
-    replies = await webchat.answer(
-        context.bot_data[GATEWAY], sender_of(chat_id), message, dict(METADATA), channel=CHANNEL
-    )
+    turns = context.bot_data[GATEWAY][TURNS]
+    replies = await turns.handle(sender_of(chat_id), message, channel=CHANNEL)
     await send_replies(context, chat_id, replies)
 
 

@@ -15,8 +15,9 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import voice_chat, webchat
-from bot.telegram.chats import CHANNEL, GATEWAY, METADATA, sender_of
+from bot import voice_chat
+from bot.appkeys import TURNS
+from bot.telegram.chats import CHANNEL, GATEWAY, sender_of
 from bot.telegram.replies import send_replies, typing
 from bot.telegram.sending import retrying
 from voice.audio import MAX_INPUT_BYTES, TOO_LARGE_MESSAGE, to_pcm
@@ -61,7 +62,7 @@ async def voice_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             await send_replies(context, chat_id, [reply], spoken=True)
             return
         await send_replies(context, chat_id, [_bot(sender, HEARD.format(heard=heard))])
-        replies = await webchat.answer(gateway, sender, heard, dict(METADATA), channel=CHANNEL)
+        replies = await gateway[TURNS].handle(sender, heard, channel=CHANNEL)
         voice_app[voice_chat.EXPECTED].note(sender, replies)
         await send_replies(context, chat_id, replies, spoken=True)
 

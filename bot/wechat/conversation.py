@@ -1,8 +1,8 @@
 """What each kind of WeChat message leads to, and the spoken answer to voice.
 
 Text and voice go to the dialogue through the gateway's one turn handler
-(`webchat.answer`, so the length limits, the busy answer and the handoff relay
-are the same as everywhere); images, places and events get the gateway's own
+(TurnHandler, so the length limits, the busy answer and the handoff relay are
+the same as everywhere); images, places and events get the gateway's own
 polite answers. Senders are `wechat:<openid>`; neither the openid nor what was
 said is ever logged.
 """
@@ -17,10 +17,10 @@ from aiohttp import web
 from wechatpy.messages import BaseMessage
 
 from bot import voice_chat
+from bot.appkeys import TURNS
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.turns import NOTHING_DONE_REPLY
-from bot.webchat import answer
 from bot.wechat.api import WeChatApi, WeChatApiError
 from bot.wechat.channel import Turn, openid_of, send_texts, sender_of
 from bot.wechat.text import Choices
@@ -34,7 +34,6 @@ from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
 log = logging.getLogger("bot.wechat")
 
 CHANNEL = WECHAT.name
-METADATA = {"channel": CHANNEL}
 
 WELCOME = (
     "您好，欢迎关注法援助手！我可以免费解答法律问题，帮您看看能不能申请法律援助，"
@@ -121,7 +120,7 @@ class Conversation:
     async def _say(self, sender: str, text: str) -> list[dict[str, Any]]:
         """A typed (or heard) message's answer; "1" picks the first choice offered."""
         message = self._choices.payload(sender, text)
-        replies = await answer(self._app, sender, message, dict(METADATA), channel=CHANNEL)
+        replies = await self._app[TURNS].handle(sender, message, channel=CHANNEL)
         self._choices.note(sender, replies)
         return replies
 
