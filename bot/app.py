@@ -18,12 +18,13 @@ from bot import (
     wechat,
 )
 from bot import telegram as telegram_channel
-from bot.appkeys import CONFIG, ENGINE, HTTP, RASA, RELAY, STORES, TURNS
+from bot.appkeys import CONFIG, ENGINE, HTTP, RASA, RELAY, SPEECH_ENGINES, STORES, TURNS
 from bot.config import Config
 from bot.console import create_console_app
 from bot.continuation import Continuations
 from bot.handoff_relay import HandoffRelay
 from bot.rasa_client import RasaClient
+from bot.speech import SpeechEngines
 from bot.stores import open_stores
 from bot.turns import TurnHandler
 
@@ -43,9 +44,7 @@ def create_app(config: Config) -> web.Application:
     app.add_routes(handoff_relay.routes())
     app.add_routes(health.routes())
     app.add_routes(intake_documents.routes())
-    app[voice_chat.VOICE_APP] = voice_chat.create_voice_app()
-    app.add_subapp("/api/voice/", app[voice_chat.VOICE_APP])
-    # After the voice sub-application: calls share its engines.
+    app.add_subapp("/api/voice/", voice_chat.create_voice_app())
     hotline.setup(app)
     telegram_channel.setup(app)
     wechat.setup(app)
@@ -55,9 +54,12 @@ def create_app(config: Config) -> web.Application:
 
 async def _shared(app: web.Application) -> AsyncIterator[None]:
     """What every channel shares, made once, each part after those it needs: the
-    HTTP session and Rasa's client, the database and its stores, the handoff
-    relay, 接续码, and the turn handler that passes every turn through them."""
+    speech engines (loading in the background), the HTTP session and Rasa's
+    client, the database and its stores, the handoff relay, 接续码, and the turn
+    handler that passes every turn through them."""
     config = app[CONFIG]
+    app[SPEECH_ENGINES] = SpeechEngines()
+    app[SPEECH_ENGINES].start_loading()
     async with aiohttp.ClientSession() as http:
         app[HTTP] = http
         app[RASA] = RasaClient(http, config.rasa_url, config.rasa_timeout_seconds)
@@ -71,3 +73,4 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
         app[TURNS] = TurnHandler(app[RASA], config.max_message_chars, relay, continuations)
         yield
         app[ENGINE].dispose()
+    await app[SPEECH_ENGINES].close()

@@ -18,6 +18,7 @@ from bot.config import Config
 if TYPE_CHECKING:
     from bot.handoff_relay import HandoffRelay
     from bot.rasa_client import RasaClient
+    from bot.speech import SpeechEngines
     from bot.stores import GatewayStores
     from bot.turns import TurnHandler
 
@@ -29,3 +30,4 @@ TURNS: web.AppKey[TurnHandler] = web.AppKey("turns")
 # Absent when the gateway has no store key (bot/stores.py).
 STORES: web.AppKey[GatewayStores] = web.AppKey("stores")
 RELAY: web.AppKey[HandoffRelay] = web.AppKey("handoff_relay")
+SPEECH_ENGINES: web.AppKey[SpeechEngines] = web.AppKey("speech_engines")

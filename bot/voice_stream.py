@@ -22,6 +22,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot import voice_chat
+from bot.appkeys import SPEECH_ENGINES
+from bot.speech import SpeechEngines
 from voice.errors import UnreadableAudio, VoiceInputError
 from voice.recognition import (
     SUPPORTED_SAMPLE_RATES,
@@ -61,7 +63,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     socket = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=IDLE_SECONDS)
     await socket.prepare(request)
     try:
-        with request.app[voice_chat.ACTIVE]:
+        with request.config_dict[SPEECH_ENGINES].active:
             body = await _turn(request, socket, sender, rate)
         if body is not None:
             await socket.send_json({"type": "turn", **body}, dumps=_dumps)
@@ -74,18 +76,18 @@ async def _turn(
     request: web.Request, socket: web.WebSocketResponse, sender: str, rate: int
 ) -> dict[str, Any] | None:
     """The turn's answer, or None when the client went away or cancelled."""
-    app = request.app
-    if voice_chat.RECOGNISER not in app:
+    engines = request.config_dict[SPEECH_ENGINES]
+    if not engines.hears:
         return voice_chat.voice_off(sender)
     try:
-        listening = await Listening.open(app, sender, rate)
+        listening = await Listening.open(engines, sender, rate)
         if not await _hear_until_end(socket, listening):
             return None
         clock = voice_chat.TurnClock("stream")
         heard = await listening.finish()
         clock.lap("recognise")
     except VoiceInputError as error:
-        return voice_chat.refused(app, sender, error)
+        return voice_chat.refused(request, sender, error)
     body = await voice_chat.answer_heard(request, sender, heard, clock)
     clock.log(sender, listening.seconds)
     return body
@@ -134,8 +136,9 @@ class Listening:
         self._shown = ""
 
     @classmethod
-    async def open(cls, app: web.Application, sender: str, rate: int) -> Listening:
-        recogniser, expected = app[voice_chat.RECOGNISER], app[voice_chat.EXPECTED].of(sender)
+    async def open(cls, engines: SpeechEngines, sender: str, rate: int) -> Listening:
+        recogniser, expected = engines.recogniser, engines.expected.of(sender)
+        assert recogniser is not None, "asked only when the engines hear"
         grammar = list(expected) if expected else None
         # Off the loop: making a recognizer (or a grammar's graph) takes a tenth of a second.
         stream = await run_in_recognition_pool(recogniser.open_stream, rate, grammar)

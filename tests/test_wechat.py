@@ -21,10 +21,10 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
-from bot.appkeys import CONFIG, RELAY
+from bot.appkeys import CONFIG, RELAY, SPEECH_ENGINES
 from bot.config import Config
 from bot.handoff_relay import WAITING_ACK
-from bot.voice_chat import NOT_HEARD_REPLY, RECOGNISER, SYNTHESISER, VOICE_APP
+from bot.voice_chat import NOT_HEARD_REPLY
 from bot.wechat.channel import BAD_MESSAGE
 from bot.wechat.conversation import (
     IMAGE_REPLY,
@@ -101,9 +101,9 @@ def openid() -> str:
 
 
 async def voice_engines(app) -> None:
-    voice_app = app[VOICE_APP]
+    engines = app[SPEECH_ENGINES]
     for _ in range(ENGINES_READY_SECONDS * 2):
-        if RECOGNISER in voice_app and SYNTHESISER in voice_app:
+        if engines.hears and engines.speaks:
             return
         await asyncio.sleep(0.5)
     pytest.fail("the voice engines did not load")

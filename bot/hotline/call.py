@@ -44,14 +44,13 @@ from bot.hotline.person import PersonForCaller
 from bot.hotline.telephony import Telephony
 from bot.messages import HOTLINE_NOT_HEARD
 from bot.privacy import pseudonym
+from bot.speech import SPOKEN_NUMBERS, ExpectedAnswers, SpeechEngines, SpeechRates
 from bot.turns import TurnHandler
-from bot.voice_chat import SPOKEN_NUMBERS, ExpectedAnswers, SpeechRates
 from legal_aid.channels import HOTLINE
 from voice.audio import to_telephone_pcm
 from voice.errors import VoiceInputError
 from voice.normalise import reply_for_ear
-from voice.recognition import Recogniser
-from voice.synthesis import Synthesiser, SynthesisError
+from voice.synthesis import SynthesisError
 
 log = logging.getLogger("bot.hotline")
 
@@ -94,8 +93,7 @@ class CallServices:
     """What a call needs from the gateway; the engines may still be loading."""
 
     turns: TurnHandler
-    recogniser: Callable[[], Recogniser | None]
-    synthesiser: Callable[[], Synthesiser | None]
+    speech: SpeechEngines
     active_calls: Callable[[], int] = lambda: 1
     telephony: Telephony | None = None
     relay: HandoffRelay | None = None  # None when the gateway has no store key
@@ -240,7 +238,7 @@ class Call:
         if kind == "start":
             self.interrupt.set()  # barge-in
             grammar = self.expected.of(self.sender)
-            self.utterance = Utterance(self.services.recogniser(), grammar)
+            self.utterance = Utterance(self.services.speech.recogniser, grammar)
             self.utterance.feed(audio)
         elif self.utterance is None:
             return
@@ -354,7 +352,7 @@ class Call:
     async def _wait_for_voice(self) -> bool:
         """The synthesiser loads in the background at the gateway's start."""
         for _ in range(40):
-            if self.services.synthesiser() is not None:
+            if self.services.speech.speaks:
                 return True
             await asyncio.sleep(0.25)
         return False
@@ -480,13 +478,13 @@ class Call:
 
     async def say(self, replies: list[dict[str, Any]], barge_in: bool = True) -> None:
         """Speaks the replies in real time until done or interrupted by the caller."""
-        synthesiser = self.services.synthesiser()
+        # Chosen by the calls under way: the natural voice only when the cores are free.
+        synthesiser = self.services.speech.voice(max(0, self.services.active_calls() - 1))
         if synthesiser is None:
             return
         if barge_in and (not self.events.empty() or self.utterance is not None):
             return  # the caller is already speaking or pressed a key: let them
         self.interrupt.clear()
-        synthesiser = synthesiser.choose(max(0, self.services.active_calls() - 1))
         rate = self.rates.of(self.sender)
         self.playing = True
         try:

@@ -1,9 +1,8 @@
 """Voice notes in: OGG/Opus → the words heard → the dialogue → text and a voice note back.
 
-The gateway's speech engines are the voice chat's (bot/voice_chat.py: the
-recogniser and synthesiser of the /api/voice sub-application, loaded in the
-background at start), so Telegram hears and speaks exactly as the web page
-does, with the same expected answers after a question with choices.
+The speech engines are the gateway's (bot/speech.py, loaded in the background
+at start), so Telegram hears and speaks exactly as the web page does, with the
+same expected answers after a question with choices.
 """
 
 from __future__ import annotations
@@ -16,7 +15,8 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import voice_chat
-from bot.appkeys import TURNS
+from bot.appkeys import SPEECH_ENGINES, TURNS
+from bot.speech import RECOGNITION_RATE
 from bot.telegram.chats import CHANNEL, GATEWAY, sender_of
 from bot.telegram.replies import send_replies, typing
 from bot.telegram.sending import retrying
@@ -35,8 +35,8 @@ async def voice_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     chat_id = update.effective_chat.id
     sender = sender_of(chat_id)
     gateway = context.bot_data[GATEWAY]
-    voice_app = gateway[voice_chat.VOICE_APP]
-    if voice_chat.RECOGNISER not in voice_app:
+    engines = gateway[SPEECH_ENGINES]
+    if not engines.hears:
         await send_replies(context, chat_id, [_bot(sender, VOICE_INPUT_OFF_MESSAGE)])
         return
     note = update.effective_message.voice or update.effective_message.audio
@@ -48,11 +48,10 @@ async def voice_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if recording is None:
         await send_replies(context, chat_id, [_bot(sender, NOT_RECEIVED)])
         return
-    with voice_app[voice_chat.ACTIVE]:
+    with engines.active:
         try:
-            pcm = await to_pcm(recording, voice_chat.RECOGNITION_RATE)
-            # The voice chat's recognition: the expected answers first, else freely.
-            heard = await voice_chat._recognise(voice_app, sender, pcm)
+            pcm = await to_pcm(recording, RECOGNITION_RATE)
+            heard = await engines.recognise(sender, pcm)
         except VoiceInputError as error:
             log.info("telegram voice refused: %s", type(error).__name__)
             await send_replies(context, chat_id, [_bot(sender, error.user_message)], spoken=True)
@@ -63,7 +62,7 @@ async def voice_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             return
         await send_replies(context, chat_id, [_bot(sender, HEARD.format(heard=heard))])
         replies = await gateway[TURNS].handle(sender, heard, channel=CHANNEL)
-        voice_app[voice_chat.EXPECTED].note(sender, replies)
+        engines.expected.note(sender, replies)
         await send_replies(context, chat_id, replies, spoken=True)
 
 

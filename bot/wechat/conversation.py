@@ -17,9 +17,10 @@ from aiohttp import web
 from wechatpy.messages import BaseMessage
 
 from bot import voice_chat
-from bot.appkeys import TURNS
+from bot.appkeys import SPEECH_ENGINES, TURNS
 from bot.privacy import pseudonym
 from bot.recent import Recent
+from bot.speech import RECOGNITION_RATE
 from bot.turns import NOTHING_DONE_REPLY
 from bot.wechat.api import WeChatApi, WeChatApiError
 from bot.wechat.channel import Turn, openid_of, send_texts, sender_of
@@ -61,7 +62,6 @@ VOICE_NOT_FETCHED = "这条语音没能取到，请再发一次，或者直接�
 # ("SAY:转人工"); any other key shows the welcome.
 MENU_SAYS = "SAY:"
 SUBSCRIBED = ("subscribe", "subscribe_scan")
-RECOGNITION_RATE = 16_000
 # WeChat plays voice messages of at most sixty seconds; a longer answer is
 # sent as several, cut between sentences.
 MAX_VOICE_SECONDS = 55.0
@@ -129,22 +129,22 @@ class Conversation:
         setting), else ours, from the audio fetched by its MediaId."""
         heard = (message.recognition or "").strip()
         if not heard:
-            heard, refusal = await self._recognise(message.media_id)
+            heard, refusal = await self._recognise(sender, message.media_id)
             if refusal:
                 return [bot_reply(sender, refusal)]
         if not heard:
             return [bot_reply(sender, voice_chat.NOT_HEARD_REPLY)]
         return await self._say(sender, heard)
 
-    async def _recognise(self, media_id: str) -> tuple[str, str]:
+    async def _recognise(self, sender: str, media_id: str) -> tuple[str, str]:
         """(what was heard, "") or ("", the polite reason nothing could be)."""
-        recogniser = self._voice_app.get(voice_chat.RECOGNISER)
-        if recogniser is None:
+        engines = self._app[SPEECH_ENGINES]
+        if not engines.hears:
             return "", VOICE_INPUT_OFF_MESSAGE
         try:
             audio = await self._api.download(media_id)
             pcm = await to_pcm(audio, RECOGNITION_RATE)
-            return (await recogniser.transcribe(pcm, RECOGNITION_RATE)).text, ""
+            return await engines.recognise(sender, pcm), ""
         except WeChatApiError as error:
             log.warning("wechat voice not fetched: %s", error)
             return "", VOICE_NOT_FETCHED
@@ -153,7 +153,7 @@ class Conversation:
 
     async def speak(self, openid: str, replies: list[dict[str, Any]]) -> None:
         """The answer to a voice message also as voice messages (AMR, by the API)."""
-        synthesiser = self._voice_app.get(voice_chat.SYNTHESISER)
+        synthesiser = self._app[SPEECH_ENGINES].synthesiser
         spoken = "".join(_for_ear(reply) for reply in replies)
         if synthesiser is None or not spoken:
             return
@@ -169,10 +169,6 @@ class Conversation:
     async def deliver(self, sender: str, replies: list[dict[str, Any]]) -> None:
         """The handoff relay's deliverer: a lawyer's messages while the person is silent."""
         await send_texts(self._api, openid_of(sender), replies)
-
-    @property
-    def _voice_app(self) -> web.Application:
-        return self._app[voice_chat.VOICE_APP]
 
 
 def _for_ear(reply: dict[str, Any]) -> str:
