@@ -22,6 +22,18 @@ import time
 from typing import Any
 
 from bot.handoff_relay import HandoffRelay
+from bot.messages import (
+    CODE_DOWN_REPLY,
+    CODE_SAME_REPLY,
+    CODE_STORE_DOWN_REPLY,
+    CODE_TOO_MANY_REPLY,
+    CODE_WRONG_REPLY,
+    HANDOFF_CODE_REPLY,
+    LINKED_GO_ON,
+    LINKED_HANDOFF,
+    LINKED_QUESTION,
+    LINKED_REPLY,
+)
 from bot.privacy import pseudonym
 from bot.rasa_client import RasaClient
 from bot.recent import Recent
@@ -57,30 +69,6 @@ CODE_REQUEST_WORDS = (
     "在手机上继续",
     "在微信上继续",
     "在微信里继续",
-)
-HANDOFF_CODE_REPLY = (
-    "好的。在另一个渠道上输入或说：接续 {code}。十分钟内有效，只能用一次。"
-    "接上以后，您和律师的对话会转到那里。"
-)
-LINKED_REPLY = "已经接上了，我们接着刚才的说。"
-LINKED_QUESTION = "刚才问到这里："
-LINKED_GO_ON = "您可以接着说。"
-LINKED_HANDOFF = "已经接上了，您和律师的对话也转到了这里，接着说就行。"
-SAME_REPLY = "这个接续码就是在这个对话里要的，我们一直在接着说，不用再接。"
-WRONG_REPLY = (
-    "这个接续码没能接上：可能输错了，或者已经过了十分钟、用过了。"
-    "请在原来的地方再要一个接续码；也可以在这里直接说您的问题。"
-)
-TOO_MANY_REPLY = (
-    "接续码试了太多次，请过十分钟再试；也可以在这里直接说您的问题，"
-    "着急的话，可以拨打12348公共法律服务热线。"
-)
-CODE_DOWN_REPLY = (
-    "抱歉，现在没能生成接续码。您可以在这里接着说；着急的话，可以拨打12348公共法律服务热线。"
-)
-STORE_DOWN_REPLY = (
-    "抱歉，现在没能接上，请过一会儿再试；也可以在这里直接说您的问题，"
-    "着急的话，可以拨打12348公共法律服务热线。"
 )
 
 
@@ -159,16 +147,16 @@ class Continuations:
             redeemed = await asyncio.to_thread(self._store.redeem, code, sender, channel)
         except Exception:
             log.exception("continuation store unavailable sender=%s", pseudonym(sender))
-            return [_reply(sender, STORE_DOWN_REPLY)]
+            return [_reply(sender, CODE_STORE_DOWN_REPLY)]
         log.info(
             "continuation %s sender=%s channel=%s", redeemed.outcome, pseudonym(sender), channel
         )
         if redeemed.outcome == SAME:
-            return [_reply(sender, SAME_REPLY)]
+            return [_reply(sender, CODE_SAME_REPLY)]
         if redeemed.outcome == TOO_MANY:
-            return [_reply(sender, TOO_MANY_REPLY)]
+            return [_reply(sender, CODE_TOO_MANY_REPLY)]
         if redeemed.outcome != LINKED or redeemed.conversation_id is None:
-            return [_reply(sender, WRONG_REPLY)]
+            return [_reply(sender, CODE_WRONG_REPLY)]
         conversation = redeemed.conversation_id
         self._links.put(sender, (conversation, time.monotonic()))
         return await self._linked_replies(sender, conversation)

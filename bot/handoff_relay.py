@@ -36,6 +36,21 @@ from typing import Any
 from aiohttp import web
 
 from bot.appkeys import RELAY, TURNS
+from bot.messages import (
+    ASK_CALLBACK,
+    CALLBACK_BOOKED,
+    CALLBACK_REFUSED,
+    CLAIMED_ACK,
+    HANDOFF_CANCELLED,
+    HANDOFF_CLOSED,
+    HANDOFF_RETURNED,
+    OTHER_LAWYER_ACK,
+    OTHER_LAWYER_NOTE,
+    RELAY_STORE_DOWN,
+    UPDATES_QUERY_RULE,
+    UPDATES_UNAVAILABLE,
+    WAITING_ACK,
+)
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
@@ -53,23 +68,7 @@ CANCEL_WORDS = ("不等了", "取消", "不用等了", "不找人工了", "结�
 CALLBACK_WORDS = ("回电", "打电话给我", "给我打电话", "打给我")
 OTHER_LAWYER_WORDS = ("换一位", "换个律师", "换一个律师", "别的律师")
 
-WAITING_ACK = "已转给值班律师，请稍等。律师接手后会在这里回复您；不想等了，可以说“不等了”。"
-CLAIMED_ACK = "律师已经接手，您的话会直接转给律师。"
-CANCELLED = "好的，已经不再等律师了。现在是法援助手在和您说话，有问题可以接着问我；着急的话，可以拨打12348公共法律服务热线。"
-RETURNED = (
-    "律师已经结束了和您的对话，现在是法援助手在和您说话。有问题可以接着问我，也可以再说“转人工”。"
-)
-CLOSED = "律师已经结束了这次对话。律师会按你们说好的办；有新的问题，可以接着问我，也可以再说“转人工”，或者拨打12348公共法律服务热线。"
-ENDED = {"returned": RETURNED, "closed": CLOSED, "cancelled": CANCELLED}
-ASK_CALLBACK = "请告诉我方便回电的时间和电话号码，比如：明天上午十点，13812345678。"
-CALLBACK_BOOKED = "好的，已经约好{time}给您回电{phone}。在那之前，您说的话也会留给律师。"
-CALLBACK_REFUSED = (
-    "这个时间没能约上，回电时间要在今后三十天以内。请再说一个时间，比如：明天上午十点。"
-)
-OTHER_LAWYER = "好的，会请现在有空的律师接待您，请稍等。"
-STORE_DOWN = (
-    "抱歉，现在没能把您的话转给律师，请过一会儿再发一次；着急的话，可以拨打12348公共法律服务热线。"
-)
+ENDED = {"returned": HANDOFF_RETURNED, "closed": HANDOFF_CLOSED, "cancelled": HANDOFF_CANCELLED}
 
 PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}")
 
@@ -131,7 +130,7 @@ class HandoffRelay:
             replies = await self._relay(sender, reference, message, channel)
         except Exception:
             log.exception("handoff relay failed sender=%s", pseudonym(sender))
-            replies = [_reply(sender, STORE_DOWN)]
+            replies = [_reply(sender, RELAY_STORE_DOWN)]
         log.info("handoff relay sender=%s channel=%s", pseudonym(sender), channel)
         return Outcome(True, replies)
 
@@ -152,10 +151,8 @@ class HandoffRelay:
         if self._asked_callback.get(sender) or says_any(message, CALLBACK_WORDS):
             return [_reply(sender, await self._callback(sender, reference, message))]
         if says_any(message, OTHER_LAWYER_WORDS):
-            await asyncio.to_thread(
-                self._store.add_message, reference, "system", "当事人同意由其他有空的律师接待。"
-            )
-            return [_reply(sender, OTHER_LAWYER)]
+            await asyncio.to_thread(self._store.add_message, reference, "system", OTHER_LAWYER_NOTE)
+            return [_reply(sender, OTHER_LAWYER_ACK)]
         waiting = await asyncio.to_thread(self._store.queue_position, reference)
         if waiting is not None:
             return [_reply(sender, WAITING_ACK)]
@@ -206,7 +203,7 @@ class HandoffRelay:
         if not await asyncio.to_thread(self._store.mark_end_told, reference):
             return []  # a poll or push at the same moment has said it
         log.info("handoff ended status=%s sender=%s", status, pseudonym(sender))
-        notice = _reply(sender, ENDED.get(status or "", RETURNED))
+        notice = _reply(sender, ENDED.get(status or "", HANDOFF_RETURNED))
         notice["custom"] = {"handoff": {"status": status or "ended"}}
         return [notice]
 
@@ -316,9 +313,7 @@ async def updates_for(request: web.Request) -> list[dict[str, Any]] | web.Respon
     except ValueError:
         after = -1
     if not 0 < len(sender) <= 128 or after < 0:
-        return web.json_response(
-            {"error": "需要 sender（1 到 128 个字符）和 after（整数）"}, status=400
-        )
+        return web.json_response({"error": UPDATES_QUERY_RULE}, status=400)
     relay = request.config_dict.get(RELAY)
     if relay is None:
         return []  # the relay is off (no key): nothing can arrive
@@ -329,7 +324,7 @@ async def updates_for(request: web.Request) -> list[dict[str, Any]] | web.Respon
         return [{**reply, "recipient_id": sender} for reply in replies]
     except Exception:
         log.exception("handoff updates failed sender=%s", pseudonym(sender))
-        return web.json_response({"error": "暂时取不到律师的回复"}, status=503)
+        return web.json_response({"error": UPDATES_UNAVAILABLE}, status=503)
 
 
 def routes() -> list[web.RouteDef]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.messages import FORM_NOT_FOUND, FORM_UNAVAILABLE
 from bot.stores import stores_of
 from legal_aid.intake.materials import checklist
 from legal_aid.intake.pdf import render_application_form
@@ -24,8 +25,6 @@ from store.intake import IntakeStore
 logger = logging.getLogger(__name__)
 
 REFERENCE = re.compile(r"^FY-\d{4}-\d{6,}$")
-NOT_FOUND = "没有找到这份申请表。请从对话里的下载链接打开；链接有问题可以拨打12348。"
-UNAVAILABLE = "申请表暂时打不开，您的申请已经保存。请过一会儿再试，或者拨打12348。"
 
 
 def routes() -> list[web.RouteDef]:
@@ -36,16 +35,16 @@ async def application_form(request: web.Request) -> web.Response:
     reference = request.match_info["reference"]
     token = request.query.get("token", "")
     if not REFERENCE.match(reference) or not token:
-        raise _page(web.HTTPNotFound, NOT_FOUND)
+        raise _page(web.HTTPNotFound, FORM_NOT_FOUND)
     try:
         intake = stores_of(request.config_dict).intake
         pdf = await form_pdf(intake, reference, token, request.query.get("large") == "1")
     except Exception:
         logger.exception("application form %s could not be rendered", reference)
-        raise _page(web.HTTPServiceUnavailable, UNAVAILABLE) from None
+        raise _page(web.HTTPServiceUnavailable, FORM_UNAVAILABLE) from None
     if pdf is None:
         # A wrong token looks the same as a missing record: nothing to learn by guessing.
-        raise _page(web.HTTPNotFound, NOT_FOUND)
+        raise _page(web.HTTPNotFound, FORM_NOT_FOUND)
     return web.Response(
         body=pdf,
         content_type="application/pdf",

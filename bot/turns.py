@@ -15,29 +15,13 @@ from typing import Any
 
 from bot.continuation import Continuations
 from bot.handoff_relay import HandoffRelay
+from bot.messages import BUSY_REPLY, EMPTY_REPLY, NOTHING_DONE_REPLY, SLOW_REPLY, TOO_LONG_REPLY
 from bot.privacy import pseudonym
 from bot.rasa_client import RasaClient, RasaTimeout, RasaUnavailable
 from bot.recent import Recent
 from legal_aid.channels import NAMED_IN_METADATA, SPOKEN, WEB, rasa_input_of
 
 log = logging.getLogger("bot.turns")
-
-BUSY_REPLY = (
-    "系统暂时繁忙，您的话我已经记下了，恢复后会接着处理。"
-    "请过一会儿再发一条消息；着急的话，可以拨打12348公共法律服务热线。"
-)
-# Rasa answered nothing: an action failed (the action server died or erred)
-# and Rasa carried on without its events. Said so, rather than silence.
-NOTHING_DONE_REPLY = (
-    "抱歉，这条消息刚才没有处理完，您之前说的都还在。请再说一次；"
-    "着急的话，可以拨打12348公共法律服务热线。"
-)
-TOO_LONG_REPLY = "您的消息太长了，超过了{limit}个字。请分成几段，一段一段地发给我。"
-EMPTY_REPLY = "我没有收到文字。请告诉我您遇到了什么问题。"
-SLOW_REPLY = (
-    "系统反应有点慢，这条消息可能没有处理完。请过一会儿再说一次；"
-    "着急的话，可以拨打12348公共法律服务热线。"
-)
 
 
 @dataclass

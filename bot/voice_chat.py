@@ -43,6 +43,14 @@ from aiohttp import web
 
 from bot import handoff_relay
 from bot.appkeys import SPEECH_ENGINES, TURNS
+from bot.messages import (
+    NOT_HEARD_REPLY,
+    SAY_BODY_RULE,
+    SPEECH_EXPIRED,
+    SPEECH_PART_MISSING,
+    VOICE_OUTPUT_LOADING,
+    VOICE_SENDER_RULE,
+)
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
@@ -59,10 +67,7 @@ log = logging.getLogger(__name__)
 PENDING = web.AppKey("pending_speech", "PendingSpeech")
 RATES = web.AppKey("rates", SpeechRates)
 
-NOT_HEARD_REPLY = "我没有听清楚，请再说一遍。也可以直接打字。"
-VOICE_OUTPUT_LOADING = "语音朗读正在准备，请先看文字回复。"
 SENDER = re.compile(r"^[\w.:-]{1,128}$")
-SENDER_RULE = "sender 必须是 1 到 128 个字母、数字或 ._:- 字符"
 
 
 class ReplySpeech:
@@ -173,7 +178,7 @@ async def turn(request: web.Request) -> web.Response:
     """One spoken turn: what was heard, and the replies with their speech."""
     sender = request.query.get("sender", "")
     if not SENDER.match(sender):
-        return bad_request(SENDER_RULE)
+        return bad_request(VOICE_SENDER_RULE)
     engines = request.config_dict[SPEECH_ENGINES]
     if not engines.hears:
         return json_response(voice_off(sender))
@@ -230,14 +235,14 @@ async def say(request: web.Request) -> web.Response:
     """
     sender = request.query.get("sender", "")
     if not SENDER.match(sender):
-        return bad_request(SENDER_RULE)
+        return bad_request(VOICE_SENDER_RULE)
     try:
         body = await request.json()
     except ValueError:
         body = None
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str):
-        return bad_request('请求体必须是 JSON 对象：{"message": "…"}')
+        return bad_request(SAY_BODY_RULE)
     replies = await request.config_dict[TURNS].handle(sender, message, channel=VOICE.name)
     return json_response({"transcript": "", "replies": _answered(request, sender, replies)})
 
@@ -300,7 +305,7 @@ async def speech_part(request: web.Request) -> web.Response:
     reply = _reply_speech(request)
     index = int(request.match_info["part"])
     if index >= len(reply.parts):
-        raise web.HTTPNotFound(text="这段语音没有这一句。")
+        raise web.HTTPNotFound(text=SPEECH_PART_MISSING)
     part = reply.parts[index]
     return await _wav_of(asyncio.shield(part), [part])
 
@@ -308,7 +313,7 @@ async def speech_part(request: web.Request) -> web.Response:
 def _reply_speech(request: web.Request) -> ReplySpeech:
     reply = request.app[PENDING].get(request.match_info["speech_id"])
     if reply is None:
-        raise web.HTTPNotFound(text="这段语音已经过期，请再说一遍。")
+        raise web.HTTPNotFound(text=SPEECH_EXPIRED)
     return reply
 
 
@@ -322,7 +327,7 @@ async def _wav_of(making: Awaitable[Speech], parts: list[asyncio.Future[Speech]]
         if not any(part.cancelled() for part in parts):
             raise  # the request itself was cancelled (the listener went away)
         # The reply was forgotten (many replies since) before it was made.
-        raise web.HTTPNotFound(text="这段语音已经过期，请再说一遍。") from None
+        raise web.HTTPNotFound(text=SPEECH_EXPIRED) from None
     return web.Response(body=made.wav, content_type="audio/wav")
 
 

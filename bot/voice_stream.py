@@ -23,6 +23,13 @@ from aiohttp import WSMsgType, web
 
 from bot import voice_chat
 from bot.appkeys import SPEECH_ENGINES
+from bot.messages import (
+    NOTHING_SENT_MESSAGE,
+    STREAM_BAD_MESSAGE,
+    STREAM_RATE_OR,
+    STREAM_RATE_RULE,
+    VOICE_SENDER_RULE,
+)
 from bot.speech import SpeechEngines
 from voice.errors import UnreadableAudio, VoiceInputError
 from voice.recognition import (
@@ -42,8 +49,6 @@ log = logging.getLogger(__name__)
 IDLE_SECONDS = 30.0
 # Larger than any audio message a client sends (0.1–0.5 s of PCM is a few kB).
 MAX_MESSAGE_BYTES = 256 * 1024
-NOTHING_SENT_MESSAGE = "没有收到声音，请按住说话键再说一次，或者直接打字。"
-BAD_MESSAGE = '请发送 PCM 音频，说完后发送 {"type": "end"}'
 
 
 def routes() -> list[web.RouteDef]:
@@ -54,12 +59,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
     """One turn: audio in while it is spoken, then the answer, then the socket closes."""
     sender = request.query.get("sender", "")
     if not voice_chat.SENDER.match(sender):
-        return voice_chat.bad_request(voice_chat.SENDER_RULE)
+        return voice_chat.bad_request(VOICE_SENDER_RULE)
     rate = _rate(request.query.get("rate", "16000"))
     if rate is None:
-        return voice_chat.bad_request(
-            f"rate 必须是 {' 或 '.join(map(str, SUPPORTED_SAMPLE_RATES))}"
-        )
+        rates = STREAM_RATE_OR.join(map(str, SUPPORTED_SAMPLE_RATES))
+        return voice_chat.bad_request(STREAM_RATE_RULE.format(rates=rates))
     socket = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=IDLE_SECONDS)
     await socket.prepare(request)
     try:
@@ -107,7 +111,7 @@ async def _hear_until_end(socket: web.WebSocketResponse, listening: Listening) -
                 return True
             if kind == "cancel":
                 return False
-            await socket.send_json({"type": "error", "error": BAD_MESSAGE}, dumps=_dumps)
+            await socket.send_json({"type": "error", "error": STREAM_BAD_MESSAGE}, dumps=_dumps)
         else:  # closed, closing or broken: the person went away
             return False
 

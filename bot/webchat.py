@@ -18,6 +18,20 @@ from typing import Any
 from aiohttp import web
 
 from bot.appkeys import RASA, RELAY, TURNS
+from bot.messages import (
+    CHAT_BODY_RULE,
+    CHAT_MESSAGE_RULE,
+    CHAT_METADATA_RULE,
+    CHAT_NOT_JSON,
+    CHAT_SENDER_RULE,
+    DOWNLOAD_FORM,
+    DOWNLOAD_LARGE_PRINT,
+    LOOK_FOR_REPLY,
+    LOOK_FOR_REPLY_BUTTON,
+    PAGE_ASSISTANT,
+    PAGE_PERSON,
+    PAGE_TITLE_PREFIX,
+)
 from bot.rasa_client import RasaTimeout, RasaUnavailable
 from bot.responses import json_response
 from bot.transcript import (
@@ -42,9 +56,8 @@ _COOKIE_KEY = os.urandom(32)
 # Enough of a long conversation to read back; older lines are dropped.
 log = logging.getLogger(__name__)
 MAX_SHOWN_LINES = 60
-LOOK_FOR_REPLY = "律师回复后不会自动显示在这个页面上。想看律师回复了没有，请按下面的按钮；想接着说，直接在下面输入。"
 CONVERSATION_MARKER = "<!-- conversation -->"
-WHO = {USER: "我", "bot": "助手"}
+WHO = {USER: PAGE_PERSON, BOT: PAGE_ASSISTANT}
 
 
 class BadChatRequest(ValueError):
@@ -54,14 +67,14 @@ class BadChatRequest(ValueError):
 def parse_chat_request(body: Any) -> tuple[str, str, dict[str, Any] | None]:
     """sender, message and metadata from a request body, or BadChatRequest."""
     if not isinstance(body, dict):
-        raise BadChatRequest('请求体必须是 JSON 对象：{"sender": "…", "message": "…"}')
+        raise BadChatRequest(CHAT_BODY_RULE)
     sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
     if not isinstance(sender, str) or not 0 < len(sender) <= 128:
-        raise BadChatRequest("sender 必须是 1 到 128 个字符的字符串")
+        raise BadChatRequest(CHAT_SENDER_RULE)
     if not isinstance(message, str):
-        raise BadChatRequest("message 必须是字符串")
+        raise BadChatRequest(CHAT_MESSAGE_RULE)
     if metadata is not None and not isinstance(metadata, dict):
-        raise BadChatRequest("metadata 必须是 JSON 对象")
+        raise BadChatRequest(CHAT_METADATA_RULE)
     return sender, message, metadata
 
 
@@ -69,7 +82,7 @@ async def chat(request: web.Request) -> web.Response:
     try:
         sender, message, metadata = parse_chat_request(await request.json())
     except ValueError as error:  # JSONDecodeError and BadChatRequest
-        reason = str(error) if isinstance(error, BadChatRequest) else "请求体不是合法的 JSON"
+        reason = str(error) if isinstance(error, BadChatRequest) else CHAT_NOT_JSON
         return json_response({"error": reason}, status=400)
     return json_response(await request.app[TURNS].handle(sender, message, metadata))
 
@@ -157,7 +170,7 @@ async def _waiting_for_lawyer(app: web.Application, sender: str) -> list[Line]:
     reply, which this page cannot be told of."""
     if await _open_handoff(app, await _continued(app, sender)) is None:
         return []
-    return [Line(BOT, LOOK_FOR_REPLY, [{"title": "看看律师回复了没有", "payload": ""}])]
+    return [Line(BOT, LOOK_FOR_REPLY, [{"title": LOOK_FOR_REPLY_BUTTON, "payload": ""}])]
 
 
 async def _open_handoff(app: web.Application, sender: str) -> list[tuple[str, str]] | None:
@@ -178,7 +191,7 @@ def _title_for(payload: str, choices: list[dict[str, str]]) -> str:
 def _page(lines: list[Line]) -> web.Response:
     template = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     body = template.replace(CONVERSATION_MARKER, render_lines(lines), 1)
-    body = body.replace("<title>", "<title>对话 — ", 1)
+    body = body.replace("<title>", f"<title>{PAGE_TITLE_PREFIX}", 1)
     return web.Response(text=body, content_type="text/html", charset="utf-8")
 
 
@@ -222,11 +235,13 @@ def _choice_form(buttons: list[dict[str, str]], first_number: int) -> str:
 def _document_links(document: dict[str, str]) -> str:
     """Download links for an offered document: the form, and its large-print version."""
     links = [
-        f'<a href="{html.escape(document["url"])}" download>下载{html.escape(document["title"])}（PDF）</a>'
+        f'<a href="{html.escape(document["url"])}" download>'
+        f"{DOWNLOAD_FORM.format(title=html.escape(document['title']))}</a>"
     ]
     if document.get("large_print_url"):
         links.append(
-            f'<a href="{html.escape(document["large_print_url"])}" download>下载大字版（PDF）</a>'
+            f'<a href="{html.escape(document["large_print_url"])}" download>'
+            f"{DOWNLOAD_LARGE_PRINT}</a>"
         )
     return '<p class="document">' + " ".join(links) + "</p>"
 

@@ -26,8 +26,9 @@ from aiohttp.test_utils import TestServer
 from bot.app import create_app
 from bot.appkeys import RELAY, SPEECH_ENGINES
 from bot.config import Config
+from bot.messages import TELEGRAM_HELP as HELP
+from bot.messages import TELEGRAM_NOT_UNDERSTOOD_KIND as NOT_UNDERSTOOD_KIND
 from bot.telegram import TELEGRAM
-from bot.telegram.handlers import HELP, NOT_UNDERSTOOD_KIND
 from store import encrypted_store
 from tests.conftest import Conversation
 from tests.support.fake_telegram import TOKEN, Call, FakeTelegram

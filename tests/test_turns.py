@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.messages import BUSY_REPLY, EMPTY_REPLY, TOO_LONG_REPLY
 from bot.rasa_client import RasaUnavailable
-from bot.turns import BUSY_REPLY, EMPTY_REPLY, TOO_LONG_REPLY, TurnHandler
+from bot.turns import TurnHandler
 from legal_aid.channels import HOTLINE, TELEGRAM, VOICE, WEB
 
 

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.appkeys import SPEECH_ENGINES
 from bot.config import Config
-from bot.voice_chat import NOT_HEARD_REPLY
+from bot.messages import NOT_HEARD_REPLY
 from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from voice.recognition import Recogniser, RecognitionStream, Transcript
 from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE

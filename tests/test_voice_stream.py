@@ -23,8 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.appkeys import SPEECH_ENGINES
 from bot.config import Config
-from bot.voice_chat import NOT_HEARD_REPLY
-from bot.voice_stream import NOTHING_SENT_MESSAGE
+from bot.messages import NOT_HEARD_REPLY, NOTHING_SENT_MESSAGE
 from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from tests.test_voice_chat import Says
 from voice.audio import to_pcm

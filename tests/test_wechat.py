@@ -23,16 +23,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.appkeys import CONFIG, RELAY, SPEECH_ENGINES
 from bot.config import Config
-from bot.handoff_relay import WAITING_ACK
-from bot.voice_chat import NOT_HEARD_REPLY
-from bot.wechat.channel import BAD_MESSAGE
-from bot.wechat.conversation import (
-    IMAGE_REPLY,
-    LOCATION_REPLY,
-    VOICE_NOT_FETCHED,
-    WELCOME,
-)
-from bot.wechat.text import CHOICE_HINT, rendered
+from bot.messages import NOT_HEARD_REPLY, WAITING_ACK
+from bot.messages import WECHAT_BAD_MESSAGE as BAD_MESSAGE
+from bot.messages import WECHAT_CHOICE_HINT as CHOICE_HINT
+from bot.messages import WECHAT_IMAGE_REPLY as IMAGE_REPLY
+from bot.messages import WECHAT_LOCATION_REPLY as LOCATION_REPLY
+from bot.messages import WECHAT_VOICE_NOT_FETCHED as VOICE_NOT_FETCHED
+from bot.messages import WECHAT_WELCOME as WELCOME
+from bot.wechat.text import rendered
 from tests.support.fake_wechat import (
     FakeWeChat,
     WeChatCallbacks,

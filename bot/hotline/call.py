@@ -42,7 +42,15 @@ from bot.hotline import protocol
 from bot.hotline.listening import Endpointer, Utterance
 from bot.hotline.person import PersonForCaller
 from bot.hotline.telephony import Telephony
-from bot.messages import HOTLINE_NOT_HEARD
+from bot.messages import (
+    HOTLINE_GOODBYE_SILENT,
+    HOTLINE_GREETING,
+    HOTLINE_NO_SUCH_CHOICE,
+    HOTLINE_NOT_HEARD,
+    HOTLINE_OFFER_PERSON,
+    HOTLINE_SILENCE_PROMPT,
+    HOTLINE_TIME_UP,
+)
 from bot.privacy import pseudonym
 from bot.speech import SPOKEN_NUMBERS, ExpectedAnswers, SpeechEngines, SpeechRates
 from bot.turns import TurnHandler
@@ -54,15 +62,6 @@ from voice.synthesis import SynthesisError
 
 log = logging.getLogger("bot.hotline")
 
-GREETING = (
-    "您好，这里是法律援助热线的自动语音助手，不是真人。"
-    "请直接说您遇到了什么问题。任何时候按零，转人工。"
-)
-NO_SUCH_CHOICE = "没有这个选项。按星号键，可以再听一遍。"
-SILENCE_PROMPT = "您还在吗？请直接说您的问题，或者按键选择；按星号键，再听一遍。"
-OFFER_PERSON = "如果需要工作人员帮您，请按零。"
-GOODBYE_SILENT = "很久没有听到您说话，这次通话先结束了。需要的话，欢迎再打过来。再见。"
-TIME_UP = "这次通话时间已经很长了，先结束在这里。需要的话，欢迎再打过来。再见。"
 SILENCE_PROMPTS = 2
 ASK_HUMAN = "/ask_human"
 
@@ -293,7 +292,7 @@ class Call:
         except asyncio.TimeoutError:
             with contextlib.suppress(CallEnded):
                 self.interrupt.clear()
-                await self.say_text(TIME_UP, barge_in=False)
+                await self.say_text(HOTLINE_TIME_UP, barge_in=False)
             self.record.outcome = "resolved" if self.answered_once else "abandoned"
         except CallEnded:
             self.record.outcome = self._outcome_of_hang_up()
@@ -315,18 +314,18 @@ class Call:
         if not await self._wait_for_voice():
             log.warning("hotline call=%s: no speech synthesis; handed back", pseudonym(self.sender))
             return
-        await self.say_text(GREETING)
+        await self.say_text(HOTLINE_GREETING)
         silences = 0
         while self.ended_by is None:
             event = await self.next_event()
             if event is None:
                 silences += 1
                 if silences <= SILENCE_PROMPTS:
-                    await self.say_text(SILENCE_PROMPT)
+                    await self.say_text(HOTLINE_SILENCE_PROMPT)
                 elif silences == SILENCE_PROMPTS + 1:
-                    await self.say_text(OFFER_PERSON)
+                    await self.say_text(HOTLINE_OFFER_PERSON)
                 else:
-                    await self.say_text(GOODBYE_SILENT, barge_in=False)
+                    await self.say_text(HOTLINE_GOODBYE_SILENT, barge_in=False)
                     self.record.outcome = "abandoned"
                     return
                 continue
@@ -424,13 +423,13 @@ class Call:
                     return None
                 return ASK_HUMAN
             if value == "*":
-                await self.say(self.last_replies or [{"text": GREETING}])
+                await self.say(self.last_replies or [{"text": HOTLINE_GREETING}])
                 return None
             picked = self.picked(heard)
             if picked is not None:
                 button = self.buttons[int(value) - 1]
                 return button["payload"] or button["title"]
-            await self.say_text(NO_SUCH_CHOICE)
+            await self.say_text(HOTLINE_NO_SUCH_CHOICE)
             return None
         if not value:
             await self.say_text(HOTLINE_NOT_HEARD)

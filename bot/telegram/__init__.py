@@ -26,6 +26,7 @@ from telegram.ext import Application
 
 from bot.appkeys import CONFIG, RELAY
 from bot.config import Config
+from bot.messages import TELEGRAM_COMMANDS
 from bot.telegram import handlers, webhook
 from bot.telegram.chats import CHANNEL, chat_of
 from bot.telegram.ordering import OneAtATimePerChat
@@ -108,7 +109,7 @@ async def _start(application: Application, config: Config) -> None:
 
 async def _offer_commands(application: Application) -> None:
     """The command menu Telegram shows next to the text box."""
-    commands = [BotCommand(name, text) for name, text in handlers.COMMAND_DESCRIPTIONS.items()]
+    commands = [BotCommand(name, text) for name, text in TELEGRAM_COMMANDS.items()]
     try:
         await application.bot.set_my_commands(commands)
     except TelegramError as error:

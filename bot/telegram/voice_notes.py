@@ -14,8 +14,8 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import voice_chat
 from bot.appkeys import SPEECH_ENGINES, TURNS
+from bot.messages import NOT_HEARD_REPLY, TELEGRAM_HEARD, TELEGRAM_VOICE_NOT_RECEIVED
 from bot.speech import RECOGNITION_RATE
 from bot.telegram.chats import CHANNEL, GATEWAY, sender_of
 from bot.telegram.replies import send_replies, typing
@@ -25,9 +25,6 @@ from voice.errors import VoiceInputError
 from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
 
 log = logging.getLogger("bot.telegram")
-
-NOT_RECEIVED = "这条语音没能收到，请再发一次，或者直接打字。"
-HEARD = "我听到的是：{heard}"
 
 
 async def voice_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -46,7 +43,7 @@ async def voice_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await typing(context, chat_id)
     recording = await _download(context, note.file_id)
     if recording is None:
-        await send_replies(context, chat_id, [_bot(sender, NOT_RECEIVED)])
+        await send_replies(context, chat_id, [_bot(sender, TELEGRAM_VOICE_NOT_RECEIVED)])
         return
     with engines.active:
         try:
@@ -57,10 +54,10 @@ async def voice_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             await send_replies(context, chat_id, [_bot(sender, error.user_message)], spoken=True)
             return
         if not heard.strip():
-            reply = _bot(sender, voice_chat.NOT_HEARD_REPLY)
+            reply = _bot(sender, NOT_HEARD_REPLY)
             await send_replies(context, chat_id, [reply], spoken=True)
             return
-        await send_replies(context, chat_id, [_bot(sender, HEARD.format(heard=heard))])
+        await send_replies(context, chat_id, [_bot(sender, TELEGRAM_HEARD.format(heard=heard))])
         replies = await gateway[TURNS].handle(sender, heard, channel=CHANNEL)
         engines.expected.note(sender, replies)
         await send_replies(context, chat_id, replies, spoken=True)

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 from wechatpy.messages import BaseMessage
 
+from bot.messages import WECHAT_BAD_MESSAGE
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.wechat import text as wechat_text
@@ -33,7 +34,6 @@ log = logging.getLogger("bot.wechat")
 
 # The answer WeChat takes as "received, nothing to show": no retry, no error shown.
 SUCCESS = "success"
-BAD_MESSAGE = "抱歉，这条消息没能读懂，请再发一次。"
 
 
 def sender_of(openid: str) -> str:
@@ -108,7 +108,7 @@ class Callback:
             return forbidden()
         except BadCallback as error:
             log.info("wechat callback refused: %s", error)
-            refused = web.Response(status=400, text=BAD_MESSAGE)
+            refused = web.Response(status=400, text=WECHAT_BAD_MESSAGE)
             # The rest of an oversized body is never read: the connection closes
             # rather than carry it into the next request.
             refused.force_close()
