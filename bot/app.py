@@ -60,17 +60,20 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     app[SPEECH_ENGINES] = SpeechEngines()
     app[SPEECH_ENGINES].start_loading()
-    async with aiohttp.ClientSession() as http:
-        app[HTTP] = http
-        app[RASA] = RasaClient(http, config.rasa_url, config.rasa_timeout_seconds)
-        app[ENGINE] = store.create_engine(config.database_url)
-        relay = continuations = None
-        stores = open_stores(app[ENGINE])
-        if stores is not None:
-            app[STORES] = stores
-            app[RELAY] = relay = HandoffRelay(stores.handoff, app[RASA].resume)
-            continuations = Continuations(stores.links, app[RASA], relay)
-        app[TURNS] = TurnHandler(app[RASA], config.max_message_chars, relay, continuations)
-        yield
-        app[ENGINE].dispose()
-    await app[SPEECH_ENGINES].close()
+    try:
+        async with aiohttp.ClientSession() as http:
+            app[HTTP] = http
+            app[RASA] = RasaClient(http, config.rasa_url, config.rasa_timeout_seconds)
+            app[ENGINE] = store.create_engine(config.database_url)
+            relay = continuations = None
+            stores = open_stores(app[ENGINE])
+            if stores is not None:
+                app[STORES] = stores
+                app[RELAY] = relay = HandoffRelay(stores.handoff, app[RASA].resume)
+                continuations = Continuations(stores.links, app[RASA], relay)
+            app[TURNS] = TurnHandler(app[RASA], config.max_message_chars, relay, continuations)
+            yield
+            app[ENGINE].dispose()
+    finally:
+        # The synthesis workers are processes: they must not outlive the gateway.
+        await app[SPEECH_ENGINES].close()
