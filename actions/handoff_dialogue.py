@@ -27,6 +27,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import slots
 from actions.eligibility_form import facts_from_tracker
 from actions.voice import gateway_channel, on_the_phone
+from legal_aid.channels import RECORDED, REST
 from legal_aid.eligibility import assess, condition_holds
 from legal_aid.eligibility.answers import parse_yes_no
 from legal_aid.eligibility.conditions import (
@@ -41,7 +42,7 @@ from legal_aid.numbers import number_to_chinese
 from legal_aid.policy_data import DEFAULT_REGION
 from legal_aid.times import said_time
 from store.handoff import AssistantTickets, HandoffRequest, HandoffSummary
-from store.intake import ACCESSIBILITY_NEEDS, CHANNELS
+from store.intake import ACCESSIBILITY_NEEDS
 
 logger = logging.getLogger(__name__)
 
@@ -184,8 +185,8 @@ def transcript(tracker: Tracker) -> tuple[tuple[str, str], ...]:
 
 def channel_of(tracker: Tracker) -> str:
     """The person's channel, as the gateway names it, else Rasa's input channel."""
-    channel = gateway_channel(tracker) or tracker.get_latest_input_channel() or "rest"
-    return channel if channel in CHANNELS else "rest"
+    channel = gateway_channel(tracker) or tracker.get_latest_input_channel() or REST.name
+    return channel if channel in RECORDED else REST.name
 
 
 def handoff_request(tracker: Tracker) -> HandoffRequest:

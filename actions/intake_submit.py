@@ -26,6 +26,7 @@ from actions.conversation import restart
 from actions.eligibility_form import facts_from_tracker
 from actions.intake_form import PERSONAL_SLOTS, PROGRESS_SLOTS, spoken_reference
 from actions.voice import for_ear, is_voice, source_line
+from legal_aid.channels import REST
 from legal_aid.eligibility import assess, condition_holds
 from legal_aid.eligibility.conditions import DEADLINE_UNDER_SEVEN_DAYS
 from legal_aid.intake.fields import consent_version
@@ -203,7 +204,7 @@ def application_details(tracker: Tracker) -> ApplicationDetails:
     age = slot(slots.AGE)
     return ApplicationDetails(
         application_key=slot(slots.APPLICATION_KEY),
-        channel=tracker.get_latest_input_channel() or "rest",
+        channel=tracker.get_latest_input_channel() or REST.name,
         conversation_id=tracker.sender_id,
         name=slot(slots.APPLICANT_NAME),
         phone=slot(slots.PHONE),

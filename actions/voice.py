@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from rasa_sdk import Tracker
 
+from legal_aid.channels import HOTLINE, SPOKEN, VOICE_MESSAGES
 from voice.normalise import normalise
-
-VOICE_CHANNELS = frozenset({"voice"})
-# Messaging channels that read the text and may also send it as a voice message.
-VOICE_MESSAGE_CHANNELS = frozenset({"telegram", "wechat"})
 
 
 def is_voice(tracker: Tracker) -> bool:
     """Whether the person is listening rather than reading."""
-    return tracker.get_latest_input_channel() in VOICE_CHANNELS
+    return tracker.get_latest_input_channel() in SPOKEN
 
 
 def gateway_channel(tracker: Tracker) -> str | None:
@@ -31,13 +28,13 @@ def gateway_channel(tracker: Tracker) -> str | None:
 
 def on_the_phone(tracker: Tracker) -> bool:
     """Whether the person is on the hotline (bot/hotline/): 0 reaches a person there."""
-    return gateway_channel(tracker) == "hotline"
+    return gateway_channel(tracker) == HOTLINE.name
 
 
 def speaks_replies(tracker: Tracker) -> bool:
     """Whether the gateway speaks this conversation's replies (a voice channel, or a
     messaging channel's voice messages), so needs to hear of a new speech rate."""
-    return is_voice(tracker) or gateway_channel(tracker) in VOICE_MESSAGE_CHANNELS
+    return is_voice(tracker) or gateway_channel(tracker) in VOICE_MESSAGES
 
 
 def for_ear(text: str) -> str:

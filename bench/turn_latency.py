@@ -48,7 +48,7 @@ from typing import Any
 import aiohttp
 import yaml
 
-from bot.turns import BUSY_REPLY, SLOW_REPLY
+from bot.messages import BUSY_REPLY, SLOW_REPLY
 from scripts.launcher import Ports, Service, Stack, StartError
 from scripts.model_cache import PROJECT_DIR, model_path
 

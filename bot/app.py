@@ -9,7 +9,6 @@ from aiohttp import web
 
 import store
 from bot import (
-    continuation,
     handoff_relay,
     health,
     hotline,
@@ -19,10 +18,14 @@ from bot import (
     wechat,
 )
 from bot import telegram as telegram_channel
-from bot.appkeys import CONFIG, ENGINE, HTTP, RASA, TURNS
+from bot.appkeys import CONFIG, ENGINE, HTTP, RASA, RELAY, SPEECH_ENGINES, STORES, TURNS
 from bot.config import Config
 from bot.console import create_console_app
+from bot.continuation import Continuations
+from bot.handoff_relay import HandoffRelay
 from bot.rasa_client import RasaClient
+from bot.speech import SpeechEngines
+from bot.stores import open_stores
 from bot.turns import TurnHandler
 
 # Bodies larger than this are refused with 413 before they are read: no chat
@@ -34,31 +37,43 @@ def create_app(config: Config) -> web.Application:
     """The gateway with every channel's routes, ready for web.run_app."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[CONFIG] = config
-    app.cleanup_ctx.append(_shared_clients)
+    # First of the start-ups: what every channel shares. The channels' own
+    # (the hotline's server, Telegram, WeChat) are appended after it.
+    app.cleanup_ctx.append(_shared)
     app.add_routes(webchat.routes())
+    app.add_routes(handoff_relay.routes())
     app.add_routes(health.routes())
     app.add_routes(intake_documents.routes())
-    app[voice_chat.VOICE_APP] = voice_chat.create_voice_app()
-    app.add_subapp("/api/voice/", app[voice_chat.VOICE_APP])
-    handoff_relay.setup(app)
-    # After the voice sub-application (calls share its engines) and the relay
-    # (waiting callers' tickets).
+    app.add_subapp("/api/voice/", voice_chat.create_voice_app())
     hotline.setup(app)
-    continuation.setup(app)  # after the relay: says when a lawyer's conversation follows
-    # After the relay: each channel registers its deliverer with it.
     telegram_channel.setup(app)
     wechat.setup(app)
     app.add_subapp("/console/", create_console_app())
     return app
 
 
-async def _shared_clients(app: web.Application) -> AsyncIterator[None]:
-    """One HTTP session and one database engine for the whole gateway."""
+async def _shared(app: web.Application) -> AsyncIterator[None]:
+    """What every channel shares, made once, each part after those it needs: the
+    speech engines (loading in the background), the HTTP session and Rasa's
+    client, the database and its stores, the handoff relay, 接续码, and the turn
+    handler that passes every turn through them."""
     config = app[CONFIG]
-    async with aiohttp.ClientSession() as http:
-        app[HTTP] = http
-        app[RASA] = RasaClient(http, config.rasa_url, config.rasa_timeout_seconds)
-        app[TURNS] = TurnHandler(app[RASA])
-        app[ENGINE] = store.create_engine(config.database_url)
-        yield
-        app[ENGINE].dispose()
+    app[SPEECH_ENGINES] = SpeechEngines()
+    app[SPEECH_ENGINES].start_loading()
+    try:
+        async with aiohttp.ClientSession() as http:
+            app[HTTP] = http
+            app[RASA] = RasaClient(http, config.rasa_url, config.rasa_timeout_seconds)
+            app[ENGINE] = store.create_engine(config.database_url)
+            relay = continuations = None
+            stores = open_stores(app[ENGINE])
+            if stores is not None:
+                app[STORES] = stores
+                app[RELAY] = relay = HandoffRelay(stores.relay, app[RASA].resume)
+                continuations = Continuations(stores.links, app[RASA], relay)
+            app[TURNS] = TurnHandler(app[RASA], config.max_message_chars, relay, continuations)
+            yield
+            app[ENGINE].dispose()
+    finally:
+        # The synthesis workers are processes: they must not outlive the gateway.
+        await app[SPEECH_ENGINES].close()

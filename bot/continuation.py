@@ -19,16 +19,24 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-from aiohttp import web
-
+from bot.handoff_relay import HandoffRelay
+from bot.messages import (
+    CODE_DOWN_REPLY,
+    CODE_SAME_REPLY,
+    CODE_STORE_DOWN_REPLY,
+    CODE_TOO_MANY_REPLY,
+    CODE_WRONG_REPLY,
+    HANDOFF_CODE_REPLY,
+    LINKED_GO_ON,
+    LINKED_HANDOFF,
+    LINKED_QUESTION,
+    LINKED_REPLY,
+)
 from bot.privacy import pseudonym
 from bot.rasa_client import RasaClient
 from bot.recent import Recent
-from store import settings
-from store.crypto import KeyRing, StoreCryptoError
 from store.links import CODE_DIGITS, LINKED, SAME, TOO_MANY, ConversationLinks
 
 log = logging.getLogger("bot.continuation")
@@ -62,30 +70,6 @@ CODE_REQUEST_WORDS = (
     "在微信上继续",
     "在微信里继续",
 )
-HANDOFF_CODE_REPLY = (
-    "好的。在另一个渠道上输入或说：接续 {code}。十分钟内有效，只能用一次。"
-    "接上以后，您和律师的对话会转到那里。"
-)
-LINKED_REPLY = "已经接上了，我们接着刚才的说。"
-LINKED_QUESTION = "刚才问到这里："
-LINKED_GO_ON = "您可以接着说。"
-LINKED_HANDOFF = "已经接上了，您和律师的对话也转到了这里，接着说就行。"
-SAME_REPLY = "这个接续码就是在这个对话里要的，我们一直在接着说，不用再接。"
-WRONG_REPLY = (
-    "这个接续码没能接上：可能输错了，或者已经过了十分钟、用过了。"
-    "请在原来的地方再要一个接续码；也可以在这里直接说您的问题。"
-)
-TOO_MANY_REPLY = (
-    "接续码试了太多次，请过十分钟再试；也可以在这里直接说您的问题，"
-    "着急的话，可以拨打12348公共法律服务热线。"
-)
-CODE_DOWN_REPLY = (
-    "抱歉，现在没能生成接续码。您可以在这里接着说；着急的话，可以拨打12348公共法律服务热线。"
-)
-STORE_DOWN_REPLY = (
-    "抱歉，现在没能接上，请过一会儿再试；也可以在这里直接说您的问题，"
-    "着急的话，可以拨打12348公共法律服务热线。"
-)
 
 
 def said_code(message: str) -> str | None:
@@ -100,10 +84,14 @@ def said_code(message: str) -> str | None:
 
 
 class Continuations:
-    def __init__(self, store: ConversationLinks, rasa: RasaClient, relay: Any = None) -> None:
+    def __init__(
+        self, store: ConversationLinks, rasa: RasaClient, relay: HandoffRelay | None = None
+    ) -> None:
         self._store = store
         self._rasa = rasa
-        self.relay = relay  # the handoff relay, if on: says so when a lawyer's conversation follows
+        # The handoff relay, if on: a code is given while a lawyer has the
+        # conversation, and redeeming one says when a lawyer's conversation follows.
+        self._relay = relay
         self._links: Recent[tuple[str, float]] = Recent(10_000)
 
     async def conversation_of(self, sender: str) -> str:
@@ -134,10 +122,10 @@ class Continuations:
     ) -> list[dict[str, Any]] | None:
         """A code when the person asks for one while a lawyer has the conversation;
         None for any other message, or when no lawyer has it (Rasa answers then)."""
-        if self.relay is None or not any(word in message for word in CODE_REQUEST_WORDS):
+        if self._relay is None or not any(word in message for word in CODE_REQUEST_WORDS):
             return None
         try:
-            if not await self.relay.has_open_ticket(conversation):
+            if not await self._relay.has_open_ticket(conversation):
                 return None
             code = await asyncio.to_thread(self._store.issue_code, conversation)
         except Exception:
@@ -159,16 +147,16 @@ class Continuations:
             redeemed = await asyncio.to_thread(self._store.redeem, code, sender, channel)
         except Exception:
             log.exception("continuation store unavailable sender=%s", pseudonym(sender))
-            return [_reply(sender, STORE_DOWN_REPLY)]
+            return [_reply(sender, CODE_STORE_DOWN_REPLY)]
         log.info(
             "continuation %s sender=%s channel=%s", redeemed.outcome, pseudonym(sender), channel
         )
         if redeemed.outcome == SAME:
-            return [_reply(sender, SAME_REPLY)]
+            return [_reply(sender, CODE_SAME_REPLY)]
         if redeemed.outcome == TOO_MANY:
-            return [_reply(sender, TOO_MANY_REPLY)]
+            return [_reply(sender, CODE_TOO_MANY_REPLY)]
         if redeemed.outcome != LINKED or redeemed.conversation_id is None:
-            return [_reply(sender, WRONG_REPLY)]
+            return [_reply(sender, CODE_WRONG_REPLY)]
         conversation = redeemed.conversation_id
         self._links.put(sender, (conversation, time.monotonic()))
         return await self._linked_replies(sender, conversation)
@@ -176,9 +164,9 @@ class Continuations:
     async def _linked_replies(self, sender: str, conversation: str) -> list[dict[str, Any]]:
         """Connected, and where the conversation stands: with a lawyer, or the
         question it is waiting on (asked again as it was, buttons too)."""
-        if self.relay is not None:
+        if self._relay is not None:
             try:
-                handed = await self.relay.has_open_ticket(conversation)
+                handed = await self._relay.has_open_ticket(conversation)
             except Exception:
                 handed = False
             if handed:
@@ -219,28 +207,3 @@ def last_question(events: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def _reply(sender: str, text: str) -> dict[str, Any]:
     return {"recipient_id": sender, "text": text, "buttons": []}
-
-
-# The gateway ------------------------------------------------------------------------
-
-
-async def _continuations_ctx(app: web.Application) -> AsyncIterator[None]:
-    """After the relay: every channel's turns may continue another conversation."""
-    from bot.appkeys import ENGINE, RASA, TURNS
-    from bot.handoff_relay import RELAY
-
-    try:
-        keys = KeyRing.from_env(settings.environment())
-    except StoreCryptoError as error:
-        log.warning("continuation codes off: %s", type(error).__name__)
-        yield
-        return
-    app[TURNS].continuations = Continuations(
-        ConversationLinks(app[ENGINE], keys), app[RASA], app.get(RELAY)
-    )
-    yield
-
-
-def setup(app: web.Application) -> None:
-    """The one line bot/app.py calls, after handoff_relay.setup."""
-    app.cleanup_ctx.append(_continuations_ctx)

@@ -28,52 +28,47 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.appkeys import CONFIG, ENGINE, HTTP, TURNS
+from bot.appkeys import RELAY, TURNS
+from bot.messages import (
+    ASK_CALLBACK,
+    CALLBACK_BOOKED,
+    CALLBACK_REFUSED,
+    CLAIMED_ACK,
+    HANDOFF_CANCELLED,
+    HANDOFF_CLOSED,
+    HANDOFF_RETURNED,
+    OTHER_LAWYER_ACK,
+    OTHER_LAWYER_NOTE,
+    RELAY_STORE_DOWN,
+    UPDATES_QUERY_RULE,
+    UPDATES_UNAVAILABLE,
+    WAITING_ACK,
+)
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
+from legal_aid.channels import POLLING
 from legal_aid.times import said_time, time_heard
-from store import settings
-from store.crypto import KeyRing, StoreCryptoError
 from store.handoff import LawyerMessage, RelayStore
 
 log = logging.getLogger("bot.handoff_relay")
 
 POLL_SECONDS = 20.0  # a long poll answers at the latest after this
 POLL_INTERVAL = 1.0
-# Channels whose pages ask for the lawyer's messages themselves (the long poll).
-POLLING_CHANNELS = frozenset({"web", "rest"})
 
 RESTART_PAYLOADS = ("/start_over", "/restart")
 CANCEL_WORDS = ("不等了", "取消", "不用等了", "不找人工了", "结束人工", "算了")
 CALLBACK_WORDS = ("回电", "打电话给我", "给我打电话", "打给我")
 OTHER_LAWYER_WORDS = ("换一位", "换个律师", "换一个律师", "别的律师")
 
-WAITING_ACK = "已转给值班律师，请稍等。律师接手后会在这里回复您；不想等了，可以说“不等了”。"
-CLAIMED_ACK = "律师已经接手，您的话会直接转给律师。"
-CANCELLED = "好的，已经不再等律师了。现在是法援助手在和您说话，有问题可以接着问我；着急的话，可以拨打12348公共法律服务热线。"
-RETURNED = (
-    "律师已经结束了和您的对话，现在是法援助手在和您说话。有问题可以接着问我，也可以再说“转人工”。"
-)
-CLOSED = "律师已经结束了这次对话。律师会按你们说好的办；有新的问题，可以接着问我，也可以再说“转人工”，或者拨打12348公共法律服务热线。"
-ENDED = {"returned": RETURNED, "closed": CLOSED, "cancelled": CANCELLED}
-ASK_CALLBACK = "请告诉我方便回电的时间和电话号码，比如：明天上午十点，13812345678。"
-CALLBACK_BOOKED = "好的，已经约好{time}给您回电{phone}。在那之前，您说的话也会留给律师。"
-CALLBACK_REFUSED = (
-    "这个时间没能约上，回电时间要在今后三十天以内。请再说一个时间，比如：明天上午十点。"
-)
-OTHER_LAWYER = "好的，会请现在有空的律师接待您，请稍等。"
-STORE_DOWN = (
-    "抱歉，现在没能把您的话转给律师，请过一会儿再发一次；着急的话，可以拨打12348公共法律服务热线。"
-)
+ENDED = {"returned": HANDOFF_RETURNED, "closed": HANDOFF_CLOSED, "cancelled": HANDOFF_CANCELLED}
 
 PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}")
 
@@ -135,7 +130,7 @@ class HandoffRelay:
             replies = await self._relay(sender, reference, message, channel)
         except Exception:
             log.exception("handoff relay failed sender=%s", pseudonym(sender))
-            replies = [_reply(sender, STORE_DOWN)]
+            replies = [_reply(sender, RELAY_STORE_DOWN)]
         log.info("handoff relay sender=%s channel=%s", pseudonym(sender), channel)
         return Outcome(True, replies)
 
@@ -147,7 +142,7 @@ class HandoffRelay:
             return await self.ended(sender)
         await asyncio.to_thread(self._store.add_person_message, sender, message)
         replies = await self._answer(sender, reference, message)
-        if channel not in POLLING_CHANNELS:
+        if channel not in POLLING:
             replies = await self._unheard(sender, reference) + replies
         return replies
 
@@ -156,10 +151,8 @@ class HandoffRelay:
         if self._asked_callback.get(sender) or says_any(message, CALLBACK_WORDS):
             return [_reply(sender, await self._callback(sender, reference, message))]
         if says_any(message, OTHER_LAWYER_WORDS):
-            await asyncio.to_thread(
-                self._store.add_message, reference, "system", "当事人同意由其他有空的律师接待。"
-            )
-            return [_reply(sender, OTHER_LAWYER)]
+            await asyncio.to_thread(self._store.add_message, reference, "system", OTHER_LAWYER_NOTE)
+            return [_reply(sender, OTHER_LAWYER_ACK)]
         waiting = await asyncio.to_thread(self._store.queue_position, reference)
         if waiting is not None:
             return [_reply(sender, WAITING_ACK)]
@@ -210,7 +203,7 @@ class HandoffRelay:
         if not await asyncio.to_thread(self._store.mark_end_told, reference):
             return []  # a poll or push at the same moment has said it
         log.info("handoff ended status=%s sender=%s", status, pseudonym(sender))
-        notice = _reply(sender, ENDED.get(status or "", RETURNED))
+        notice = _reply(sender, ENDED.get(status or "", HANDOFF_RETURNED))
         notice["custom"] = {"handoff": {"status": status or "ended"}}
         return [notice]
 
@@ -303,8 +296,6 @@ def _closed_marker(sender: str) -> dict[str, Any]:
 
 # The gateway ------------------------------------------------------------------------
 
-RELAY = web.AppKey("handoff_relay", HandoffRelay)
-
 
 async def chat_updates(request: web.Request) -> web.Response:
     answer = await updates_for(request)
@@ -322,53 +313,19 @@ async def updates_for(request: web.Request) -> list[dict[str, Any]] | web.Respon
     except ValueError:
         after = -1
     if not 0 < len(sender) <= 128 or after < 0:
-        return web.json_response(
-            {"error": "需要 sender（1 到 128 个字符）和 after（整数）"}, status=400
-        )
-    if RELAY not in request.config_dict:
+        return web.json_response({"error": UPDATES_QUERY_RULE}, status=400)
+    relay = request.config_dict.get(RELAY)
+    if relay is None:
         return []  # the relay is off (no key): nothing can arrive
     try:
         # A sender that continues another conversation (接续码) polls for that one.
-        continuations = request.config_dict[TURNS].continuations
-        conversation = (
-            sender if continuations is None else await continuations.conversation_of(sender)
-        )
-        replies = await request.config_dict[RELAY].updates(conversation, after)
+        conversation = await request.config_dict[TURNS].conversation_of(sender)
+        replies = await relay.updates(conversation, after)
         return [{**reply, "recipient_id": sender} for reply in replies]
     except Exception:
         log.exception("handoff updates failed sender=%s", pseudonym(sender))
-        return web.json_response({"error": "暂时取不到律师的回复"}, status=503)
+        return web.json_response({"error": UPDATES_UNAVAILABLE}, status=503)
 
 
-def rasa_resumer(app: web.Application) -> Callable[[str], Awaitable[None]]:
-    """Appends `resume` (ConversationResumed) and a listen to the tracker, so the
-    next message is predicted as after any question the assistant asked."""
-
-    async def resume(sender: str) -> None:
-        url = f"{app[CONFIG].rasa_url}/conversations/{quote(sender, safe='')}/tracker/events"
-        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
-        async with app[HTTP].post(url, json=events) as response:
-            response.raise_for_status()
-
-    return resume
-
-
-async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
-    """After the shared clients exist: the relay joins every channel's turns."""
-    try:
-        keys = KeyRing.from_env(settings.environment())
-    except StoreCryptoError as error:
-        # Chat goes on without the relay (nobody can be handed to a lawyer without
-        # the store's key); the action server tells people so when they ask.
-        log.warning("handoff relay off: %s", type(error).__name__)
-        yield
-        return
-    app[RELAY] = HandoffRelay(RelayStore(app[ENGINE], keys), rasa_resumer(app))
-    app[TURNS].relay = app[RELAY]
-    yield
-
-
-def setup(app: web.Application) -> None:
-    """The one line bot/app.py calls: routes and the relay's start-up."""
-    app.add_routes([web.get("/api/chat/updates", chat_updates)])
-    app.cleanup_ctx.append(_relay_ctx)
+def routes() -> list[web.RouteDef]:
+    return [web.get("/api/chat/updates", chat_updates)]

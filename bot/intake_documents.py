@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.messages import FORM_NOT_FOUND, FORM_UNAVAILABLE
+from bot.stores import stores_of
 from legal_aid.intake.materials import checklist
 from legal_aid.intake.pdf import render_application_form
 from store.intake import IntakeStore
@@ -23,8 +25,6 @@ from store.intake import IntakeStore
 logger = logging.getLogger(__name__)
 
 REFERENCE = re.compile(r"^FY-\d{4}-\d{6,}$")
-NOT_FOUND = "没有找到这份申请表。请从对话里的下载链接打开；链接有问题可以拨打12348。"
-UNAVAILABLE = "申请表暂时打不开，您的申请已经保存。请过一会儿再试，或者拨打12348。"
 
 
 def routes() -> list[web.RouteDef]:
@@ -35,15 +35,16 @@ async def application_form(request: web.Request) -> web.Response:
     reference = request.match_info["reference"]
     token = request.query.get("token", "")
     if not REFERENCE.match(reference) or not token:
-        raise _page(web.HTTPNotFound, NOT_FOUND)
+        raise _page(web.HTTPNotFound, FORM_NOT_FOUND)
     try:
-        pdf = await form_pdf(reference, token, request.query.get("large") == "1")
+        intake = stores_of(request.config_dict).intake
+        pdf = await form_pdf(intake, reference, token, request.query.get("large") == "1")
     except Exception:
         logger.exception("application form %s could not be rendered", reference)
-        raise _page(web.HTTPServiceUnavailable, UNAVAILABLE) from None
+        raise _page(web.HTTPServiceUnavailable, FORM_UNAVAILABLE) from None
     if pdf is None:
         # A wrong token looks the same as a missing record: nothing to learn by guessing.
-        raise _page(web.HTTPNotFound, NOT_FOUND)
+        raise _page(web.HTTPNotFound, FORM_NOT_FOUND)
     return web.Response(
         body=pdf,
         content_type="application/pdf",
@@ -55,7 +56,9 @@ async def application_form(request: web.Request) -> web.Response:
     )
 
 
-async def form_pdf(reference: str, token: str, large_print: bool = False) -> bytes | None:
+async def form_pdf(
+    intake: IntakeStore, reference: str, token: str, large_print: bool = False
+) -> bytes | None:
     """The applicant's form, or None when the reference and token do not match.
 
     Also for channels that send the file itself (Telegram) rather than the link.
@@ -63,9 +66,7 @@ async def form_pdf(reference: str, token: str, large_print: bool = False) -> byt
     """
     if not REFERENCE.match(reference) or not token:
         return None
-    # Opened on the first download, so that the gateway serves chat, and says
-    # clearly that forms cannot be fetched, even where the key is missing.
-    return await asyncio.to_thread(_render, IntakeStore.shared(), reference, token, large_print)
+    return await asyncio.to_thread(_render, intake, reference, token, large_print)
 
 
 def _render(store: IntakeStore, reference: str, token: str, large_print: bool) -> bytes | None:

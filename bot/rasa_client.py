@@ -75,15 +75,30 @@ class RasaClient:
             response.raise_for_status()
             return await response.json()
 
+    async def resume(self, sender: str) -> None:
+        """Appends `resume` (ConversationResumed) and a listen to the tracker, so the
+        assistant answers again after a lawyer had the conversation, and the next
+        message is predicted as after any question it asked."""
+        url = f"{self._tracker_url(sender)}/events"
+        events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        try:
+            async with self._session.post(url, json=events, timeout=self._timeout) as response:
+                response.raise_for_status()
+        except asyncio.TimeoutError as error:
+            raise RasaTimeout() from error
+        except aiohttp.ClientError as error:
+            raise RasaUnavailable(type(error).__name__) from error
+
     async def events(self, sender: str) -> list[dict[str, Any]]:
         """The conversation's events since its last restart, from Rasa's tracker.
 
         The page without JavaScript shows the conversation so far from here,
         so the gateway never keeps what people said.
         """
-        url = f"{self._base_url}/conversations/{quote(sender, safe='')}/tracker"
         try:
-            async with self._session.get(url, timeout=self._timeout) as response:
+            async with self._session.get(
+                self._tracker_url(sender), timeout=self._timeout
+            ) as response:
                 response.raise_for_status()
                 tracker = await response.json(content_type=None)
         except asyncio.TimeoutError as error:
@@ -92,3 +107,6 @@ class RasaClient:
             raise RasaUnavailable(type(error).__name__) from error
         events = tracker.get("events") if isinstance(tracker, dict) else None
         return events if isinstance(events, list) else []
+
+    def _tracker_url(self, sender: str) -> str:
+        return f"{self._base_url}/conversations/{quote(sender, safe='')}/tracker"

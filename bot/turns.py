@@ -1,7 +1,9 @@
 """One user turn: pass the message to Rasa, or keep it and answer politely.
 
-Every channel calls `TurnHandler.handle`, so the busy answer, the retry and the
-per-turn log line are the same everywhere.
+Every channel calls `TurnHandler.handle`, so the length limit, 接续码, the
+handoff relay, the busy answer, the retry and the per-turn log line are the
+same everywhere. The relay and the continuations are given to it when the
+gateway starts (bot/app.py), after the stores they need are open.
 """
 
 from __future__ import annotations
@@ -11,26 +13,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.continuation import Continuations
+from bot.handoff_relay import HandoffRelay
+from bot.messages import BUSY_REPLY, EMPTY_REPLY, NOTHING_DONE_REPLY, SLOW_REPLY, TOO_LONG_REPLY
 from bot.privacy import pseudonym
 from bot.rasa_client import RasaClient, RasaTimeout, RasaUnavailable
 from bot.recent import Recent
+from legal_aid.channels import NAMED_IN_METADATA, SPOKEN, WEB, rasa_input_of
 
 log = logging.getLogger("bot.turns")
-
-BUSY_REPLY = (
-    "系统暂时繁忙，您的话我已经记下了，恢复后会接着处理。"
-    "请过一会儿再发一条消息；着急的话，可以拨打12348公共法律服务热线。"
-)
-# Rasa answered nothing: an action failed (the action server died or erred)
-# and Rasa carried on without its events. Said so, rather than silence.
-NOTHING_DONE_REPLY = (
-    "抱歉，这条消息刚才没有处理完，您之前说的都还在。请再说一次；"
-    "着急的话，可以拨打12348公共法律服务热线。"
-)
-SLOW_REPLY = (
-    "系统反应有点慢，这条消息可能没有处理完。请过一会儿再说一次；"
-    "着急的话，可以拨打12348公共法律服务热线。"
-)
 
 
 @dataclass
@@ -60,72 +51,89 @@ class HeldMessages:
         return [m for m in self._by_sender.pop(sender) or [] if m.held_at >= fresh_after]
 
 
-# Gateway channels whose users listen: Rasa answers them on its `voice` input
-# channel, with the responses' `channel: voice` variants (rasa_ext/channels.py).
-SPOKEN_CHANNELS = frozenset({"voice", "kiosk", "hotline"})
-
-
-def rasa_webhook(channel: str) -> str:
-    """The Rasa input channel for a gateway channel."""
-    return "voice" if channel in SPOKEN_CHANNELS else "rest"
-
-
 class TurnHandler:
-    def __init__(self, rasa: RasaClient) -> None:
+    """The one entry point of every channel's turns (web, voice, kiosk, Telegram,
+    WeChat, the hotline): what no channel may do differently is done here."""
+
+    def __init__(
+        self,
+        rasa: RasaClient,
+        max_message_chars: int,
+        relay: HandoffRelay | None = None,
+        continuations: Continuations | None = None,
+    ) -> None:
         self._rasa = rasa
+        self._max_message_chars = max_message_chars
+        # While a lawyer has the conversation, messages go to the lawyer instead
+        # (None: the gateway has no store key, nobody can be handed over).
+        self._relay = relay
+        # 接续码: a sender that brought a code from another channel continues
+        # that conversation (None: no store key, no codes).
+        self._continuations = continuations
         self._held = HeldMessages()
-        # The handoff relay (bot/handoff_relay.py), set when the gateway starts:
-        # while a lawyer has the conversation, messages go to the lawyer instead.
-        self.relay: Any = None
-        # 接续码 (bot/continuation.py), set when the gateway starts: a sender that
-        # brought a code from another channel continues that conversation.
-        self.continuations: Any = None
 
     async def handle(
         self,
         sender: str,
         message: str,
         metadata: dict[str, Any] | None = None,
-        channel: str = "web",
+        channel: str = WEB.name,
     ) -> list[dict[str, Any]]:
-        """The replies to one user message, in the REST channel's shape."""
-        started = time.perf_counter()
-        replies: list[dict[str, Any]] = []
-        conversation = sender
-        if self.continuations is not None:
-            linked = await self.continuations.answer_code(sender, message, channel)
+        """The replies to one user message, in the REST channel's shape.
+
+        A message too long or empty never goes further; "接续 <code>" is
+        redeemed here; while a lawyer has the conversation the relay answers;
+        otherwise Rasa does (or the busy answer, the message kept for later).
+        """
+        refusal = self._refusal(message)
+        if refusal is not None:
+            return [_to(sender, {"text": refusal})]
+        if self._continuations is not None:
+            linked = await self._continuations.answer_code(sender, message, channel)
             if linked is not None:  # "接续 385271": redeemed here, never sent to Rasa
-                return [normalise(reply, sender) for reply in linked]
-            conversation = await self.continuations.conversation_of(sender)
-            asked = await self.continuations.code_during_handoff(
-                sender, conversation, message, channel in SPOKEN_CHANNELS
+                return [_to(sender, reply) for reply in linked]
+        if channel in NAMED_IN_METADATA:  # so the actions know where the person is
+            metadata = {**(metadata or {}), "channel": channel}
+        conversation = await self.conversation_of(sender)
+        return await self._turn(sender, conversation, message, metadata, channel)
+
+    async def conversation_of(self, sender: str) -> str:
+        """The conversation a sender's turns belong to: its own, or the one it continues."""
+        if self._continuations is None:
+            return sender
+        return await self._continuations.conversation_of(sender)
+
+    def _refusal(self, message: str) -> str | None:
+        """The answer to a message that must not reach the dialogue, else None."""
+        if len(message) > self._max_message_chars:
+            return TOO_LONG_REPLY.format(limit=self._max_message_chars)
+        if not message.strip():
+            return EMPTY_REPLY
+        return None
+
+    async def _turn(
+        self,
+        sender: str,
+        conversation: str,
+        message: str,
+        metadata: dict[str, Any] | None,
+        channel: str,
+    ) -> list[dict[str, Any]]:
+        started = time.perf_counter()
+        if self._continuations is not None:
+            asked = await self._continuations.code_during_handoff(
+                sender, conversation, message, channel in SPOKEN
             )
             if asked is not None:
-                return [normalise(reply, sender) for reply in asked]
-        if self.relay is not None:
-            relayed = await self.relay.intercept(conversation, message, channel)
+                return [_to(sender, reply) for reply in asked]
+        replies: list[dict[str, Any]] = []
+        if self._relay is not None:
+            relayed = await self._relay.intercept(conversation, message, channel)
             if relayed.handled:
                 return [_to(sender, reply) for reply in relayed.replies]
             replies = relayed.replies  # "back with the assistant", before its answer
         queue = self._held.take(conversation) + [HeldMessage(message, metadata)]
-        status = "ok"
-        for position, item in enumerate(queue):
-            try:
-                replies += await self._rasa.send(
-                    conversation, item.message, item.metadata, rasa_webhook(channel)
-                )
-            except RasaUnavailable as error:
-                self._held.hold(conversation, queue[position:])
-                replies.append(_bot_message(sender, BUSY_REPLY))
-                status = f"rasa_unavailable:{error}"
-                break
-            except RasaTimeout:
-                replies.append(_bot_message(sender, SLOW_REPLY))
-                status = "rasa_timeout"
-                break
-        if status == "ok" and not replies:
-            replies.append(_bot_message(sender, NOTHING_DONE_REPLY))
-            status = "no_reply"
+        status = await self._ask_rasa(sender, conversation, queue, channel, replies)
         log.info(
             "turn sender=%s channel=%s status=%s replayed=%d replies=%d ms=%.0f",
             pseudonym(sender),
@@ -136,6 +144,33 @@ class TurnHandler:
             (time.perf_counter() - started) * 1000,
         )
         return [_to(sender, reply) for reply in replies]
+
+    async def _ask_rasa(
+        self,
+        sender: str,
+        conversation: str,
+        queue: list[HeldMessage],
+        channel: str,
+        replies: list[dict[str, Any]],
+    ) -> str:
+        """Sends the messages Rasa missed and this one, adding its replies (or the
+        polite answer) to `replies`; the turn's status, for the log."""
+        for position, item in enumerate(queue):
+            try:
+                replies += await self._rasa.send(
+                    conversation, item.message, item.metadata, rasa_input_of(channel)
+                )
+            except RasaUnavailable as error:
+                self._held.hold(conversation, queue[position:])
+                replies.append(_bot_message(sender, BUSY_REPLY))
+                return f"rasa_unavailable:{error}"
+            except RasaTimeout:
+                replies.append(_bot_message(sender, SLOW_REPLY))
+                return "rasa_timeout"
+        if not replies:
+            replies.append(_bot_message(sender, NOTHING_DONE_REPLY))
+            return "no_reply"
+        return "ok"
 
 
 def normalise(reply: dict[str, Any], sender: str) -> dict[str, Any]:

@@ -22,6 +22,15 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot import voice_chat
+from bot.appkeys import SPEECH_ENGINES
+from bot.messages import (
+    NOTHING_SENT_MESSAGE,
+    STREAM_BAD_MESSAGE,
+    STREAM_RATE_OR,
+    STREAM_RATE_RULE,
+    VOICE_SENDER_RULE,
+)
+from bot.speech import SpeechEngines
 from voice.errors import UnreadableAudio, VoiceInputError
 from voice.recognition import (
     SUPPORTED_SAMPLE_RATES,
@@ -40,8 +49,6 @@ log = logging.getLogger(__name__)
 IDLE_SECONDS = 30.0
 # Larger than any audio message a client sends (0.1–0.5 s of PCM is a few kB).
 MAX_MESSAGE_BYTES = 256 * 1024
-NOTHING_SENT_MESSAGE = "没有收到声音，请按住说话键再说一次，或者直接打字。"
-BAD_MESSAGE = '请发送 PCM 音频，说完后发送 {"type": "end"}'
 
 
 def routes() -> list[web.RouteDef]:
@@ -52,16 +59,15 @@ async def stream(request: web.Request) -> web.StreamResponse:
     """One turn: audio in while it is spoken, then the answer, then the socket closes."""
     sender = request.query.get("sender", "")
     if not voice_chat.SENDER.match(sender):
-        return voice_chat.bad_request(voice_chat.SENDER_RULE)
+        return voice_chat.bad_request(VOICE_SENDER_RULE)
     rate = _rate(request.query.get("rate", "16000"))
     if rate is None:
-        return voice_chat.bad_request(
-            f"rate 必须是 {' 或 '.join(map(str, SUPPORTED_SAMPLE_RATES))}"
-        )
+        rates = STREAM_RATE_OR.join(map(str, SUPPORTED_SAMPLE_RATES))
+        return voice_chat.bad_request(STREAM_RATE_RULE.format(rates=rates))
     socket = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=IDLE_SECONDS)
     await socket.prepare(request)
     try:
-        with request.app[voice_chat.ACTIVE]:
+        with request.config_dict[SPEECH_ENGINES].active:
             body = await _turn(request, socket, sender, rate)
         if body is not None:
             await socket.send_json({"type": "turn", **body}, dumps=_dumps)
@@ -74,18 +80,18 @@ async def _turn(
     request: web.Request, socket: web.WebSocketResponse, sender: str, rate: int
 ) -> dict[str, Any] | None:
     """The turn's answer, or None when the client went away or cancelled."""
-    app = request.app
-    if voice_chat.RECOGNISER not in app:
+    engines = request.config_dict[SPEECH_ENGINES]
+    if not engines.hears:
         return voice_chat.voice_off(sender)
     try:
-        listening = await Listening.open(app, sender, rate)
+        listening = await Listening.open(engines, sender, rate)
         if not await _hear_until_end(socket, listening):
             return None
         clock = voice_chat.TurnClock("stream")
         heard = await listening.finish()
         clock.lap("recognise")
     except VoiceInputError as error:
-        return voice_chat.refused(app, sender, error)
+        return voice_chat.refused(request, sender, error)
     body = await voice_chat.answer_heard(request, sender, heard, clock)
     clock.log(sender, listening.seconds)
     return body
@@ -105,7 +111,7 @@ async def _hear_until_end(socket: web.WebSocketResponse, listening: Listening) -
                 return True
             if kind == "cancel":
                 return False
-            await socket.send_json({"type": "error", "error": BAD_MESSAGE}, dumps=_dumps)
+            await socket.send_json({"type": "error", "error": STREAM_BAD_MESSAGE}, dumps=_dumps)
         else:  # closed, closing or broken: the person went away
             return False
 
@@ -134,8 +140,9 @@ class Listening:
         self._shown = ""
 
     @classmethod
-    async def open(cls, app: web.Application, sender: str, rate: int) -> Listening:
-        recogniser, expected = app[voice_chat.RECOGNISER], app[voice_chat.EXPECTED].of(sender)
+    async def open(cls, engines: SpeechEngines, sender: str, rate: int) -> Listening:
+        recogniser, expected = engines.recogniser, engines.expected.of(sender)
+        assert recogniser is not None, "asked only when the engines hear"
         grammar = list(expected) if expected else None
         # Off the loop: making a recognizer (or a grammar's graph) takes a tenth of a second.
         stream = await run_in_recognition_pool(recogniser.open_stream, rate, grammar)

@@ -15,10 +15,23 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ChainMapProxy, web
+from aiohttp import web
 
-from bot import handoff_relay
-from bot.appkeys import CONFIG, RASA, TURNS
+from bot.appkeys import RASA, RELAY, TURNS
+from bot.messages import (
+    CHAT_BODY_RULE,
+    CHAT_MESSAGE_RULE,
+    CHAT_METADATA_RULE,
+    CHAT_NOT_JSON,
+    CHAT_SENDER_RULE,
+    DOWNLOAD_FORM,
+    DOWNLOAD_LARGE_PRINT,
+    LOOK_FOR_REPLY,
+    LOOK_FOR_REPLY_BUTTON,
+    PAGE_ASSISTANT,
+    PAGE_PERSON,
+    PAGE_TITLE_PREFIX,
+)
 from bot.rasa_client import RasaTimeout, RasaUnavailable
 from bot.responses import json_response
 from bot.transcript import (
@@ -33,8 +46,6 @@ from bot.transcript import (
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-TOO_LONG_REPLY = "您的消息太长了，超过了{limit}个字。请分成几段，一段一段地发给我。"
-EMPTY_REPLY = "我没有收到文字。请告诉我您遇到了什么问题。"
 
 # The page without JavaScript keeps only the sender id, in a signed cookie: the
 # conversation itself is read back from Rasa. Signed so that nobody can read
@@ -45,9 +56,8 @@ _COOKIE_KEY = os.urandom(32)
 # Enough of a long conversation to read back; older lines are dropped.
 log = logging.getLogger(__name__)
 MAX_SHOWN_LINES = 60
-LOOK_FOR_REPLY = "律师回复后不会自动显示在这个页面上。想看律师回复了没有，请按下面的按钮；想接着说，直接在下面输入。"
 CONVERSATION_MARKER = "<!-- conversation -->"
-WHO = {USER: "我", "bot": "助手"}
+WHO = {USER: PAGE_PERSON, BOT: PAGE_ASSISTANT}
 
 
 class BadChatRequest(ValueError):
@@ -57,14 +67,14 @@ class BadChatRequest(ValueError):
 def parse_chat_request(body: Any) -> tuple[str, str, dict[str, Any] | None]:
     """sender, message and metadata from a request body, or BadChatRequest."""
     if not isinstance(body, dict):
-        raise BadChatRequest('请求体必须是 JSON 对象：{"sender": "…", "message": "…"}')
+        raise BadChatRequest(CHAT_BODY_RULE)
     sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
     if not isinstance(sender, str) or not 0 < len(sender) <= 128:
-        raise BadChatRequest("sender 必须是 1 到 128 个字符的字符串")
+        raise BadChatRequest(CHAT_SENDER_RULE)
     if not isinstance(message, str):
-        raise BadChatRequest("message 必须是字符串")
+        raise BadChatRequest(CHAT_MESSAGE_RULE)
     if metadata is not None and not isinstance(metadata, dict):
-        raise BadChatRequest("metadata 必须是 JSON 对象")
+        raise BadChatRequest(CHAT_METADATA_RULE)
     return sender, message, metadata
 
 
@@ -72,28 +82,9 @@ async def chat(request: web.Request) -> web.Response:
     try:
         sender, message, metadata = parse_chat_request(await request.json())
     except ValueError as error:  # JSONDecodeError and BadChatRequest
-        reason = str(error) if isinstance(error, BadChatRequest) else "请求体不是合法的 JSON"
+        reason = str(error) if isinstance(error, BadChatRequest) else CHAT_NOT_JSON
         return json_response({"error": reason}, status=400)
-    return json_response(await answer(request.app, sender, message, metadata))
-
-
-async def answer(
-    app: web.Application | ChainMapProxy,
-    sender: str,
-    message: str,
-    metadata: dict[str, Any] | None = None,
-    channel: str = "web",
-) -> list[dict[str, Any]]:
-    """The replies to one typed message; too long or empty ones never reach Rasa.
-
-    `app` is the gateway, or a request's `config_dict` in a sub-application.
-    """
-    limit = app[CONFIG].max_message_chars
-    if len(message) > limit:
-        return [_reply(sender, TOO_LONG_REPLY.format(limit=limit))]
-    if not message.strip():
-        return [_reply(sender, EMPTY_REPLY)]
-    return await app[TURNS].handle(sender, message, metadata, channel=channel)
+    return json_response(await request.app[TURNS].handle(sender, message, metadata))
 
 
 async def index(request: web.Request) -> web.FileResponse:
@@ -110,7 +101,7 @@ async def chat_without_script(request: web.Request) -> web.Response:
     if chosen:
         message = chosen["payload"]
     shown = chosen["title"] if chosen else _title_for(message, open_choices(earlier))
-    replies = await answer(request.app, sender, message)
+    replies = await request.app[TURNS].handle(sender, message)
     lines = earlier + [Line(USER, shown)] + lines_from_replies(replies)
     response = _page(lines + await _waiting_for_lawyer(request.app, sender))
     response.set_cookie(
@@ -162,8 +153,7 @@ async def _conversation(app: web.Application, sender: str) -> list[Line]:
 
 async def _continued(app: web.Application, sender: str) -> str:
     """The conversation this sender speaks in: its own, or one it continues."""
-    continuations = app[TURNS].continuations
-    return sender if continuations is None else await continuations.conversation_of(sender)
+    return await app[TURNS].conversation_of(sender)
 
 
 async def _handoff_lines(app: web.Application, sender: str) -> list[Line]:
@@ -180,11 +170,11 @@ async def _waiting_for_lawyer(app: web.Application, sender: str) -> list[Line]:
     reply, which this page cannot be told of."""
     if await _open_handoff(app, await _continued(app, sender)) is None:
         return []
-    return [Line(BOT, LOOK_FOR_REPLY, [{"title": "看看律师回复了没有", "payload": ""}])]
+    return [Line(BOT, LOOK_FOR_REPLY, [{"title": LOOK_FOR_REPLY_BUTTON, "payload": ""}])]
 
 
 async def _open_handoff(app: web.Application, sender: str) -> list[tuple[str, str]] | None:
-    relay = app.get(handoff_relay.RELAY)
+    relay = app.get(RELAY)
     if relay is None:
         return None
     try:
@@ -201,7 +191,7 @@ def _title_for(payload: str, choices: list[dict[str, str]]) -> str:
 def _page(lines: list[Line]) -> web.Response:
     template = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     body = template.replace(CONVERSATION_MARKER, render_lines(lines), 1)
-    body = body.replace("<title>", "<title>对话 — ", 1)
+    body = body.replace("<title>", f"<title>{PAGE_TITLE_PREFIX}", 1)
     return web.Response(text=body, content_type="text/html", charset="utf-8")
 
 
@@ -245,17 +235,15 @@ def _choice_form(buttons: list[dict[str, str]], first_number: int) -> str:
 def _document_links(document: dict[str, str]) -> str:
     """Download links for an offered document: the form, and its large-print version."""
     links = [
-        f'<a href="{html.escape(document["url"])}" download>下载{html.escape(document["title"])}（PDF）</a>'
+        f'<a href="{html.escape(document["url"])}" download>'
+        f"{DOWNLOAD_FORM.format(title=html.escape(document['title']))}</a>"
     ]
     if document.get("large_print_url"):
         links.append(
-            f'<a href="{html.escape(document["large_print_url"])}" download>下载大字版（PDF）</a>'
+            f'<a href="{html.escape(document["large_print_url"])}" download>'
+            f"{DOWNLOAD_LARGE_PRINT}</a>"
         )
     return '<p class="document">' + " ".join(links) + "</p>"
-
-
-def _reply(sender: str, text: str) -> dict[str, Any]:
-    return {"recipient_id": sender, "text": text, "buttons": []}
 
 
 def routes() -> list[web.RouteDef]:

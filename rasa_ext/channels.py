@@ -20,19 +20,21 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from legal_aid.channels import VOICE
+
 log = logging.getLogger(__name__)
 
 
 class VoiceOutputChannel(CollectingOutputChannel):
     @classmethod
     def name(cls) -> str:
-        return "voice"
+        return VOICE.name
 
 
 class VoiceInput(RestInput):
     @classmethod
     def name(cls) -> str:
-        return "voice"
+        return VOICE.name
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(

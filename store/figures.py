@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from legal_aid.channels import NAMES
 from store.models import ConversationFigure, HandoffTicket
 
 # The keyed hash's purpose: deliberately not store.crypto.CONVERSATION_LOOKUP,
@@ -41,7 +42,7 @@ FIGURES_LOOKUP = "conversation figures"
 DEFAULT_IDLE = timedelta(minutes=30)
 # Channels as the gateway names them; anything else is counted as "other" so a
 # client cannot write arbitrary text into the table through message metadata.
-CHANNELS = frozenset({"rest", "web", "voice", "telegram", "wechat", "hotline"})
+CHANNELS = NAMES
 UNKNOWN_CHANNEL = "unknown"
 OTHER_CHANNEL = "other"
 # Slot and form names, matter-type keys: identifiers, never free text.

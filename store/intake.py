@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from legal_aid.channels import RECORDED
 from legal_aid.times import CHINA_TIME
 from store.audit import write_audit
 from store.crypto import CONVERSATION_LOOKUP, DOCUMENT_TOKEN, PHONE_LOOKUP, KeyRing
@@ -44,7 +45,7 @@ from store.models import (
 
 logger = logging.getLogger(__name__)
 
-CHANNELS = frozenset({"rest", "voice", "telegram", "wechat", "hotline"})
+CHANNELS = RECORDED  # the channels an application may come from (legal_aid/channels.py)
 CONTACT_PREFERENCES = frozenset({"phone", "wechat", "telegram"})
 ACCESSIBILITY_NEEDS = frozenset(
     {"voice_call", "large_print", "sign_language", "braille", "home_visit"}
@@ -80,7 +81,7 @@ class InvalidTransition(ValueError):
 @dataclass(frozen=True)
 class ApplicationDetails:
     application_key: str  # idempotency key from the conversation; opaque, not personal
-    channel: str  # "rest", "voice", "telegram", "wechat", "hotline"
+    channel: str  # one of legal_aid.channels.RECORDED
     conversation_id: str  # stored only as a keyed hash; read() returns ""
     name: str
     phone: str  # digits only

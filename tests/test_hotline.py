@@ -18,7 +18,8 @@ import pytest
 
 import store
 from bot.hotline import protocol
-from bot.hotline.person import TRANSFERRING, callback_slots
+from bot.hotline.person import callback_slots
+from bot.messages import HOTLINE_TRANSFERRING as TRANSFERRING
 from scripts.launcher import free_port
 from store.hotline import overflow_figures
 from tests.support import fake_asterisk

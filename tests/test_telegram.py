@@ -23,12 +23,12 @@ import pytest_asyncio
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
-from bot import handoff_relay
 from bot.app import create_app
+from bot.appkeys import RELAY, SPEECH_ENGINES
 from bot.config import Config
+from bot.messages import TELEGRAM_HELP as HELP
+from bot.messages import TELEGRAM_NOT_UNDERSTOOD_KIND as NOT_UNDERSTOOD_KIND
 from bot.telegram import TELEGRAM
-from bot.telegram.handlers import HELP, NOT_UNDERSTOOD_KIND
-from bot.voice_chat import RECOGNISER, SYNTHESISER, VOICE_APP
 from store import encrypted_store
 from tests.conftest import Conversation
 from tests.support.fake_telegram import TOKEN, Call, FakeTelegram
@@ -86,8 +86,8 @@ async def started(config: Config):
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     for _ in range(ENGINES_READY_SECONDS * 2):
-        voice_app = app[VOICE_APP]
-        if app[TELEGRAM].running and RECOGNISER in voice_app and SYNTHESISER in voice_app:
+        engines = app[SPEECH_ENGINES]
+        if app[TELEGRAM].running and engines.hears and engines.speaks:
             return app, server
         await asyncio.sleep(0.5)
     pytest.fail("the gateway's Telegram channel or voice engines did not start")
@@ -207,15 +207,15 @@ async def test_a_button_press_is_the_persons_answer(gateway, fake):
 async def test_a_voice_note_is_heard_echoed_and_answered_in_voice(gateway, fake):
     """The dialogue through the recogniser interface (the Korean model cannot hear
     Mandarin), the audio both ways for real."""
-    voice_app = gateway[VOICE_APP]
-    real = voice_app[RECOGNISER]
-    voice_app[RECOGNISER] = Says("老板拖欠我三个月工资")
+    engines = gateway[SPEECH_ENGINES]
+    real = engines.recogniser
+    engines.recogniser = Says("老板拖欠我三个月工资")
     try:
         person = Person(fake)
         ogg = await spoken_ogg("老板拖欠我三个月工资")
         calls = await person.send(fake.voice_update(person.chat_id, ogg), wait_for="sendVoice")
     finally:
-        voice_app[RECOGNISER] = real
+        engines.recogniser = real
     shown = texts(calls)
     assert shown[0] == "我听到的是：老板拖欠我三个月工资"
     assert "来源：《法律援助法》第三十一条" in "\n".join(shown[1:])
@@ -314,8 +314,8 @@ async def test_a_conversation_started_on_the_web_continues_on_telegram_with_a_co
 
 async def test_a_long_lawyer_message_is_split_between_sentences(gateway, fake):
     """Lawyers' messages pushed through the handoff relay's deliverer, over Telegram's limit."""
-    assert handoff_relay.RELAY in gateway, "the relay needs the store's key"
-    deliver = gateway[handoff_relay.RELAY].deliverers["telegram"]
+    assert RELAY in gateway, "the relay needs the store's key"
+    deliver = gateway[RELAY].deliverers["telegram"]
     person = Person(fake)
     sentences = [
         f"第{n}点，请把工资条、考勤记录和聊天记录都保存好，这些都是证据。" for n in range(200)

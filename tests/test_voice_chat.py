@@ -18,8 +18,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
+from bot.appkeys import SPEECH_ENGINES
 from bot.config import Config
-from bot.voice_chat import NOT_HEARD_REPLY, RECOGNISER, SYNTHESISER, VOICE_APP
+from bot.messages import NOT_HEARD_REPLY
 from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from voice.recognition import Recogniser, RecognitionStream, Transcript
 from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
@@ -67,12 +68,12 @@ async def gateway(stack, monkeypatch):
     config = Config(rasa_url=stack.rasa_url, actions_url=stack.actions_url)
     app = create_app(config)
     async with TestClient(TestServer(app)) as client:
-        voice_app = app[VOICE_APP]
+        engines = app[SPEECH_ENGINES]
         for _ in range(ENGINES_READY_SECONDS * 2):
-            if RECOGNISER in voice_app and SYNTHESISER in voice_app:
+            if engines.hears and engines.speaks:
                 break
             await asyncio.sleep(0.5)
-        yield client, voice_app
+        yield client, engines
 
 
 async def turn(client, sender: str, audio: bytes) -> dict:
@@ -125,18 +126,18 @@ async def test_silence_is_not_sent_to_the_dialogue(gateway):
 
 
 async def test_spoken_dialogue_uses_the_voice_variants_and_the_chosen_rate(gateway):
-    client, voice_app = gateway
+    client, engines = gateway
     recording = espeak_wav("네")
-    voice_app[RECOGNISER] = Says("法律援助有哪些形式")
+    engines.recogniser = Says("法律援助有哪些形式")
     normal = await turn(client, "voice-rate", recording)
     assert normal["transcript"] == "法律援助有哪些形式"
     assert "要继续听吗" in normal["replies"][0]["text"]
     normal_seconds, _ = seconds_and_loudness(await speech_of(client, normal["replies"][0]))
 
-    voice_app[RECOGNISER] = Says("说慢一点")
+    engines.recogniser = Says("说慢一点")
     slower = await turn(client, "voice-rate", recording)
     assert all("speech_rate" not in str(r.get("custom")) for r in slower["replies"])
-    voice_app[RECOGNISER] = Says("法律援助有哪些形式")
+    engines.recogniser = Says("法律援助有哪些形式")
     again = await turn(client, "voice-rate", recording)
     assert again["replies"][0]["text"] == normal["replies"][0]["text"]
     slow_seconds, _ = seconds_and_loudness(await speech_of(client, again["replies"][0]))
@@ -159,20 +160,20 @@ async def test_without_a_model_voice_input_is_off_and_says_so(stack, monkeypatch
 
 
 async def test_choices_are_recognised_within_the_expected_answers(gateway):
-    client, voice_app = gateway
+    client, engines = gateway
     recording = espeak_wav("네")
-    voice_app[RECOGNISER] = Says("包工头欠我工资")
+    engines.recogniser = Says("包工头欠我工资")
     await turn(client, "voice-grammar", recording)
-    problem = voice_app[RECOGNISER]
+    problem = engines.recogniser
     assert problem.grammars == [None], "a problem is described freely"
 
-    voice_app[RECOGNISER] = Says("帮我查一查")
+    engines.recogniser = Says("帮我查一查")
     asked = await turn(client, "voice-grammar", recording)
-    voice_app[RECOGNISER] = Says("山西太原")
+    engines.recogniser = Says("山西太原")
     asked = await turn(client, "voice-grammar", recording)
     assert asked["replies"][-1]["buttons"], asked  # 进城务工人员吗？ 是 / 不是 / 不想说
     answer = Says("是")
-    voice_app[RECOGNISER] = answer
+    engines.recogniser = answer
     await turn(client, "voice-grammar", recording)
     grammar = answer.grammars[0]
     for title in [b["title"] for b in asked["replies"][-1]["buttons"]]:

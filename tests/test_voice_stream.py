@@ -21,9 +21,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
+from bot.appkeys import SPEECH_ENGINES
 from bot.config import Config
-from bot.voice_chat import NOT_HEARD_REPLY, RECOGNISER, SYNTHESISER, VOICE_APP
-from bot.voice_stream import NOTHING_SENT_MESSAGE
+from bot.messages import NOT_HEARD_REPLY, NOTHING_SENT_MESSAGE
 from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from tests.test_voice_chat import Says
 from voice.audio import to_pcm
@@ -40,12 +40,12 @@ async def gateway(stack, monkeypatch):
     monkeypatch.setenv("TTS_WORKERS", "1")
     app = create_app(Config(rasa_url=stack.rasa_url, actions_url=stack.actions_url))
     async with TestClient(TestServer(app)) as client:
-        voice_app = app[VOICE_APP]
+        engines = app[SPEECH_ENGINES]
         for _ in range(ENGINES_READY_SECONDS * 2):
-            if RECOGNISER in voice_app and SYNTHESISER in voice_app:
+            if engines.hears and engines.speaks:
                 break
             await asyncio.sleep(0.5)
-        yield client, voice_app
+        yield client, engines
 
 
 @pytest.fixture(scope="module")
@@ -113,9 +113,9 @@ async def test_ending_before_any_audio_gets_a_polite_answer(gateway):
 
 
 async def test_a_cancelled_turn_reaches_no_one(gateway, speech_pcm):
-    client, voice_app = gateway
+    client, engines = gateway
     says = Says("法律援助有哪些形式")
-    voice_app[RECOGNISER] = says
+    engines.recogniser = says
     async with client.ws_connect("/api/voice/stream?sender=stream-cancel") as socket:
         await socket.send_bytes(speech_pcm[:CHUNK])
         await socket.send_json({"type": "cancel"})
@@ -124,13 +124,13 @@ async def test_a_cancelled_turn_reaches_no_one(gateway, speech_pcm):
 
 
 async def test_a_choice_is_streamed_within_the_expected_answers(gateway, speech_pcm):
-    client, voice_app = gateway
+    client, engines = gateway
     for said in ("包工头欠我工资", "帮我查一查", "山西太原"):
-        voice_app[RECOGNISER] = Says(said)
+        engines.recogniser = Says(said)
         _, asked = await streamed_turn(client, "stream-grammar", speech_pcm[:CHUNK])
     assert asked["replies"][-1]["buttons"], asked  # 进城务工人员吗？ 是 / 不是 / 不想说
     answer = Says("是")
-    voice_app[RECOGNISER] = answer
+    engines.recogniser = answer
     _, answered = await streamed_turn(client, "stream-grammar", speech_pcm[:CHUNK])
     assert answered["transcript"] == "是"
     assert "转人工" in answer.grammars[0], "recognised within the expected answers"

@@ -16,7 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from bot.turns import BUSY_REPLY
+from bot.messages import BUSY_REPLY
 from scripts.launcher import free_port
 from tests.support.browser_support import (
     REPLY_TIMEOUT_MS,

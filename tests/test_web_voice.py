@@ -24,7 +24,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from bot.voice_chat import NOT_HEARD_REPLY
+from bot.messages import NOT_HEARD_REPLY
 from scripts.launcher import Stack
 from tests.support.browser_support import (
     REPLY_TIMEOUT_MS,

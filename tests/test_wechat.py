@@ -20,19 +20,17 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot import handoff_relay
 from bot.app import create_app
-from bot.appkeys import CONFIG
+from bot.appkeys import CONFIG, RELAY, SPEECH_ENGINES
 from bot.config import Config
-from bot.voice_chat import NOT_HEARD_REPLY, RECOGNISER, SYNTHESISER, VOICE_APP
-from bot.wechat.channel import BAD_MESSAGE
-from bot.wechat.conversation import (
-    IMAGE_REPLY,
-    LOCATION_REPLY,
-    VOICE_NOT_FETCHED,
-    WELCOME,
-)
-from bot.wechat.text import CHOICE_HINT, rendered
+from bot.messages import NOT_HEARD_REPLY, WAITING_ACK
+from bot.messages import WECHAT_BAD_MESSAGE as BAD_MESSAGE
+from bot.messages import WECHAT_CHOICE_HINT as CHOICE_HINT
+from bot.messages import WECHAT_IMAGE_REPLY as IMAGE_REPLY
+from bot.messages import WECHAT_LOCATION_REPLY as LOCATION_REPLY
+from bot.messages import WECHAT_VOICE_NOT_FETCHED as VOICE_NOT_FETCHED
+from bot.messages import WECHAT_WELCOME as WELCOME
+from bot.wechat.text import rendered
 from tests.support.fake_wechat import (
     FakeWeChat,
     WeChatCallbacks,
@@ -101,9 +99,9 @@ def openid() -> str:
 
 
 async def voice_engines(app) -> None:
-    voice_app = app[VOICE_APP]
+    engines = app[SPEECH_ENGINES]
     for _ in range(ENGINES_READY_SECONDS * 2):
-        if RECOGNISER in voice_app and SYNTHESISER in voice_app:
+        if engines.hears and engines.speaks:
             return
         await asyncio.sleep(0.5)
     pytest.fail("the voice engines did not load")
@@ -398,9 +396,9 @@ async def test_a_lawyers_message_reaches_a_silent_person_even_after_the_token_ex
     gateway, fake, openid
 ):
     app, _ = gateway
-    if handoff_relay.RELAY not in app:
+    if RELAY not in app:
         pytest.fail("the handoff relay is off: the store's key was not found")
-    deliver = app[handoff_relay.RELAY].deliverers["wechat"]
+    deliver = app[RELAY].deliverers["wechat"]
     await deliver(f"wechat:{openid}", [{"text": "您好，我是值班律师。", "speaker": "王明律师"}])
     fake.expire_tokens()
     fetched = fake.token_requests
@@ -417,7 +415,7 @@ async def test_a_long_answer_comes_in_pieces_cut_between_sentences(gateway, fake
     app, _ = gateway
     sentence = "用人单位应当按时足额支付劳动报酬，拖欠的可以向劳动保障监察机构投诉。"
     long_text = sentence * 40  # about 4 kB of UTF-8
-    await app[handoff_relay.RELAY].deliverers["wechat"](f"wechat:{openid}", [{"text": long_text}])
+    await app[RELAY].deliverers["wechat"](f"wechat:{openid}", [{"text": long_text}])
     await fake.wait_for(openid, 2, msgtype="text")
     await asyncio.sleep(0.5)
     pieces = [m.text for m in fake.sent_to(openid)]
@@ -436,7 +434,7 @@ async def test_asking_for_a_lawyer_on_wechat_goes_through_the_handoff_relay(
     assert "律师" in asked and "不等了" in asked
     # While the ticket waits, the person's words go to the lawyers, not the assistant.
     waiting = await reply_to(callbacks, fake, openid, text_xml(openid, "什么是法律援助"))
-    assert waiting == handoff_relay.WAITING_ACK
+    assert waiting == WAITING_ACK
     cancelled = await reply_to(callbacks, fake, openid, text_xml(openid, "不等了"))
     assert "不再等律师" in cancelled
     assert "免费" in await reply_to(callbacks, fake, openid, text_xml(openid, "法律援助要钱吗"))

@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import cache
 from html import escape
 
+from legal_aid.channels import CHANNELS
 from legal_aid.intake.fields import value_label
 from legal_aid.policy_data import load_policy_file
 from legal_aid.times import CHINA_TIME
@@ -15,14 +16,7 @@ from store.intake import ApplicationDetails
 from store.staff import StaffIdentity
 
 ROLE_NAMES = {"lawyer": "律师", "coordinator": "协调员", "admin": "管理员"}
-CHANNEL_NAMES = {
-    "rest": "网页",
-    "web": "网页",
-    "voice": "语音",
-    "telegram": "Telegram",
-    "wechat": "微信",
-    "hotline": "热线电话",
-}
+CHANNEL_NAMES = {channel.name: channel.label for channel in CHANNELS}
 STATUS_NAMES = {
     "waiting": "等待接待",
     "claimed": "接待中",

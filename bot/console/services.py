@@ -1,20 +1,18 @@
-"""The stores the console uses, opened on first use with the gateway's engine.
+"""The stores the console uses: the gateway's own (bot/stores.py), and the
+console's signer, derived from the same key ring once.
 
-Opened lazily (as bot/intake_documents.py does) so that a gateway without a
-key still serves the chat; the console then says it is unavailable.
+A gateway without a store key still serves the chat; the console then says
+it is unavailable (StoresUnavailable).
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.appkeys import ENGINE
 from bot.console.session import Signer
-from store import settings
-from store.crypto import KeyRing
+from bot.stores import stores_of
 from store.handoff import ConsoleTickets, Roster
 from store.intake import IntakeStore
 from store.staff import StaffAccounts
@@ -30,22 +28,20 @@ class Stores:
 
 
 class Services:
-    """One set of stores per console application, made once."""
+    """The console's stores, made on first use from the gateway's."""
 
     def __init__(self) -> None:
         self._stores: Stores | None = None
-        self._lock = threading.Lock()
 
     def get(self, request: web.Request) -> Stores:
-        with self._lock:
-            if self._stores is None:
-                engine = request.config_dict[ENGINE]
-                keys = KeyRing.from_env(settings.environment())
-                self._stores = Stores(
-                    ConsoleTickets(engine, keys),
-                    Roster(engine, keys),
-                    IntakeStore(engine, keys),
-                    StaffAccounts(engine),
-                    Signer(keys),
-                )
-            return self._stores
+        """Raises StoresUnavailable when the gateway has no store key."""
+        if self._stores is None:
+            gateway = stores_of(request.config_dict)
+            self._stores = Stores(
+                gateway.console,
+                gateway.roster,
+                gateway.intake,
+                gateway.accounts,
+                Signer(gateway.keys),
+            )
+        return self._stores

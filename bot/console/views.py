@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from bot import handoff_relay
+from bot.appkeys import RELAY
 from bot.console import pages
 from bot.console.services import Services, Stores
 from bot.console.session import (
@@ -411,7 +411,7 @@ def _transition(method: str, notice: str) -> Handler:
 async def _push(request: web.Request, reference: str) -> None:
     """Telegram and WeChat hear a lawyer at once (bot/handoff_relay.py); the web
     chat polls for itself. The relay is absent when the gateway has no key."""
-    relay = request.config_dict.get(handoff_relay.RELAY)
+    relay = request.config_dict.get(RELAY)
     if relay is not None:
         await relay.push(reference)
 

@@ -2,7 +2,7 @@
 
 `setup(app)` starts the AudioSocket server with the gateway when HOTLINE_PORT
 is set (bot/config.py); it shares the gateway's dialogue (TurnHandler) and its
-voice engines (bot/voice_chat.py loads them), so a call is one more voice
+speech engines (bot/speech.py), so a call is one more voice
 conversation, with the sender `hotline:<call uuid>` and the channel "hotline".
 """
 
@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.appkeys import CONFIG, ENGINE, HTTP, TURNS
-from bot.handoff_relay import RELAY
+from bot.appkeys import CONFIG, ENGINE, HTTP, RELAY, SPEECH_ENGINES, TURNS
 from bot.hotline import telephony
 from bot.hotline.call import CallServices, CallSettings
 from bot.hotline.server import HotlineServer
@@ -22,24 +21,20 @@ HOTLINE = web.AppKey("hotline", HotlineServer)
 
 
 def setup(app: web.Application) -> None:
-    """Call after the voice sub-application and the handoff relay are added (the
-    engines come from the one, waiting callers' tickets from the other)."""
+    """The server starts after the gateway's shared start-up: the turn handler,
+    the speech engines, and the relay for waiting callers' tickets."""
     if app[CONFIG].hotline_port:
         app.cleanup_ctx.append(_serve)
 
 
 async def _serve(app: web.Application) -> AsyncIterator[None]:
-    from bot.voice_chat import RECOGNISER, SYNTHESISER, VOICE_APP
-
     config = app[CONFIG]
-    voice_app = app[VOICE_APP]
     phone_system = telephony.from_config(config, app[HTTP])
     services = CallServices(
         turns=app[TURNS],
-        recogniser=lambda: voice_app.get(RECOGNISER),
-        synthesiser=lambda: voice_app.get(SYNTHESISER),
+        speech=app[SPEECH_ENGINES],
         telephony=phone_system,
-        relay=lambda: app.get(RELAY),
+        relay=app.get(RELAY),
     )
     settings = CallSettings(
         silence_seconds=config.hotline_silence_seconds,

@@ -37,30 +37,31 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from bot.handoff_relay import HandoffRelay
 from bot.hotline import protocol
 from bot.hotline.listening import Endpointer, Utterance
 from bot.hotline.person import PersonForCaller
 from bot.hotline.telephony import Telephony
+from bot.messages import (
+    HOTLINE_GOODBYE_SILENT,
+    HOTLINE_GREETING,
+    HOTLINE_NO_SUCH_CHOICE,
+    HOTLINE_NOT_HEARD,
+    HOTLINE_OFFER_PERSON,
+    HOTLINE_SILENCE_PROMPT,
+    HOTLINE_TIME_UP,
+)
 from bot.privacy import pseudonym
-from bot.voice_chat import SPOKEN_NUMBERS, ExpectedAnswers, SpeechRates
+from bot.speech import SPOKEN_NUMBERS, ExpectedAnswers, SpeechEngines, SpeechRates
+from bot.turns import TurnHandler
+from legal_aid.channels import HOTLINE
 from voice.audio import to_telephone_pcm
 from voice.errors import VoiceInputError
 from voice.normalise import reply_for_ear
-from voice.recognition import Recogniser
-from voice.synthesis import Synthesiser, SynthesisError
+from voice.synthesis import SynthesisError
 
 log = logging.getLogger("bot.hotline")
 
-GREETING = (
-    "您好，这里是法律援助热线的自动语音助手，不是真人。"
-    "请直接说您遇到了什么问题。任何时候按零，转人工。"
-)
-NOT_HEARD = "我没有听清楚，请再说一遍，或者按键选择。"
-NO_SUCH_CHOICE = "没有这个选项。按星号键，可以再听一遍。"
-SILENCE_PROMPT = "您还在吗？请直接说您的问题，或者按键选择；按星号键，再听一遍。"
-OFFER_PERSON = "如果需要工作人员帮您，请按零。"
-GOODBYE_SILENT = "很久没有听到您说话，这次通话先结束了。需要的话，欢迎再打过来。再见。"
-TIME_UP = "这次通话时间已经很长了，先结束在这里。需要的话，欢迎再打过来。再见。"
 SILENCE_PROMPTS = 2
 ASK_HUMAN = "/ask_human"
 
@@ -90,12 +91,11 @@ class CallSettings:
 class CallServices:
     """What a call needs from the gateway; the engines may still be loading."""
 
-    turns: Any  # bot.turns.TurnHandler
-    recogniser: Callable[[], Recogniser | None]
-    synthesiser: Callable[[], Synthesiser | None]
+    turns: TurnHandler
+    speech: SpeechEngines
     active_calls: Callable[[], int] = lambda: 1
     telephony: Telephony | None = None
-    relay: Callable[[], Any] = lambda: None  # bot.handoff_relay.HandoffRelay, once it is up
+    relay: HandoffRelay | None = None  # None when the gateway has no store key
     # Called with the finished call's record (off the event loop by the caller).
     record: Callable[[CallRecord], Any] | None = None
 
@@ -150,7 +150,7 @@ class Call:
         self.person = PersonForCaller(
             self,
             services.telephony,
-            services.relay(),
+            services.relay,
             settings.queue,
             settings.wait_check_seconds,
             settings.max_wait_seconds,
@@ -169,7 +169,7 @@ class Call:
             return self.record
         if call_id is None:
             return self.record  # connected and went away: nothing to record
-        self.sender, self.call_id = f"hotline:{call_id}", call_id
+        self.sender, self.call_id = HOTLINE.sender(str(call_id)), call_id
         log.info("hotline call start call=%s", pseudonym(self.sender))
         self.person.start(call_id)
         receiving = asyncio.ensure_future(self._receive())
@@ -237,7 +237,7 @@ class Call:
         if kind == "start":
             self.interrupt.set()  # barge-in
             grammar = self.expected.of(self.sender)
-            self.utterance = Utterance(self.services.recogniser(), grammar)
+            self.utterance = Utterance(self.services.speech.recogniser, grammar)
             self.utterance.feed(audio)
         elif self.utterance is None:
             return
@@ -292,7 +292,7 @@ class Call:
         except asyncio.TimeoutError:
             with contextlib.suppress(CallEnded):
                 self.interrupt.clear()
-                await self.say_text(TIME_UP, barge_in=False)
+                await self.say_text(HOTLINE_TIME_UP, barge_in=False)
             self.record.outcome = "resolved" if self.answered_once else "abandoned"
         except CallEnded:
             self.record.outcome = self._outcome_of_hang_up()
@@ -314,18 +314,18 @@ class Call:
         if not await self._wait_for_voice():
             log.warning("hotline call=%s: no speech synthesis; handed back", pseudonym(self.sender))
             return
-        await self.say_text(GREETING)
+        await self.say_text(HOTLINE_GREETING)
         silences = 0
         while self.ended_by is None:
             event = await self.next_event()
             if event is None:
                 silences += 1
                 if silences <= SILENCE_PROMPTS:
-                    await self.say_text(SILENCE_PROMPT)
+                    await self.say_text(HOTLINE_SILENCE_PROMPT)
                 elif silences == SILENCE_PROMPTS + 1:
-                    await self.say_text(OFFER_PERSON)
+                    await self.say_text(HOTLINE_OFFER_PERSON)
                 else:
-                    await self.say_text(GOODBYE_SILENT, barge_in=False)
+                    await self.say_text(HOTLINE_GOODBYE_SILENT, barge_in=False)
                     self.record.outcome = "abandoned"
                     return
                 continue
@@ -346,15 +346,12 @@ class Call:
 
     async def conversation(self) -> str:
         """The conversation this call speaks in (another one, after a 接续码)."""
-        continuations = getattr(self.services.turns, "continuations", None)
-        if continuations is None:
-            return self.sender
-        return await continuations.conversation_of(self.sender)
+        return await self.services.turns.conversation_of(self.sender)
 
     async def _wait_for_voice(self) -> bool:
         """The synthesiser loads in the background at the gateway's start."""
         for _ in range(40):
-            if self.services.synthesiser() is not None:
+            if self.services.speech.speaks:
                 return True
             await asyncio.sleep(0.25)
         return False
@@ -426,16 +423,16 @@ class Call:
                     return None
                 return ASK_HUMAN
             if value == "*":
-                await self.say(self.last_replies or [{"text": GREETING}])
+                await self.say(self.last_replies or [{"text": HOTLINE_GREETING}])
                 return None
             picked = self.picked(heard)
             if picked is not None:
                 button = self.buttons[int(value) - 1]
                 return button["payload"] or button["title"]
-            await self.say_text(NO_SUCH_CHOICE)
+            await self.say_text(HOTLINE_NO_SUCH_CHOICE)
             return None
         if not value:
-            await self.say_text(NOT_HEARD)
+            await self.say_text(HOTLINE_NOT_HEARD)
             return None
         return value
 
@@ -460,9 +457,7 @@ class Call:
         """One turn of the dialogue (or of the relay, during a handoff), spoken. A turn
         that opens a handoff ticket makes the caller wait for a person (person.py)."""
         self.in_turn = True
-        replies = await self.services.turns.handle(
-            self.sender, message, {"channel": "hotline"}, channel="hotline"
-        )
+        replies = await self.services.turns.handle(self.sender, message, channel=HOTLINE.name)
         self.record.turns += 1
         if handoff_opened(replies):
             await self.person.opened()
@@ -482,13 +477,13 @@ class Call:
 
     async def say(self, replies: list[dict[str, Any]], barge_in: bool = True) -> None:
         """Speaks the replies in real time until done or interrupted by the caller."""
-        synthesiser = self.services.synthesiser()
+        # Chosen by the calls under way: the natural voice only when the cores are free.
+        synthesiser = self.services.speech.voice(max(0, self.services.active_calls() - 1))
         if synthesiser is None:
             return
         if barge_in and (not self.events.empty() or self.utterance is not None):
             return  # the caller is already speaking or pressed a key: let them
         self.interrupt.clear()
-        synthesiser = synthesiser.choose(max(0, self.services.active_calls() - 1))
         rate = self.rates.of(self.sender)
         self.playing = True
         try:

@@ -32,8 +32,39 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from bot.handoff_relay import PHONE
+from bot.handoff_relay import PHONE, HandoffRelay
 from bot.hotline.telephony import Line, Telephony, TelephonyError
+from bot.messages import (
+    HOTLINE_AGAIN,
+    HOTLINE_BAD_NUMBER,
+    HOTLINE_BOOK_FAILED,
+    HOTLINE_BOOKED,
+    HOTLINE_CALL_ME_BACK,
+    HOTLINE_CLAIMED,
+    HOTLINE_HOLD,
+    HOTLINE_HUNG_UP_NOTE,
+    HOTLINE_KEEP_WAITING,
+    HOTLINE_KEY_IN,
+    HOTLINE_NOT_A_TIME,
+    HOTLINE_NOT_HEARD,
+    HOTLINE_NUMBER_ENDING,
+    HOTLINE_OK_WAIT,
+    HOTLINE_OTHER_NUMBER,
+    HOTLINE_READ_BACK,
+    HOTLINE_RIGHT,
+    HOTLINE_SAME_NUMBER,
+    HOTLINE_STILL_BUSY,
+    HOTLINE_THIS_NUMBER,
+    HOTLINE_TIME_REFUSED,
+    HOTLINE_TRANSFER_FAILED,
+    HOTLINE_TRANSFER_FAILED_NOTE,
+    HOTLINE_TRANSFERRED_NOTE,
+    HOTLINE_TRANSFERRING,
+    HOTLINE_WAIT_CHOICES,
+    HOTLINE_WAITED_LONG,
+    HOTLINE_WHEN,
+    HOTLINE_YOUR_NUMBER,
+)
 from bot.privacy import pseudonym
 from legal_aid.numbers import number_to_chinese
 from legal_aid.times import CHINA_TIME, said_time, time_heard
@@ -44,34 +75,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.hotline")
 
-TRANSFERRING = "好的，现在有工作人员有空，马上为您转接，请不要挂机。"
-TRANSFER_FAILED = "抱歉，转接没有成功。"
-WAIT_CHOICES = "工作人员一有空，就马上为您转接。您也可以约一个时间，让工作人员给您回电话。"
-KEEP_WAITING = "继续等"
-CALL_ME_BACK = "约时间回电"
-OK_WAIT = "好的，请稍等。"
-HOLD = "请稍等，还在为您找工作人员。您前面还有{place}位。"
-STILL_BUSY = "工作人员都还在忙，请再稍等。"
-WAITED_LONG = "已经等了一段时间了。"
-CLAIMED = "律师已经接手了。您直接说，律师会看到您的话，律师的回复会读给您听。"
-WHEN = "想什么时候给您回电话？也可以直接说一个时间，比如明天上午十点。"
-NOT_A_TIME = "这个时间我没听明白。"
-TIME_REFUSED = "回电时间要在今后三十天以内。"
-SAME_NUMBER = "回电就打您现在这个号码吗？尾号是{last}。号码会加密保存，只用来给您回电话。"
-THIS_NUMBER = "就打这个号码"
-OTHER_NUMBER = "换一个号码"
-KEY_IN = "请用电话按键输入回电号码，输完按井号键。号码会加密保存，只用来给您回电话。"
-READ_BACK = "您输入的号码是{number}。"
-RIGHT = "对"
-AGAIN = "重新输入"
-BAD_NUMBER = "这个号码的位数不对。手机号是十一位，座机号要带区号。"
-BOOKED = "好的，已经约好{time}给您回电话，打{whose}。到时候请留意接听。谢谢您的来电，再见。"
-BOOK_FAILED = "抱歉，现在没能约上回电。"
-HUNG_UP_NOTE = "来电者挂断了电话，没有约回电。"
-TRANSFERRED_NOTE = (
-    "来电转接到热线的人工坐席（队列 {queue}），接听的工作人员可以凭这个编号查看摘要。"
-)
-TRANSFER_FAILED_NOTE = "转接没有成功，来电者还在线上等待。"
 
 CALLBACK_HOURS = (9, 14)  # 上午九点, 下午两点: when the centre calls back, in China time
 CALLBACK_CHOICES = 3
@@ -121,7 +124,7 @@ class PersonForCaller:
         self,
         call: Call,
         telephony: Telephony | None,
-        relay: Any,  # bot.handoff_relay.HandoffRelay, or None when the store is off
+        relay: HandoffRelay | None,  # None when the gateway has no store key
         queue: str,
         check_seconds: float,
         max_wait_seconds: float,
@@ -175,10 +178,10 @@ class PersonForCaller:
         except TelephonyError as error:
             log.warning("hotline call=%s: %s", pseudonym(self.call.sender), error)
             return False
-        await self.call.say_text(TRANSFERRING, barge_in=False)
+        await self.call.say_text(HOTLINE_TRANSFERRING, barge_in=False)
         # Written first: once Asterisk has the transfer it may close the AudioSocket
         # at any moment, and whoever answers may open the ticket at once.
-        await self._note(ticket, TRANSFERRED_NOTE.format(queue=self.queue))
+        await self._note(ticket, HOTLINE_TRANSFERRED_NOTE.format(queue=self.queue))
         # From here the call counts as transferred, and its ticket stays open for
         # whoever answers (a hang-up now must not end it as abandoned).
         waited_on, self.waiting_on = self.waiting_on, None
@@ -188,8 +191,8 @@ class PersonForCaller:
         except TelephonyError as error:
             log.warning("hotline call=%s: transfer failed: %s", pseudonym(self.call.sender), error)
             self.call.ended_by, self.waiting_on = None, waited_on
-            await self._note(ticket, TRANSFER_FAILED_NOTE)
-            await self.call.say_text(TRANSFER_FAILED)
+            await self._note(ticket, HOTLINE_TRANSFER_FAILED_NOTE)
+            await self.call.say_text(HOTLINE_TRANSFER_FAILED)
             return False
         log.info("hotline call=%s transferred", pseudonym(self.call.sender))
         await self.call.end("transferred", asterisk_hangs_up=self.telephony.ends_audiosocket)
@@ -218,7 +221,9 @@ class PersonForCaller:
         lawyer in the console, or the wait is cancelled ("不等了")."""
         if self.waiting_on is None:
             return
-        await self.call.offer(choice((KEEP_WAITING, CALL_ME_BACK), WAIT_CHOICES))
+        await self.call.offer(
+            choice((HOTLINE_KEEP_WAITING, HOTLINE_CALL_ME_BACK), HOTLINE_WAIT_CHOICES)
+        )
         quiet = since_offer = 0.0
         while True:
             if await self.transfer_if_free(self.waiting_on):
@@ -235,11 +240,14 @@ class PersonForCaller:
                 if since_offer >= self.max_wait_seconds:
                     since_offer = quiet = 0.0
                     await self.call.offer(
-                        choice((KEEP_WAITING, CALL_ME_BACK), WAITED_LONG + WAIT_CHOICES)
+                        choice(
+                            (HOTLINE_KEEP_WAITING, HOTLINE_CALL_ME_BACK),
+                            HOTLINE_WAITED_LONG + HOTLINE_WAIT_CHOICES,
+                        )
                     )
                 elif quiet >= HOLD_EVERY_SECONDS:
                     quiet = 0.0
-                    await self.call.say_text(HOLD.format(place=number_to_chinese(place)))
+                    await self.call.say_text(HOTLINE_HOLD.format(place=number_to_chinese(place)))
                 continue
             quiet = 0.0
             if await self._answer_while_waiting(heard):
@@ -249,19 +257,25 @@ class PersonForCaller:
         """True when the call is over (a callback was booked)."""
         picked = self.call.picked(heard)
         kind, value = heard
-        if picked == CALL_ME_BACK or (kind == "words" and "回电" in value):
+        if picked == HOTLINE_CALL_ME_BACK or (kind == "words" and "回电" in value):
             if await self.book_callback():
                 return True
-            await self.call.offer(choice((KEEP_WAITING, CALL_ME_BACK), WAIT_CHOICES))
-        elif picked == KEEP_WAITING:
-            await self.call.say_text(OK_WAIT)
+            await self.call.offer(
+                choice((HOTLINE_KEEP_WAITING, HOTLINE_CALL_ME_BACK), HOTLINE_WAIT_CHOICES)
+            )
+        elif picked == HOTLINE_KEEP_WAITING:
+            await self.call.say_text(HOTLINE_OK_WAIT)
         elif heard == ("key", "0"):
-            await self.call.say_text(STILL_BUSY)  # the transfer is tried again next
+            await self.call.say_text(HOTLINE_STILL_BUSY)  # the transfer is tried again next
         elif heard == ("key", "*"):
-            await self.call.offer(choice((KEEP_WAITING, CALL_ME_BACK), WAIT_CHOICES))
-        elif kind == "words":
+            await self.call.offer(
+                choice((HOTLINE_KEEP_WAITING, HOTLINE_CALL_ME_BACK), HOTLINE_WAIT_CHOICES)
+            )
+        elif kind == "words" and value:
             # For the lawyer who takes the ticket (or "不等了"): the relay has it.
             await self.call.answer(value)
+        elif kind == "words":
+            await self.call.say_text(HOTLINE_NOT_HEARD)  # as in the conversation
         return False
 
     async def _waiting(self) -> tuple[str, int] | None:
@@ -276,14 +290,14 @@ class PersonForCaller:
         self.waiting_on = None
         with contextlib.suppress(Exception):
             if await self.relay.has_open_ticket(await self.call.conversation()):
-                await self.call.say_text(CLAIMED)
+                await self.call.say_text(HOTLINE_CLAIMED)
 
     async def finish(self) -> None:
         """At the end of the call: a caller who hung up while waiting leaves the queue."""
         if self.waiting_on is None or self.relay is None:
             return
         try:
-            await self.relay.leave(self.waiting_on, HUNG_UP_NOTE)
+            await self.relay.leave(self.waiting_on, HOTLINE_HUNG_UP_NOTE)
         except Exception:  # noqa: BLE001 - a lawyer claimed it meanwhile, or the store is down
             log.warning(
                 "hotline call=%s: the waiting ticket was not ended", pseudonym(self.call.sender)
@@ -302,21 +316,21 @@ class PersonForCaller:
         try:
             await self.relay.book_callback(self.waiting_on, at, number)
         except HandoffError:
-            await self.call.say_text(BOOK_FAILED + TIME_REFUSED)
+            await self.call.say_text(HOTLINE_BOOK_FAILED + HOTLINE_TIME_REFUSED)
             return False
         except Exception:  # noqa: BLE001 - the store is down: say so, keep the caller waiting
             log.exception("hotline call=%s: callback not booked", pseudonym(self.call.sender))
-            await self.call.say_text(BOOK_FAILED)
+            await self.call.say_text(HOTLINE_BOOK_FAILED)
             return False
         log.info("hotline call=%s callback booked", pseudonym(self.call.sender))
         whose = (
-            "您现在这个号码"
+            HOTLINE_YOUR_NUMBER
             if number == await self.caller_number()
-            else f"尾号{spoken_tail(number)}的号码"
+            else HOTLINE_NUMBER_ENDING.format(tail=spoken_tail(number))
         )
         self.waiting_on = None
         await self.call.say_text(
-            BOOKED.format(time=said_time(at, datetime.now(timezone.utc)), whose=whose),
+            HOTLINE_BOOKED.format(time=said_time(at, datetime.now(timezone.utc)), whose=whose),
             barge_in=False,
         )
         await self.call.end("callback")
@@ -326,7 +340,7 @@ class PersonForCaller:
         now = datetime.now(timezone.utc)
         slots = callback_slots(now)
         titles = tuple(said_time(slot, now) for slot in slots)
-        prompt = WHEN
+        prompt = HOTLINE_WHEN
         for _ in range(TRIES):
             heard = await self.call.ask(choice(titles, prompt))
             picked = self.call.picked(heard)
@@ -336,9 +350,11 @@ class PersonForCaller:
                 at = time_heard(heard[1], datetime.now(timezone.utc))
                 if at is not None and now < at <= now + timedelta(days=30):
                     return at
-                prompt = (TIME_REFUSED if at is not None else NOT_A_TIME) + WHEN
+                prompt = (
+                    HOTLINE_TIME_REFUSED if at is not None else HOTLINE_NOT_A_TIME
+                ) + HOTLINE_WHEN
             else:
-                prompt = WHEN
+                prompt = HOTLINE_WHEN
         return None
 
     async def _which_number(self) -> str | None:
@@ -346,31 +362,39 @@ class PersonForCaller:
         if known is not None:
             for _ in range(TRIES):
                 heard = await self.call.ask(
-                    choice((THIS_NUMBER, OTHER_NUMBER), SAME_NUMBER.format(last=spoken_tail(known)))
+                    choice(
+                        (HOTLINE_THIS_NUMBER, HOTLINE_OTHER_NUMBER),
+                        HOTLINE_SAME_NUMBER.format(last=spoken_tail(known)),
+                    )
                 )
                 picked = self.call.picked(heard)
-                if picked == THIS_NUMBER or (heard is not None and heard[1] in ("是", "对")):
+                if picked == HOTLINE_THIS_NUMBER or (
+                    heard is not None and heard[1] in ("是", "对")
+                ):
                     return known
-                if picked == OTHER_NUMBER or (heard is not None and heard[1] == "不是"):
+                if picked == HOTLINE_OTHER_NUMBER or (heard is not None and heard[1] == "不是"):
                     break
         return await self._keyed_number()
 
     async def _keyed_number(self) -> str | None:
-        prompt = KEY_IN
+        prompt = HOTLINE_KEY_IN
         for _ in range(TRIES + 1):
             digits = await self._digits(prompt)
             if digits is None:
                 return None
             if not valid_phone(digits):
-                prompt = BAD_NUMBER + KEY_IN
+                prompt = HOTLINE_BAD_NUMBER + HOTLINE_KEY_IN
                 continue
             heard = await self.call.ask(
-                choice((RIGHT, AGAIN), READ_BACK.format(number=spoken_digits(digits)))
+                choice(
+                    (HOTLINE_RIGHT, HOTLINE_AGAIN),
+                    HOTLINE_READ_BACK.format(number=spoken_digits(digits)),
+                )
             )
             picked = self.call.picked(heard)
-            if picked == RIGHT or (heard is not None and heard[1] in ("是", "对")):
+            if picked == HOTLINE_RIGHT or (heard is not None and heard[1] in ("是", "对")):
                 return digits
-            prompt = KEY_IN
+            prompt = HOTLINE_KEY_IN
         return None
 
     async def _digits(self, prompt: str) -> str | None:

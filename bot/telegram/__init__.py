@@ -24,9 +24,9 @@ from telegram import BotCommand
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
-from bot import handoff_relay
-from bot.appkeys import CONFIG
+from bot.appkeys import CONFIG, RELAY
 from bot.config import Config
+from bot.messages import TELEGRAM_COMMANDS
 from bot.telegram import handlers, webhook
 from bot.telegram.chats import CHANNEL, chat_of
 from bot.telegram.ordering import OneAtATimePerChat
@@ -41,7 +41,8 @@ LONGEST_START_PAUSE_SECONDS = 60.0
 
 
 def setup(app: web.Application) -> None:
-    """The one line bot/app.py calls (after handoff_relay.setup, whose relay it uses)."""
+    """The one line bot/app.py calls; its start-up runs after the gateway's shared one,
+    whose relay it gives its deliverer."""
     config = app[CONFIG]
     if not config.telegram_token:
         return
@@ -69,8 +70,8 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
     application = build_application(app[CONFIG])
     handlers.register(application, app)
     app[TELEGRAM] = application
-    if handoff_relay.RELAY in app:
-        app[handoff_relay.RELAY].deliverers[CHANNEL] = deliverer(application)
+    if RELAY in app:
+        app[RELAY].deliverers[CHANNEL] = deliverer(application)
     starting = asyncio.ensure_future(_start(application, app[CONFIG]))
     yield
     starting.cancel()
@@ -108,7 +109,7 @@ async def _start(application: Application, config: Config) -> None:
 
 async def _offer_commands(application: Application) -> None:
     """The command menu Telegram shows next to the text box."""
-    commands = [BotCommand(name, text) for name, text in handlers.COMMAND_DESCRIPTIONS.items()]
+    commands = [BotCommand(name, text) for name, text in TELEGRAM_COMMANDS.items()]
     try:
         await application.bot.set_my_commands(commands)
     except TelegramError as error:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-CHANNEL = "telegram"
-# Passed to Rasa with every turn, so the actions know the person is on Telegram.
-METADATA = {"channel": CHANNEL}
+from legal_aid.channels import TELEGRAM
+
+CHANNEL = TELEGRAM.name
 
 # Keys of Application.bot_data: the aiohttp gateway, the button payloads, the
 # update ids seen, the listeners' speech rates.
@@ -15,13 +15,13 @@ SPEECH_RATES = "speech_rates"
 
 
 def sender_of(chat_id: int) -> str:
-    return f"{CHANNEL}:{chat_id}"
+    return TELEGRAM.sender(str(chat_id))
 
 
 def chat_of(sender: str) -> int | None:
     """The chat id of a Telegram sender id; None for another channel's sender."""
-    prefix, _, chat = sender.partition(":")
+    chat = TELEGRAM.local_id(sender)
     try:
-        return int(chat) if prefix == CHANNEL else None
+        return None if chat is None else int(chat)
     except ValueError:
         return None

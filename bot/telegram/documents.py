@@ -15,15 +15,20 @@ from urllib.parse import parse_qs, urlsplit
 from telegram.error import TelegramError
 
 from bot import intake_documents
+from bot.messages import (
+    TELEGRAM_FORM_FILENAME,
+    TELEGRAM_FORM_TITLE,
+    TELEGRAM_FORM_UNAVAILABLE,
+    TELEGRAM_LARGE_PRINT,
+    TELEGRAM_LARGE_PRINT_FILENAME,
+)
+from bot.stores import stores_of
+from bot.telegram.chats import GATEWAY
 from bot.telegram.sending import retrying, send_text
 
 log = logging.getLogger("bot.telegram")
 
 FORM_PATH = "/intake/{reference}/form.pdf"
-UNAVAILABLE = (
-    "申请表暂时发不出来，您的申请已经保存好了。可以到法律援助中心请工作人员打印，或者拨打12348。"
-)
-LARGE_PRINT = "（大字版）"
 
 
 def offered(reply: dict[str, Any]) -> dict[str, str] | None:
@@ -43,30 +48,32 @@ def form_of(url: str) -> tuple[str, str, bool] | None:
     return segments[2], token, (query.get("large") or [""])[0] == "1"
 
 
-async def send_offered(bot: Any, chat_id: int, reply: dict[str, Any]) -> None:
+async def send_offered(context: Any, chat_id: int, reply: dict[str, Any]) -> None:
     """The form and its large-print version, when the reply offers them."""
+    bot = context.bot
     document = offered(reply)
     if document is None:
         return
-    title = str(document.get("title") or "申请表")
-    filename = str(document.get("filename") or "申请表.pdf")
+    title = str(document.get("title") or TELEGRAM_FORM_TITLE)
+    filename = str(document.get("filename") or TELEGRAM_FORM_FILENAME)
     urls = [(document["url"], title, filename)]
     if document.get("large_print_url"):
-        large_name = filename.removesuffix(".pdf") + "-大字版.pdf"
-        urls.append((document["large_print_url"], title + LARGE_PRINT, large_name))
+        large_name = filename.removesuffix(".pdf") + TELEGRAM_LARGE_PRINT_FILENAME
+        urls.append((document["large_print_url"], title + TELEGRAM_LARGE_PRINT, large_name))
     for url, caption, name in urls:
-        if not await _send_form(bot, chat_id, url, caption, name):
-            await send_text(bot, chat_id, UNAVAILABLE)
+        if not await _send_form(context, chat_id, url, caption, name):
+            await send_text(bot, chat_id, TELEGRAM_FORM_UNAVAILABLE)
             return
 
 
-async def _send_form(bot: Any, chat_id: int, url: str, caption: str, filename: str) -> bool:
+async def _send_form(context: Any, chat_id: int, url: str, caption: str, filename: str) -> bool:
     form = form_of(url)
     if form is None:
         log.warning("telegram: a document offer that is not an application form")
         return False
     try:
-        pdf = await intake_documents.form_pdf(*form)
+        intake = stores_of(context.bot_data[GATEWAY]).intake
+        pdf = await intake_documents.form_pdf(intake, *form)
     except Exception as error:  # noqa: BLE001 - the store or renderer: said politely
         log.warning("telegram: application form not rendered: %s", type(error).__name__)
         return False
@@ -74,7 +81,7 @@ async def _send_form(bot: Any, chat_id: int, url: str, caption: str, filename: s
         return False
     try:
         await retrying(
-            lambda: bot.send_document(chat_id, pdf, filename=filename, caption=caption),
+            lambda: context.bot.send_document(chat_id, pdf, filename=filename, caption=caption),
             "sendDocument",
         )
     except TelegramError as error:

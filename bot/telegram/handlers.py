@@ -1,8 +1,8 @@
 """What the bot does with each kind of update, as python-telegram-bot handlers.
 
-Every turn goes through the gateway's TurnHandler (via webchat.answer, which
-also answers empty and over-long messages), so the handoff relay, the busy
-answer when Rasa is down and the per-turn log line are the web chat's own.
+Every turn goes through the gateway's TurnHandler, so the answers to empty and
+over-long messages, the handoff relay, the busy answer when Rasa is down and
+the per-turn log line are the web chat's own.
 The sender id is `telegram:<chat_id>`; nothing here logs ids or text.
 """
 
@@ -25,11 +25,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot import webchat
+from bot.appkeys import TURNS
+from bot.messages import (
+    TELEGRAM_BUTTON_EXPIRED,
+    TELEGRAM_CHOSEN,
+    TELEGRAM_HELP,
+    TELEGRAM_NOT_UNDERSTOOD_KIND,
+    TELEGRAM_UNKNOWN_COMMAND,
+)
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.telegram import speech, voice_notes
-from bot.telegram.chats import CHANNEL, GATEWAY, METADATA, PAYLOADS, SEEN, sender_of
+from bot.telegram.chats import CHANNEL, GATEWAY, PAYLOADS, SEEN, sender_of
 from bot.telegram.replies import send_replies, typing
 from bot.telegram.sending import ButtonPayloads, retrying, send_text
 
@@ -44,29 +51,6 @@ COMMAND_PAYLOADS = {
     "faster": "/speak_faster",
     "restart": "/start_over",
 }
-COMMAND_DESCRIPTIONS = {
-    "start": "开始咨询",
-    "help": "怎么用",
-    "human": "转人工（值班律师）",
-    "repeat": "再说一遍",
-    "slower": "语音说慢一点",
-    "faster": "语音说快一点",
-    "restart": "重新开始",
-}
-HELP = (
-    "我是法援助手，可以回答法律援助的问题，帮您查一查能不能申请法律援助，"
-    "也可以帮您登记申请。\n"
-    "直接打字，或者按住话筒发语音都可以；发语音的话，我也用语音回答。\n"
-    "常用命令：\n"
-    "/human 转人工，请值班律师和您说\n"
-    "/repeat 再说一遍\n"
-    "/slower 语音说慢一点\n"
-    "/restart 重新开始\n"
-    "着急的话，可以拨打12348公共法律服务热线。"
-)
-UNKNOWN_COMMAND = "这个命令我不认识。" + HELP
-BUTTON_EXPIRED = "这个选项已经过期了，请直接打字告诉我，或者发 /repeat 让我再说一遍。"
-NOT_UNDERSTOOD_KIND = "这类消息我还看不懂。请直接打字，或者发语音告诉我您的问题。"
 # The most recent update ids, to answer each once though Telegram sends it again.
 SEEN_UPDATES = 10_000
 
@@ -102,7 +86,7 @@ async def drop_repeated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await send_text(context.bot, update.effective_chat.id, HELP)
+    await send_text(context.bot, update.effective_chat.id, TELEGRAM_HELP)
 
 
 def command_turn(payload: str) -> Any:
@@ -114,7 +98,7 @@ def command_turn(payload: str) -> Any:
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await send_text(context.bot, update.effective_chat.id, UNKNOWN_COMMAND)
+    await send_text(context.bot, update.effective_chat.id, TELEGRAM_UNKNOWN_COMMAND)
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -123,7 +107,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, locations…: said plainly what the bot can read."""
-    await send_text(context.bot, update.effective_chat.id, NOT_UNDERSTOOD_KIND)
+    await send_text(context.bot, update.effective_chat.id, TELEGRAM_NOT_UNDERSTOOD_KIND)
 
 
 async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -131,12 +115,15 @@ async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = update.callback_query
     payload = context.bot_data[PAYLOADS].payload_of(query.data)
     if payload is None or update.effective_chat is None:
-        await retrying(lambda: query.answer(BUTTON_EXPIRED, show_alert=True), "answerCallback")
+        await retrying(
+            lambda: query.answer(TELEGRAM_BUTTON_EXPIRED, show_alert=True), "answerCallback"
+        )
         return
     title = _pressed_title(query)
     # Answered at once, so the button stops spinning; the title is read out by
     # screen readers as the confirmation of the choice.
-    await retrying(lambda: query.answer(f"已选择：{title}" if title else None), "answerCallback")
+    chosen = TELEGRAM_CHOSEN.format(title=title) if title else None
+    await retrying(lambda: query.answer(chosen), "answerCallback")
     await _remove_keyboard(query)
     await turn(update, context, payload)
 
@@ -162,9 +149,8 @@ async def turn(update: Update, context: ContextTypes.DEFAULT_TYPE, message: str)
     """One typed (or pressed) turn: the dialogue's replies, sent back to the chat."""
     chat_id = update.effective_chat.id
     await typing(context, chat_id)
-    replies = await webchat.answer(
-        context.bot_data[GATEWAY], sender_of(chat_id), message, dict(METADATA), channel=CHANNEL
-    )
+    turns = context.bot_data[GATEWAY][TURNS]
+    replies = await turns.handle(sender_of(chat_id), message, channel=CHANNEL)
     await send_replies(context, chat_id, replies)
 
 

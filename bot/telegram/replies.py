@@ -23,7 +23,7 @@ async def send_replies(
             await send_text(
                 context.bot, chat_id, text, reply.get("buttons"), context.bot_data[PAYLOADS]
             )
-        await documents.send_offered(context.bot, chat_id, reply)
+        await documents.send_offered(context, chat_id, reply)
     if spoken:
         await speech.send_spoken(context, chat_id, replies)
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
+from bot.messages import TELEGRAM_CHOOSE
 from bot.recent import Recent
 
 log = logging.getLogger("bot.telegram")
@@ -37,8 +38,6 @@ FIRST_BACKOFF_SECONDS = 0.5
 # A flood wait longer than this is not waited out (the turn would hang for
 # minutes); the reply is given up and logged.
 LONGEST_FLOOD_WAIT_SECONDS = 60.0
-# Telegram needs some text for a message that only carries buttons.
-CHOOSE = "请选择："
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])")
 _CLAUSE_END = re.compile(r"(?<=[，、：,:\s])")
@@ -184,7 +183,7 @@ async def send_text(
 ) -> None:
     """One reply as one or more messages; the buttons go with the last part."""
     if not text.strip() and buttons:
-        text = CHOOSE
+        text = TELEGRAM_CHOOSE
     chunks = split_text(text)
     for position, chunk in enumerate(chunks):
         markup = None

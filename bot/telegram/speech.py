@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot import voice_chat
+from bot.appkeys import SPEECH_ENGINES
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.telegram.chats import GATEWAY, SPEECH_RATES, sender_of
@@ -31,12 +31,11 @@ RATE_STEP = {"/speak_slower": -1, "/speak_faster": 1}
 
 async def send_spoken(context: Any, chat_id: int, replies: list[dict[str, Any]]) -> None:
     """The turn's replies as one voice note; nothing when no voice can be made (the text is sent)."""
-    voice_app = context.bot_data[GATEWAY][voice_chat.VOICE_APP]
     spoken = "".join(reply_for_ear(reply) for reply in replies if reply.get("text"))
-    if not spoken or voice_chat.SYNTHESISER not in voice_app:
+    synthesiser = context.bot_data[GATEWAY][SPEECH_ENGINES].voice()
+    if not spoken or synthesiser is None:
         return
     sender = sender_of(chat_id)
-    synthesiser = voice_app[voice_chat.SYNTHESISER].choose(voice_app[voice_chat.ACTIVE].others)
     try:
         speech = await synthesiser.synthesise(spoken, rate_of(context, sender))
         note = await to_ogg_opus(speech.pcm, speech.sample_rate)

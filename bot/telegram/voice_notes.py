@@ -1,9 +1,8 @@
 """Voice notes in: OGG/Opus → the words heard → the dialogue → text and a voice note back.
 
-The gateway's speech engines are the voice chat's (bot/voice_chat.py: the
-recogniser and synthesiser of the /api/voice sub-application, loaded in the
-background at start), so Telegram hears and speaks exactly as the web page
-does, with the same expected answers after a question with choices.
+The speech engines are the gateway's (bot/speech.py, loaded in the background
+at start), so Telegram hears and speaks exactly as the web page does, with the
+same expected answers after a question with choices.
 """
 
 from __future__ import annotations
@@ -15,8 +14,10 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import voice_chat, webchat
-from bot.telegram.chats import CHANNEL, GATEWAY, METADATA, sender_of
+from bot.appkeys import SPEECH_ENGINES, TURNS
+from bot.messages import NOT_HEARD_REPLY, TELEGRAM_HEARD, TELEGRAM_VOICE_NOT_RECEIVED
+from bot.speech import RECOGNITION_RATE
+from bot.telegram.chats import CHANNEL, GATEWAY, sender_of
 from bot.telegram.replies import send_replies, typing
 from bot.telegram.sending import retrying
 from voice.audio import MAX_INPUT_BYTES, TOO_LARGE_MESSAGE, to_pcm
@@ -25,17 +26,14 @@ from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
 
 log = logging.getLogger("bot.telegram")
 
-NOT_RECEIVED = "这条语音没能收到，请再发一次，或者直接打字。"
-HEARD = "我听到的是：{heard}"
-
 
 async def voice_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """One spoken turn; what was heard is shown first, so a mishearing is seen at once."""
     chat_id = update.effective_chat.id
     sender = sender_of(chat_id)
     gateway = context.bot_data[GATEWAY]
-    voice_app = gateway[voice_chat.VOICE_APP]
-    if voice_chat.RECOGNISER not in voice_app:
+    engines = gateway[SPEECH_ENGINES]
+    if not engines.hears:
         await send_replies(context, chat_id, [_bot(sender, VOICE_INPUT_OFF_MESSAGE)])
         return
     note = update.effective_message.voice or update.effective_message.audio
@@ -45,24 +43,23 @@ async def voice_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await typing(context, chat_id)
     recording = await _download(context, note.file_id)
     if recording is None:
-        await send_replies(context, chat_id, [_bot(sender, NOT_RECEIVED)])
+        await send_replies(context, chat_id, [_bot(sender, TELEGRAM_VOICE_NOT_RECEIVED)])
         return
-    with voice_app[voice_chat.ACTIVE]:
+    with engines.active:
         try:
-            pcm = await to_pcm(recording, voice_chat.RECOGNITION_RATE)
-            # The voice chat's recognition: the expected answers first, else freely.
-            heard = await voice_chat._recognise(voice_app, sender, pcm)
+            pcm = await to_pcm(recording, RECOGNITION_RATE)
+            heard = await engines.recognise(sender, pcm)
         except VoiceInputError as error:
             log.info("telegram voice refused: %s", type(error).__name__)
             await send_replies(context, chat_id, [_bot(sender, error.user_message)], spoken=True)
             return
         if not heard.strip():
-            reply = _bot(sender, voice_chat.NOT_HEARD_REPLY)
+            reply = _bot(sender, NOT_HEARD_REPLY)
             await send_replies(context, chat_id, [reply], spoken=True)
             return
-        await send_replies(context, chat_id, [_bot(sender, HEARD.format(heard=heard))])
-        replies = await webchat.answer(gateway, sender, heard, dict(METADATA), channel=CHANNEL)
-        voice_app[voice_chat.EXPECTED].note(sender, replies)
+        await send_replies(context, chat_id, [_bot(sender, TELEGRAM_HEARD.format(heard=heard))])
+        replies = await gateway[TURNS].handle(sender, heard, channel=CHANNEL)
+        engines.expected.note(sender, replies)
         await send_replies(context, chat_id, replies, spoken=True)
 
 

@@ -20,8 +20,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot import handoff_relay
-from bot.appkeys import CONFIG
+from bot.appkeys import CONFIG, RELAY
 from bot.config import Config
 from bot.wechat.api import WeChatApi
 from bot.wechat.channel import Callback
@@ -34,7 +33,7 @@ CALLBACK = web.AppKey("wechat_callback", Callback)
 
 
 def setup(app: web.Application) -> None:
-    """The one line bot/app.py calls, after the handoff relay's setup."""
+    """The one line bot/app.py calls."""
     config: Config = app[CONFIG]
     if not config.wechat_token:
         return
@@ -49,10 +48,10 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/wechat", app[CALLBACK].receive)
 
     async def running(app: web.Application) -> AsyncIterator[None]:
-        # After the relay's own start-up (appended before this): it exists only
-        # when the store's key does.
-        if handoff_relay.RELAY in app:
-            app[handoff_relay.RELAY].deliverers[CHANNEL] = conversation.deliver
+        # After the gateway's shared start-up (appended before this): the relay
+        # exists only when the store's key does.
+        if RELAY in app:
+            app[RELAY].deliverers[CHANNEL] = conversation.deliver
         if not (config.wechat_app_id and config.wechat_app_secret):
             log.warning("WECHAT_APP_ID or WECHAT_APP_SECRET unset: only passive replies work")
         yield

@@ -22,27 +22,27 @@ from typing import Any
 from aiohttp import web
 from wechatpy.messages import BaseMessage
 
+from bot.messages import WECHAT_BAD_MESSAGE
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.wechat import text as wechat_text
 from bot.wechat.api import WeChatApi, WeChatApiError
 from bot.wechat.wire import MAX_CALLBACK_BYTES, BadCallback, BadSignature, Wire
+from legal_aid.channels import WECHAT
 
 log = logging.getLogger("bot.wechat")
 
 # The answer WeChat takes as "received, nothing to show": no retry, no error shown.
 SUCCESS = "success"
-BAD_MESSAGE = "抱歉，这条消息没能读懂，请再发一次。"
-SENDER_PREFIX = "wechat:"
 
 
 def sender_of(openid: str) -> str:
     """The gateway's sender id of a WeChat user (Rasa's conversation, the relay's key)."""
-    return f"{SENDER_PREFIX}{openid}"
+    return WECHAT.sender(openid)
 
 
 def openid_of(sender: str) -> str:
-    return sender.removeprefix(SENDER_PREFIX)
+    return sender.removeprefix(WECHAT.sender_prefix)
 
 
 @dataclass
@@ -108,7 +108,7 @@ class Callback:
             return forbidden()
         except BadCallback as error:
             log.info("wechat callback refused: %s", error)
-            refused = web.Response(status=400, text=BAD_MESSAGE)
+            refused = web.Response(status=400, text=WECHAT_BAD_MESSAGE)
             # The rest of an oversized body is never read: the connection closes
             # rather than carry it into the next request.
             refused.force_close()

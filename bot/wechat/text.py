@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.messages import WECHAT_CHOICE_HINT
 from bot.recent import Recent
 from bot.transcript import choice_by_number
 
 TEXT_LIMIT_BYTES = 2048
-CHOICE_HINT = "（回复数字即可选择，也可以直接说。）"
 # Where a piece may end, best first: after a sentence, then after a clause.
 _SENTENCES = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+[」”』）)]*|\n+|$)")
 _CLAUSES = re.compile(r"[^，、；,;：:]*(?:[，、；,;：:]+|$)")
@@ -31,7 +31,7 @@ def render(reply: dict[str, Any]) -> str:
     buttons = reply.get("buttons") or []
     if buttons:
         choices = [f"{number}. {button['title']}" for number, button in enumerate(buttons, 1)]
-        text = "\n".join([line for line in (text, *choices, CHOICE_HINT) if line])
+        text = "\n".join([line for line in (text, *choices, WECHAT_CHOICE_HINT) if line])
     return text
 
 

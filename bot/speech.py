@@ -1,0 +1,173 @@
+"""The gateway's speech: one recogniser and one synthesiser for every spoken
+channel (the voice chat and its stream, the kiosk, Telegram's and WeChat's
+voice messages, the hotline), and what those channels share about listeners.
+
+Loading takes seconds (the Vosk model; TensorFlow in each synthesis worker),
+so the engines load in the background when the gateway starts: the text chat
+never waits for them, and until they are there a channel says voice is not
+available yet (`hears`, `speaks`). Either may stay absent: without a Vosk
+model there is no voice input (voice/vosk_recogniser.py says why), without a
+voice no speech; text keeps working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from bot.recent import Recent
+from voice.errors import VoiceInputError
+from voice.recognition import Recogniser
+from voice.synthesis import Synthesiser, SynthesisError, load_synthesiser
+from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE, load_recogniser
+
+log = logging.getLogger("bot.speech")
+
+# Recordings become 16 kHz PCM (voice/audio.py) before they are recognised.
+RECOGNITION_RATE = 16_000
+# Said to any question with choices: answers, refusals and the requests that
+# must always get through ("为什么问这个", "转人工").
+ALWAYS_EXPECTED = (
+    "是", "不是", "对", "有", "没有", "不想说", "不知道", "为什么问这个",
+    "再说一遍", "说慢一点", "说快一点", "转人工", "重新开始",
+)  # fmt: skip
+SPOKEN_NUMBERS = "一二三四五六七八九"
+
+
+class ActiveTurns:
+    """How many voice turns are under way (being spoken, recognised or answered).
+
+    The synthesiser picks its voice by it: the natural one only when nobody
+    else needs the cores.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self) -> ActiveTurns:
+        self.count += 1
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.count -= 1
+
+    @property
+    def others(self) -> int:
+        """Turns under way besides the one asking (which is counted too)."""
+        return max(0, self.count - 1)
+
+
+class SpeechRates:
+    """The speech rate each listener chose ("说慢一点"), as the dialogue reports it."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._rates: Recent[str] = Recent(limit)
+
+    def of(self, sender: str) -> str:
+        return self._rates.get(sender) or "normal"
+
+    def note(self, sender: str, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Remembers a rate the dialogue set, and drops the message that carried it."""
+        kept = []
+        for reply in replies:
+            rate = (reply.get("custom") or {}).get("speech_rate")
+            if rate:
+                self._rates.put(sender, rate)
+            if reply.get("text") or reply.get("buttons"):
+                kept.append(reply)
+        return kept
+
+
+class ExpectedAnswers:
+    """The phrases a listener is expected to say next, when the last reply offered choices.
+
+    Recognition limited to those (Vosk's grammar mode) is cheaper and far more
+    accurate than free recognition; where the person describes a problem, or
+    the question wants a number of days or yuan, there is no grammar.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._expected: Recent[tuple[str, ...]] = Recent(limit)
+
+    def of(self, sender: str) -> tuple[str, ...] | None:
+        return self._expected.get(sender)
+
+    def note(self, sender: str, replies: list[dict[str, Any]]) -> None:
+        buttons = next((r["buttons"] for r in reversed(replies) if r.get("buttons")), [])
+        if not buttons:
+            self._expected.pop(sender)
+            return
+        titles = [str(b.get("title", "")) for b in buttons]
+        # A choice is said by its title or its number ("说一，或者按一").
+        numbers = list(SPOKEN_NUMBERS[: len(titles)])
+        self._expected.put(sender, tuple(dict.fromkeys([*titles, *numbers, *ALWAYS_EXPECTED])))
+
+
+class SpeechEngines:
+    """The recogniser and the synthesiser, once loaded, and the load they carry."""
+
+    def __init__(self) -> None:
+        self.recogniser: Recogniser | None = None
+        self.synthesiser: Synthesiser | None = None
+        # The voice chat's and Telegram's turns under way (a hotline call counts
+        # its own calls): the synthesiser picks its voice by them.
+        self.active = ActiveTurns()
+        # What each listener of the voice chat and Telegram is expected to say next.
+        self.expected = ExpectedAnswers()
+        self._loading: asyncio.Future[None] | None = None
+
+    def start_loading(self) -> None:
+        """Loads both engines in the background; call once, at the gateway's start."""
+        self._loading = asyncio.ensure_future(self._load())
+
+    async def _load(self) -> None:
+        recogniser = await asyncio.to_thread(load_recogniser)
+        if recogniser is not None:
+            self.recogniser = recogniser
+        try:
+            self.synthesiser = await asyncio.to_thread(load_synthesiser)
+        except SynthesisError as error:
+            log.warning("voice output off: %s", error)
+
+    async def close(self) -> None:
+        if self._loading is not None:
+            self._loading.cancel()
+        if self.synthesiser is not None:
+            await asyncio.to_thread(self.synthesiser.close)
+
+    @property
+    def hears(self) -> bool:
+        return self.recogniser is not None
+
+    @property
+    def speaks(self) -> bool:
+        return self.synthesiser is not None
+
+    def status(self) -> dict[str, Any]:
+        """Whether a page may offer its microphone and read replies aloud, and if
+        not, why (GET /api/voice/status)."""
+        reason = "" if self.hears else VOICE_INPUT_OFF_MESSAGE
+        return {"input": self.hears, "output": self.speaks, "reason_zh": reason}
+
+    async def recognise(self, sender: str, pcm: bytes) -> str:
+        """The words in a recording (16 kHz PCM): within the answers `sender` is
+        expected to give first, else freely. Raises VoiceInputError, with what to
+        tell the person, for audio that cannot be used or when nothing hears."""
+        recogniser = self.recogniser
+        if recogniser is None:
+            raise VoiceInputError(VOICE_INPUT_OFF_MESSAGE, "no recogniser")
+        expected = self.expected.of(sender)
+        if expected:
+            heard = (await recogniser.transcribe(pcm, RECOGNITION_RATE, list(expected))).text
+            if heard.strip():
+                return heard
+        # Something else than a choice (or no choice offered): free recognition.
+        return (await recogniser.transcribe(pcm, RECOGNITION_RATE)).text
+
+    def voice(self, others: int | None = None) -> Synthesiser | None:
+        """The synthesiser's voice for one turn, by load: `others` turns under way
+        besides it (by default, the voice chat's and Telegram's); None without one."""
+        if self.synthesiser is None:
+            return None
+        return self.synthesiser.choose(self.active.others if others is None else others)
