@@ -49,9 +49,10 @@ from bot.webchat import answer
 from voice.audio import MAX_INPUT_BYTES, to_pcm
 from voice.errors import VoiceInputError
 from voice.normalise import reply_for_ear
+from voice.recogniser_choice import load_configured_recogniser
 from voice.recognition import Recogniser
 from voice.synthesis import Speech, Synthesiser, SynthesisError, load_synthesiser
-from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE, load_recogniser
+from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ async def _engines(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _load_engines(app: web.Application) -> None:
-    recogniser = await asyncio.to_thread(load_recogniser)
+    recogniser = await asyncio.to_thread(load_configured_recogniser)
     if recogniser is not None:
         app[RECOGNISER] = recogniser
     try:
