@@ -17,16 +17,19 @@ How alike two syllables sound: the same reading, tones included, is alike;
 the same syllable in another tone nearly so; then the sounds many Mandarin
 speakers (and recognisers) merge, zh/z, ch/c, sh/s, n/l, and -ng/-n after
 a, e and i; anything else by the edit distance of the spellings. A character is
-read as it is in its context and as it is alone (长 in 长治 is chang however
-the context tips it), never in every rare reading it has.
+read as pypinyin reads it in its context and alone, never in every rare
+reading it has (寨 once read qian would make 五千 the county 五寨).
 
 Mistakes cost more than misses here (a changed word changes the meaning), so
 the rules are strict, and a test runs every typed training sentence of the
-NLU through `correct` and checks that none is changed:
-- a two-syllable term replaces only an exact homophone, tones included (太远
-  stays 太远, 泰元 becomes 太原);
-- a longer term allows only merged sounds, and from four syllables on one
-  syllable that differs more (说卖一点 → 说慢一点);
+NLU through `correct` and checks that no word of the dictionary is overwritten:
+- a two-syllable term replaces only an exact homophone, tones included, that
+  is not a word of its own and does not straddle two words (太远 and 公正
+  stay; 泰元 is not replaced either, but 泰元市 becomes 太原市: places count
+  from three syllables);
+- three syllables must be the same syllables (残疾症 → 残疾证); longer terms
+  may have merged sounds, and the spoken requests and terms of five syllables
+  or more one syllable further off (说卖一点 → 说慢一点);
 - words already written right keep their place, the longest term first.
 """
 
