@@ -16,7 +16,12 @@ from tests.speech_set import CONDITIONS, SpeechMaker
 from tests.support.voice_support import KOREAN_MODEL
 from voice.recogniser_choice import load_configured_recogniser
 from voice.vosk_recogniser import VoskRecogniser
-from voice.whisper_recogniser import WhisperRecogniser, hotwords_for, load_whisper
+from voice.whisper_recogniser import (
+    WhisperRecogniser,
+    hotwords_for,
+    load_whisper,
+    max_new_tokens_for,
+)
 
 ALWAYS_EXPECTED = ("是", "不是", "有", "没有", "不知道", "再说一遍", "说慢一点", "转人工")
 
@@ -68,7 +73,12 @@ async def test_silence_is_nothing_heard_rather_than_invented_words(whisper):
 def test_the_choices_become_a_short_hint():
     assert hotwords_for(["是", "不是", "是"]) == "是，不是"
     assert hotwords_for([]) is None
-    assert len(hotwords_for([f"选项{n}" * 5 for n in range(50)])) <= 120
+    assert len(hotwords_for([f"选项{n}" * 5 for n in range(50)])) <= 60
+
+
+def test_a_transcript_can_be_no_longer_than_its_audio_allows():
+    assert max_new_tokens_for(2.0) == 40
+    assert max_new_tokens_for(60.0) == max_new_tokens_for(30.0) <= 224
 
 
 async def test_a_stream_gives_no_partial_text_and_the_whole_utterance_at_the_end(whisper, speech):

@@ -55,9 +55,16 @@ TEMPERATURE = 0.0
 DOMAIN_PROMPT = (
     "法律援助热线的普通话咨询，常说到法律援助、转人工、低保、残疾证、12348、拖欠工资、工伤。"
 )
-# Whisper's context window is short (224 tokens shared with the prompt):
-# a long list of choices would crowd out the prompt.
-MAX_HOTWORD_CHARACTERS = 120
+# Whisper's context is 448 tokens for the prompt and the text together. The
+# domain prompt takes about 70; choices of up to 60 characters about 110
+# more (a Chinese character is one or two tokens), which leaves room for
+# MAX_NEW_TOKENS. The titles of the buttons come first in the choices.
+MAX_HOTWORD_CHARACTERS = 60
+# Nobody says more than about five syllables a second (about seven tokens);
+# a transcript much longer than its audio allows is Whisper inventing, in a
+# loop that would take seconds to decode (measured: up to 11 s on robotic
+# speech). So the text may have 8 tokens a second of audio and a few more.
+TOKENS_PER_SECOND, TOKENS_TO_SPARE, MAX_NEW_TOKENS = 8, 24, 224
 # Silero's defaults drop speech shorter than a quarter of a second: a quick
 # 是 or 有 is shorter. Keep 0.1 s and more, with a little audio around it.
 VAD_PARAMETERS = {"min_speech_duration_ms": 100, "speech_pad_ms": 300}
@@ -116,9 +123,16 @@ class WhisperRecogniser(Recogniser):
             without_timestamps=True,
             vad_filter=True,
             vad_parameters=VAD_PARAMETERS,
+            max_new_tokens=max_new_tokens_for(len(audio) / WHISPER_RATE),
         )
         # The segments are decoded as they are read: here, in this thread.
         return "".join(segment.text for segment in segments).strip()
+
+
+def max_new_tokens_for(seconds: float) -> int:
+    """The most text an utterance this long can hold, per 30-second window Whisper decodes."""
+    window_seconds = min(seconds, 30.0)
+    return min(MAX_NEW_TOKENS, TOKENS_TO_SPARE + int(TOKENS_PER_SECOND * window_seconds))
 
 
 def hotwords_for(choices: Sequence[str]) -> str | None:
