@@ -244,6 +244,7 @@ def calls_report(levels: dict[int, Level], turns: int) -> str:
 def measure_calls(args: argparse.Namespace, var_dir: Path) -> str:
     port = free_port()
     env = {
+        "RECOGNISER": "vosk",  # the Korean model is not Chinese: unset would mean Whisper
         "VOSK_MODEL": str(KOREAN_MODEL),
         "TTS_ENGINE": "espeak",
         "HOTLINE_PORT": str(port),

@@ -20,7 +20,8 @@ from bot.recent import Recent
 from voice.errors import VoiceInputError
 from voice.recognition import Recogniser
 from voice.synthesis import Synthesiser, SynthesisError, load_synthesiser
-from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE, load_recogniser
+from voice.recogniser_choice import load_configured_recogniser
+from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
 
 log = logging.getLogger("bot.speech")
 
@@ -122,7 +123,7 @@ class SpeechEngines:
         self._loading = asyncio.ensure_future(self._load())
 
     async def _load(self) -> None:
-        recogniser = await asyncio.to_thread(load_recogniser)
+        recogniser = await asyncio.to_thread(load_configured_recogniser)
         if recogniser is not None:
             self.recogniser = recogniser
         try:

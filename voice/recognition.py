@@ -12,8 +12,16 @@ in one thread pool sized to the cores: a long utterance never blocks the event
 loop that serves other users. (Vosk releases the GIL while it decodes.)
 
 Grammar mode: where the dialogue expects a yes/no, digits or one of a few
-choices, pass `grammar` (the phrases it expects) and the recogniser only
-chooses among them; that is cheaper and far more accurate than free speech.
+choices, pass `grammar` (the phrases it expects). Vosk then only chooses among
+them, which is cheaper and far more accurate than free speech, and hears
+nothing when none was said; Whisper (voice.whisper_recogniser) takes them as
+hints and recognises freely. Either way the final text of a stream goes
+through `voice.sound_match.heard_as`: what sounds like one of the phrases is
+that phrase (转人公主 → 转人工), and domain words heard as homophones are
+written right (法律原主 → 法律援助) before the text reaches the dialogue.
+
+Which engine runs is configuration (voice.recogniser_choice: RECOGNISER,
+VOSK_MODEL, WHISPER_MODEL).
 """
 
 from __future__ import annotations
@@ -22,12 +30,15 @@ import abc
 import asyncio
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from dotenv import dotenv_values
+
 from voice.errors import AudioTooLong
+from voice.sound_match import heard_as
 
 # Browsers and messengers give 16 kHz after conversion (voice.audio.to_pcm);
 # the telephone gives 8 kHz. Both are what the Vosk models are trained on.
@@ -75,9 +86,12 @@ class RecognitionStream(abc.ABC):
     `accept_off_loop` before the next). Enforces the length limit.
     """
 
-    def __init__(self, sample_rate: int) -> None:
+    def __init__(self, sample_rate: int, choices: Sequence[str] = ()) -> None:
         check_sample_rate(sample_rate)
         self.sample_rate = sample_rate
+        # The phrases the dialogue expects (the grammar): the final text is
+        # mapped onto them by sound.
+        self.choices = tuple(choices)
         self._bytes_seen = 0
         # A chunk boundary may split a sample in two; keep the odd byte.
         self._odd_byte = b""
@@ -99,11 +113,12 @@ class RecognitionStream(abc.ABC):
         return transcript
 
     def finish(self) -> Transcript:
-        """End the stream: the final transcript of everything it heard."""
+        """End the stream: the final transcript of everything it heard, as the dialogue
+        should read it (a choice said, domain words written right)."""
         last = self._finish_samples()
         if last.text:
             self._utterances.append(last.text)
-        return Transcript(join_utterances(self._utterances), final=True)
+        return Transcript(heard_as(join_utterances(self._utterances), self.choices), final=True)
 
     def _whole_samples(self, pcm: bytes) -> bytes:
         data = self._odd_byte + pcm
@@ -149,6 +164,12 @@ class Recogniser(abc.ABC):
         # Refuse here, before taking a worker thread for audio that would be refused.
         check_length(pcm, sample_rate)
         return await run_in_recognition_pool(self.recognise, pcm, sample_rate, grammar)
+
+
+def voice_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment over `.env`, as the gateway reads its settings."""
+    from_file = {name: value for name, value in dotenv_values(".env").items() if value is not None}
+    return {**from_file, **(os.environ if environ is None else environ)}
 
 
 def check_sample_rate(sample_rate: int) -> None:

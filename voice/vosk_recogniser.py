@@ -31,7 +31,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import vosk
-from dotenv import dotenv_values
 
 from voice.recognition import (
     UNKNOWN_WORD,
@@ -40,6 +39,7 @@ from voice.recognition import (
     Transcript,
     clean_text,
     is_han,
+    voice_settings,
 )
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,9 @@ FETCH_COMMAND = "python -m scripts.fetch_vosk_model"
 # the project logs what matters itself.
 vosk.SetLogLevel(-1)
 
+
+# Words every Chinese model knows; a model that knows them listens to Mandarin.
+CHINESE_PROBE_WORDS = ("我", "的", "是")
 
 # Recognizers kept warm per sample rate: one for each stream being spoken at
 # once (a few per core: streams mostly wait for the person's next words).
@@ -104,8 +107,9 @@ class VoskStream(RecognitionStream):
         sample_rate: int,
         warm: WarmRecognizers | None = None,
         uses: int = 0,
+        choices: Sequence[str] = (),
     ) -> None:
-        super().__init__(sample_rate)
+        super().__init__(sample_rate, choices)
         self._recognizer: vosk.KaldiRecognizer | None = recognizer
         # Where the recognizer goes back when the stream is finished, if anywhere.
         self._warm = warm
@@ -154,7 +158,8 @@ class VoskRecogniser(Recogniser):
         # Vosk's JSON reader does not decode \u escapes: keep the characters.
         # A grammar's graph is small and cheap to build: not worth keeping warm.
         grammar_json = json.dumps(phrases, ensure_ascii=False)
-        return VoskStream(vosk.KaldiRecognizer(self.model, sample_rate, grammar_json), sample_rate)
+        recognizer = vosk.KaldiRecognizer(self.model, sample_rate, grammar_json)
+        return VoskStream(recognizer, sample_rate, choices=tuple(grammar or ()))
 
     @lru_cache(maxsize=256)  # noqa: B019 - recognisers live as long as the process
     def known_phrases(self, grammar: tuple[str, ...]) -> tuple[str, ...]:
@@ -171,6 +176,11 @@ class VoskRecogniser(Recogniser):
 
     def _knows(self, word: str) -> bool:
         return self.model.vosk_model_find_word(word) >= 0
+
+    @property
+    def knows_chinese(self) -> bool:
+        """Whether the model's words are Chinese (the tests' Korean model's are not)."""
+        return all(self._knows(word) for word in CHINESE_PROBE_WORDS)
 
 
 def phrase_in_model_words(phrase: str, knows: Callable[[str], bool]) -> str | None:
@@ -235,8 +245,7 @@ def load_recogniser(
 
 def configured_model_dir(environ: Mapping[str, str] | None = None) -> str | None:
     """VOSK_MODEL from the environment, or from `.env` (as the gateway reads its settings)."""
-    env = {**dotenv_values(".env"), **(os.environ if environ is None else environ)}
-    return env.get(MODEL_ENV_VAR) or None
+    return voice_settings(environ).get(MODEL_ENV_VAR) or None
 
 
 def _load(path: Path) -> VoskRecogniser | None:

