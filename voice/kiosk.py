@@ -88,7 +88,7 @@ UNREACHABLE = (
 VOICE_INPUT_OFF = (
     "语音输入没有开通：{reason}\n"
     "Voice input is off at the gateway (no speech recognition model; see RECOGNISER, "
-    "WHISPER_MODEL and VOSK_MODEL in README.md). Text chat still works in the browser."
+    "WHISPER_MODEL and VOSK_MODEL in docs/voice.md). Text chat still works in the browser."
 )
 VOICE_OUTPUT_OFF = (
     "语音朗读没有开通，回复只显示文字。\n"

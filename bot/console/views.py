@@ -200,7 +200,7 @@ def _login_response(
 @roles("lawyer", "coordinator", "admin")
 async def logout(request: web.Request) -> web.StreamResponse:
     # The cookie is gone from this browser; a copy taken elsewhere stays valid
-    # until its expiry, since sessions are not stored (see README).
+    # until its expiry, since sessions are not stored (see docs/console.md).
     response = web.HTTPSeeOther("/console/login?m=out")
     response.del_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     return response

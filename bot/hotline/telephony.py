@@ -15,7 +15,7 @@ HOTLINE_TRANSFER (bot/config.py):
   the free members; ARI moves only channels inside a Stasis application, so
   the transfer sets LEGAL_AID_TRANSFER on the channel and the gateway hangs
   up the AudioSocket: AudioSocket() returns and the dialplan goes on to
-  Queue(${LEGAL_AID_TRANSFER}) (README: the hotline's dialplan).
+  Queue(${LEGAL_AID_TRANSFER}) (docs/hotline.md: the dialplan).
 
 Both set LEGAL_AID_TICKET to the handoff ticket's reference, so the person
 who answers finds the conversation's summary in the staff console.
