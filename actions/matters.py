@@ -7,8 +7,8 @@ Never silence on a legal question (issue 21). The matter-type extractor
 - `other` with `choices`: the two or three likely matters are offered, "您问的
   是劳动报酬，还是合同欠款？", each a button (read with numbers on voice, a key
   on the phone) that says the matter as an entity;
-- `other` with `parts`: two problems in one message; both are named and the
-  person chooses which comes first; the other is offered after the answer;
+- `parts`: two problems in one message (decided or not); both are named and
+  the person chooses which comes first; the other is offered after the answer;
 - `other` without choices: one open question about what happened; asked a
   second time in a row, a person is offered instead.
 """
@@ -82,7 +82,7 @@ def earlier_matter(tracker: Tracker) -> str | None:
 
 def choice_button(matter: str) -> dict[str, str]:
     """A button that tells the assistant the matter as if the extractor had decided it."""
-    entity = json.dumps({slots.MATTER_TYPE: matter}, ensure_ascii=False)
+    entity = json.dumps({slots.MATTER_TYPE: matter}, ensure_ascii=False, separators=(",", ":"))
     return {"title": choice_name(matter), "payload": f"/{PROBLEM_INTENT}{entity}"}
 
 
@@ -107,6 +107,9 @@ def previous_response(tracker: Tracker) -> str | None:
 def acknowledge(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
     """The reply to a described problem: the matter said back, or the question back."""
     entity = matter_entity(tracker) or {}
+    parts = [c for c in entity.get("choices") or [] if c in matter_types()]
+    if entity.get("parts") and len(parts) >= 2:
+        return ask_which_first(dispatcher, tracker, parts)
     if entity.get("value") == UNDECIDED:
         # The slot keeps an earlier matter (actions/slot_mappings.py).
         return ask_back(dispatcher, tracker, entity)
@@ -144,8 +147,6 @@ def ask_back(
 ) -> list[dict[str, Any]]:
     """The short question back when the matter is not decided."""
     choices = [c for c in entity.get("choices") or [] if c in matter_types()]
-    if len(choices) >= 2 and entity.get("parts"):
-        return ask_which_first(dispatcher, tracker, choices)
     if len(choices) >= 2:
         return ask_which_matter(dispatcher, tracker, choices)
     if previous_response(tracker) == OPEN_QUESTION:
@@ -191,7 +192,7 @@ def ask_which_first(
 
 
 def _undecided() -> str:
-    return json.dumps({slots.MATTER_TYPE: UNDECIDED}, ensure_ascii=False)
+    return json.dumps({slots.MATTER_TYPE: UNDECIDED}, ensure_ascii=False, separators=(",", ":"))
 
 
 class ActionAcknowledgeMatter(Action):

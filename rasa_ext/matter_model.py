@@ -48,8 +48,13 @@ PARTS = "parts"  # two problems in one message; the person chooses which first
 OPEN = "open"  # a legal problem, but no matter is likely: ask what happened
 NONE = "none"  # not a problem at all (a greeting, a question about legal aid)
 
-# Where a message splits into parts that could each be a problem of its own.
-_PART_BREAKS = re.compile(r"[。！？!?；;\n]|还有|另外|而且|并且|同时|再一个|另一个")
+# Where a message may be cut into two problems, each half at least this long
+# and decided at least this confidently (measured on both held-out splits:
+# 5 % of one-problem messages are cut, most of them truly two-sided).
+_PAUSES = re.compile(r"[。！？!?；;，,、\s]+")
+MIN_PART_CHARS = 8
+PART_CONFIDENCE = 0.95
+MAX_CUTS = 16
 _PUNCTUATION = re.compile(r"^[\W_]+$")
 
 
@@ -128,6 +133,8 @@ class Decision:
     choices: list[str] = field(default_factory=list)
     # Every matter with its probability, most likely first (no NO_MATTER).
     ranking: list[tuple[str, float]] = field(default_factory=list)
+    # Two problems told in one message, the decided one (if any) first.
+    parts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -272,16 +279,29 @@ class MatterModel:
         ]
 
     def parts(self, text: str) -> list[str]:
-        """Two or more matters named in separate parts of one message, else [].
+        """Two matters told in the two halves of one message, else [].
 
-        Each part must be a problem the model decides on its own, and the parts'
-        matters must differ: "老板欠我工资 还有干活的时候手被机器轧了"."""
-        pieces = [p for p in _PART_BREAKS.split(text) if len(p.strip()) >= 6]
-        if len(pieces) < 2:
+        "老板欠了我四个月工资一直不给，我在干活的时候还从梯子上摔下来把腰摔伤了":
+        the message is cut at each pause, and when both halves of a cut are
+        decided on their own, confidently and differently, those are its parts.
+        Halves, not clauses: a clause alone ("司机说车是公司的") is too short to
+        say what it is about, and named two matters in a story of one."""
+        cuts = [
+            m.end()
+            for m in _PAUSES.finditer(text)
+            if m.start() >= MIN_PART_CHARS and len(text) - m.end() >= MIN_PART_CHARS
+        ][:MAX_CUTS]
+        if not cuts:
             return []
-        matters = [d.matter for d in self.decide_all(pieces, problem=True) if d.kind == DECIDED]
-        distinct = list(dict.fromkeys(m for m in matters if m))
-        return distinct[: self.max_choices] if len(distinct) >= 2 else []
+        halves = self.decide_all([text[:c] for c in cuts] + [text[c:] for c in cuts], True)
+        for left, right in zip(halves[: len(cuts)], halves[len(cuts) :], strict=True):
+            if self._part(left) and self._part(right) and left.matter != right.matter:
+                return [str(left.matter), str(right.matter)]
+        return []
+
+    @staticmethod
+    def _part(decision: Decision) -> bool:
+        return decision.kind == DECIDED and decision.confidence >= PART_CONFIDENCE
 
 
 def near_duplicate_groups(texts: Sequence[str], overlap: float = 0.6) -> np.ndarray:

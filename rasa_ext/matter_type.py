@@ -19,9 +19,10 @@ problem (issue 21: never silence on a legal question):
   (rasa_ext/matter_model.py);
 - not decided: the value is `other` (其他或无法判断), with `choices` — the two
   or three likely matters for the dialogue to offer ("您问的是劳动报酬，还是合同
-  欠款？"), none when nothing is likely — and `parts: true` when the message
-  tells two problems in separate parts (wages AND an injury), for the person
-  to choose which comes first.
+  欠款？"), none when nothing is likely;
+- two problems told in one message (wages AND an injury): `parts: true` and
+  both as `choices` (the decided one first, when one is decided), for the
+  person to choose which comes first.
 
 The parse result also carries `matter_type_ranking` (every matter with its
 probability, best first), for actions and for the bench.
@@ -35,6 +36,7 @@ with the right ones.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -170,15 +172,21 @@ class MatterTypeExtractor(CharNgramClassifierComponent, EntityExtractorMixin):
             message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)
 
     def decide(self, text: str, problem: bool) -> Decision:
-        """The model's decision, with two problems told in one message as PARTS."""
+        """The model's decision, with two problems told in one message as its parts.
+
+        A message with parts keeps its decision (when there is one) for the
+        slot, and the dialogue asks which part comes first."""
         model: MatterModel = self._classifier
         decision = model.decide(text, problem)
         if decision.kind == NONE:
             return decision
         parts = model.parts(text)
-        if parts:
-            return Decision(PARTS, None, decision.confidence, parts, decision.ranking)
-        return decision
+        if not parts:
+            return decision
+        if decision.kind == DECIDED:
+            ordered = [str(decision.matter), *(p for p in parts if p != decision.matter)]
+            return replace(decision, parts=ordered)
+        return Decision(PARTS, None, decision.confidence, parts, decision.ranking, parts)
 
     def _entity(self, decision: Decision, text: str) -> dict[str, Any] | None:
         if decision.kind == NONE:
@@ -190,7 +198,8 @@ class MatterTypeExtractor(CharNgramClassifierComponent, EntityExtractorMixin):
             "end": len(text),
             "confidence": round(decision.confidence, 4),
         }
-        if decision.kind != DECIDED:
-            entity["choices"] = decision.choices if decision.kind in (ASK, PARTS) else []
-            entity["parts"] = decision.kind == PARTS
+        if decision.parts:
+            entity.update(choices=decision.parts, parts=True)
+        elif decision.kind != DECIDED:
+            entity.update(choices=decision.choices if decision.kind == ASK else [], parts=False)
         return self.add_extractor_name([entity])[0]

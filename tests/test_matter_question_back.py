@@ -103,6 +103,12 @@ async def test_two_problems_in_one_message_are_both_named_and_the_person_chooses
     ]
 
 
+async def test_two_problems_are_named_even_when_one_is_decided():
+    entity = {"value": "work_injury", "choices": ["work_injury", "labor_wages"], "parts": True}
+    messages, _ = await acknowledge(tracker(entity))
+    assert "您说到了两件事：工伤；拖欠工资或者劳动关系" in messages[0]["text"]
+
+
 async def test_after_the_first_part_the_other_is_offered():
     messages, events = await acknowledge(
         tracker({"value": "work_injury"}, other_matters=["labor_wages", "work_injury"])
