@@ -14,11 +14,14 @@ not improve the real-style held-out split (tests/nlu_holdout_real):
 
 A linear SVM scores the classes (it trains in a second where a logistic
 regression on the same features took forty). Its scores are not
-probabilities, so they are calibrated on out-of-fold scores: a temperature
-for a softmax (fitted by likelihood), then the confidence above which the
-model decides, chosen so that out-of-fold decisions are right at least
-`target_precision` of the time. Below it, the model does not guess: it
-offers the two or three types whose scores come close to the best, for the
+probabilities, so they are calibrated on out-of-fold scores (near duplicates
+kept in one fold): a temperature for a softmax, fitted by likelihood; then
+Platt scaling of "the best matter is right" on the best and second
+probabilities and the message's length (long formal questions are wrong more
+often at the same score than short stories); then the least of that
+probability at which out-of-fold decisions were right at least
+`target_precision` of the time. Below it, the model does not guess: it offers
+the two or three matters whose probabilities come close to the best, for the
 dialogue to ask which one the person means.
 """
 
@@ -35,6 +38,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
@@ -140,9 +144,15 @@ class Decision:
 @dataclass
 class Calibration:
     temperature: float = 1.0
+    # The probability that the best matter is right, from its probability, the
+    # runner-up's and the message's length (Platt scaling on out-of-fold scores:
+    # a long formal question is wrong more often at the same score than a
+    # short story), and the least of it that decides.
+    right: Any = None
     decide_at: float = 0.5
     # The same, for a message whose intent says it is a problem: its probabilities
     # are then conditioned on it being one (NO_MATTER left out).
+    right_problem: Any = None
     decide_at_problem: float = 0.5
     # A matter is offered when its probability is at least this share of the best's.
     offer_ratio: float = 0.15
@@ -218,7 +228,10 @@ class MatterModel:
         self.classifier_ = self._classifier().fit(matrix, labels)
         self.classes_ = self.classifier_.classes_
         scores = self._out_of_fold_scores(texts, matrix, labels)
-        self.calibration = calibrate(scores, labels, problems, self.classes_, self.target_precision)
+        lengths = np.array([len(t) for t in texts])
+        self.calibration = calibrate(
+            scores, labels, problems, lengths, self.classes_, self.target_precision
+        )
         return self
 
     def _out_of_fold_scores(
@@ -249,23 +262,28 @@ class MatterModel:
         return self.decide_all([text], problem)[0]
 
     def decide_all(self, texts: Sequence[str], problem: bool = False) -> list[Decision]:
-        return [self._decision(row, problem) for row in self.probabilities(texts)]
+        rows = self.probabilities(texts)
+        return [self._decision(row, problem, len(t)) for row, t in zip(rows, texts, strict=True)]
 
-    def _decision(self, row: np.ndarray, problem: bool) -> Decision:
+    def _decision(self, row: np.ndarray, problem: bool, length: int) -> Decision:
         legal = row * (self.classes_ != NO_MATTER)
         if legal.sum() < self.calibration.problem_at:
             # "我有个事想咨询一下": a problem, perhaps, but nothing said about it yet.
             kind = OPEN if problem else NONE
             return Decision(kind, None, float(legal.max()), [], self._ranking(legal))
-        threshold = self.calibration.decide_at
+        calibrator, threshold = self.calibration.right, self.calibration.decide_at
         if problem:
             legal = legal / max(legal.sum(), 1e-12)
+            calibrator = self.calibration.right_problem
             threshold = self.calibration.decide_at_problem
         ranking = self._ranking(legal)
-        best, confidence = ranking[0]
+        best = ranking[0][0]
+        confidence = float(
+            calibrator.predict_proba(_right_features(legal[None, :], [length]))[0, 1]
+        )
         if confidence >= threshold:
             return Decision(DECIDED, best, confidence, [best], ranking)
-        choices = [m for m, p in ranking if p >= confidence * self.calibration.offer_ratio]
+        choices = [m for m, p in ranking if p >= ranking[0][1] * self.calibration.offer_ratio]
         choices = choices[: self.max_choices]
         if len(choices) < 2:
             return Decision(OPEN, None, confidence, [], ranking)
@@ -301,7 +319,8 @@ class MatterModel:
 
     @staticmethod
     def _part(decision: Decision) -> bool:
-        return decision.kind == DECIDED and decision.confidence >= PART_CONFIDENCE
+        # The half's own probability, as measured for PART_CONFIDENCE.
+        return decision.kind == DECIDED and decision.ranking[0][1] >= PART_CONFIDENCE
 
 
 def near_duplicate_groups(texts: Sequence[str], overlap: float = 0.6) -> np.ndarray:
@@ -330,26 +349,47 @@ def calibrate(
     scores: np.ndarray,
     labels: np.ndarray,
     problems: np.ndarray,
+    lengths: np.ndarray,
     classes: np.ndarray,
     target_precision: float,
 ) -> Calibration:
-    """The temperature and thresholds that out-of-fold scores support."""
+    """The temperature, calibrators and thresholds that out-of-fold scores support."""
     truth = np.searchsorted(classes, labels)
     temperature = _fit_temperature(scores, truth)
     legal = softmax(scores, temperature) * (classes != NO_MATTER)
     none = int(np.searchsorted(classes, NO_MATTER)) if NO_MATTER in classes else -1
     conditioned = legal[problems] / np.maximum(legal[problems].sum(axis=1, keepdims=True), 1e-12)
+    right, decide_at = _calibrate_right(legal, truth, lengths, target_precision)
+    right_problem, decide_at_problem = _calibrate_right(
+        conditioned, truth[problems], lengths[problems], target_precision
+    )
     return Calibration(
         temperature=temperature,
-        decide_at=_threshold_for(legal, truth, target_precision),
-        decide_at_problem=_threshold_for(conditioned, truth[problems], target_precision),
+        right=right,
+        decide_at=decide_at,
+        right_problem=right_problem,
+        decide_at_problem=decide_at_problem,
         offer_ratio=_offer_ratio(conditioned, truth[problems], none),
         problem_at=0.5,
     )
 
 
-def _threshold_for(legal: np.ndarray, truth: np.ndarray, target: float) -> float:
-    return _decision_threshold(legal.max(axis=1), legal.argmax(axis=1) == truth, target)
+def _right_features(legal: np.ndarray, lengths: Sequence[int]) -> np.ndarray:
+    """What the calibrator reads: the best and second probabilities, and the length."""
+    top = -np.sort(-legal, axis=1)[:, :2]
+    return np.column_stack([top[:, 0], top[:, 0] - top[:, 1], np.log1p(np.asarray(lengths))])
+
+
+def _calibrate_right(
+    legal: np.ndarray, truth: np.ndarray, lengths: np.ndarray, target: float
+) -> tuple[LogisticRegression, float]:
+    """P(the best matter is right), fitted on out-of-fold rows, and the least of it
+    at which decisions stay right `target` of the time."""
+    features = _right_features(legal, lengths)
+    right = legal.argmax(axis=1) == truth
+    calibrator = LogisticRegression(C=10.0).fit(features, right)
+    confidence = calibrator.predict_proba(features)[:, 1]
+    return calibrator, _decision_threshold(confidence, right, target)
 
 
 def _fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
