@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
 from actions.continuation import continuation_request
+from actions.matters import acknowledge, matter_entity
 from actions.voice import speaks_replies
 
 SPEECH_RATES = ["slow", "normal", "fast"]
@@ -101,7 +102,11 @@ class ActionChangeSpeechRate(Action):
 
 
 class ActionTwoStageFallback(Action):
-    """First "please rephrase, for example…"; the second time in a row, a person."""
+    """First "please rephrase, for example…"; the second time in a row, a person.
+
+    A message whose intent was unclear but which tells a legal problem (the
+    matter-type extractor marked it) is answered as a problem instead: its
+    matter, or the question back (issue 21)."""
 
     def name(self) -> str:
         return "action_two_stage_fallback"
@@ -109,6 +114,8 @@ class ActionTwoStageFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if matter_entity(tracker) is not None:
+            return acknowledge(dispatcher, tracker)
         intents = [
             (e.get("parse_data") or {}).get("intent", {}).get("name")
             for e in tracker.events

@@ -48,6 +48,8 @@ CASE_LOCATION = _fact("case_location")
 PLACE = "place"  # the place named, whose policy region is REGION
 DISABILITY_CATEGORY = "disability_category"  # a category mentioned before it is asked
 SPEECH_RATE = "speech_rate"
+# The other problems of a message that told several, offered once the first is answered.
+OTHER_MATTERS = "other_matters"
 # Rasa's own (not declared in domain.yml): the question a form is asking.
 REQUESTED_SLOT = "requested_slot"
 

@@ -5,7 +5,8 @@ TF-IDF character n-grams (misspelt or speech-recognised words still share most
 characters with the right ones) and classify with a balanced logistic
 regression, persisted with joblib in the component's model storage. This
 class holds that plumbing once; subclasses say what to learn and what to add
-to a parsed message.
+to a parsed message. The matter-type extractor stores a model of its own
+(rasa_ext/matter_model.py) through the same plumbing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import make_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class CharNgramClassifierComponent(GraphComponent):
         config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        classifier: Pipeline | None = None,
+        classifier: Any = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -94,6 +95,10 @@ class CharNgramClassifierComponent(GraphComponent):
             LogisticRegression(C=self._config["C"], max_iter=3000, class_weight="balanced"),
         )
         classifier.fit(texts, labels)
+        return self.store(classifier)
+
+    def store(self, classifier: Any) -> Resource:
+        """Keeps a trained classifier, in memory and in the model storage."""
         self._classifier = classifier
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(classifier, directory / self.model_file)

@@ -10,6 +10,12 @@ knows nothing of word order, but misspelt or speech-recognised words (发援,
 the same. Averaging the two probability rankings, with most weight on the
 n-gram model, beats either alone on tests/nlu_holdout (bench/nlu_quality.py).
 
+Courtesy does not outweigh the question (issue 21): people on consultation
+sites open with 请问/律师您好 and close with 谢谢/请问, and a long question
+that ends in 谢谢 was taken for `thank`. The n-gram model reads the message
+without those words when enough of it is left to be a question of its own;
+"好的谢谢" stays a thanks.
+
 The component runs after DIETClassifier and rewrites `intent` and
 `intent_ranking`; rasa_ext.danger.DangerDetector and the FallbackClassifier
 come after it, so a danger pattern still forces report_danger and an unsure
@@ -19,6 +25,7 @@ blend still becomes nlu_fallback.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -36,6 +43,28 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa_ext.char_ngrams import CharNgramClassifierComponent
 
 log = logging.getLogger(__name__)
+
+_SEPARATORS = r"[\s，,。.！!？?：:~～、…]*"
+_OPENING = re.compile(
+    rf"^{_SEPARATORS}(?:(?:律师|老师|法官)?(?:您好|你好)|请问(?:一下)?|打扰(?:一下|了)|"
+    rf"麻烦(?:问一下|您|你)?|想问(?:一下)?){_SEPARATORS}"
+)
+_CLOSING = re.compile(
+    rf"{_SEPARATORS}(?:(?:非常|十分)?(?:谢谢|感谢)(?:您|你|律师|老师|了|啦)*|多谢|麻烦(?:您|你)?了|"
+    rf"请问|在线等|急急急|急){_SEPARATORS}$"
+)
+# What must be left of a message, in characters, for it to be read without
+# its courtesy: "好的谢谢" leaves "好的", which is no question.
+MIN_QUESTION_CHARS = 8
+
+
+def without_courtesy(text: str) -> str:
+    """The message without the greetings and thanks around it, when enough is left."""
+    stripped, previous = text, None
+    while stripped != previous:
+        previous = stripped
+        stripped = _CLOSING.sub("", _OPENING.sub("", stripped))
+    return stripped if len(stripped) >= MIN_QUESTION_CHARS else text
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -82,7 +111,7 @@ class IntentEnsemble(CharNgramClassifierComponent):
         diet_ranking = message.get(INTENT_RANKING_KEY) or []
         # Without DIET's ranking (no DIET in the pipeline) the n-grams decide alone.
         weight = float(self._config["weight"]) if diet_ranking else 1.0
-        probabilities = self._classifier.predict_proba([text])[0]
+        probabilities = self._classifier.predict_proba([without_courtesy(text)])[0]
         scores = {
             str(name): weight * float(p)
             for name, p in zip(self._classifier.classes_, probabilities, strict=True)

@@ -110,8 +110,21 @@ def nlu_examples(folder: Path) -> set[str]:
     return {message.get("text") for message in load_data(str(folder)).intent_examples}
 
 
-def test_the_holdout_split_is_never_trained_on():
-    overlap = nlu_examples(PROJECT_DIR / "nlu_data" / "nlu") & nlu_examples(
-        PROJECT_DIR / "tests" / "nlu_holdout"
+@pytest.mark.parametrize("split", ["nlu_holdout", "nlu_holdout_real"])
+def test_the_holdout_splits_are_never_trained_on(split):
+    trained = nlu_examples(PROJECT_DIR / "nlu_data" / "nlu") | nlu_examples(
+        PROJECT_DIR / "nlu_data" / "problems"
     )
-    assert not overlap
+    assert not trained & nlu_examples(PROJECT_DIR / "tests" / split)
+
+
+def test_the_real_style_split_is_large_and_covers_every_matter_type():
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    examples = load_data(str(PROJECT_DIR / "tests" / "nlu_holdout_real")).intent_examples
+    matters = [
+        ((m.get("metadata") or {}).get("example") or {}).get("matter_type") for m in examples
+    ]
+    spec = yaml.safe_load((PROJECT_DIR / "policy" / "matter_types.yml").read_text())
+    assert len(examples) >= 300
+    assert set(matters) == set(spec) - {"other"}
