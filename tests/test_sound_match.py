@@ -16,7 +16,7 @@ import yaml
 from voice.sound_match import choose, correct, corrections, heard_as, read_yao_as_one
 
 PROJECT = Path(__file__).resolve().parent.parent
-# What the voice channels accept after any question with choices (bot/voice_chat.py).
+# What the voice channels accept after any question with choices (bot/speech.py).
 ALWAYS_EXPECTED = (
     "是", "不是", "对", "有", "没有", "不想说", "不知道", "为什么问这个",
     "再说一遍", "说慢一点", "说快一点", "转人工", "重新开始",
