@@ -32,7 +32,9 @@ from voice.whisper_recogniser import WhisperRecogniser, load_whisper
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE_SIZE = 20
-MAX_CHARACTER_ERROR_RATE = {"16k clean": 0.15, "8k 10dB": 0.30}
+# Bounds with room for the small differences between runs of the neural voice
+# (a sample of 20 moves by a sentence); the goals are bench/voice.py's.
+MAX_CHARACTER_ERROR_RATE = {"16k clean": 0.15, "8k 10dB": 0.35}
 # Intent from speech, against the same sentences typed: the goal is
 # 95 % at 16 kHz clean (bench/voice.py reports it on the whole set); a sample
 # of 20 sentences moves by one sentence in 20, so the test asks for 85 %.

@@ -28,6 +28,7 @@ from bot.messages import NOT_HEARD_REPLY
 from scripts.launcher import Stack
 from tests.support.browser_support import (
     REPLY_TIMEOUT_MS,
+    as_shown,
     audit,
     bot_messages,
     focused,
@@ -306,7 +307,7 @@ def test_a_spoken_question_gets_a_spoken_answer(
             assert user_lines == [f"我：{turn['transcript']}"]
         else:
             assert user_lines == [] and texts == [NOT_HEARD_REPLY]
-        assert bot_messages(page) == [f"助手：{text}" for text in texts]
+        assert bot_messages(page) == as_shown(turn["replies"])
         lengths = check_spoken(page, speech_of(turn["replies"]))
         audit(page, "after a voice turn")
 
@@ -314,7 +315,7 @@ def test_a_spoken_question_gets_a_spoken_answer(
         # starts again from the beginning, aloud, at the same speed.
         if turn["transcript"]:  # (the gateway's own "没听清" is not in Rasa's history)
             shown, repeated = press_for_spoken_reply(page, "再说一遍")
-            assert shown == [f"助手：{text}" for text in texts]
+            assert shown == as_shown(turn["replies"])
             again_lengths = check_spoken(page, repeated)
             for first, second in zip(lengths, again_lengths, strict=True):
                 assert 0.9 < second / first < 1.1, (lengths, again_lengths)

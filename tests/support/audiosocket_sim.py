@@ -180,7 +180,7 @@ class SimulatedCall:
                 found.append(Answer(at, at, pcm))
         return found
 
-    async def next_answer(self, timeout: float = 20.0, since: float | None = None) -> Answer:
+    async def next_answer(self, timeout: float = 60.0, since: float | None = None) -> Answer:
         """The next whole answer: waits for its first frame, then for the line to go quiet."""
         since = time.perf_counter() if since is None else since
         deadline = time.perf_counter() + timeout
@@ -208,7 +208,7 @@ class SimulatedCall:
             await asyncio.sleep(0.05)
         raise AssertionError(f"the line was not quiet for {quiet} s within {timeout} s")
 
-    async def first_audio_after(self, since: float, timeout: float = 20.0) -> float:
+    async def first_audio_after(self, since: float, timeout: float = 60.0) -> float:
         """When the first frame after `since` arrived."""
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:

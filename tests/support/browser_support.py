@@ -49,6 +49,18 @@ def bot_messages(page: Page) -> list[str]:
     return page.locator("#log .msg.bot").all_inner_texts()
 
 
+def as_shown(replies: list[dict]) -> list[str]:
+    """The assistant's messages as the page shows them: the text, then its
+    choices as buttons numbered across the turn (bot/static/chat.js)."""
+    shown, number = [], 1
+    for reply in replies:
+        buttons = reply.get("buttons") or []
+        choices = "".join(f"\n{number + i}. {button['title']}" for i, button in enumerate(buttons))
+        shown.append(f"助手：{reply.get('text') or ''}{choices}")
+        number += len(buttons)
+    return shown
+
+
 def wait_for_replies(page: Page, before: int) -> list[str]:
     """The assistant's messages after the first `before`, once the turn is over."""
     page.wait_for_function(
