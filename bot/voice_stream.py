@@ -1,4 +1,8 @@
-"""A voice turn streamed while it is spoken: GET /api/voice/stream?sender=…[&rate=16000].
+"""A voice turn streamed while it is spoken: GET /api/voice/stream[?rate=16000].
+
+Who speaks is the caller's web identity (bot/web_identity.py), as for every
+/api/voice route: the cookie the page's WebSocket sends, or a new one set on
+the handshake's answer.
 
 A WebSocket, one per turn. The client sends the microphone's audio as it is
 recorded, in binary messages of PCM16 mono at `rate` (16000, or 8000 for the
@@ -28,9 +32,9 @@ from bot.messages import (
     STREAM_BAD_MESSAGE,
     STREAM_RATE_OR,
     STREAM_RATE_RULE,
-    VOICE_SENDER_RULE,
 )
 from bot.speech import SpeechEngines
+from bot.web_identity import remember
 from voice.errors import UnreadableAudio, VoiceInputError
 from voice.recognition import (
     SUPPORTED_SAMPLE_RATES,
@@ -57,14 +61,16 @@ def routes() -> list[web.RouteDef]:
 
 async def stream(request: web.Request) -> web.StreamResponse:
     """One turn: audio in while it is spoken, then the answer, then the socket closes."""
-    sender = request.query.get("sender", "")
-    if not voice_chat.SENDER.match(sender):
-        return voice_chat.bad_request(VOICE_SENDER_RULE)
+    speaker = voice_chat.voice_speaker(request)
+    if isinstance(speaker, web.Response):
+        return speaker
+    sender = speaker.sender
     rate = _rate(request.query.get("rate", "16000"))
     if rate is None:
         rates = STREAM_RATE_OR.join(map(str, SUPPORTED_SAMPLE_RATES))
         return voice_chat.bad_request(STREAM_RATE_RULE.format(rates=rates))
     socket = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=IDLE_SECONDS)
+    remember(request, socket, speaker)  # on the handshake's answer
     await socket.prepare(request)
     try:
         with request.config_dict[SPEECH_ENGINES].active:
