@@ -15,7 +15,8 @@ Who is speaking on the web (bot/web_identity.py):
                               the cookies are then Secure and HSTS is sent when the
                               proxy says https, and limits count the proxy's client
                               address; unset = those headers are ignored
-    CONTINUATION_CODE_MINUTES how long a 接续码 is valid (default 10)
+    CONTINUATION_CODE_MINUTES how long a 接续码 is valid (default 10; read by
+                              store/links.py, for the gateway and the action server)
 
 Telegram (bot/telegram/) is off unless TELEGRAM_TOKEN is set:
 
@@ -117,7 +118,6 @@ class Config:
     asterisk_ari_password: str = field(default="", repr=False)
     gateway_api_token: str = field(default="", repr=False)
     trusted_proxy: bool = False
-    continuation_code_minutes: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -171,7 +171,4 @@ class Config:
             asterisk_ari_password=get("ASTERISK_ARI_PASSWORD", ""),
             gateway_api_token=get("GATEWAY_API_TOKEN", "").strip(),
             trusted_proxy=get("TRUSTED_PROXY", "").strip().lower() in ("1", "true", "yes"),
-            continuation_code_minutes=float(
-                get("CONTINUATION_CODE_MINUTES", cls.continuation_code_minutes)
-            ),
         )

@@ -61,7 +61,7 @@ from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
 from bot.speech import RECOGNITION_RATE, SpeechRates
-from bot.web_identity import Speaker, remember, speaker_of
+from bot.web_identity import Speaker, client_address, remember, speaker_of
 from legal_aid.channels import VOICE
 from voice.audio import MAX_INPUT_BYTES, to_pcm
 from voice.errors import VoiceInputError
@@ -240,7 +240,9 @@ async def answer_heard(
     if not heard.strip():
         replies = _spoken(request, sender, [_bot(sender, NOT_HEARD_REPLY)])
         return {"transcript": "", "replies": replies}
-    replies = await request.config_dict[TURNS].handle(sender, heard, channel=VOICE.name)
+    replies = await request.config_dict[TURNS].handle(
+        sender, heard, channel=VOICE.name, client=client_address(request)
+    )
     clock.lap("dialogue")
     return {"transcript": heard, "replies": _answered(request, sender, replies, clock)}
 
@@ -263,7 +265,9 @@ async def say(request: web.Request) -> web.Response:
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str):
         return bad_request(SAY_BODY_RULE)
-    replies = await request.config_dict[TURNS].handle(sender, message, channel=VOICE.name)
+    replies = await request.config_dict[TURNS].handle(
+        sender, message, channel=VOICE.name, client=client_address(request)
+    )
     response = json_response({"transcript": "", "replies": _answered(request, sender, replies)})
     remember(request, response, speaker)
     return response

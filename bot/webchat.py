@@ -39,7 +39,7 @@ from bot.transcript import (
     lines_from_replies,
     open_choices,
 )
-from bot.web_identity import remember, speaker_of
+from bot.web_identity import client_address, remember, speaker_of
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # The page without JavaScript keeps only the sender id, in the identity cookie
@@ -81,7 +81,10 @@ async def chat(request: web.Request) -> web.Response:
         reason = str(error) if isinstance(error, BadChatRequest) else CHAT_NOT_JSON
         return json_response({"error": reason}, status=400)
     speaker = speaker_of(request, named)
-    response = json_response(await request.app[TURNS].handle(speaker.sender, message, metadata))
+    replies = await request.app[TURNS].handle(
+        speaker.sender, message, metadata, client=client_address(request)
+    )
+    response = json_response(replies)
     remember(request, response, speaker)
     return response
 
@@ -101,7 +104,7 @@ async def chat_without_script(request: web.Request) -> web.Response:
     if chosen:
         message = chosen["payload"]
     shown = chosen["title"] if chosen else _title_for(message, open_choices(earlier))
-    replies = await request.app[TURNS].handle(sender, message)
+    replies = await request.app[TURNS].handle(sender, message, client=client_address(request))
     lines = earlier + [Line(USER, shown)] + lines_from_replies(replies)
     response = _page(lines + await _waiting_for_lawyer(request.app, sender))
     remember(request, response, speaker)
