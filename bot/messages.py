@@ -252,5 +252,6 @@ UPDATES_QUERY_RULE = (
 VOICE_SENDER_RULE = "sender 必须是 1 到 128 个字母、数字或 ._:- 字符"
 SAY_BODY_RULE = '请求体必须是 JSON 对象：{"message": "…"}'
 STREAM_BAD_MESSAGE = '请发送 PCM 音频，说完后发送 {"type": "end"}'
+STREAM_OTHER_SITE = "语音连接只能从本站的页面打开"
 STREAM_RATE_RULE = "rate 必须是 {rates}"
 STREAM_RATE_OR = " 或 "

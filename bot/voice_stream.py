@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -30,11 +31,12 @@ from bot.appkeys import SPEECH_ENGINES
 from bot.messages import (
     NOTHING_SENT_MESSAGE,
     STREAM_BAD_MESSAGE,
+    STREAM_OTHER_SITE,
     STREAM_RATE_OR,
     STREAM_RATE_RULE,
 )
 from bot.speech import SpeechEngines
-from bot.web_identity import remember
+from bot.web_identity import forbidden, remember
 from voice.errors import UnreadableAudio, VoiceInputError
 from voice.recognition import (
     SUPPORTED_SAMPLE_RATES,
@@ -61,6 +63,8 @@ def routes() -> list[web.RouteDef]:
 
 async def stream(request: web.Request) -> web.StreamResponse:
     """One turn: audio in while it is spoken, then the answer, then the socket closes."""
+    if not _same_origin(request):
+        raise forbidden(STREAM_OTHER_SITE)
     speaker = voice_chat.voice_speaker(request)
     if isinstance(speaker, web.Response):
         return speaker
@@ -184,6 +188,13 @@ class Listening:
         # Something else than a choice: free recognition of what was kept.
         transcript = await self._recogniser.transcribe(bytes(self._kept), self.rate)
         return transcript.text
+
+
+def _same_origin(request: web.Request) -> bool:
+    """A browser names the page that opens a WebSocket; cookies go with it even
+    from another site, so only this gateway's own pages may open one."""
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host
 
 
 def _rate(value: str) -> int | None:

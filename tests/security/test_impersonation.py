@@ -65,3 +65,12 @@ async def test_an_app_gets_a_bearer_token(monkeypatch, tmp_path):
         two = await client.post("/api/chat", json={"message": "二"}, headers=headers)
         senders = {(await r.json())[0]["recipient_id"] for r in (one, two)}
         assert senders == {token.rpartition(".")[0]}
+
+
+async def test_another_site_cannot_open_the_voice_stream(monkeypatch, tmp_path):
+    async with gateway(monkeypatch, database(tmp_path)) as (_, client):
+        await client.post("/api/chat", json={"message": "你好"})  # the person's cookie
+        other_site = await client.get(
+            "/api/voice/stream", headers={"Origin": "https://evil.example"}
+        )
+        assert other_site.status == 403
