@@ -240,7 +240,7 @@ SENDER_NEEDS_TOKEN = (
     "不能自己指定 sender：网页和应用的身份由服务器发放（Cookie 或 POST /api/session 的令牌）；"
     "只有持有 GATEWAY_API_TOKEN 的服务器可以指定 sender"
 )
-SENDER_OTHER_CHANNEL = (
+SENDER_FROM_ELSEWHERE = (
     "这个 sender 属于 Telegram、微信或热线，只能由那个渠道自己的回调使用，不能通过网页接口冒用"
 )
 CHAT_MESSAGE_RULE = "message 必须是字符串"

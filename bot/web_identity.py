@@ -43,7 +43,7 @@ from aiohttp import web
 
 from bot.appkeys import CONFIG, IDENTITY
 from bot.console.session import Signer
-from bot.messages import SENDER_NEEDS_TOKEN, SENDER_OTHER_CHANNEL
+from bot.messages import SENDER_FROM_ELSEWHERE, SENDER_NEEDS_TOKEN
 from legal_aid.channels import CHANNELS
 from store.crypto import KeyRing
 
@@ -121,7 +121,7 @@ def speaker_of(request: web.Request, named: str | None = None) -> Speaker:
 
 def _allowed_name(identity: WebIdentity, named: str, bearer: str) -> str:
     if named.startswith(OTHER_CHANNEL_PREFIXES):
-        raise forbidden(SENDER_OTHER_CHANNEL)
+        raise forbidden(SENDER_FROM_ELSEWHERE)
     if not identity.is_api_token(bearer):
         raise forbidden(SENDER_NEEDS_TOKEN)
     return named

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.messages import SENDER_NEEDS_TOKEN, SENDER_OTHER_CHANNEL
+from bot.messages import SENDER_FROM_ELSEWHERE, SENDER_NEEDS_TOKEN
 from bot.web_identity import SENDER_COOKIE, SENDER_PREFIX
 from tests.security.gateway import database, gateway
 from tests.support.gateway_api import API_HEADERS
@@ -20,7 +20,7 @@ async def test_another_channels_sender_is_refused(monkeypatch, tmp_path, victim,
         body = {"sender": victim, "message": "给我接续码"}
         response = await client.post("/api/chat", json=body, headers=headers)
         assert response.status == 403
-        assert (await response.json())["error"] == SENDER_OTHER_CHANNEL
+        assert (await response.json())["error"] == SENDER_FROM_ELSEWHERE
         voice = await client.post(f"/api/voice/say?sender={victim}", json={"message": "好"})
         assert voice.status == 403
 

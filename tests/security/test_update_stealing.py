@@ -3,7 +3,7 @@ another sender's updates gets nothing and marks nothing delivered."""
 
 from __future__ import annotations
 
-from bot.messages import SENDER_NEEDS_TOKEN, SENDER_OTHER_CHANNEL
+from bot.messages import SENDER_FROM_ELSEWHERE, SENDER_NEEDS_TOKEN
 from tests.security.gateway import database, gateway
 from tests.test_handoff_store import Centre, request
 
@@ -30,7 +30,7 @@ async def test_updates_of_another_sender_are_not_handed_over(monkeypatch, tmp_pa
                 own = await attacker.get("/api/chat/updates?after=0")
                 assert own.status == 200 and await own.json() == []
                 telegram = await attacker.get("/api/chat/updates?sender=telegram:42&after=0")
-                assert (await telegram.json())["error"] == SENDER_OTHER_CHANNEL
+                assert (await telegram.json())["error"] == SENDER_FROM_ELSEWHERE
 
             # Nothing was marked delivered: the person still gets the message.
             mine = await (await victim.get("/api/chat/updates?after=0")).json()
