@@ -3,6 +3,21 @@
 The names are the public contract of DESIGN.md; every value has an embedded
 default so that the assistant runs on one machine with no configuration.
 
+Who is speaking on the web (bot/web_identity.py):
+
+    GATEWAY_API_TOKEN         a secret for trusted server-to-server callers of
+                              /api/chat, /api/chat/updates and /api/voice/*: with
+                              `Authorization: Bearer <token>` they may name a
+                              `sender` (never a Telegram, WeChat or hotline one);
+                              unset = nobody may name one
+    TRUSTED_PROXY             1 when the gateway is reached only through a reverse
+                              proxy that sets X-Forwarded-Proto and X-Forwarded-For:
+                              the cookies are then Secure and HSTS is sent when the
+                              proxy says https, and limits count the proxy's client
+                              address; unset = those headers are ignored
+    CONTINUATION_CODE_MINUTES how long a 接续码 is valid (default 10; read by
+                              store/links.py, for the gateway and the action server)
+
 Telegram (bot/telegram/) is off unless TELEGRAM_TOKEN is set:
 
     TELEGRAM_TOKEN            the bot's token from @BotFather; unset = no Telegram
@@ -101,6 +116,8 @@ class Config:
     asterisk_ari_url: str = "http://127.0.0.1:8088/ari"
     asterisk_ari_user: str = ""
     asterisk_ari_password: str = field(default="", repr=False)
+    gateway_api_token: str = field(default="", repr=False)
+    trusted_proxy: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -152,4 +169,6 @@ class Config:
             asterisk_ari_url=get("ASTERISK_ARI_URL", cls.asterisk_ari_url).rstrip("/"),
             asterisk_ari_user=get("ASTERISK_ARI_USER", ""),
             asterisk_ari_password=get("ASTERISK_ARI_PASSWORD", ""),
+            gateway_api_token=get("GATEWAY_API_TOKEN", "").strip(),
+            trusted_proxy=get("TRUSTED_PROXY", "").strip().lower() in ("1", "true", "yes"),
         )

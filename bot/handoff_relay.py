@@ -54,6 +54,7 @@ from bot.messages import (
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
+from bot.web_identity import speaker_of
 from legal_aid.channels import POLLING
 from legal_aid.times import said_time, time_heard
 from store.handoff import LawyerMessage, RelayStore
@@ -301,27 +302,34 @@ async def chat_updates(request: web.Request) -> web.Response:
     answer = await updates_for(request)
     if isinstance(answer, web.Response):
         return answer
-    return json_response(answer)
+    return json_response(answer[1])
 
 
-async def updates_for(request: web.Request) -> list[dict[str, Any]] | web.Response:
-    """The long poll's answer for `?sender=…&after=…`, or the error response.
-    Shared with the voice page's spoken updates (bot/voice_chat.py)."""
-    sender = request.query.get("sender", "")
+async def updates_for(
+    request: web.Request,
+) -> tuple[str, list[dict[str, Any]]] | web.Response:
+    """The long poll's answer for `?after=…` (the sender is the caller's own,
+    bot/web_identity.py; `&sender=…` only from a trusted server), or the error
+    response. Shared with the voice page's spoken updates (bot/voice_chat.py)."""
+    named = request.query.get("sender")
     try:
         after = int(request.query.get("after", "0"))
     except ValueError:
         after = -1
-    if not 0 < len(sender) <= 128 or after < 0:
+    if (named is not None and not 0 < len(named) <= 128) or after < 0:
         return web.json_response({"error": UPDATES_QUERY_RULE}, status=400)
+    speaker = speaker_of(request, named)
     relay = request.config_dict.get(RELAY)
-    if relay is None:
-        return []  # the relay is off (no key): nothing can arrive
+    if speaker.new or relay is None:
+        # Nobody proved who they are (a new id has no lawyer's messages), or
+        # the relay is off (no key): nothing can arrive, and nothing is marked.
+        return speaker.sender, []
+    sender = speaker.sender
     try:
         # A sender that continues another conversation (接续码) polls for that one.
         conversation = await request.config_dict[TURNS].conversation_of(sender)
         replies = await relay.updates(conversation, after)
-        return [{**reply, "recipient_id": sender} for reply in replies]
+        return sender, [{**reply, "recipient_id": sender} for reply in replies]
     except Exception:
         log.exception("handoff updates failed sender=%s", pseudonym(sender))
         return web.json_response({"error": UPDATES_UNAVAILABLE}, status=503)

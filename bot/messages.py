@@ -233,14 +233,25 @@ HOTLINE_TRANSFER_FAILED_NOTE = "转接没有成功，来电者还在线上等待
 
 # Requests a client got wrong: for the developers of pages, kiosks and apps -----------
 
-CHAT_BODY_RULE = '请求体必须是 JSON 对象：{"sender": "…", "message": "…"}'
+CHAT_BODY_RULE = '请求体必须是 JSON 对象：{"message": "…"}'
 CHAT_SENDER_RULE = "sender 必须是 1 到 128 个字符的字符串"
+# Who is speaking is decided by the gateway (bot/web_identity.py), never by the body.
+SENDER_NEEDS_TOKEN = (
+    "不能自己指定 sender：网页和应用的身份由服务器发放（Cookie 或 POST /api/session 的令牌）；"
+    "只有持有 GATEWAY_API_TOKEN 的服务器可以指定 sender"
+)
+SENDER_FROM_ELSEWHERE = (
+    "这个 sender 属于 Telegram、微信或热线，只能由那个渠道自己的回调使用，不能通过网页接口冒用"
+)
 CHAT_MESSAGE_RULE = "message 必须是字符串"
 CHAT_METADATA_RULE = "metadata 必须是 JSON 对象"
 CHAT_NOT_JSON = "请求体不是合法的 JSON"
-UPDATES_QUERY_RULE = "需要 sender（1 到 128 个字符）和 after（整数）"
+UPDATES_QUERY_RULE = (
+    "after 必须是不小于 0 的整数；sender（只有持有 API 令牌的服务器可以指定）为 1 到 128 个字符"
+)
 VOICE_SENDER_RULE = "sender 必须是 1 到 128 个字母、数字或 ._:- 字符"
 SAY_BODY_RULE = '请求体必须是 JSON 对象：{"message": "…"}'
 STREAM_BAD_MESSAGE = '请发送 PCM 音频，说完后发送 {"type": "end"}'
+STREAM_OTHER_SITE = "语音连接只能从本站的页面打开"
 STREAM_RATE_RULE = "rate 必须是 {rates}"
 STREAM_RATE_OR = " 或 "

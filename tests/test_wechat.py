@@ -40,6 +40,7 @@ from tests.support.fake_wechat import (
     text_xml,
     voice_xml,
 )
+from tests.support.gateway_api import API_HEADERS, API_TOKEN
 from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from voice.audio import UNREADABLE_MESSAGE
 
@@ -78,6 +79,7 @@ async def gateway(stack, fake):
             wechat_app_secret=SECRET,
             wechat_aes_key=AES_KEY,
             wechat_api_base=fake.api_base,
+            gateway_api_token=API_TOKEN,
         )
         app = create_app(config)
         async with TestClient(TestServer(app)) as client:
@@ -192,8 +194,11 @@ async def test_a_consultation_by_text_with_numbered_choices(callbacks, fake, gat
     assert payload != number and payload.startswith("/"), "the button's payload reached Rasa"
     # What the web chat answers to the same button, pressed after the same problem.
     web_sender = f"web-{uuid.uuid4().hex[:8]}"
-    await client.post("/api/chat", json={"sender": web_sender, "message": PROBLEM})
-    pressed = await client.post("/api/chat", json={"sender": web_sender, "message": payload})
+    named = {"headers": API_HEADERS}
+    await client.post("/api/chat", json={"sender": web_sender, "message": PROBLEM}, **named)
+    pressed = await client.post(
+        "/api/chat", json={"sender": web_sender, "message": payload}, **named
+    )
     assert picked == rendered(await pressed.json())
 
 
