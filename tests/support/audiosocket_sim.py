@@ -16,11 +16,15 @@ stopped.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import io
 import struct
 import time
 import uuid
+import wave
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -213,3 +217,60 @@ class SimulatedCall:
                     return at
             await asyncio.sleep(0.01)
         raise AssertionError(f"no audio within {timeout} s")
+
+
+# A developer's telephone: call a running gateway as Asterisk would and keep
+# what was heard, to listen to it and look at its length and spectrogram.
+#
+#   .venv/bin/python -m tests.support.audiosocket_sim --port 9092 \
+#       --step press:1 --step say:question.wav --step press:0 --save call.wav
+
+
+def _wav_bytes(pcm: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(protocol.SAMPLE_RATE)
+        wav.writeframes(pcm)
+    return buffer.getvalue()
+
+
+async def _call(port: int, steps: list[str], save: str | None, answer_timeout: float) -> None:
+    async with SimulatedCall(port) as call:
+        heard = [await call.next_answer(answer_timeout, since=call.connected_at)]
+        print(f"greeting: {heard[0].seconds:.1f} s of speech, rms {heard[0].rms:.0f}")
+        for step in steps:
+            kind, _, value = step.partition(":")
+            if kind == "press":
+                since = await call.press(value)
+            elif kind == "say":
+                since = await call.say(await telephone_audio(Path(value).read_bytes()))
+            else:
+                raise SystemExit(f"unknown step {step!r}: press:<digit> or say:<file.wav>")
+            if call.closed.is_set():
+                print(f"{step}: the line was closed")
+                break
+            try:
+                heard.append(await call.next_answer(answer_timeout, since=since))
+            except AssertionError:
+                print(f"{step}: no answer within {answer_timeout} s")
+                break
+            print(f"{step}: {heard[-1].seconds:.1f} s of speech, rms {heard[-1].rms:.0f}")
+        if save:
+            Path(save).write_bytes(_wav_bytes(b"".join(answer.pcm for answer in heard)))
+            print(f"saved what was heard to {save}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Call the hotline of a running gateway.")
+    parser.add_argument("--port", type=int, default=9092)
+    parser.add_argument("--step", action="append", default=[], help="press:<digit> or say:<wav>")
+    parser.add_argument("--save", help="write everything heard to this WAV file")
+    parser.add_argument("--answer-timeout", type=float, default=30.0)
+    args = parser.parse_args()
+    asyncio.run(_call(args.port, args.step, args.save, args.answer_timeout))
+
+
+if __name__ == "__main__":
+    main()
