@@ -1,0 +1,99 @@
+"""Forgetting a conversation: after a refusal of consent, and on "删除我的信息".
+
+Where the deleting happens, and why there:
+
+- the store's records of the conversation (applications, tickets, continuation
+  links and codes) are deleted here, by store/erasure.py: the action server
+  already reaches the store, and the person must be told what was deleted and
+  what was kept;
+- the conversation itself (Rasa's tracker events) is deleted by the tracker
+  store, when this turn is saved, because an action sets `forget_conversation`
+  (rasa_ext/tracker_store.py). An action cannot delete it itself: Rasa saves
+  the turn after the action, and would write back every event it no longer
+  finds in the database. The gateway could, after the reply, but would then have
+  to recognise the moment from the reply and race the next turn.
+
+A refusal answers "不保存我们的对话"; after this turn, nothing of what was said
+is readable, and the next message starts a new conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.voice import for_ear, is_voice, on_the_phone
+from store.erasure import Erasure
+
+logger = logging.getLogger(__name__)
+
+# Built here, not in domain.yml: a failure the model never needs to predict.
+ERASE_FAILED = "抱歉，现在没能删除，您的信息还在。请过一会儿再说“删除我的信息”，或者拨打12348。"
+
+# rasa_ext/tracker_store.py FORGET_SLOT (actions do not import the Rasa server's code).
+FORGET_SLOT = "forget_conversation"
+
+
+def forget_conversation() -> list[dict[str, Any]]:
+    """The event that makes the tracker store delete this conversation at the end of the turn."""
+    return [SlotSet(FORGET_SLOT, True)]
+
+
+async def forget_after_refusal(tracker: Tracker) -> list[dict[str, Any]]:
+    """Consent refused: the links and codes the conversation made, and the
+    conversation itself. A store that cannot be reached does not keep the
+    conversation: it is forgotten all the same, and the links expire."""
+    try:
+        await asyncio.to_thread(Erasure.shared().forget_refused, tracker.sender_id)
+    except Exception as error:  # no key, database down: log no id, forget anyway
+        logger.warning("links not deleted after a refusal: %s", type(error).__name__)
+    return forget_conversation()
+
+
+class ActionAskEraseData(Action):
+    """ "删除我的信息": says what would be deleted and asks to confirm (是/否, 按1/按2)."""
+
+    def name(self) -> str:
+        return "action_ask_erase_data"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        phone = on_the_phone(tracker)
+        dispatcher.utter_message(
+            response="utter_ask_erase_data_phone" if phone else "utter_ask_erase_data"
+        )
+        return []
+
+
+class ActionEraseMyData(Action):
+    """Confirmed: deletes the conversation's records, says what was kept, forgets
+    the conversation."""
+
+    def name(self) -> str:
+        return "action_erase_my_data"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        try:
+            report = await asyncio.to_thread(Erasure.shared().erase_conversation, tracker.sender_id)
+        except Exception as error:
+            # Nothing deleted, nothing promised: the conversation stays for a retry.
+            logger.warning("erasure failed: %s", type(error).__name__)
+            dispatcher.utter_message(
+                text=for_ear(ERASE_FAILED) if is_voice(tracker) else ERASE_FAILED
+            )
+            return []
+        if report.kept:
+            dispatcher.utter_message(
+                response="utter_data_erased_some_kept", references="、".join(report.kept)
+            )
+        else:
+            dispatcher.utter_message(response="utter_data_erased")
+        return forget_conversation()
