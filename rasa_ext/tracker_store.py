@@ -56,6 +56,7 @@ from store.tracker_events import EVENT_COLUMN
 FORGET_SLOT = "forget_conversation"
 
 DEFAULT_MAX_SESSION_TURNS = 40
+LATEST_SESSION_INDEX = "ix_events_sender_type_timestamp"
 
 
 class RollingSessionTrackerStore(SQLTrackerStore):
@@ -88,13 +89,21 @@ class RollingSessionTrackerStore(SQLTrackerStore):
         self.max_session_turns = int(max_session_turns)
         # The latest-session query filters on (sender_id, type_name, timestamp);
         # without this index it scans the whole conversation on every turn.
-        sa.Index(
-            "ix_events_sender_type_timestamp",
+        self._latest_session_index().create(self.engine, checkfirst=True)
+        tracker_events.ensure_conversation_ids(self.engine)
+
+    def _latest_session_index(self) -> sa.Index:
+        # An Index joins its table's (Rasa's shared) metadata when made: made again
+        # by a second store in the process, Rasa's create_all would create it twice
+        # (PostgreSQL refuses that, and with it the tables of a new database).
+        table = self.SQLEvent.__table__
+        existing = next((ix for ix in table.indexes if ix.name == LATEST_SESSION_INDEX), None)
+        return existing or sa.Index(
+            LATEST_SESSION_INDEX,
             self.SQLEvent.sender_id,
             self.SQLEvent.type_name,
             self.SQLEvent.timestamp,
-        ).create(self.engine, checkfirst=True)
-        tracker_events.ensure_conversation_ids(self.engine)
+        )
 
     # --- encryption at rest: the three places SQLTrackerStore touches event rows ---
 
