@@ -153,12 +153,17 @@ class Erasure(EncryptedStore):
     ) -> ErasureReport:
         """Every record found, the tracker's conversations included (audited)."""
         _require_reason(reason)
+        events = 0
+        if tracker_engine is not None:
+            # First, and outside the store's transaction: the tracker may be the
+            # same database (a SQLite file would then be locked by that transaction).
+            with self._sessions() as session:
+                lookups = self._person(session, reference, phone).conversation_lookups
+            events = tracker_events.erase(tracker_engine, sorted(lookups))
         with self._sessions.begin() as session:
             records = self._person(session, reference, phone)
             report = ErasureReport(self._delete(session, records), [])
-            if tracker_engine is not None:
-                events = tracker_events.erase(tracker_engine, sorted(records.conversation_lookups))
-                report.deleted.add("events", events)
+            report.deleted.add("events", events)
             write_audit(session, actor, "delete_person", reference, reason, report.summary())
         logger.info("deleted one person's records: %s", report.summary())
         return report
