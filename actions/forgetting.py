@@ -27,21 +27,25 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import slots
 from actions.voice import for_ear, is_voice, on_the_phone
+from legal_aid.eligibility.answers import parse_yes_no
 from store.erasure import Erasure
 
 logger = logging.getLogger(__name__)
 
+# After "确定删除吗？" a reply that says no in any of these words deletes nothing,
+# whatever the intent model made of it ("不删除" looks like delete_my_data).
+REFUSING_WORDS = ("不", "别", "算了", "取消", "先等等", "再想想")
+ASKED_AGAIN = "delete_my_data"
+
 # Built here, not in domain.yml: a failure the model never needs to predict.
 ERASE_FAILED = "抱歉，现在没能删除，您的信息还在。请过一会儿再说“删除我的信息”，或者拨打12348。"
-
-# rasa_ext/tracker_store.py FORGET_SLOT (actions do not import the Rasa server's code).
-FORGET_SLOT = "forget_conversation"
 
 
 def forget_conversation() -> list[dict[str, Any]]:
     """The event that makes the tracker store delete this conversation at the end of the turn."""
-    return [SlotSet(FORGET_SLOT, True)]
+    return [SlotSet(slots.FORGET_CONVERSATION, True)]
 
 
 async def forget_after_refusal(tracker: Tracker) -> list[dict[str, Any]]:
@@ -71,9 +75,21 @@ class ActionAskEraseData(Action):
         return []
 
 
+def confirms_erasure(text: str, intent: str | None) -> bool:
+    """Whether the answer to "确定删除吗？" is a yes. Only a clear yes deletes:
+    a no in words, or anything unclear, keeps everything."""
+    if any(word in text for word in REFUSING_WORDS):
+        return False
+    answer = parse_yes_no(text, intent)
+    if answer is not None:
+        return answer
+    # "确定删除", "删吧", "删除我的信息" again: the request repeated is a yes.
+    return intent == ASKED_AGAIN or "删" in text
+
+
 class ActionEraseMyData(Action):
-    """Confirmed: deletes the conversation's records, says what was kept, forgets
-    the conversation."""
+    """The answer to "确定删除吗？" (read by its words, rules.yml): a yes deletes the
+    conversation's records, says what was kept and forgets the conversation."""
 
     def name(self) -> str:
         return "action_erase_my_data"
@@ -81,6 +97,11 @@ class ActionEraseMyData(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        message = tracker.latest_message
+        intent = (message.get("intent") or {}).get("name")
+        if not confirms_erasure(message.get("text") or "", intent):
+            dispatcher.utter_message(response="utter_erase_cancelled")
+            return []
         try:
             report = await asyncio.to_thread(Erasure.shared().erase_conversation, tracker.sender_id)
         except Exception as error:

@@ -7,8 +7,11 @@ import json
 import stat
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 
-from actions.forgetting import ActionAskEraseData, ActionEraseMyData
+from actions import slots
+from actions.forgetting import ActionAskEraseData, ActionEraseMyData, confirms_erasure
+from rasa_ext.tracker_store import FORGET_SLOT
 from store.intake import IntakeStore
 from tests.support.actions import action_server_stores, run_and_save, sdk_tracker
 from tests.support.records import (
@@ -39,13 +42,38 @@ async def test_asking_to_delete_asks_to_confirm_with_keys_on_the_phone():
     ):
         tracker = sdk_tracker(SENDER)
         tracker.events.append({"event": "user", "text": "删除我的信息", "metadata": metadata})
-        from rasa_sdk.executor import CollectingDispatcher
-
         dispatcher = CollectingDispatcher()
         assert await ActionAskEraseData().run(dispatcher, tracker, {}) == []
         dispatcher_messages.append(dispatcher.messages[0]["response"])
         assert dispatcher.messages[0]["response"] == expected
     assert len(dispatcher_messages) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "deletes"),
+    [("确定删除", "delete_my_data", True), ("/affirm", "affirm", True),
+     ("删吧", "delete_my_data", True), ("不删除", "delete_my_data", False),
+     ("别删", "delete_my_data", False), ("/deny", "deny", False), ("算了", "affirm", False)],
+)  # fmt: skip
+def test_only_a_clear_yes_deletes(text, intent, deletes):
+    assert confirms_erasure(text, intent) is deletes
+
+
+def test_the_action_and_the_tracker_store_name_one_slot():
+    assert slots.FORGET_CONVERSATION == FORGET_SLOT
+
+
+async def test_a_no_to_the_question_deletes_nothing(action_server_env):
+    url = action_server_env
+    centre = Centre(url)
+    make_person(url, centre)
+    centre.close()
+    tracker = sdk_tracker(SENDER)
+    tracker.latest_message = {"text": "不删除", "intent": {"name": "delete_my_data"}}
+    dispatcher = CollectingDispatcher()
+    assert await ActionEraseMyData().run(dispatcher, tracker, {}) == []
+    assert dispatcher.messages[0]["response"] == "utter_erase_cancelled"
+    assert count(url, "intakes") == 1 and count(url, "conversation_links") == 1
 
 
 async def test_confirmed_deletion_removes_everything_not_yet_with_the_centre(action_server_env):

@@ -49,7 +49,7 @@ async def test_refusing_consent_leaves_nothing_readable(action_server_env, actio
     url = action_server_env
     await a_conversation_with_a_link(url)
 
-    messages, _ = await run_and_save(action, url, SENDER, "不同意", **slots)
+    messages, _ = await run_and_save(action, url, SENDER, "不同意", "deny", **slots)
     assert [m["response"] for m in messages] == [reply]
 
     store = tracker_store(url, OLD_KEY)

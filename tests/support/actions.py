@@ -42,12 +42,14 @@ def action_server_stores(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 
 async def run_and_save(
-    action: Action, url: str, sender: str, said: str, **slots: Any
+    action: Action, url: str, sender: str, said: str, intent: str = "affirm", **slots: Any
 ) -> tuple[list[dict], list[dict[str, Any]]]:
     """The action's messages and events; its events end the turn in which the person
     said `said`, saved by the real tracker store."""
     dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, sdk_tracker(sender, **slots), {})
+    tracker = sdk_tracker(sender, **slots)
+    tracker.latest_message = {"text": said, "intent": {"name": intent, "confidence": 1.0}}
+    events = await action.run(dispatcher, tracker, {})
     store = tracker_store(url, OLD_KEY)
     forget = any(e.get("name") == "forget_conversation" and e.get("value") for e in events)
     await talk(store, sender, said, forget=forget)
