@@ -51,7 +51,7 @@ def forget_conversation() -> list[dict[str, Any]]:
 async def forget_after_refusal(tracker: Tracker) -> list[dict[str, Any]]:
     """Consent refused: the links and codes the conversation made, and the
     conversation itself. A store that cannot be reached does not keep the
-    conversation: it is forgotten all the same, and the links expire."""
+    conversation: it is forgotten all the same; the links go when their period ends."""
     try:
         await asyncio.to_thread(Erasure.shared().forget_refused, tracker.sender_id)
     except Exception as error:  # no key, database down: log no id, forget anyway
