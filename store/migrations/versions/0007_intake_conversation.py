@@ -21,10 +21,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("intakes") as batch:
-        batch.add_column(sa.Column("conversation_encrypted", sa.Text, nullable=True))
+    op.add_column("intakes", sa.Column("conversation_encrypted", sa.Text, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("intakes") as batch:
-        batch.drop_column("conversation_encrypted")
+    # Not a batch (copy and rename) on SQLite: tickets refer to intakes, and with
+    # foreign keys on, dropping the old table is refused. SQLite 3.35+ drops a
+    # plain column in place.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE intakes DROP COLUMN conversation_encrypted")
+    else:
+        op.drop_column("intakes", "conversation_encrypted")
