@@ -13,6 +13,7 @@ from bot import (
     health,
     hotline,
     intake_documents,
+    retention,
     voice_chat,
     web_identity,
     webchat,
@@ -53,6 +54,7 @@ def create_app(config: Config) -> web.Application:
     # First of the start-ups: what every channel shares. The channels' own
     # (the hotline's server, Telegram, WeChat) are appended after it.
     app.cleanup_ctx.append(_shared)
+    retention.setup(app)
     app.add_routes(webchat.routes())
     app.add_routes(web_identity.routes())
     app.add_routes(handoff_relay.routes())
