@@ -18,9 +18,9 @@ from typing import Any
 
 from bot.recent import Recent
 from voice.errors import VoiceInputError
+from voice.recogniser_choice import load_configured_recogniser
 from voice.recognition import Recogniser
 from voice.synthesis import Synthesiser, SynthesisError, load_synthesiser
-from voice.recogniser_choice import load_configured_recogniser
 from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
 
 log = logging.getLogger("bot.speech")

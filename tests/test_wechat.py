@@ -107,7 +107,7 @@ async def voice_engines(app) -> None:
     pytest.fail("the voice engines did not load")
 
 
-async def reply_to(callbacks, fake, openid: str, xml: str, aes: bool = False) -> str:
+async def reply_to(callbacks, fake, openid: str, xml: str, aes: bool | None = None) -> str:
     """What the person reads: the passive reply, or what came by the customer-service API."""
     texts_before = len([m for m in fake.sent_to(openid) if m.msgtype == "text"])
     answers = await callbacks.deliver(xml, aes)
