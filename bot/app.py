@@ -63,7 +63,9 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
     try:
         async with aiohttp.ClientSession() as http:
             app[HTTP] = http
-            app[RASA] = RasaClient(http, config.rasa_url, config.rasa_timeout_seconds)
+            app[RASA] = RasaClient(
+                http, config.rasa_url, config.rasa_timeout_seconds, config.rasa_token
+            )
             app[ENGINE] = store.create_engine(config.database_url)
             relay = continuations = None
             stores = open_stores(app[ENGINE])

@@ -26,6 +26,9 @@ The hotline (bot/hotline/, Asterisk's AudioSocket) is off unless HOTLINE_PORT is
                               or a private network and set this to that address)
     HOTLINE_SILENCE_SECONDS   silence before a re-prompt (default 8)
     HOTLINE_MAX_CALL_SECONDS  the longest call (default 1200)
+    HOTLINE_MAX_CALLS         calls answered at once (default 20, what bench.hotline
+                              measures on two cores); one more hears "busy, call
+                              12348 again" and is hung up (bot/hotline/busy.py)
 
 A person for the caller (bot/hotline/person.py): transfers go through Asterisk,
 callbacks through the handoff ticket. Unset HOTLINE_TRANSFER = callbacks only.
@@ -60,6 +63,8 @@ from store import DEFAULT_DATABASE_URL
 @dataclass(frozen=True)
 class Config:
     rasa_url: str = "http://127.0.0.1:5005"
+    # Rasa's --auth-token: its HTTP API (trackers, status) answers only with it.
+    rasa_token: str = field(default="", repr=False)
     actions_url: str = "http://127.0.0.1:5055"
     database_url: str = DEFAULT_DATABASE_URL
     gateway_host: str = "127.0.0.1"
@@ -89,6 +94,7 @@ class Config:
     hotline_host: str = "127.0.0.1"
     hotline_silence_seconds: float = 8.0
     hotline_max_call_seconds: float = 1200.0
+    hotline_max_calls: int = 20
     hotline_transfer: str = ""  # "", "ami" or "ari"
     hotline_queue: str = "legal-aid"
     hotline_transfer_context: str = "hotline-transfer"
@@ -113,6 +119,7 @@ class Config:
 
         return cls(
             rasa_url=get("RASA_URL", cls.rasa_url).rstrip("/"),
+            rasa_token=get("RASA_TOKEN", ""),
             actions_url=get("ACTIONS_URL", cls.actions_url).rstrip("/"),
             database_url=get("DATABASE_URL", cls.database_url),
             gateway_host=get("GATEWAY_HOST", cls.gateway_host),
@@ -136,6 +143,7 @@ class Config:
             hotline_max_call_seconds=float(
                 get("HOTLINE_MAX_CALL_SECONDS", cls.hotline_max_call_seconds)
             ),
+            hotline_max_calls=int(get("HOTLINE_MAX_CALLS", cls.hotline_max_calls)),
             hotline_transfer=get("HOTLINE_TRANSFER", "").strip().lower(),
             hotline_queue=get("HOTLINE_QUEUE", cls.hotline_queue),
             hotline_transfer_context=get("HOTLINE_TRANSFER_CONTEXT", cls.hotline_transfer_context),

@@ -65,7 +65,9 @@ async def gateway(stack, monkeypatch):
     # test_voice_synthesis.py; the gateway's machinery is the same with espeak.
     monkeypatch.setenv("TTS_ENGINE", "espeak")
     monkeypatch.setenv("TTS_WORKERS", "1")
-    config = Config(rasa_url=stack.rasa_url, actions_url=stack.actions_url)
+    config = Config(
+        rasa_url=stack.rasa_url, rasa_token=stack.rasa_token, actions_url=stack.actions_url
+    )
     app = create_app(config)
     async with TestClient(TestServer(app)) as client:
         engines = app[SPEECH_ENGINES]
@@ -147,7 +149,9 @@ async def test_spoken_dialogue_uses_the_voice_variants_and_the_chosen_rate(gatew
 async def test_without_a_model_voice_input_is_off_and_says_so(stack, monkeypatch, tmp_path):
     monkeypatch.setenv("VOSK_MODEL", str(tmp_path / "no-model-here"))
     monkeypatch.setenv("TTS_ENGINE", "espeak")
-    app = create_app(Config(rasa_url=stack.rasa_url, actions_url=stack.actions_url))
+    app = create_app(
+        Config(rasa_url=stack.rasa_url, rasa_token=stack.rasa_token, actions_url=stack.actions_url)
+    )
     async with TestClient(TestServer(app)) as client:
         await asyncio.sleep(1)
         status = await (await client.get("/api/voice/status")).json()

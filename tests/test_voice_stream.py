@@ -38,7 +38,9 @@ async def gateway(stack, monkeypatch):
     monkeypatch.setenv("VOSK_MODEL", str(KOREAN_MODEL))
     monkeypatch.setenv("TTS_ENGINE", "espeak")
     monkeypatch.setenv("TTS_WORKERS", "1")
-    app = create_app(Config(rasa_url=stack.rasa_url, actions_url=stack.actions_url))
+    app = create_app(
+        Config(rasa_url=stack.rasa_url, rasa_token=stack.rasa_token, actions_url=stack.actions_url)
+    )
     async with TestClient(TestServer(app)) as client:
         engines = app[SPEECH_ENGINES]
         for _ in range(ENGINES_READY_SECONDS * 2):

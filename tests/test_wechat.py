@@ -71,6 +71,7 @@ async def gateway(stack, fake):
         env.setenv("PII_KEY_FILE", str(stack.var_dir / "pii.key"))
         config = Config(
             rasa_url=stack.rasa_url,
+            rasa_token=stack.rasa_token,
             actions_url=stack.actions_url,
             database_url=f"sqlite:///{stack.var_dir / 'legal_aid.db'}",
             wechat_token=TOKEN,
@@ -126,8 +127,11 @@ async def reply_to(callbacks, fake, openid: str, xml: str, aes: bool | None = No
 
 async def _tracker_user_texts(client, gateway, openid: str) -> list[str]:
     """What Rasa's tracker holds as the person's messages: the turns that really ran."""
-    rasa_url = gateway[0][CONFIG].rasa_url
-    async with client.session.get(f"{rasa_url}/conversations/wechat:{openid}/tracker") as response:
+    config = gateway[0][CONFIG]
+    async with client.session.get(
+        f"{config.rasa_url}/conversations/wechat:{openid}/tracker",
+        params={"token": config.rasa_token},
+    ) as response:
         tracker = await response.json()
     return [e.get("text") for e in tracker.get("events") or [] if e.get("event") == "user"]
 
