@@ -23,19 +23,21 @@ from bot.config import Config
 from bot.console import create_console_app
 from bot.continuation import Continuations
 from bot.handoff_relay import HandoffRelay
+from bot.limits import MAX_REQUEST_BYTES, limits_middleware
 from bot.rasa_client import RasaClient
 from bot.speech import SpeechEngines
 from bot.stores import open_stores
 from bot.turns import TurnHandler
 
-# Bodies larger than this are refused with 413 before they are read: no chat
-# message, even with metadata, comes near it.
-MAX_REQUEST_BYTES = 256 * 1024
-
 
 def create_app(config: Config) -> web.Application:
     """The gateway with every channel's routes, ready for web.run_app."""
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    # Bodies larger than MAX_REQUEST_BYTES are refused with 413 before they are
+    # read (the voice upload has its own limit): no chat message comes near it.
+    app = web.Application(
+        client_max_size=MAX_REQUEST_BYTES,
+        middlewares=[limits_middleware(config.rate_limits(), config.trusted_proxies)],
+    )
     app[CONFIG] = config
     # First of the start-ups: what every channel shares. The channels' own
     # (the hotline's server, Telegram, WeChat) are appended after it.

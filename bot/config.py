@@ -73,6 +73,13 @@ class Config:
     rasa_timeout_seconds: float = 15.0
     # Longest message accepted from a user; longer ones are answered politely.
     max_message_chars: int = 2000
+    # Requests per minute per client address, by kind (bot/limits.py); 0 = off.
+    rate_limit_chat: int = 60
+    rate_limit_polls: int = 120
+    rate_limit_voice: int = 30
+    rate_limit_login: int = 10
+    # Reverse proxies whose X-Forwarded-For names the client (comma-separated addresses).
+    trusted_proxies: tuple[str, ...] = ()
     # Secrets are kept out of the repr, so a logged Config never shows them.
     telegram_token: str = field(default="", repr=False)
     telegram_api_base: str = "https://api.telegram.org/bot"
@@ -108,6 +115,15 @@ class Config:
     asterisk_ari_user: str = ""
     asterisk_ari_password: str = field(default="", repr=False)
 
+    def rate_limits(self) -> dict[str, int]:
+        """Per-minute limits by kind of request (bot/limits.py)."""
+        return {
+            "chat": self.rate_limit_chat,
+            "polls": self.rate_limit_polls,
+            "voice": self.rate_limit_voice,
+            "login": self.rate_limit_login,
+        }
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         """Read the configuration; real environment variables win over `.env`."""
@@ -125,6 +141,13 @@ class Config:
             gateway_host=get("GATEWAY_HOST", cls.gateway_host),
             gateway_port=int(get("GATEWAY_PORT", cls.gateway_port)),
             rasa_timeout_seconds=float(get("RASA_TIMEOUT", cls.rasa_timeout_seconds)),
+            rate_limit_chat=int(get("RATE_LIMIT_CHAT", cls.rate_limit_chat)),
+            rate_limit_polls=int(get("RATE_LIMIT_POLLS", cls.rate_limit_polls)),
+            rate_limit_voice=int(get("RATE_LIMIT_VOICE", cls.rate_limit_voice)),
+            rate_limit_login=int(get("RATE_LIMIT_LOGIN", cls.rate_limit_login)),
+            trusted_proxies=tuple(
+                part.strip() for part in get("TRUSTED_PROXIES", "").split(",") if part.strip()
+            ),
             telegram_token=get("TELEGRAM_TOKEN", "").strip(),
             telegram_api_base=get("TELEGRAM_API_BASE", cls.telegram_api_base).rstrip("/"),
             telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL", ""),

@@ -29,6 +29,8 @@ SLOW_REPLY = (
     "系统反应有点慢，这条消息可能没有处理完。请过一会儿再说一次；"
     "着急的话，可以拨打12348公共法律服务热线。"
 )
+# Too many requests from one address in a minute (bot/limits.py), answered with 429.
+RATE_LIMITED = "您发得太快了，请稍等一分钟再试。着急的话，可以拨打12348公共法律服务热线。"
 TOO_LONG_REPLY = "您的消息太长了，超过了{limit}个字。请分成几段，一段一段地发给我。"
 EMPTY_REPLY = "我没有收到文字。请告诉我您遇到了什么问题。"
 

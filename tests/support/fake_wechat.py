@@ -338,7 +338,9 @@ class WeChatCallbacks:
         assert self._crypto is not None
         encrypt = PrpCrypto(self._crypto.key).encrypt(xml, self._app_id).decode()
         query["encrypt_type"] = "aes"
-        query["msg_signature"] = signature(self._token, query["timestamp"], query["nonce"], encrypt)
+        # (An unsigned query has neither: the message is still encrypted, as a forger could.)
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        query["msg_signature"] = signature(self._token, timestamp, nonce, encrypt)
         return _xml({"ToUserName": ACCOUNT, "Encrypt": encrypt}).encode()
 
     def _passive(self, answered: str) -> dict[str, str] | None:
