@@ -77,6 +77,8 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
                 continuations = Continuations(stores.links, app[RASA], relay)
             app[TURNS] = TurnHandler(app[RASA], config.max_message_chars, relay, continuations)
             yield
+            if relay is not None:
+                await relay.close()  # pushes still being retried: the messages stay pending
             app[ENGINE].dispose()
     finally:
         # The synthesis workers are processes: they must not outlive the gateway.

@@ -320,7 +320,7 @@ async def test_safe_mode_with_a_forged_message_signature_gets_403(callbacks, fak
     query = callbacks.signed_query()
     body = callbacks._encrypted(text_xml(openid, PROBLEM), query)
     query["msg_signature"] = "f" * 40
-    answered = await callbacks.post(body, query=query)
+    answered = await callbacks.post(body, aes=False, query=query)  # already encrypted
     assert (answered.status, answered.body) == (403, "")
     await asyncio.sleep(0.5)
     assert fake.sent_to(openid) == []

@@ -190,14 +190,36 @@ class Callback:
             task.cancel()
 
 
+# Pauses before a piece WeChat refused or could not be reached for is sent again.
+SEND_RETRY_SECONDS = (1.0, 3.0)
+
+
 async def send_texts(api: WeChatApi, openid: str, replies: list[dict[str, Any]]) -> None:
-    """The replies by the customer-service API, in pieces WeChat accepts, in order."""
+    """The replies by the customer-service API, in pieces WeChat accepts, in order.
+
+    A piece that fails is tried again (SEND_RETRY_SECONDS); if it still fails,
+    WeChatApiError is raised, so the caller knows the person did not get it
+    (the handoff relay keeps a lawyer's message pending and tries later)."""
     for piece in wechat_text.split(wechat_text.rendered(replies)):
+        await _send_with_retries(api, openid, piece)
+
+
+async def _send_with_retries(api: WeChatApi, openid: str, piece: str) -> None:
+    for attempt, pause in enumerate((*SEND_RETRY_SECONDS, None), start=1):
         try:
             await api.send_text(openid, piece)
-        except WeChatApiError as error:
-            log.error("wechat send failed sender=%s: %s", pseudonym(sender_of(openid)), error)
             return
+        except WeChatApiError as error:
+            # errcode/errmsg and who (pseudonymised), never what was being sent.
+            log.warning(
+                "wechat send failed sender=%s try=%d: %s",
+                pseudonym(sender_of(openid)),
+                attempt,
+                error,
+            )
+            if pause is None:
+                raise
+            await asyncio.sleep(pause)
 
 
 async def _body(request: web.Request) -> bytes:
