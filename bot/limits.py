@@ -124,8 +124,11 @@ def limits_middleware(
             wait = limiters[kind].take(client_address(request, proxies))
             if wait:
                 return too_many(request, wait)
-        body_limit = BODY_LIMITS.get(route)
-        if body_limit is not None:
+        body_limit = BODY_LIMITS.get(route, MAX_REQUEST_BYTES)
+        if (request.content_length or 0) > body_limit:
+            # Said up front: refused before a byte of it is read.
+            raise web.HTTPRequestEntityTooLarge(body_limit, request.content_length or 0)
+        if route in BODY_LIMITS:
             # The request object is made by the root application, with its
             # limit: a sub-application's own client_max_size never applies.
             request = request.clone(client_max_size=body_limit)

@@ -8,8 +8,16 @@ import re
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
-from bot.limits import BODY_LIMITS, MAX_REQUEST_BYTES, MAX_VOICE_UPLOAD_BYTES, RateLimiter
+from bot.limits import (
+    BODY_LIMITS,
+    MAX_REQUEST_BYTES,
+    MAX_VOICE_UPLOAD_BYTES,
+    RateLimiter,
+    limits_middleware,
+)
 from bot.messages import RATE_LIMITED
 from tests.security.gateway_app import gateway
 
@@ -80,17 +88,40 @@ def test_the_bucket_refills_and_forgets_old_addresses():
 
 async def test_the_voice_upload_takes_its_documented_size_and_no_more(tmp_path, monkeypatch):
     async with gateway(tmp_path, monkeypatch) as (_, client):
-        # Over the general 256 KiB, within the voice upload's limit: read (and
-        # refused only as audio), where aiohttp's default used to answer 413.
-        bigger = await client.post("/api/voice/turn", data=b"\0" * (MAX_REQUEST_BYTES + 1))
-        assert bigger.status != 413
+        # Said too large up front: refused before it is read, whether or not
+        # voice input is on.
         try:
-            huge = await client.post("/api/voice/turn", data=b"\0" * (MAX_VOICE_UPLOAD_BYTES + 1))
+            huge = await client.post(
+                "/api/voice/turn?sender=web-abc", data=b"\0" * (MAX_VOICE_UPLOAD_BYTES + 1)
+            )
             assert huge.status == 413
-        except aiohttp.ClientOSError:
-            pass  # refused before the upload was all sent: the connection was closed on it
+        except aiohttp.ClientError:
+            pass  # answered 413 and closed while the upload was still being sent
         chat = await client.post("/api/chat", data=b"\0" * (MAX_REQUEST_BYTES + 1))
         assert chat.status == 413
+
+
+async def test_the_voice_limit_reaches_the_sub_application_that_reads_it():
+    """Where aiohttp's root limit (256 KiB) used to refuse any longer recording."""
+
+    async def read_upload(request: web.Request) -> web.Response:
+        return web.Response(text=str(len(await request.read())))
+
+    voice = web.Application()
+    voice.router.add_post("/turn", read_upload)
+    root = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[limits_middleware({})])
+    root.add_subapp("/api/voice/", voice)
+
+    async def chunks(size: int):  # no Content-Length: only reading finds the size
+        for _ in range(size // 65536):
+            yield b"\0" * 65536
+        yield b"\0" * (size % 65536)
+
+    async with TestClient(TestServer(root)) as client:
+        ten_seconds = await client.post("/api/voice/turn", data=chunks(MAX_REQUEST_BYTES * 2))
+        assert (ten_seconds.status, await ten_seconds.text()) == (200, str(MAX_REQUEST_BYTES * 2))
+        too_long = await client.post("/api/voice/turn", data=chunks(MAX_VOICE_UPLOAD_BYTES + 1))
+        assert too_long.status == 413
 
 
 def test_the_documented_limits_are_the_codes():
