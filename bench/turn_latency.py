@@ -78,6 +78,8 @@ def write_plain_sql_endpoints(path: Path, db: Path) -> Path:
     path.write_text(
         "action_endpoint:\n"
         "  url: ${ACTIONS_WEBHOOK_URL}\n"
+        "  headers:\n"
+        "    X-Actions-Secret: ${ACTIONS_SECRET}\n"
         "tracker_store:\n"
         "  type: SQL\n"
         "  dialect: sqlite\n"

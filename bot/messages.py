@@ -29,6 +29,8 @@ SLOW_REPLY = (
     "系统反应有点慢，这条消息可能没有处理完。请过一会儿再说一次；"
     "着急的话，可以拨打12348公共法律服务热线。"
 )
+# Too many requests from one address in a minute (bot/limits.py), answered with 429.
+RATE_LIMITED = "您发得太快了，请稍等一分钟再试。着急的话，可以拨打12348公共法律服务热线。"
 TOO_LONG_REPLY = "您的消息太长了，超过了{limit}个字。请分成几段，一段一段地发给我。"
 EMPTY_REPLY = "我没有收到文字。请告诉我您遇到了什么问题。"
 
@@ -190,6 +192,8 @@ HOTLINE_GREETING = (
     "您好，这里是法律援助热线的自动语音助手，不是真人。"
     "请直接说您遇到了什么问题。任何时候按零，转人工。"
 )
+# To a call beyond HOTLINE_MAX_CALLS, before it is hung up (bot/hotline/busy.py).
+HOTLINE_BUSY = "您好，现在来电的人很多，线路都在忙。请稍后再拨打一二三四八。谢谢。"
 HOTLINE_NOT_HEARD = "我没有听清楚，请再说一遍，或者按键选择。"
 HOTLINE_NO_SUCH_CHOICE = "没有这个选项。按星号键，可以再听一遍。"
 HOTLINE_SILENCE_PROMPT = "您还在吗？请直接说您的问题，或者按键选择；按星号键，再听一遍。"

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot import limits
 from bot.appkeys import CONFIG, IDENTITY
 from bot.console.session import Signer
 from bot.messages import SENDER_FROM_ELSEWHERE, SENDER_NEEDS_TOKEN
@@ -164,24 +165,22 @@ async def new_session(request: web.Request) -> web.Response:
 
 
 def is_https(request: web.Request) -> bool:
-    """HTTPS to this gateway, or, behind a trusted proxy (TRUSTED_PROXY), to the proxy."""
+    """HTTPS to this gateway, or, from one of TRUSTED_PROXIES, to the proxy."""
     if request.secure:
         return True
-    if not request.config_dict[CONFIG].trusted_proxy:
+    if not from_trusted_proxy(request):
         return False
     forwarded = request.headers.get("X-Forwarded-Proto", "")
     return forwarded.split(",")[0].strip().lower() == "https"
 
 
+def from_trusted_proxy(request: web.Request) -> bool:
+    return (request.remote or "") in request.config_dict[CONFIG].trusted_proxies
+
+
 def client_address(request: web.Request) -> str:
-    """The client's address: the peer, or behind a trusted proxy the address the
-    proxy saw (the last X-Forwarded-For entry, the one it appended itself)."""
-    if request.config_dict[CONFIG].trusted_proxy:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        last = forwarded.rsplit(",", 1)[-1].strip()
-        if last:
-            return last
-    return request.remote or "unknown"
+    """The client's address as the rate limits see it (bot/limits.py)."""
+    return limits.client_address(request, request.config_dict[CONFIG].trusted_proxies)
 
 
 def routes() -> list[web.RouteDef]:

@@ -34,7 +34,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole assistant, started once for the test session."""
-    running = Stack(ports=Ports.free(), var_dir=tmp_path_factory.mktemp("var"))
+    running = Stack(
+        ports=Ports.free(),
+        var_dir=tmp_path_factory.mktemp("var"),
+        # Every test talks from 127.0.0.1, many times a minute: the per-address
+        # limits are tested on their own (tests/security/test_rate_limits.py).
+        env={f"RATE_LIMIT_{kind}": "0" for kind in ("CHAT", "POLLS", "VOICE", "LOGIN")},
+    )
     running.start()
     try:
         yield running

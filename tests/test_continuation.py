@@ -69,7 +69,7 @@ def test_the_recap_is_the_question_waiting_for_an_answer():
 
 
 def tracker(stack, sender: str) -> dict:
-    response = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", timeout=30)
+    response = requests.get(stack.rasa_api(f"/conversations/{sender}/tracker"), timeout=30)
     response.raise_for_status()
     return response.json()
 

@@ -180,7 +180,7 @@ def test_questions_are_named_in_chinese():
 
 
 def requested_slot(stack, sender: str) -> str | None:
-    tracker = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", timeout=30).json()
+    tracker = requests.get(stack.rasa_api(f"/conversations/{sender}/tracker"), timeout=30).json()
     return tracker["slots"].get("requested_slot")
 
 

@@ -65,7 +65,7 @@ def test_metadata_passes_through_to_rasa(stack):
         json={"sender": sender, "message": "你好", "metadata": {"channel_hint": "kiosk"}},
         timeout=30,
     ).raise_for_status()
-    tracker = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+    tracker = requests.get(stack.rasa_api(f"/conversations/{sender}/tracker"), timeout=10).json()
     user_events = [e for e in tracker["events"] if e["event"] == "user"]
     assert user_events[-1]["metadata"]["channel_hint"] == "kiosk"
 

@@ -73,6 +73,7 @@ def gateway_env(stack):
 def config_for(stack, fake: FakeTelegram, **telegram) -> Config:
     return Config(
         rasa_url=stack.rasa_url,
+        rasa_token=stack.rasa_token,
         actions_url=stack.actions_url,
         database_url=f"sqlite:///{stack.var_dir / 'legal_aid.db'}",
         telegram_token=TOKEN,

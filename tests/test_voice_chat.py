@@ -67,7 +67,10 @@ async def gateway(stack, monkeypatch):
     monkeypatch.setenv("TTS_ENGINE", "espeak")
     monkeypatch.setenv("TTS_WORKERS", "1")
     config = Config(
-        rasa_url=stack.rasa_url, actions_url=stack.actions_url, gateway_api_token=API_TOKEN
+        rasa_url=stack.rasa_url,
+        rasa_token=stack.rasa_token,
+        actions_url=stack.actions_url,
+        gateway_api_token=API_TOKEN,
     )
     app = create_app(config)
     # The tests name their senders, as a trusted server with the API token may.
@@ -152,7 +155,10 @@ async def test_without_a_model_voice_input_is_off_and_says_so(stack, monkeypatch
     monkeypatch.setenv("VOSK_MODEL", str(tmp_path / "no-model-here"))
     monkeypatch.setenv("TTS_ENGINE", "espeak")
     config = Config(
-        rasa_url=stack.rasa_url, actions_url=stack.actions_url, gateway_api_token=API_TOKEN
+        rasa_url=stack.rasa_url,
+        rasa_token=stack.rasa_token,
+        actions_url=stack.actions_url,
+        gateway_api_token=API_TOKEN,
     )
     app = create_app(config)
     async with TestClient(TestServer(app), headers=API_HEADERS) as client:

@@ -40,7 +40,10 @@ async def gateway(stack, monkeypatch):
     monkeypatch.setenv("TTS_ENGINE", "espeak")
     monkeypatch.setenv("TTS_WORKERS", "1")
     config = Config(
-        rasa_url=stack.rasa_url, actions_url=stack.actions_url, gateway_api_token=API_TOKEN
+        rasa_url=stack.rasa_url,
+        rasa_token=stack.rasa_token,
+        actions_url=stack.actions_url,
+        gateway_api_token=API_TOKEN,
     )
     app = create_app(config)
     # The tests name their senders, as a trusted server with the API token may.

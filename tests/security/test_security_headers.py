@@ -34,7 +34,7 @@ async def test_a_forwarded_https_counts_only_behind_a_trusted_proxy(monkeypatch,
         spoofed = await client.post("/api/chat", json={"message": "你好"}, headers=HTTPS)
         assert "Strict-Transport-Security" not in spoofed.headers
         assert not spoofed.cookies[SENDER_COOKIE]["secure"]
-    async with gateway(monkeypatch, url, trusted_proxy=True) as (_, client):
+    async with gateway(monkeypatch, url, trusted_proxies=("127.0.0.1",)) as (_, client):
         proxied = await client.post("/api/chat", json={"message": "你好"}, headers=HTTPS)
         assert proxied.headers["Strict-Transport-Security"].startswith("max-age=")
         assert proxied.cookies[SENDER_COOKIE]["secure"]
