@@ -1,1 +1,1 @@
-"""Custom actions of 法援助手, served by `rasa run actions` (rasa_sdk)."""
+"""Custom actions of 法援助手, served by rasa_sdk through `python -m actions.server`."""

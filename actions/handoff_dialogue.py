@@ -26,6 +26,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
 from actions.eligibility_form import facts_from_tracker
+from actions.forgetting import forget_after_refusal
 from actions.voice import gateway_channel, on_the_phone
 from legal_aid.channels import RECORDED, REST
 from legal_aid.eligibility import assess, condition_holds
@@ -337,9 +338,11 @@ class ActionHandoff(Action):
                 if phone
                 else "utter_handoff_consent_refused"
             )
+            # "不保存我们的对话": the conversation so far is deleted (actions/forgetting.py).
             return [
                 SlotSet(slots.HANDOFF_CONSENT_ASKED, False),
                 SlotSet(slots.HANDOFF_REQUESTED_LAWYER, None),
+                *await forget_after_refusal(tracker),
             ]
         return await self.hand_over(dispatcher, tracker)
 

@@ -6,7 +6,7 @@ exactly once (the application key chosen at consent makes a retry after a
 crash harmless), reads the reference back, tells what happens next with the
 legal time limits, lists the materials to prepare and offers the filled-in
 form. When the form stopped early it says why, and after a refusal of
-consent it forgets what was said.
+consent it forgets what was said: the answers, and the conversation itself.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import slots
 from actions.conversation import restart
 from actions.eligibility_form import facts_from_tracker
+from actions.forgetting import forget_after_refusal
 from actions.intake_form import PERSONAL_SLOTS, PROGRESS_SLOTS, spoken_reference
 from actions.voice import for_ear, is_voice, source_line
 from legal_aid.channels import REST
@@ -96,9 +97,12 @@ class ActionFinishApplication(Action):
             forgotten = (
                 clear(PERSONAL_SLOTS + (slots.APPLICATION_KEY,)) if left in FORGET_ON else []
             )
+            # Refused: the conversation so far is deleted too (actions/forgetting.py).
+            refused = await forget_after_refusal(tracker) if left in FORGET_ON else []
             return [
                 *forgotten,
                 *clear(PROGRESS_SLOTS if left in FORGET_ON else (slots.INTAKE_LEFT,)),
+                *refused,
             ]
         details = application_details(tracker)
         try:

@@ -88,3 +88,6 @@ INTAKE_REFERENCE = "intake_reference"
 HANDOFF_CONSENT_ASKED = "handoff_consent_asked"
 HANDOFF_CONSENT = "handoff_consent"
 HANDOFF_REQUESTED_LAWYER = "handoff_requested_lawyer"
+# Set when the conversation must be deleted instead of saved (actions/forgetting.py,
+# rasa_ext/tracker_store.py FORGET_SLOT).
+FORGET_CONVERSATION = "forget_conversation"

@@ -48,6 +48,7 @@ from typing import Any
 import aiohttp
 import yaml
 
+from bench import API_HEADERS
 from bot.messages import BUSY_REPLY, SLOW_REPLY
 from scripts.launcher import Ports, Service, Stack, StartError
 from scripts.model_cache import PROJECT_DIR, model_path
@@ -77,6 +78,8 @@ def write_plain_sql_endpoints(path: Path, db: Path) -> Path:
     path.write_text(
         "action_endpoint:\n"
         "  url: ${ACTIONS_WEBHOOK_URL}\n"
+        "  headers:\n"
+        "    X-Actions-Secret: ${ACTIONS_SECRET}\n"
         "tracker_store:\n"
         "  type: SQL\n"
         "  dialect: sqlite\n"
@@ -137,7 +140,9 @@ async def run_load(
     gate = asyncio.Semaphore(concurrency)
     connector = aiohttp.TCPConnector(limit=concurrency)
 
-    async with aiohttp.ClientSession(connector=connector, timeout=REQUEST_TIMEOUT) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=REQUEST_TIMEOUT, headers=API_HEADERS
+    ) as session:
 
         async def conversation(index: int) -> None:
             async with gate:
@@ -158,7 +163,7 @@ async def run_load(
 async def run_long_conversation(url: str, sender: str, turns: int) -> list[float]:
     """Latency (seconds) of each of `turns` sequential turns of one sender; NaN if failed."""
     latencies: list[float] = []
-    async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
+    async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT, headers=API_HEADERS) as session:
         for turn in range(turns):
             elapsed, ok = await send_turn(session, url, sender, MESSAGES[turn % len(MESSAGES)])
             latencies.append(elapsed if ok else math.nan)

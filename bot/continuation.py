@@ -11,6 +11,13 @@ Links found in the store are remembered for a minute (each time also noting
 that the sender spoke, so a lawyer's pushed messages go to the channel used
 last); a sender without a link is asked each turn, so a code redeemed through
 another gateway instance counts at once. Nothing is logged but pseudonyms.
+
+Attempts to redeem are limited per client address (`AddressLimiter`, the web
+entry points pass it): a new web identity costs one request, so the store's
+per-sender limit alone would not stop a guesser. Channels whose senders are
+verified (Telegram, WeChat, the hotline) are limited per sender by the store.
+The limiter is in memory, per gateway instance, and bounded: the least recently
+seen addresses are forgotten first.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import asyncio
 import logging
 import re
 import time
+from collections import deque
 from typing import Any
 
 from bot.handoff_relay import HandoffRelay
@@ -42,6 +50,10 @@ from store.links import CODE_DIGITS, LINKED, SAME, TOO_MANY, ConversationLinks
 log = logging.getLogger("bot.continuation")
 
 LINK_MEMORY_SECONDS = 60.0
+# A person who mistypes a code tries again a few times; a guesser needs millions.
+ATTEMPTS_PER_ADDRESS = 5
+ATTEMPT_WINDOW_SECONDS = 60.0
+REMEMBERED_ADDRESSES = 10_000
 
 # "接续 385271", "接续码：385 271", "接续三八五二七一" (speech), "我的接续码是385271";
 # the recogniser writes "接 续 三 八 …", or hears 继续 for 接续 (six digits only, then).
@@ -83,6 +95,32 @@ def said_code(message: str) -> str | None:
     return code
 
 
+class AddressLimiter:
+    """At most `limit` attempts per address in any `window` seconds."""
+
+    def __init__(
+        self,
+        limit: int = ATTEMPTS_PER_ADDRESS,
+        window: float = ATTEMPT_WINDOW_SECONDS,
+        addresses: int = REMEMBERED_ADDRESSES,
+    ) -> None:
+        self._limit = limit
+        self._window = window
+        self._attempts: Recent[deque[float]] = Recent(addresses)
+
+    def allow(self, address: str, now: float | None = None) -> bool:
+        """Counts an attempt from `address`; False when it is one too many."""
+        now = time.monotonic() if now is None else now
+        attempts = self._attempts.get(address) or deque()
+        while attempts and now - attempts[0] >= self._window:
+            attempts.popleft()
+        allowed = len(attempts) < self._limit
+        if allowed:
+            attempts.append(now)
+        self._attempts.put(address, attempts)
+        return allowed
+
+
 class Continuations:
     def __init__(
         self, store: ConversationLinks, rasa: RasaClient, relay: HandoffRelay | None = None
@@ -93,6 +131,7 @@ class Continuations:
         # conversation, and redeeming one says when a lawyer's conversation follows.
         self._relay = relay
         self._links: Recent[tuple[str, float]] = Recent(10_000)
+        self._addresses = AddressLimiter()
 
     async def conversation_of(self, sender: str) -> str:
         """The conversation this sender's turns belong to: its own, or the one it continues."""
@@ -135,11 +174,17 @@ class Continuations:
         return [_reply(sender, HANDOFF_CODE_REPLY.format(code=said))]
 
     async def answer_code(
-        self, sender: str, message: str, channel: str
+        self, sender: str, message: str, channel: str, client: str | None = None
     ) -> list[dict[str, Any]] | None:
-        """The answer when the message is "接续 <code>"; None for any other message."""
+        """The answer when the message is "接续 <code>"; None for any other message.
+        `client` is the web caller's address, whose attempts are limited."""
         code = said_code(message)
-        return None if code is None else await self.redeem(sender, code, channel)
+        if code is None:
+            return None
+        if client is not None and not self._addresses.allow(client):
+            log.info("continuation too_many sender=%s channel=%s", pseudonym(sender), channel)
+            return [_reply(sender, CODE_TOO_MANY_REPLY)]
+        return await self.redeem(sender, code, channel)
 
     async def redeem(self, sender: str, code: str, channel: str) -> list[dict[str, Any]]:
         """The answer to "接续 <code>"; links the sender when the code is good."""

@@ -54,6 +54,7 @@ from bot.messages import (
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
+from bot.web_identity import speaker_of
 from legal_aid.channels import POLLING
 from legal_aid.times import said_time, time_heard
 from store.handoff import LawyerMessage, RelayStore
@@ -83,7 +84,12 @@ def says_any(message: str, words: tuple[str, ...]) -> bool:
 # The relay ---------------------------------------------------------------------------
 
 
-# A push channel's delivery: (sender id, replies in the REST shape).
+# Pauses before each new try of a push the channel did not accept: about an
+# hour in all; after that the person's next message or poll still catches up.
+PUSH_RETRY_SECONDS = (2.0, 10.0, 30.0, 120.0, 600.0, 1800.0)
+
+# A push channel's delivery: (sender id, replies in the REST shape); raises
+# when the channel did not accept them.
 Deliverer = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
 
 
@@ -105,6 +111,11 @@ class HandoffRelay:
         self._claim_acknowledged: Recent[bool] = Recent(10_000)
         self._asked_callback: Recent[bool] = Recent(10_000)
         self.deliverers: dict[str, Deliverer] = {}
+        # Pushes under way per ticket, and those asked again meanwhile: one
+        # push at a time per ticket, so no message is sent twice by this gateway.
+        self._pushing: set[str] = set()
+        self._push_again: set[str] = set()
+        self._retries: dict[str, asyncio.Task[None]] = {}
 
     async def has_open_ticket(self, conversation: str) -> bool:
         return await asyncio.to_thread(self._store.open_ticket_for, conversation) is not None
@@ -255,7 +266,30 @@ class HandoffRelay:
 
     async def push(self, reference: str) -> None:
         """The console's call after a lawyer writes or ends the conversation: a push
-        channel gets it now. Failures are logged; the person's next turn catches up."""
+        channel gets it now. A message counts as delivered only once the channel
+        accepted it; until then the console shows it pending, and a failed push is
+        tried again with growing pauses (PUSH_RETRY_SECONDS)."""
+        if reference in self._pushing:
+            self._push_again.add(reference)  # the push under way goes round again
+            return
+        self._pushing.add(reference)
+        try:
+            delivered = await self._push_until_done(reference)
+        finally:
+            self._pushing.discard(reference)
+        if not delivered:
+            self._retry_later(reference)
+
+    async def _push_until_done(self, reference: str) -> bool:
+        while True:
+            self._push_again.discard(reference)
+            if not await self._push_once(reference):
+                return False
+            if reference not in self._push_again:
+                return True
+
+    async def _push_once(self, reference: str) -> bool:
+        """True when there was nothing to push, or the channel accepted it all."""
         channel = "unknown"
         try:
             # The person may have moved to another channel with a code (接续码):
@@ -265,15 +299,53 @@ class HandoffRelay:
             )
             deliver = self.deliverers.get(channel)
             if deliver is None or not sender:
-                return  # a polling or spoken channel: it fetches for itself
+                return True  # a polling or spoken channel: it fetches for itself
             if await asyncio.to_thread(self._store.open_ticket_for, conversation) == reference:
-                replies = await self._unheard(conversation, reference)
-            else:
-                replies = await self.ended(conversation)
+                return await self._deliver_pending(reference, conversation, sender, deliver)
+            replies = await self.ended(conversation)
             if replies:
                 await deliver(sender, [{**reply, "recipient_id": sender} for reply in replies])
-        except Exception:
-            log.exception("handoff push failed channel=%s", channel)
+            return True
+        except Exception as error:  # noqa: BLE001 - any failure: kept pending, retried
+            # The type only: a channel's error may quote the message.
+            log.warning("handoff push failed channel=%s: %s", channel, type(error).__name__)
+            return False
+
+    async def _deliver_pending(
+        self, reference: str, conversation: str, sender: str, deliver: Deliverer
+    ) -> bool:
+        messages = await asyncio.to_thread(self._store.pending_lawyer_messages, reference)
+        if not messages:
+            return True
+        replies = [_lawyer_reply(conversation, m) for m in messages]
+        await deliver(sender, [{**reply, "recipient_id": sender} for reply in replies])
+        # Only now: had the channel refused, the messages would stay pending.
+        await asyncio.to_thread(self._store.mark_relayed, reference, messages[-1].id)
+        return True
+
+    def _retry_later(self, reference: str) -> None:
+        if reference in self._retries:
+            return  # already being retried: that one will take the new message too
+        task = asyncio.ensure_future(self._retry(reference))
+        self._retries[reference] = task
+        task.add_done_callback(lambda _: self._retries.pop(reference, None))
+
+    async def _retry(self, reference: str) -> None:
+        for pause in PUSH_RETRY_SECONDS:
+            await asyncio.sleep(pause)
+            if reference in self._pushing:
+                continue
+            self._pushing.add(reference)
+            try:
+                if await self._push_until_done(reference):
+                    return
+            finally:
+                self._pushing.discard(reference)
+        log.warning("handoff push gave up after %d tries", len(PUSH_RETRY_SECONDS) + 1)
+
+    async def close(self) -> None:
+        for task in list(self._retries.values()):
+            task.cancel()
 
 
 def _reply(sender: str, text: str) -> dict[str, Any]:
@@ -301,27 +373,34 @@ async def chat_updates(request: web.Request) -> web.Response:
     answer = await updates_for(request)
     if isinstance(answer, web.Response):
         return answer
-    return json_response(answer)
+    return json_response(answer[1])
 
 
-async def updates_for(request: web.Request) -> list[dict[str, Any]] | web.Response:
-    """The long poll's answer for `?sender=…&after=…`, or the error response.
-    Shared with the voice page's spoken updates (bot/voice_chat.py)."""
-    sender = request.query.get("sender", "")
+async def updates_for(
+    request: web.Request,
+) -> tuple[str, list[dict[str, Any]]] | web.Response:
+    """The long poll's answer for `?after=…` (the sender is the caller's own,
+    bot/web_identity.py; `&sender=…` only from a trusted server), or the error
+    response. Shared with the voice page's spoken updates (bot/voice_chat.py)."""
+    named = request.query.get("sender")
     try:
         after = int(request.query.get("after", "0"))
     except ValueError:
         after = -1
-    if not 0 < len(sender) <= 128 or after < 0:
+    if (named is not None and not 0 < len(named) <= 128) or after < 0:
         return web.json_response({"error": UPDATES_QUERY_RULE}, status=400)
+    speaker = speaker_of(request, named)
     relay = request.config_dict.get(RELAY)
-    if relay is None:
-        return []  # the relay is off (no key): nothing can arrive
+    if speaker.new or relay is None:
+        # Nobody proved who they are (a new id has no lawyer's messages), or
+        # the relay is off (no key): nothing can arrive, and nothing is marked.
+        return speaker.sender, []
+    sender = speaker.sender
     try:
         # A sender that continues another conversation (接续码) polls for that one.
         conversation = await request.config_dict[TURNS].conversation_of(sender)
         replies = await relay.updates(conversation, after)
-        return [{**reply, "recipient_id": sender} for reply in replies]
+        return sender, [{**reply, "recipient_id": sender} for reply in replies]
     except Exception:
         log.exception("handoff updates failed sender=%s", pseudonym(sender))
         return web.json_response({"error": UPDATES_UNAVAILABLE}, status=503)

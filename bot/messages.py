@@ -29,6 +29,8 @@ SLOW_REPLY = (
     "系统反应有点慢，这条消息可能没有处理完。请过一会儿再说一次；"
     "着急的话，可以拨打12348公共法律服务热线。"
 )
+# Too many requests from one address in a minute (bot/limits.py), answered with 429.
+RATE_LIMITED = "您发得太快了，请稍等一分钟再试。着急的话，可以拨打12348公共法律服务热线。"
 TOO_LONG_REPLY = "您的消息太长了，超过了{limit}个字。请分成几段，一段一段地发给我。"
 EMPTY_REPLY = "我没有收到文字。请告诉我您遇到了什么问题。"
 
@@ -190,6 +192,8 @@ HOTLINE_GREETING = (
     "您好，这里是法律援助热线的自动语音助手，不是真人。"
     "请直接说您遇到了什么问题。任何时候按零，转人工。"
 )
+# To a call beyond HOTLINE_MAX_CALLS, before it is hung up (bot/hotline/busy.py).
+HOTLINE_BUSY = "您好，现在来电的人很多，线路都在忙。请稍后再拨打一二三四八。谢谢。"
 HOTLINE_NOT_HEARD = "我没有听清楚，请再说一遍，或者按键选择。"
 HOTLINE_NO_SUCH_CHOICE = "没有这个选项。按星号键，可以再听一遍。"
 HOTLINE_SILENCE_PROMPT = "您还在吗？请直接说您的问题，或者按键选择；按星号键，再听一遍。"
@@ -233,14 +237,25 @@ HOTLINE_TRANSFER_FAILED_NOTE = "转接没有成功，来电者还在线上等待
 
 # Requests a client got wrong: for the developers of pages, kiosks and apps -----------
 
-CHAT_BODY_RULE = '请求体必须是 JSON 对象：{"sender": "…", "message": "…"}'
+CHAT_BODY_RULE = '请求体必须是 JSON 对象：{"message": "…"}'
 CHAT_SENDER_RULE = "sender 必须是 1 到 128 个字符的字符串"
+# Who is speaking is decided by the gateway (bot/web_identity.py), never by the body.
+SENDER_NEEDS_TOKEN = (
+    "不能自己指定 sender：网页和应用的身份由服务器发放（Cookie 或 POST /api/session 的令牌）；"
+    "只有持有 GATEWAY_API_TOKEN 的服务器可以指定 sender"
+)
+SENDER_FROM_ELSEWHERE = (
+    "这个 sender 属于 Telegram、微信或热线，只能由那个渠道自己的回调使用，不能通过网页接口冒用"
+)
 CHAT_MESSAGE_RULE = "message 必须是字符串"
 CHAT_METADATA_RULE = "metadata 必须是 JSON 对象"
 CHAT_NOT_JSON = "请求体不是合法的 JSON"
-UPDATES_QUERY_RULE = "需要 sender（1 到 128 个字符）和 after（整数）"
+UPDATES_QUERY_RULE = (
+    "after 必须是不小于 0 的整数；sender（只有持有 API 令牌的服务器可以指定）为 1 到 128 个字符"
+)
 VOICE_SENDER_RULE = "sender 必须是 1 到 128 个字母、数字或 ._:- 字符"
 SAY_BODY_RULE = '请求体必须是 JSON 对象：{"message": "…"}'
 STREAM_BAD_MESSAGE = '请发送 PCM 音频，说完后发送 {"type": "end"}'
+STREAM_OTHER_SITE = "语音连接只能从本站的页面打开"
 STREAM_RATE_RULE = "rate 必须是 {rates}"
 STREAM_RATE_OR = " 或 "

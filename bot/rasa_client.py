@@ -1,4 +1,10 @@
-"""Client for the Rasa server's REST channel and status API."""
+"""Client for the Rasa server's REST channel and status API.
+
+Rasa's HTTP API (/status, /conversations/…/tracker and its events) runs with
+`--auth-token` and answers only requests carrying `?token=` (RASA_TOKEN); the
+channels' webhooks (/webhooks/rest/webhook, /webhooks/voice/webhook) have no
+such check in Rasa, so the token is not sent there.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +24,13 @@ class RasaTimeout(Exception):
 
 
 class RasaClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout: float) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, timeout: float, token: str = ""
+    ) -> None:
         self._session = session
         self._base_url = base_url
+        # Empty: a Rasa without --auth-token (the token would be ignored anyway).
+        self._auth = {"token": token} if token else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(3.0, timeout))
 
     async def send(
@@ -71,7 +81,9 @@ class RasaClient:
     async def status(self) -> dict[str, Any]:
         """Rasa's /status (the loaded model), raising if Rasa cannot be reached."""
         timeout = aiohttp.ClientTimeout(total=3)
-        async with self._session.get(f"{self._base_url}/status", timeout=timeout) as response:
+        async with self._session.get(
+            f"{self._base_url}/status", params=self._auth, timeout=timeout
+        ) as response:
             response.raise_for_status()
             return await response.json()
 
@@ -82,7 +94,9 @@ class RasaClient:
         url = f"{self._tracker_url(sender)}/events"
         events = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
         try:
-            async with self._session.post(url, json=events, timeout=self._timeout) as response:
+            async with self._session.post(
+                url, json=events, params=self._auth, timeout=self._timeout
+            ) as response:
                 response.raise_for_status()
         except asyncio.TimeoutError as error:
             raise RasaTimeout() from error
@@ -97,7 +111,7 @@ class RasaClient:
         """
         try:
             async with self._session.get(
-                self._tracker_url(sender), timeout=self._timeout
+                self._tracker_url(sender), params=self._auth, timeout=self._timeout
             ) as response:
                 response.raise_for_status()
                 tracker = await response.json(content_type=None)

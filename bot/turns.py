@@ -78,8 +78,12 @@ class TurnHandler:
         message: str,
         metadata: dict[str, Any] | None = None,
         channel: str = WEB.name,
+        client: str | None = None,
     ) -> list[dict[str, Any]]:
         """The replies to one user message, in the REST channel's shape.
+
+        `client` is a web caller's address (bot/web_identity.py client_address):
+        its attempts at 接续码 are limited, since its sender ids cost nothing.
 
         A message too long or empty never goes further; "接续 <code>" is
         redeemed here; while a lawyer has the conversation the relay answers;
@@ -89,7 +93,7 @@ class TurnHandler:
         if refusal is not None:
             return [_to(sender, {"text": refusal})]
         if self._continuations is not None:
-            linked = await self._continuations.answer_code(sender, message, channel)
+            linked = await self._continuations.answer_code(sender, message, channel, client)
             if linked is not None:  # "接续 385271": redeemed here, never sent to Rasa
                 return [_to(sender, reply) for reply in linked]
         if channel in NAMED_IN_METADATA:  # so the actions know where the person is

@@ -1,18 +1,24 @@
 """Voice turns over HTTP, for the web chat's push-to-talk and the voice kiosk.
 
     GET  /api/voice/status               can the page offer the microphone, and speak?
-    POST /api/voice/turn?sender=…        body: a recording (webm/opus, ogg, mp3, wav…)
+    POST /api/voice/turn                 body: a recording (webm/opus, ogg, mp3, wav…)
          → {"transcript": "…", "replies": [{…REST reply…, "speech": "/api/voice/speech/<id>",
                                             "speech_parts": ["/api/voice/speech/<id>/0", …]}]}
-    GET  /api/voice/stream?sender=…      a WebSocket: the turn streamed while it is spoken
+    GET  /api/voice/stream               a WebSocket: the turn streamed while it is spoken
          (bot/voice_stream.py), answered with the same body
-    POST /api/voice/say?sender=…         body: {"message": "…"}, a request pressed, not said
+    POST /api/voice/say                  body: {"message": "…"}, a request pressed, not said
          ("再说一遍", "说慢一点" on the page) → the same answer, as if it had been said
-    GET  /api/voice/updates?sender=…&after=…
+    GET  /api/voice/updates?after=…
                                          a lawyer's messages during a handoff, as
                                          /api/chat/updates, each with its speech
     GET  /api/voice/speech/<id>          audio/wav of one reply, once it is made
     GET  /api/voice/speech/<id>/<n>      audio/wav of its sentence n, once that is made
+
+Who speaks is the caller's web identity, as on /api/chat (bot/web_identity.py):
+the cookie, an app's bearer token, or a new one set on the answer; `?sender=…`
+only from a trusted server holding GATEWAY_API_TOKEN, never another channel's.
+The speech of a reply is fetched by its id alone: 128 random bits, made for
+that one turn and kept briefly.
 
 The recording becomes 16 kHz PCM (voice/audio.py), then text (voice/recognition.py);
 the text goes to Rasa's `voice` channel, so replies use their spoken variants;
@@ -55,6 +61,7 @@ from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
 from bot.speech import RECOGNITION_RATE, SpeechRates
+from bot.web_identity import Speaker, client_address, remember, speaker_of
 from legal_aid.channels import VOICE
 from voice.audio import MAX_INPUT_BYTES, to_pcm
 from voice.errors import VoiceInputError
@@ -174,16 +181,28 @@ async def status(request: web.Request) -> web.Response:
     return json_response(request.config_dict[SPEECH_ENGINES].status())
 
 
+def voice_speaker(request: web.Request) -> Speaker | web.Response:
+    """Who speaks in a voice request (bot/web_identity.py), or the 400 for a
+    malformed `?sender=`; raises 403 for a sender the caller may not name."""
+    named = request.query.get("sender")
+    if named is not None and not SENDER.match(named):
+        return bad_request(VOICE_SENDER_RULE)
+    return speaker_of(request, named)
+
+
 async def turn(request: web.Request) -> web.Response:
     """One spoken turn: what was heard, and the replies with their speech."""
-    sender = request.query.get("sender", "")
-    if not SENDER.match(sender):
-        return bad_request(VOICE_SENDER_RULE)
+    speaker = voice_speaker(request)
+    if isinstance(speaker, web.Response):
+        return speaker
     engines = request.config_dict[SPEECH_ENGINES]
     if not engines.hears:
-        return json_response(voice_off(sender))
-    with engines.active:
-        return json_response(await _posted_turn(request, sender))
+        response = json_response(voice_off(speaker.sender))
+    else:
+        with engines.active:
+            response = json_response(await _posted_turn(request, speaker.sender))
+    remember(request, response, speaker)
+    return response
 
 
 async def _posted_turn(request: web.Request, sender: str) -> dict[str, Any]:
@@ -221,7 +240,9 @@ async def answer_heard(
     if not heard.strip():
         replies = _spoken(request, sender, [_bot(sender, NOT_HEARD_REPLY)])
         return {"transcript": "", "replies": replies}
-    replies = await request.config_dict[TURNS].handle(sender, heard, channel=VOICE.name)
+    replies = await request.config_dict[TURNS].handle(
+        sender, heard, channel=VOICE.name, client=client_address(request)
+    )
     clock.lap("dialogue")
     return {"transcript": heard, "replies": _answered(request, sender, replies, clock)}
 
@@ -233,9 +254,10 @@ async def say(request: web.Request) -> web.Response:
     dialogue reports the new speech rate (which the text channel does not), so
     the next spoken reply, starting with this one, is read at that rate.
     """
-    sender = request.query.get("sender", "")
-    if not SENDER.match(sender):
-        return bad_request(VOICE_SENDER_RULE)
+    speaker = voice_speaker(request)
+    if isinstance(speaker, web.Response):
+        return speaker
+    sender = speaker.sender
     try:
         body = await request.json()
     except ValueError:
@@ -243,8 +265,12 @@ async def say(request: web.Request) -> web.Response:
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str):
         return bad_request(SAY_BODY_RULE)
-    replies = await request.config_dict[TURNS].handle(sender, message, channel=VOICE.name)
-    return json_response({"transcript": "", "replies": _answered(request, sender, replies)})
+    replies = await request.config_dict[TURNS].handle(
+        sender, message, channel=VOICE.name, client=client_address(request)
+    )
+    response = json_response({"transcript": "", "replies": _answered(request, sender, replies)})
+    remember(request, response, speaker)
+    return response
 
 
 async def spoken_updates(request: web.Request) -> web.Response:
@@ -253,10 +279,10 @@ async def spoken_updates(request: web.Request) -> web.Response:
     answer = await handoff_relay.updates_for(request)
     if isinstance(answer, web.Response):
         return answer
-    sender = request.query["sender"]
-    spoken = [r for r in answer if r.get("text")]
+    sender, updates = answer
+    spoken = [r for r in updates if r.get("text")]
     said = iter(_spoken(request, sender, spoken))
-    return json_response([next(said) if r.get("text") else r for r in answer])
+    return json_response([next(said) if r.get("text") else r for r in updates])
 
 
 def _answered(

@@ -1,4 +1,8 @@
-"""A voice turn streamed while it is spoken: GET /api/voice/stream?sender=…[&rate=16000].
+"""A voice turn streamed while it is spoken: GET /api/voice/stream[?rate=16000].
+
+Who speaks is the caller's web identity (bot/web_identity.py), as for every
+/api/voice route: the cookie the page's WebSocket sends, or a new one set on
+the handshake's answer.
 
 A WebSocket, one per turn. The client sends the microphone's audio as it is
 recorded, in binary messages of PCM16 mono at `rate` (16000, or 8000 for the
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -26,11 +31,12 @@ from bot.appkeys import SPEECH_ENGINES
 from bot.messages import (
     NOTHING_SENT_MESSAGE,
     STREAM_BAD_MESSAGE,
+    STREAM_OTHER_SITE,
     STREAM_RATE_OR,
     STREAM_RATE_RULE,
-    VOICE_SENDER_RULE,
 )
 from bot.speech import SpeechEngines
+from bot.web_identity import forbidden, remember
 from voice.errors import UnreadableAudio, VoiceInputError
 from voice.recognition import (
     SUPPORTED_SAMPLE_RATES,
@@ -57,14 +63,18 @@ def routes() -> list[web.RouteDef]:
 
 async def stream(request: web.Request) -> web.StreamResponse:
     """One turn: audio in while it is spoken, then the answer, then the socket closes."""
-    sender = request.query.get("sender", "")
-    if not voice_chat.SENDER.match(sender):
-        return voice_chat.bad_request(VOICE_SENDER_RULE)
+    if not _same_origin(request):
+        raise forbidden(STREAM_OTHER_SITE)
+    speaker = voice_chat.voice_speaker(request)
+    if isinstance(speaker, web.Response):
+        return speaker
+    sender = speaker.sender
     rate = _rate(request.query.get("rate", "16000"))
     if rate is None:
         rates = STREAM_RATE_OR.join(map(str, SUPPORTED_SAMPLE_RATES))
         return voice_chat.bad_request(STREAM_RATE_RULE.format(rates=rates))
     socket = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=IDLE_SECONDS)
+    remember(request, socket, speaker)  # on the handshake's answer
     await socket.prepare(request)
     try:
         with request.config_dict[SPEECH_ENGINES].active:
@@ -178,6 +188,13 @@ class Listening:
         # Something else than a choice: free recognition of what was kept.
         transcript = await self._recogniser.transcribe(bytes(self._kept), self.rate)
         return transcript.text
+
+
+def _same_origin(request: web.Request) -> bool:
+    """A browser names the page that opens a WebSocket; cookies go with it even
+    from another site, so only this gateway's own pages may open one."""
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host
 
 
 def _rate(value: str) -> int | None:

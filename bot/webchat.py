@@ -6,12 +6,8 @@ microphone; everything else works without voice."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
 import logging
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -43,18 +39,14 @@ from bot.transcript import (
     lines_from_replies,
     open_choices,
 )
+from bot.web_identity import client_address, remember, speaker_of
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# The page without JavaScript keeps only the sender id, in the identity cookie
+# (bot/web_identity.py): the conversation itself is read back from Rasa.
 
-
-# The page without JavaScript keeps only the sender id, in a signed cookie: the
-# conversation itself is read back from Rasa. Signed so that nobody can read
-# another person's conversation by guessing their id. A per-process key: after
-# a gateway restart a conversation without JavaScript starts afresh.
-SENDER_COOKIE = "fayuan_chat"
-_COOKIE_KEY = os.urandom(32)
-# Enough of a long conversation to read back; older lines are dropped.
 log = logging.getLogger(__name__)
+# Enough of a long conversation to read back; older lines are dropped.
 MAX_SHOWN_LINES = 60
 CONVERSATION_MARKER = "<!-- conversation -->"
 WHO = {USER: PAGE_PERSON, BOT: PAGE_ASSISTANT}
@@ -64,12 +56,13 @@ class BadChatRequest(ValueError):
     """A request to /api/chat that does not follow the contract."""
 
 
-def parse_chat_request(body: Any) -> tuple[str, str, dict[str, Any] | None]:
-    """sender, message and metadata from a request body, or BadChatRequest."""
+def parse_chat_request(body: Any) -> tuple[str | None, str, dict[str, Any] | None]:
+    """The sender named (None: the gateway's identity decides), message and
+    metadata from a request body, or BadChatRequest."""
     if not isinstance(body, dict):
         raise BadChatRequest(CHAT_BODY_RULE)
     sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
-    if not isinstance(sender, str) or not 0 < len(sender) <= 128:
+    if sender is not None and (not isinstance(sender, str) or not 0 < len(sender) <= 128):
         raise BadChatRequest(CHAT_SENDER_RULE)
     if not isinstance(message, str):
         raise BadChatRequest(CHAT_MESSAGE_RULE)
@@ -79,12 +72,21 @@ def parse_chat_request(body: Any) -> tuple[str, str, dict[str, Any] | None]:
 
 
 async def chat(request: web.Request) -> web.Response:
+    """One turn of the web chat API. Who speaks is the gateway's identity
+    (bot/web_identity.py): the cookie, an app's token, or a new one; a `sender`
+    in the body only from a trusted server holding GATEWAY_API_TOKEN."""
     try:
-        sender, message, metadata = parse_chat_request(await request.json())
+        named, message, metadata = parse_chat_request(await request.json())
     except ValueError as error:  # JSONDecodeError and BadChatRequest
         reason = str(error) if isinstance(error, BadChatRequest) else CHAT_NOT_JSON
         return json_response({"error": reason}, status=400)
-    return json_response(await request.app[TURNS].handle(sender, message, metadata))
+    speaker = speaker_of(request, named)
+    replies = await request.app[TURNS].handle(
+        speaker.sender, message, metadata, client=client_address(request)
+    )
+    response = json_response(replies)
+    remember(request, response, speaker)
+    return response
 
 
 async def index(request: web.Request) -> web.FileResponse:
@@ -95,48 +97,27 @@ async def chat_without_script(request: web.Request) -> web.Response:
     """One turn from the plain form: the reply, with the conversation so far, as HTML."""
     form = await request.post()
     message = str(form.get("message") or "")
-    sender = verified_sender(request.cookies.get(SENDER_COOKIE)) or f"web-form-{uuid.uuid4().hex}"
+    speaker = speaker_of(request)
+    sender = speaker.sender
     earlier = await _conversation(request.app, sender)
     chosen = choice_by_number(message, open_choices(earlier))
     if chosen:
         message = chosen["payload"]
     shown = chosen["title"] if chosen else _title_for(message, open_choices(earlier))
-    replies = await request.app[TURNS].handle(sender, message)
+    replies = await request.app[TURNS].handle(sender, message, client=client_address(request))
     lines = earlier + [Line(USER, shown)] + lines_from_replies(replies)
     response = _page(lines + await _waiting_for_lawyer(request.app, sender))
-    response.set_cookie(
-        SENDER_COOKIE,
-        sign(sender),
-        httponly=True,
-        samesite="Strict",
-        secure=request.secure,
-    )
+    remember(request, response, speaker)
     return response
 
 
 async def show_conversation(request: web.Request) -> web.StreamResponse:
     """The conversation so far (a reload of /chat), or the empty page."""
-    sender = verified_sender(request.cookies.get(SENDER_COOKIE))
-    if sender is None:
+    speaker = speaker_of(request)
+    if speaker.new:  # nobody proved: nothing to show but the empty page
         raise web.HTTPSeeOther("/")
-    lines = await _conversation(request.app, sender)
-    return _page(lines + await _waiting_for_lawyer(request.app, sender))
-
-
-def sign(sender: str) -> str:
-    return f"{sender}.{_signature(sender)}"
-
-
-def verified_sender(cookie: str | None) -> str | None:
-    """The sender id of a cookie this gateway signed, or None."""
-    sender, _, signature = (cookie or "").rpartition(".")
-    if sender and hmac.compare_digest(signature, _signature(sender)):
-        return sender
-    return None
-
-
-def _signature(sender: str) -> str:
-    return hmac.new(_COOKIE_KEY, sender.encode(), hashlib.sha256).hexdigest()[:32]
+    lines = await _conversation(request.app, speaker.sender)
+    return _page(lines + await _waiting_for_lawyer(request.app, speaker.sender))
 
 
 async def _conversation(app: web.Application, sender: str) -> list[Line]:

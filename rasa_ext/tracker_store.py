@@ -13,7 +13,17 @@ The events hold everything people said, their phone and ID numbers included,
 so they are encrypted at rest with the store's key (store/crypto.py, PII_KEY)
 and the conversation id (a Telegram chat or WeChat user id) is kept only as a
 keyed hash: the tracker database alone reveals neither who talked nor what
-they said.
+they said. Each conversation's id is also kept once, encrypted
+(store/tracker_events.py), so that key rotation can recompute its hash.
+
+Forgetting: an action that must not leave the conversation behind (consent
+refused, "删除我的信息" confirmed) sets the slot `forget_conversation`. This
+store is the only writer of the tracker database and saves the turn after
+every action of it has run, so here, instead of saving that turn, it deletes
+every event the conversation had. Deleting anywhere else (the action server,
+the gateway) would race with this save, or be undone by it: Rasa saves the
+events the database does not have yet, so it would write the whole session
+again. The next message starts a new conversation.
 """
 
 from __future__ import annotations
@@ -38,13 +48,15 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Query, Session
 
-from store import settings
+from store import settings, tracker_events
 from store.crypto import CONVERSATION_LOOKUP, KeyRing
+from store.tracker_events import EVENT_COLUMN
 
-# The associated data that binds an encrypted event to this table's column.
-EVENT_COLUMN = "events.data"
+# Set by actions (actions/forgetting.py) when the conversation must be deleted.
+FORGET_SLOT = "forget_conversation"
 
 DEFAULT_MAX_SESSION_TURNS = 40
+LATEST_SESSION_INDEX = "ix_events_sender_type_timestamp"
 
 
 class RollingSessionTrackerStore(SQLTrackerStore):
@@ -77,12 +89,21 @@ class RollingSessionTrackerStore(SQLTrackerStore):
         self.max_session_turns = int(max_session_turns)
         # The latest-session query filters on (sender_id, type_name, timestamp);
         # without this index it scans the whole conversation on every turn.
-        sa.Index(
-            "ix_events_sender_type_timestamp",
+        self._latest_session_index().create(self.engine, checkfirst=True)
+        tracker_events.ensure_conversation_ids(self.engine)
+
+    def _latest_session_index(self) -> sa.Index:
+        # An Index joins its table's (Rasa's shared) metadata when made: made again
+        # by a second store in the process, Rasa's create_all would create it twice
+        # (PostgreSQL refuses that, and with it the tables of a new database).
+        table = self.SQLEvent.__table__
+        existing = next((ix for ix in table.indexes if ix.name == LATEST_SESSION_INDEX), None)
+        return existing or sa.Index(
+            LATEST_SESSION_INDEX,
             self.SQLEvent.sender_id,
             self.SQLEvent.type_name,
             self.SQLEvent.timestamp,
-        ).create(self.engine, checkfirst=True)
+        )
 
     # --- encryption at rest: the three places SQLTrackerStore touches event rows ---
 
@@ -119,6 +140,10 @@ class RollingSessionTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions).all()
             events = [json.loads(self.pii_keys.decrypt(row.data, EVENT_COLUMN)) for row in rows]
+            if events:
+                # Conversations from before ids were kept get theirs on their next turn.
+                tracker_events.remember_conversation(session, self.pii_keys, sender_id)
+                session.commit()
         if not self.domain or not events:
             return None
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
@@ -128,6 +153,8 @@ class RollingSessionTrackerStore(SQLTrackerStore):
         stored_id = self.pii_keys.lookup_hash(tracker.sender_id, CONVERSATION_LOOKUP)
         with self.session_scope() as session:
             new_events = list(self._additional_events(session, tracker))
+            if new_events:
+                tracker_events.remember_conversation(session, self.pii_keys, tracker.sender_id)
             for event in new_events:
                 data = event.as_dict()
                 intent = (data.get("parse_data") or {}).get("intent") or {}
@@ -148,13 +175,24 @@ class RollingSessionTrackerStore(SQLTrackerStore):
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Store the new events, then start a fresh session if this one is long."""
+        """Store the new events, then start a fresh session if this one is long;
+        or delete the whole conversation when an action asked to forget it."""
+        if FORGET_SLOT in tracker.slots and tracker.get_slot(FORGET_SLOT):
+            self.forget(tracker.sender_id)
+            return
         await self._save_events(tracker)
         if self._should_roll_over(tracker):
             rolled = tracker.copy()
             for event in self._rollover_events(tracker):
                 rolled.update(event)
             await self._save_events(rolled)
+
+    def forget(self, sender_id: str) -> int:
+        """Delete every event of the conversation (under every key); how many."""
+        with self.session_scope() as session:
+            deleted = tracker_events.forget_conversation(session, self.stored_ids(sender_id))
+            session.commit()
+        return deleted
 
     def _should_roll_over(self, tracker: DialogueStateTracker) -> bool:
         if tracker.is_paused() or tracker.active_loop_name:

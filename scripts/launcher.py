@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from scripts.model_cache import PROJECT_DIR, model_path, rasa_env
+from scripts.service_secrets import service_secrets
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -85,6 +86,8 @@ class Stack:
         self.tracker_store_url = self.tracker_store_url or os.environ.get(
             "TRACKER_STORE_URL", f"sqlite:///{self.var_dir / 'rasa_tracker.db'}"
         )
+        # RASA_TOKEN and ACTIONS_SECRET, from the environment or var/.
+        self.secrets = service_secrets({**os.environ, **self.env}, self.var_dir)
         self.services = {
             "actions": self._actions_service(),
             "rasa": self._rasa_service(),
@@ -106,8 +109,18 @@ class Stack:
     def _log(self, name: str) -> Path:
         return self.var_dir / "log" / f"{name}.log"
 
+    @property
+    def rasa_token(self) -> str:
+        return self.secrets["RASA_TOKEN"]
+
+    def rasa_api(self, path: str) -> str:
+        """The URL of one of Rasa's HTTP API endpoints, with the token it requires."""
+        return f"{self.rasa_url}{path}?token={self.rasa_token}"
+
     def _actions_service(self) -> Service:
-        command = [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions"]
+        # Not `rasa run actions`: that one listens on every interface and
+        # checks no caller (actions/server.py).
+        command = [sys.executable, "-m", "actions.server", "--actions", "actions"]
         command += ["--port", str(self.ports.actions)]
         return Service(
             "actions", "action server", self.ports.actions, command,
@@ -120,10 +133,13 @@ class Stack:
             "--model", str(self.model),
             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
             "--interface", "127.0.0.1", "--port", str(self.ports.rasa),
+            # The HTTP API (trackers, parse, model) only with the token; the
+            # channels' webhooks stay open to the gateway.
+            "--auth-token", self.rasa_token,
         ]  # fmt: skip
         return Service(
             "rasa", "Rasa server", self.ports.rasa, command,
-            f"{self.rasa_url}/status", 240, self._log("rasa"),
+            self.rasa_api("/status"), 240, self._log("rasa"),
             is_ready=lambda body: b'"model_file"' in body,
         )  # fmt: skip
 
@@ -149,6 +165,7 @@ class Stack:
             "PII_KEY_FILE": os.environ.get("PII_KEY_FILE") or str(self.var_dir / "pii.key"),
             **rasa_env(),
             "PYTHONUNBUFFERED": "1",
+            **self.secrets,
             **self.env,
         }
 

@@ -50,10 +50,13 @@ class EncryptedStore:
         with self._sessions() as session:
             return audit_entries(session, reference)
 
-    def rotate_keys(self, actor: str = "key-rotation") -> RotationReport:
-        """Every encrypted column of every table (not only this store's) under the
-        current key (store/rotation.py); safe to run again."""
-        return rotate_keys(self.engine, self.keys, actor)
+    def rotate_keys(
+        self, actor: str = "key-rotation", tracker_engine: Engine | None = None
+    ) -> RotationReport:
+        """Every encrypted column of every table (not only this store's), and the
+        tracker store's conversations when given, under the current key
+        (store/rotation.py); safe to run again."""
+        return rotate_keys(self.engine, self.keys, actor, tracker_engine=tracker_engine)
 
     def close(self) -> None:
         self.engine.dispose()

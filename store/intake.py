@@ -208,6 +208,7 @@ def seal(keys: KeyRing, details: ApplicationDetails) -> dict[str, Any]:
         "disability_certificate_encrypted": details.disability_certificate,
         "description_encrypted": details.description,
         "details_encrypted": json.dumps(_details_blob(details), ensure_ascii=False),
+        "conversation_encrypted": details.conversation_id,
     }
     sealed: dict[str, Any] = {
         column: encrypt_field(keys, Intake, column, value) for column, value in plain.items()

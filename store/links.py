@@ -1,7 +1,9 @@
 """Conversations continued on another channel, only when the person says so (接续码).
 
-On channel A the person asks for a code: `issue_code` makes a six-digit code,
-valid `CODE_LIFETIME` and once. On channel B they say "接续 385271": `redeem`
+On channel A the person asks for a code: `issue_code` makes an eight-digit
+code (a hundred million codes: guessing one is hopeless within the limits
+below, and digits are what a caller can say and a keypad can type), valid
+`code_lifetime()` (CONTINUATION_CODE_MINUTES, default ten) and once. On channel B they say "接续 385271": `redeem`
 links B's sender to A's conversation, so the gateway sends B's turns to Rasa
 and the relay as A's: the answers, the case and an open handoff follow. Nothing
 is ever linked without a code the person brought from the other channel.
@@ -13,36 +15,50 @@ codes are deleted when the next code is issued; wrong guesses are kept only as
 long as the guess limit needs them. Nothing here logs a code or an id.
 
 Guesses: a sender gets `GUESSES_PER_SENDER` wrong or late codes per
-`GUESS_WINDOW`; and since a web sender id costs nothing to make up, all senders
-together get `GUESSES_IN_ALL` (a flood of guesses stops linking for everyone
-for a few minutes rather than finding somebody's conversation).
+`GUESS_WINDOW`. A new web identity costs one request, so the gateway also
+limits attempts per client address before they reach the store
+(bot/continuation.py); all senders together get `GUESSES_IN_ALL`, a last
+resort against a flood from many addresses, set high enough that one address
+within its limit cannot use it up for everybody.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from store import settings
 from store.crypto import CONTINUATION_CODE, CONTINUATION_GUESSER, CONVERSATION_LOOKUP
 from store.encrypted_columns import decrypt_field, encrypt_field
 from store.encrypted_store import EncryptedStore
 from store.models import ContinuationCode, ContinuationGuess, ConversationLink, utc_now
 
-CODE_DIGITS = 6
-CODE_LIFETIME = timedelta(minutes=10)
+CODE_DIGITS = 8
+# The dialogue's sentences say "十分钟内有效" (domain.yml): change both together.
+DEFAULT_CODE_MINUTES = 10.0
 GUESS_WINDOW = timedelta(minutes=10)
 GUESSES_PER_SENDER = 5
-GUESSES_IN_ALL = 200
+GUESSES_IN_ALL = 2000
 MAX_ID = 256
 
 LINKED = "linked"
 WRONG = "wrong"  # no such code, used already, or expired: the person is told the same
 TOO_MANY = "too_many"
 SAME = "same"  # the code was said in the conversation that asked for it
+
+
+def code_lifetime(environ: Mapping[str, str] | None = None) -> timedelta:
+    """CONTINUATION_CODE_MINUTES (the gateway's and the action server's), default ten."""
+    value = settings.environment(environ).get("CONTINUATION_CODE_MINUTES", "").strip()
+    minutes = float(value) if value else DEFAULT_CODE_MINUTES
+    if not 0 < minutes <= 24 * 60:
+        raise ValueError("CONTINUATION_CODE_MINUTES must be between 0 and 1440")
+    return timedelta(minutes=minutes)
 
 
 @dataclass(frozen=True)
@@ -56,8 +72,10 @@ class ConversationLinks(EncryptedStore):
 
     # Channel A ----------------------------------------------------------------------
 
-    def issue_code(self, conversation_id: str, now: datetime | None = None) -> str:
-        """A new code for this conversation, as digits ("038271")."""
+    def issue_code(
+        self, conversation_id: str, now: datetime | None = None, lifetime: timedelta | None = None
+    ) -> str:
+        """A new code for this conversation, as digits ("03827164")."""
         if not 0 < len(conversation_id) <= MAX_ID:
             raise ValueError("conversation id missing or too long")
         now = now or utc_now()
@@ -76,14 +94,14 @@ class ConversationLinks(EncryptedStore):
                 code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
                 if self._live_code(session, code, now) is None:
                     break
-            else:  # a million codes and twenty collisions: the store is flooded
+            else:  # a hundred million codes and twenty collisions: the store is flooded
                 raise RuntimeError("no free continuation code")
             session.add(
                 ContinuationCode(
                     code_lookup=self.keys.lookup_hash(code, CONTINUATION_CODE),
                     conversation_encrypted=sealed,
                     created_at=now,
-                    expires_at=now + CODE_LIFETIME,
+                    expires_at=now + (lifetime or code_lifetime()),
                 )
             )
         return code

@@ -5,7 +5,8 @@ Each feature's tables come with their own Alembic revision: 0001 the intake
 store, 0002 the handoff (lawyers, duty roster, staff accounts, tickets, messages),
 0003 the conversation figures (no personal data), 0004 ticket notes and the relay's
 progress, 0005 conversations continued on another channel (接续码), 0006 hotline
-call records (no audio, no number).
+call records (no audio, no number), 0007 the application's conversation id
+(encrypted, for key rotation).
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ class Intake(Base):
     description_encrypted = sa.Column(sa.Text, nullable=False)
     # Everything else personal, as one encrypted JSON object (see store.intake).
     details_encrypted = sa.Column(sa.Text, nullable=False)
+
+    # The conversation id, encrypted (revision 0007): only so that key rotation can
+    # recompute `conversation_lookup`; never shown. NULL for older applications.
+    conversation_encrypted = sa.Column(sa.Text)
 
     # Keyed hashes (`<kid>:<hex>`), to find applications without decrypting.
     phone_lookup = sa.Column(sa.String(80), nullable=False, index=True)

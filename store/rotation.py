@@ -4,9 +4,11 @@
 
 After a new key is put first in PII_KEY (or the key file), this re-encrypts the
 values of every column in store/encrypted_columns.py and renews the keyed hashes
-declared there, table by table, in batches that commit one by one. Stopped half
-way, it is simply run again: only rows with a value or a hash under another key
-are selected, so what is done is not read twice.
+declared there, table by table, then Rasa's conversations in the tracker
+database (store/tracker_events.py: each event, and the conversation's hash), in
+batches that commit one by one. Stopped half way, it is simply run again: only
+rows with a value or a hash under another key are selected, so what is done is
+not read twice. Afterwards the old key can be removed from PII_KEY.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from store import tracker_events
 from store.audit import write_audit
 from store.crypto import KeyRing, hash_prefix, reencrypt, token_prefix
 from store.encrypted_columns import (
@@ -39,6 +42,9 @@ ROTATION_BATCH = 200
 class RotationReport:
     key_id: str  # the key everything is encrypted with now
     rows: dict[str, int]  # table → rows re-encrypted or re-hashed
+    # Tracker conversations under an old hash whose id was never kept (written
+    # before ids were, idle since): lost to look-ups once the old key goes.
+    unknown_conversations: int = 0
 
     @property
     def intakes(self) -> int:
@@ -56,20 +62,32 @@ class RotationReport:
 
 
 def rotate_keys(
-    engine: Engine, keys: KeyRing, actor: str = "key-rotation", batch: int = ROTATION_BATCH
+    engine: Engine,
+    keys: KeyRing,
+    actor: str = "key-rotation",
+    batch: int = ROTATION_BATCH,
+    tracker_engine: Engine | None = None,
 ) -> RotationReport:
-    """Re-encrypt every declared column of every table with the current (first) key.
+    """Re-encrypt every declared column of every table, and the tracker store's
+    conversations when its engine is given, with the current (first) key.
 
     Afterwards the old keys are needed only for the hashes nothing stored can
-    recompute (an application's conversation, continuation codes) and for
-    download tokens made before. Safe to run again; batches commit one by one.
+    recompute (continuation codes, which live minutes; applications from before
+    revision 0007) and for download tokens made before. Safe to run again;
+    batches commit one by one.
     """
     sessions = sessionmaker(engine, future=True)
     rows = {
         model.__tablename__: _rotate_table(sessions, keys, model, batch)
         for model in encrypted_models()
     }
-    report = RotationReport(keys.current_id, rows)
+    unknown = 0
+    if tracker_engine is not None:
+        tracker = tracker_events.rotate(tracker_engine, keys, batch)
+        rows["conversations"] = tracker.conversations
+        rows["events"] = tracker.events
+        unknown = tracker.unknown_ids
+    report = RotationReport(keys.current_id, rows, unknown)
     detail = f"to key {report.key_id}: {report.summary()}"
     with sessions.begin() as session:
         write_audit(session, actor, "rotate_keys", None, "密钥轮换", detail)
@@ -130,7 +148,7 @@ def _rotate_row(
         if stored is None or stored.startswith(current):
             continue
         plaintext = decrypt_field(keys, row, lookup.source)
-        if plaintext is not None:  # the sources are NOT NULL: always
+        if plaintext is not None:  # NULL only in an application from before 0007
             setattr(row, lookup.name, lookup.hash(keys, plaintext))
             changed = True
     return changed

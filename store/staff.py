@@ -6,8 +6,9 @@ creates the first administrator (the password is asked twice, or read from
 standard input with --password-stdin). The database is DATABASE_URL, migrated
 (the launcher does it; elsewhere `.venv/bin/alembic upgrade head`).
 
-Five wrong passwords in a row lock an account for fifteen minutes; while it is
-locked even the right password is refused, so guessing cannot go on. Every
+MAX_FAILED_LOGINS (50) wrong passwords in a row lock an account for fifteen
+minutes; while it is locked even the right password is refused, so guessing
+cannot go on. (The console locks far sooner, per account *and* address.) Every
 login, failure and lock is in the audit log under the account's name; passwords
 and hashes never reach a log or an error message.
 """
@@ -37,7 +38,11 @@ from store.models import STAFF_ROLES, Lawyer, StaffUser, utc_now
 
 logger = logging.getLogger(__name__)
 
-MAX_FAILED_LOGINS = 5
+# Account-wide: the backstop against guessing spread over many addresses. The
+# console locks an account after five failures *per address* (bot/console/
+# login_guard.py), so that a stranger cannot lock a lawyer out from elsewhere;
+# a lock here would (and would end her open sessions), so it comes far later.
+MAX_FAILED_LOGINS = 50
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # argon2 takes anything; a bound keeps a login cheap to refuse

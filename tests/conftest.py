@@ -11,6 +11,7 @@ import requests
 
 from scripts.launcher import Ports, Stack
 from store import migrate
+from tests.support.gateway_api import API_HEADERS, use_test_token
 from tests.support.postgres import PostgresServer
 
 # The voice tests written for Vosk check its plumbing with the Korean model (or
@@ -18,6 +19,8 @@ from tests.support.postgres import PostgresServer
 # Unset, the engine would be Whisper, since the Korean model is not Chinese;
 # the tests of Whisper and of the choice set RECOGNISER themselves.
 os.environ["RECOGNISER"] = "vosk"
+# The tests name their senders on /api/chat, as a trusted server may.
+use_test_token()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -31,7 +34,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The whole assistant, started once for the test session."""
-    running = Stack(ports=Ports.free(), var_dir=tmp_path_factory.mktemp("var"))
+    running = Stack(
+        ports=Ports.free(),
+        var_dir=tmp_path_factory.mktemp("var"),
+        # Every test talks from 127.0.0.1, many times a minute: the per-address
+        # limits are tested on their own (tests/security/test_rate_limits.py).
+        env={f"RATE_LIMIT_{kind}": "0" for kind in ("CHAT", "POLLS", "VOICE", "LOGIN")},
+    )
     running.start()
     try:
         yield running
@@ -40,7 +49,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 class Conversation:
-    """One user talking to the assistant through the gateway's /api/chat."""
+    """One user talking to the assistant through the gateway's /api/chat, named
+    by the test (with the API token; a browser would have the cookie)."""
 
     def __init__(self, stack: Stack, sender: str | None = None) -> None:
         self.stack = stack
@@ -50,6 +60,7 @@ class Conversation:
         response = requests.post(
             f"{self.stack.gateway_url}/api/chat",
             json={"sender": self.sender, "message": message},
+            headers=API_HEADERS,
             timeout=30,
         )
         response.raise_for_status()

@@ -11,7 +11,7 @@ from tests.conftest import Conversation
 
 
 def parse(stack, text: str) -> dict:
-    response = requests.post(f"{stack.rasa_url}/model/parse", json={"text": text}, timeout=30)
+    response = requests.post(stack.rasa_api("/model/parse"), json={"text": text}, timeout=30)
     response.raise_for_status()
     return response.json()
 
@@ -123,12 +123,12 @@ def test_repeat_gives_the_last_answer_again(conversation: Conversation):
 def test_speech_rate_is_a_slot_the_voice_channels_read(stack, conversation: Conversation):
     assert "慢一点" in conversation.reply_text("你说慢一点")
     tracker = requests.get(
-        f"{stack.rasa_url}/conversations/{conversation.sender}/tracker", timeout=10
+        stack.rasa_api(f"/conversations/{conversation.sender}/tracker"), timeout=10
     ).json()
     assert tracker["slots"]["speech_rate"] == "slow"
     assert "快一点" in conversation.reply_text("说快点吧")
     tracker = requests.get(
-        f"{stack.rasa_url}/conversations/{conversation.sender}/tracker", timeout=10
+        stack.rasa_api(f"/conversations/{conversation.sender}/tracker"), timeout=10
     ).json()
     assert tracker["slots"]["speech_rate"] == "normal"
 
@@ -179,7 +179,7 @@ def test_details_become_entities_and_slots(stack, conversation: Conversation):
 
     conversation.say("我在包头市固阳县打工 老板欠了我三个月工资")
     slots = requests.get(
-        f"{stack.rasa_url}/conversations/{conversation.sender}/tracker", timeout=10
+        stack.rasa_api(f"/conversations/{conversation.sender}/tracker"), timeout=10
     ).json()["slots"]
     assert slots["region"] == "baotou" and slots["place"] == "固阳县"
     assert slots["matter_type"] == "labor_wages"
@@ -194,6 +194,6 @@ def test_a_short_answer_keeps_the_matter_described_before(stack, conversation: C
     conversation.say("老板拖了我三个月工资不给")
     conversation.say("没有")
     slots = requests.get(
-        f"{stack.rasa_url}/conversations/{conversation.sender}/tracker", timeout=10
+        stack.rasa_api(f"/conversations/{conversation.sender}/tracker"), timeout=10
     ).json()["slots"]
     assert slots["matter_type"] == "labor_wages"

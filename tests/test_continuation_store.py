@@ -18,6 +18,7 @@ from store.links import (
     TOO_MANY,
     WRONG,
     ConversationLinks,
+    code_lifetime,
 )
 from store.models import utc_now
 from tests.test_handoff_store import PII_KEY, request
@@ -39,7 +40,7 @@ def test_the_revision_matches_the_models(migrated_url):
 
 def test_a_code_links_the_other_channel_once(links):
     code = links.issue_code(WEB)
-    assert len(code) == 6 and code.isdigit()
+    assert len(code) == 8 and code.isdigit()  # not to be guessed, easy to say
     assert links.conversation_of(TELEGRAM) is None  # nothing before the person says so
 
     linked = links.redeem(code, TELEGRAM, "telegram")
@@ -49,6 +50,20 @@ def test_a_code_links_the_other_channel_once(links):
 
     again = links.redeem(code, "telegram:999", "telegram")
     assert again.outcome == WRONG and links.conversation_of("telegram:999") is None
+
+
+def test_the_lifetime_is_configured():
+    assert code_lifetime({}) == timedelta(minutes=10)
+    assert code_lifetime({"CONTINUATION_CODE_MINUTES": "30"}) == timedelta(minutes=30)
+    with pytest.raises(ValueError):
+        code_lifetime({"CONTINUATION_CODE_MINUTES": "0"})
+
+
+def test_a_code_lives_as_long_as_it_was_issued_for(links):
+    now = utc_now()
+    code = links.issue_code(WEB, now=now, lifetime=timedelta(minutes=30))
+    in_time = links.redeem(code, TELEGRAM, "telegram", now=now + timedelta(minutes=29))
+    assert in_time.outcome == LINKED
 
 
 def test_a_code_expires_after_ten_minutes(links):
@@ -70,7 +85,7 @@ def test_the_code_said_where_it_was_given_links_nothing(links):
 
 def test_guesses_are_limited_per_sender(links):
     code = links.issue_code(WEB)
-    wrong = "000000" if code != "000000" else "111111"
+    wrong = "00000000" if code != "00000000" else "11111111"
     for _ in range(GUESSES_PER_SENDER):
         assert links.redeem(wrong, TELEGRAM, "telegram").outcome == WRONG
     # Even the right code is refused now: guessing further gains nothing.
@@ -94,7 +109,7 @@ def test_only_hashes_and_ciphertexts_at_rest(links, migrated_url):
     code = links.issue_code(WEB)
     links.issue_code("web-other-conversation")
     links.redeem(code, TELEGRAM, "telegram")
-    links.redeem("999999" if code != "999999" else "888888", "telegram:777", "telegram")
+    links.redeem("99999999" if code != "99999999" else "88888888", "telegram:777", "telegram")
     engine = sa.create_engine(migrated_url, future=True)
     with engine.connect() as connection:
         rows = "\n".join(

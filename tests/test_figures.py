@@ -31,6 +31,7 @@ from store.figures import (
 from store.models import ConversationFigure, HandoffTicket
 from tests.conftest import Conversation
 from tests.support.browser_support import audit, focused, screenshot
+from tests.support.gateway_api import API_HEADERS
 from tests.test_console import (  # noqa: F401 - fixtures
     browser,
     centre,
@@ -179,7 +180,7 @@ def test_questions_are_named_in_chinese():
 
 
 def requested_slot(stack, sender: str) -> str | None:
-    tracker = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", timeout=30).json()
+    tracker = requests.get(stack.rasa_api(f"/conversations/{sender}/tracker"), timeout=30).json()
     return tracker["slots"].get("requested_slot")
 
 
@@ -222,6 +223,7 @@ def test_conversations_that_stop_in_the_questions_are_drop_offs_at_that_question
                 "message": "包工头拖欠我三个月工资不给",
                 "metadata": {"channel": "wechat"},
             },
+            headers=API_HEADERS,
             timeout=30,
         )
         answer.raise_for_status()

@@ -16,12 +16,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from bot import webchat
+from bot import web_identity
 from legal_aid.times import said_time
 from scripts.launcher import Stack
 from store.handoff import LawyerDetails
 from store.staff import StaffAccounts
 from tests.conftest import Conversation
+from tests.support.gateway_api import API_HEADERS
 from tests.support.handoff_stores import handoff_stores
 from tests.test_intake_dialogue import _key_env
 
@@ -78,6 +79,7 @@ def updates(stack: Stack, sender: str, after: int = 0) -> list[dict]:
     response = requests.get(
         f"{stack.gateway_url}/api/chat/updates",
         params={"sender": sender, "after": after},
+        headers=API_HEADERS,
         timeout=40,
     )
     response.raise_for_status()
@@ -227,7 +229,9 @@ def test_the_page_without_javascript_shows_the_lawyers_replies(stack, roster):
     post("/affirm")
     waiting = post("我在工地门口")
     assert "看看律师回复了没有" in waiting.text and "我在工地门口" in waiting.text
-    sender = browser.cookies.get(webchat.SENDER_COOKIE).rpartition(".")[0]  # "sender.signature"
+    sender = browser.cookies.get(web_identity.SENDER_COOKIE).rpartition(".")[
+        0
+    ]  # "sender.signature"
     reference = roster.tickets.open_ticket_for(sender)
     lawyer = roster.users[ON_DUTY]
     roster.console.claim(reference, lawyer)

@@ -21,7 +21,7 @@ CLOSING_WITH_EXTRA_WORDS = "好的 都清楚了 那我先去做饭了 拜拜"
 
 
 def parse(stack: Stack, text: str) -> dict:
-    response = requests.post(f"{stack.rasa_url}/model/parse", json={"text": text}, timeout=30)
+    response = requests.post(stack.rasa_api("/model/parse"), json={"text": text}, timeout=30)
     response.raise_for_status()
     return response.json()
 

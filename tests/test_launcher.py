@@ -63,7 +63,7 @@ def test_run_then_ctrl_c_stops_all_three(tmp_path):
         assert "http://127.0.0.1:" + env["GATEWAY_PORT"] in line
         replies = requests.post(
             f"http://127.0.0.1:{env['GATEWAY_PORT']}/api/chat",
-            json={"sender": "launcher-test", "message": "你好"},
+            json={"message": "你好"},  # the gateway gives the identity
             timeout=30,
         ).json()
         assert "法援助手" in replies[0]["text"]

@@ -10,7 +10,7 @@ from tests.conftest import Conversation
 
 def user_messages_in_tracker(stack, sender: str) -> list[str]:
     tracker = requests.get(
-        f"{stack.rasa_url}/conversations/{sender}/tracker",
+        stack.rasa_api(f"/conversations/{sender}/tracker"),
         params={"include_events": "ALL"},
         timeout=10,
     ).json()

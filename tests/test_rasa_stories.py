@@ -36,6 +36,7 @@ def test_conversation_stories_pass(tmp_path):
             **os.environ,
             **rasa_env(),
             "ACTIONS_WEBHOOK_URL": "http://127.0.0.1:9/webhook",
+            "ACTIONS_SECRET": "unused",
             "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
         },
     )

@@ -140,7 +140,7 @@ def test_the_requests_to_the_voice_are_heard_exactly(whisper, speech):
 
 
 def parsed_intent(stack, text: str) -> str | None:
-    response = requests.post(f"{stack.rasa_url}/model/parse", json={"text": text}, timeout=30)
+    response = requests.post(stack.rasa_api("/model/parse"), json={"text": text}, timeout=30)
     response.raise_for_status()
     return (response.json().get("intent") or {}).get("name")
 

@@ -73,6 +73,7 @@ def gateway_env(stack):
 def config_for(stack, fake: FakeTelegram, **telegram) -> Config:
     return Config(
         rasa_url=stack.rasa_url,
+        rasa_token=stack.rasa_token,
         actions_url=stack.actions_url,
         database_url=f"sqlite:///{stack.var_dir / 'legal_aid.db'}",
         telegram_token=TOKEN,
@@ -303,7 +304,7 @@ async def test_a_conversation_started_on_the_web_continues_on_telegram_with_a_co
     asked = await asyncio.to_thread(web.reply_text, "内蒙古包头")
     assert "务工" in asked
     given = await asyncio.to_thread(web.reply_text, "给我接续码")
-    code = re.search(r"接续 (\d{6})", given).group(1)
+    code = re.search(r"接续 (\d{8})", given).group(1)
 
     person = Person(fake)
     linked = await person.say(f"接续 {code}")

@@ -21,6 +21,7 @@ from bot.app import create_app
 from bot.appkeys import SPEECH_ENGINES
 from bot.config import Config
 from bot.messages import NOT_HEARD_REPLY
+from tests.support.gateway_api import API_HEADERS, API_TOKEN
 from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from voice.normalise import reply_for_ear
 from voice.recognition import Recogniser, RecognitionStream, Transcript
@@ -66,9 +67,15 @@ async def gateway(stack, monkeypatch):
     # test_voice_synthesis.py; the gateway's machinery is the same with espeak.
     monkeypatch.setenv("TTS_ENGINE", "espeak")
     monkeypatch.setenv("TTS_WORKERS", "1")
-    config = Config(rasa_url=stack.rasa_url, actions_url=stack.actions_url)
+    config = Config(
+        rasa_url=stack.rasa_url,
+        rasa_token=stack.rasa_token,
+        actions_url=stack.actions_url,
+        gateway_api_token=API_TOKEN,
+    )
     app = create_app(config)
-    async with TestClient(TestServer(app)) as client:
+    # The tests name their senders, as a trusted server with the API token may.
+    async with TestClient(TestServer(app), headers=API_HEADERS) as client:
         engines = app[SPEECH_ENGINES]
         for _ in range(ENGINES_READY_SECONDS * 2):
             if engines.hears and engines.speaks:
@@ -149,8 +156,14 @@ async def test_spoken_dialogue_uses_the_voice_variants_and_the_chosen_rate(gatew
 async def test_without_a_model_voice_input_is_off_and_says_so(stack, monkeypatch, tmp_path):
     monkeypatch.setenv("VOSK_MODEL", str(tmp_path / "no-model-here"))
     monkeypatch.setenv("TTS_ENGINE", "espeak")
-    app = create_app(Config(rasa_url=stack.rasa_url, actions_url=stack.actions_url))
-    async with TestClient(TestServer(app)) as client:
+    config = Config(
+        rasa_url=stack.rasa_url,
+        rasa_token=stack.rasa_token,
+        actions_url=stack.actions_url,
+        gateway_api_token=API_TOKEN,
+    )
+    app = create_app(config)
+    async with TestClient(TestServer(app), headers=API_HEADERS) as client:
         await asyncio.sleep(1)
         status = await (await client.get("/api/voice/status")).json()
         assert status["input"] is False and status["reason_zh"] == VOICE_INPUT_OFF_MESSAGE
@@ -187,8 +200,8 @@ async def test_a_pressed_request_is_answered_as_a_spoken_turn(gateway):
     client, _ = gateway
     not_json = await client.post("/api/voice/say?sender=voice-say", data=b"not json")
     assert not_json.status == 400
-    no_sender = await client.post("/api/voice/say", json={"message": "说慢一点"})
-    assert no_sender.status == 400
+    other_channel = await client.post("/api/voice/say?sender=hotline:1", json={"message": "好"})
+    assert other_channel.status == 403  # only the hotline itself speaks as a caller
     bad_sender = await client.post("/api/voice/turn?sender=a%20b", data=espeak_wav("네"))
     assert bad_sender.status == 400 and "sender" in (await bad_sender.json())["error"]
 

@@ -82,7 +82,7 @@ def test_recordings_in_spoken_replies_out(voice_gateway: str, tmp_path: Path) ->
     second = espeak_to_file("법률 상담을 받고 싶어요", tmp_path / "b.wav")
     out = tmp_path / "out"
     kiosk = run_kiosk("--gateway", voice_gateway, "--input", str(first), str(second),
-                      "--output", str(out), "--sender", "kiosk-test")  # fmt: skip
+                      "--output", str(out))  # fmt: skip
     assert kiosk.returncode == 0, kiosk.stderr
     for turn in ("01", "02"):
         written = sorted(out.glob(f"turn-{turn}-reply-*.wav"))

@@ -40,6 +40,7 @@ from tests.support.fake_wechat import (
     text_xml,
     voice_xml,
 )
+from tests.support.gateway_api import API_HEADERS, API_TOKEN
 from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from voice.audio import UNREADABLE_MESSAGE
 
@@ -71,6 +72,7 @@ async def gateway(stack, fake):
         env.setenv("PII_KEY_FILE", str(stack.var_dir / "pii.key"))
         config = Config(
             rasa_url=stack.rasa_url,
+            rasa_token=stack.rasa_token,
             actions_url=stack.actions_url,
             database_url=f"sqlite:///{stack.var_dir / 'legal_aid.db'}",
             wechat_token=TOKEN,
@@ -78,6 +80,7 @@ async def gateway(stack, fake):
             wechat_app_secret=SECRET,
             wechat_aes_key=AES_KEY,
             wechat_api_base=fake.api_base,
+            gateway_api_token=API_TOKEN,
         )
         app = create_app(config)
         async with TestClient(TestServer(app)) as client:
@@ -107,7 +110,7 @@ async def voice_engines(app) -> None:
     pytest.fail("the voice engines did not load")
 
 
-async def reply_to(callbacks, fake, openid: str, xml: str, aes: bool = False) -> str:
+async def reply_to(callbacks, fake, openid: str, xml: str, aes: bool | None = None) -> str:
     """What the person reads: the passive reply, or what came by the customer-service API."""
     texts_before = len([m for m in fake.sent_to(openid) if m.msgtype == "text"])
     answers = await callbacks.deliver(xml, aes)
@@ -126,8 +129,11 @@ async def reply_to(callbacks, fake, openid: str, xml: str, aes: bool = False) ->
 
 async def _tracker_user_texts(client, gateway, openid: str) -> list[str]:
     """What Rasa's tracker holds as the person's messages: the turns that really ran."""
-    rasa_url = gateway[0][CONFIG].rasa_url
-    async with client.session.get(f"{rasa_url}/conversations/wechat:{openid}/tracker") as response:
+    config = gateway[0][CONFIG]
+    async with client.session.get(
+        f"{config.rasa_url}/conversations/wechat:{openid}/tracker",
+        params={"token": config.rasa_token},
+    ) as response:
         tracker = await response.json()
     return [e.get("text") for e in tracker.get("events") or [] if e.get("event") == "user"]
 
@@ -192,8 +198,11 @@ async def test_a_consultation_by_text_with_numbered_choices(callbacks, fake, gat
     assert payload != number and payload.startswith("/"), "the button's payload reached Rasa"
     # What the web chat answers to the same button, pressed after the same problem.
     web_sender = f"web-{uuid.uuid4().hex[:8]}"
-    await client.post("/api/chat", json={"sender": web_sender, "message": PROBLEM})
-    pressed = await client.post("/api/chat", json={"sender": web_sender, "message": payload})
+    named = {"headers": API_HEADERS}
+    await client.post("/api/chat", json={"sender": web_sender, "message": PROBLEM}, **named)
+    pressed = await client.post(
+        "/api/chat", json={"sender": web_sender, "message": payload}, **named
+    )
     assert picked == rendered(await pressed.json())
 
 
@@ -316,7 +325,7 @@ async def test_safe_mode_with_a_forged_message_signature_gets_403(callbacks, fak
     query = callbacks.signed_query()
     body = callbacks._encrypted(text_xml(openid, PROBLEM), query)
     query["msg_signature"] = "f" * 40
-    answered = await callbacks.post(body, query=query)
+    answered = await callbacks.post(body, aes=False, query=query)  # already encrypted
     assert (answered.status, answered.body) == (403, "")
     await asyncio.sleep(0.5)
     assert fake.sent_to(openid) == []

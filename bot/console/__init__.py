@@ -13,8 +13,17 @@ from pathlib import Path
 from aiohttp import WSCloseCode, web
 
 from bot.console import figures, roster
+from bot.console.login_guard import HashingPool, LoginGuard
 from bot.console.services import Services
-from bot.console.views import SERVICES, SOCKETS, authenticate, routes, security_headers
+from bot.console.views import (
+    HASHING,
+    LOGIN_GUARD,
+    SERVICES,
+    SOCKETS,
+    authenticate,
+    routes,
+    security_headers,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -24,12 +33,19 @@ def create_console_app() -> web.Application:
     app = web.Application(middlewares=[security_headers, authenticate])
     app[SERVICES] = Services()
     app[SOCKETS] = weakref.WeakSet()
+    app[LOGIN_GUARD] = LoginGuard()
+    app[HASHING] = HashingPool()
     app.add_routes(routes())
     app.add_routes(roster.routes())
     app.add_routes(figures.routes())
     app.add_routes([web.static("/static", STATIC_DIR)])
     app.on_shutdown.append(_close_sockets)
+    app.on_cleanup.append(_stop_hashing)
     return app
+
+
+async def _stop_hashing(app: web.Application) -> None:
+    app[HASHING].close()
 
 
 async def _close_sockets(app: web.Application) -> None:

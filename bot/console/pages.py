@@ -302,6 +302,11 @@ def _messages_section(
     )
 
 
+# A lawyer's message the person has not received yet (the push is being retried,
+# or the page has not fetched it): the lawyer knows not to assume it was read.
+PENDING_MARK = '<span class="pending">（待送达）</span>'
+
+
 def message_items(messages: Iterable[MessageView], empty: str | None = None) -> str:
     """The messages as list items; `empty` replaces the "no messages" item (a
     refresh with nothing new adds nothing)."""
@@ -309,7 +314,8 @@ def message_items(messages: Iterable[MessageView], empty: str | None = None) -> 
         f'<li class="msg {escape(m.sender_role)}" data-id="{m.id}"><span class="who">'
         f"{SENDER_NAMES.get(m.sender_role, m.sender_role)}"
         f"{'（' + escape(m.author) + '）' if m.sender_role == 'lawyer' else ''}"
-        f" {china_time(m.sent_at)}：</span>{escape(m.text)}</li>"
+        f" {china_time(m.sent_at)}：</span>{escape(m.text)}"
+        f"{PENDING_MARK if m.pending else ''}</li>"
         for m in messages
     )
     return items or (empty if empty is not None else '<li class="empty">还没有消息。</li>')

@@ -8,13 +8,15 @@ import json
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from bot.appkeys import RELAY
+from bot.appkeys import CONFIG, RELAY
 from bot.console import pages
+from bot.console.login_guard import HashingBusy, HashingPool, LoginGuard
 from bot.console.services import Services, Stores
 from bot.console.session import (
     COOKIE_PATH,
@@ -24,6 +26,7 @@ from bot.console.session import (
     SESSION_SECONDS,
     Session,
 )
+from bot.limits import client_address
 from store.handoff import (
     HandoffError,
     InvalidTicketTransition,
@@ -40,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 SERVICES = web.AppKey("console_services", Services)
 SOCKETS = web.AppKey("console_sockets", weakref.WeakSet)
+LOGIN_GUARD = web.AppKey("console_login_guard", LoginGuard)
+HASHING = web.AppKey("console_hashing", HashingPool)
 QUEUE_CHECK_SECONDS = 3.0
 READ_PURPOSE = "接待"
 INTAKE_PURPOSE = "承办申请"
@@ -62,6 +67,7 @@ NOTICES = {
 LOCKED = "连续输错密码的次数太多，账号已锁定。请在北京时间 {until} 之后再试，或联系管理员。"
 WRONG = "用户名或密码不对。请再试一次；连续输错 5 次，账号会锁定 15 分钟。"
 LOGIN_EXPIRED = "登录页面已过期，请再输入一次。"
+LOGIN_BUSY = "现在登录的人太多，请过一会儿再试。"
 FORBIDDEN = (
     "您没有权限查看或处理这个对话。它可能已由其他律师接待，不适合您的执业条件，"
     "或者您现在不在值班时间。如需帮助，请联系协调员。"
@@ -165,20 +171,41 @@ async def login(request: web.Request) -> web.StreamResponse:
     nonce = stores.signer.login_nonce_of(request.cookies.get(LOGIN_COOKIE))
     if not stores.signer.csrf_valid(nonce, str(form.get("csrf") or "")):
         return _login_response(request, stores, error=LOGIN_EXPIRED, username=username, status=403)
+    guard, address, now = request.app[LOGIN_GUARD], _client_address(request), utc_now()
+    # Locked for this address only: refused before the costly password check.
+    locked_until = guard.locked_until(username, address, now)
+    if locked_until is not None:
+        return _locked(request, stores, username, locked_until)
     try:
-        identity = await asyncio.to_thread(
+        identity = await request.app[HASHING].run(
             stores.accounts.authenticate, username, str(form.get("password") or "")
         )
+    except HashingBusy:
+        return _login_response(request, stores, error=LOGIN_BUSY, username=username, status=503)
     except AccountLocked as locked:
-        error = LOCKED.format(until=pages.china_time(locked.until))
-        return _login_response(request, stores, error=error, username=username, status=403)
+        return _locked(request, stores, username, locked.until)
     except InvalidCredentials:
+        locked_until = guard.failed(username, address, now)
+        if locked_until is not None:
+            return _locked(request, stores, username, locked_until)
         return _login_response(request, stores, error=WRONG, username=username, status=401)
+    guard.succeeded(username, address)
     _, cookie = stores.signer.new_session(identity.username)
     response = web.HTTPSeeOther("/console/")
     _set_cookie(request, response, SESSION_COOKIE, cookie, SESSION_SECONDS)
     response.del_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
     return response
+
+
+def _locked(request: web.Request, stores: Stores, username: str, until: datetime) -> web.Response:
+    error = LOCKED.format(until=pages.china_time(until))
+    return _login_response(request, stores, error=error, username=username, status=403)
+
+
+def _client_address(request: web.Request) -> str:
+    """As the gateway's rate limits see it (behind TRUSTED_PROXIES, the forwarded one)."""
+    config = request.config_dict.get(CONFIG)
+    return client_address(request, config.trusted_proxies if config is not None else ())
 
 
 def _login_response(

@@ -43,7 +43,7 @@ async def _serve(app: web.Application) -> AsyncIterator[None]:
         wait_check_seconds=config.hotline_wait_check_seconds,
         max_wait_seconds=config.hotline_max_wait_seconds,
     )
-    server = HotlineServer(services, settings, app[ENGINE])
+    server = HotlineServer(services, settings, app[ENGINE], config.hotline_max_calls)
     await server.start(config.hotline_host, config.hotline_port)
     app[HOTLINE] = server
     yield

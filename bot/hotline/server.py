@@ -17,19 +17,30 @@ import logging
 
 from sqlalchemy.engine import Engine
 
+from bot.hotline.busy import BusyLine
 from bot.hotline.call import Call, CallRecord, CallServices, CallSettings
 from store.hotline import record_call
 
 log = logging.getLogger("bot.hotline")
 
 
+# Calls at once by default: the twenty bench.hotline measures on two cores.
+MAX_CALLS = 20
+
+
 class HotlineServer:
     def __init__(
-        self, services: CallServices, settings: CallSettings, engine: Engine | None = None
+        self,
+        services: CallServices,
+        settings: CallSettings,
+        engine: Engine | None = None,
+        max_calls: int = MAX_CALLS,
     ) -> None:
         self.services = services
         self.settings = settings
         self.engine = engine
+        self.max_calls = max_calls
+        self.busy = BusyLine(services.speech, max_calls)
         self.calls: set[asyncio.Task[None]] = set()
         self._server: asyncio.AbstractServer | None = None
         services.active_calls = lambda: len(self.calls)
@@ -44,6 +55,10 @@ class HotlineServer:
         return self._server.sockets[0].getsockname()[1]
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self.calls) >= self.max_calls:
+            log.warning("hotline full (%d calls): a call was told to call again", len(self.calls))
+            await self.busy.turn_away(reader, writer)
+            return
         task = asyncio.current_task()
         assert task is not None
         self.calls.add(task)

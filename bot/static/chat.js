@@ -31,23 +31,16 @@
   let sayAloud = null;
 
   // localStorage may be refused (private windows, strict settings): the chat
-  // then simply forgets its settings and conversation id on reload.
+  // then simply forgets its settings on reload. Who is speaking is not kept
+  // here: the gateway gives the page its identity in an HttpOnly cookie on the
+  // first request (bot/web_identity.py), and every same-origin request (fetch,
+  // the voice WebSocket) sends it back.
   function remembered(key) {
     try { return localStorage.getItem(key); } catch (e) { return null; }
   }
   function remember(key, value) {
     try { localStorage.setItem(key, value); } catch (e) { /* not remembered */ }
   }
-
-  function senderId() {
-    let id = remembered("fayuan-sender");
-    if (!id) {
-      id = "web-" + crypto.randomUUID();
-      remember("fayuan-sender", id);
-    }
-    return id;
-  }
-  const sender = senderId();
 
   // Large text and high contrast: toggle buttons whose state is the class on <html>.
   function setUpDisplayModes() {
@@ -145,7 +138,7 @@
   async function exchange(message) {
     pending.textContent = "助手正在回答……";
     try {
-      showReplies(await post("/api/chat", { sender: sender, message: message }, Array.isArray));
+      showReplies(await post("/api/chat", { message: message }, Array.isArray));
     } catch (error) {
       addMessage("bot", error.shownToPerson || NETWORK_ERROR, [], 1);
     } finally {
@@ -204,7 +197,7 @@
     while (handoffOpen) {
       try {
         const url = (lawyerAloud ? "/api/voice/updates" : "/api/chat/updates") +
-          "?sender=" + encodeURIComponent(sender) + "&after=" + lastLawyerMessage;
+          "?after=" + lastLawyerMessage;
         const response = await fetch(url);
         const updates = response.ok ? await response.json() : [];
         if (lawyerAloud) lawyerAloud.speak(updates.filter(function (u) { return u.speech; }));
@@ -382,7 +375,7 @@
       stopTracks(stream);
       const recording = new Blob(chunks, { type: chunks.length ? chunks[0].type : "" });
       voiceTurn(readAloud, async function () {
-        const response = await fetch(turnUrl + "?sender=" + encodeURIComponent(sender), {
+        const response = await fetch(turnUrl, {
           method: "POST",
           headers: { "Content-Type": recording.type || "application/octet-stream" },
           body: recording,
@@ -403,8 +396,7 @@
     await context.audioWorklet.addModule("/static/pcm-recorder.js");
     const source = context.createMediaStreamSource(stream);
     const node = new AudioWorkletNode(context, "pcm-recorder");
-    const socket = new WebSocket(socketUrl(STREAM_URL + "?rate=" + STREAM_RATE +
-      "&sender=" + encodeURIComponent(sender)));
+    const socket = new WebSocket(socketUrl(STREAM_URL + "?rate=" + STREAM_RATE));
     const waiting = []; // what was recorded before the socket opened
     const send = function (data) {
       if (socket.readyState === WebSocket.OPEN) socket.send(data);
@@ -511,8 +503,7 @@
       turns = turns.then(async function () {
         pending.textContent = "助手正在回答……";
         try {
-          const url = sayUrl + "?sender=" + encodeURIComponent(sender);
-          const body = await post(url, { message: message }, function (b) { return Array.isArray(b.replies); });
+          const body = await post(sayUrl, { message: message }, function (b) { return Array.isArray(b.replies); });
           showSpokenReplies(body.replies, readAloud);
         } catch (error) {
           addMessage("bot", error.shownToPerson || NETWORK_ERROR, [], 1);

@@ -27,6 +27,7 @@ from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.wechat import text as wechat_text
 from bot.wechat.api import WeChatApi, WeChatApiError
+from bot.wechat.replay import Nonces, fresh
 from bot.wechat.wire import MAX_CALLBACK_BYTES, BadCallback, BadSignature, Wire
 from legal_aid.channels import WECHAT
 
@@ -90,21 +91,27 @@ class Callback:
         # Retries come within fifteen seconds; a few thousand recent messages is plenty.
         self._deliveries: Recent[Delivery] = Recent(5_000)
         self._background: set[asyncio.Task[Any]] = set()
+        self._nonces = Nonces()
+
+    def _authentic(self, query: Any) -> bool:
+        """Signed by WeChat, and recent: an old signed query is refused outright."""
+        return self._wire.signed(query) and fresh(query.get("timestamp", ""))
 
     async def verify(self, request: web.Request) -> web.Response:
         """GET: WeChat checks the URL by asking for its `echostr` back, signed."""
-        if not self._wire.signed(request.query):
+        if not self._authentic(request.query):
             return forbidden()
         return web.Response(text=request.query.get("echostr", ""))
 
     async def receive(self, request: web.Request) -> web.Response:
         """POST: a message or event; answered passively in time, else by the API."""
-        if not self._wire.signed(request.query):
+        if not self._authentic(request.query):
             return forbidden()
         started = time.perf_counter()
         try:
             message = self._wire.message(await _body(request), request.query)
-        except BadSignature:
+        except BadSignature as error:
+            log.info("wechat callback refused: %s", error)
             return forbidden()
         except BadCallback as error:
             log.info("wechat callback refused: %s", error)
@@ -113,6 +120,9 @@ class Callback:
             # rather than carry it into the next request.
             refused.force_close()
             return refused
+        if not self._nonces.claim(request.query.get("nonce", ""), _message_key(message)):
+            log.info("wechat callback refused: a nonce already used for another message")
+            return forbidden()
         delivery = self._delivery(message)
         done, _ = await asyncio.wait({delivery.task}, timeout=self._budget)
         if not delivery.claim():
@@ -180,14 +190,36 @@ class Callback:
             task.cancel()
 
 
+# Pauses before a piece WeChat refused or could not be reached for is sent again.
+SEND_RETRY_SECONDS = (1.0, 3.0)
+
+
 async def send_texts(api: WeChatApi, openid: str, replies: list[dict[str, Any]]) -> None:
-    """The replies by the customer-service API, in pieces WeChat accepts, in order."""
+    """The replies by the customer-service API, in pieces WeChat accepts, in order.
+
+    A piece that fails is tried again (SEND_RETRY_SECONDS); if it still fails,
+    WeChatApiError is raised, so the caller knows the person did not get it
+    (the handoff relay keeps a lawyer's message pending and tries later)."""
     for piece in wechat_text.split(wechat_text.rendered(replies)):
+        await _send_with_retries(api, openid, piece)
+
+
+async def _send_with_retries(api: WeChatApi, openid: str, piece: str) -> None:
+    for attempt, pause in enumerate((*SEND_RETRY_SECONDS, None), start=1):
         try:
             await api.send_text(openid, piece)
-        except WeChatApiError as error:
-            log.error("wechat send failed sender=%s: %s", pseudonym(sender_of(openid)), error)
             return
+        except WeChatApiError as error:
+            # errcode/errmsg and who (pseudonymised), never what was being sent.
+            log.warning(
+                "wechat send failed sender=%s try=%d: %s",
+                pseudonym(sender_of(openid)),
+                attempt,
+                error,
+            )
+            if pause is None:
+                raise
+            await asyncio.sleep(pause)
 
 
 async def _body(request: web.Request) -> bytes:

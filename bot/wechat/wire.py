@@ -3,22 +3,28 @@
 wechatpy does the protocol; this module adds what it leaves to its caller: a
 size limit, and a defusedxml pass before wechatpy's parser (xmltodict over
 expat) sees a byte, so an entity bomb or an external entity is refused
-before any work is done.
+before any work is done. Signatures are compared here in constant time
+(`hmac.compare_digest`): wechatpy's `check_signature` and its decryption
+compare with `!=`, which leaks how much of a forged signature was right.
+With the AES key set, safe mode is enforced: a plaintext message is refused,
+since its body is covered by no signature at all.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from wechatpy import parse_message
-from wechatpy.crypto import WeChatCrypto
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.messages import BaseMessage
 from wechatpy.replies import TextReply
-from wechatpy.utils import check_signature
 
 # WeChat's callbacks are a few hundred bytes (a long text is 2 kB of UTF-8,
 # four thirds of that encrypted); anything far larger is not from WeChat.
@@ -42,21 +48,23 @@ class Wire:
 
     def signed(self, query: Mapping[str, str]) -> bool:
         """Whether the query carries WeChat's signature of (token, timestamp, nonce)."""
-        try:
-            check_signature(
-                self.token,
-                query.get("signature", ""),
-                query.get("timestamp", ""),
-                query.get("nonce", ""),
-            )
-        except InvalidSignatureException:
-            return False
-        return True
+        expected = wechat_signature(self.token, query.get("timestamp", ""), query.get("nonce", ""))
+        return same_signature(expected, query.get("signature", ""))
+
+    @property
+    def safe_mode(self) -> bool:
+        return self.crypto is not None
 
     def message(self, body: bytes, query: Mapping[str, str]) -> BaseMessage:
-        """The message of a signed callback, decrypted in safe mode; BadCallback if it is none."""
+        """The message of a signed callback, decrypted in safe mode; BadCallback if it is none.
+
+        BadSignature (answered 403) when the message is not provably WeChat's:
+        a wrong msg_signature, or plaintext while safe mode is on."""
         xml = checked_xml(body)
-        if query.get("encrypt_type") == "aes":
+        encrypted = query.get("encrypt_type") == "aes"
+        if self.safe_mode and not encrypted:
+            raise PlaintextRefused("a plaintext message while WECHAT_AES_KEY is set")
+        if encrypted:
             if self.crypto is None:
                 raise BadCallback("an encrypted message, and no WECHAT_AES_KEY")
             xml = checked_xml(self._decrypt(xml, query).encode())
@@ -69,16 +77,17 @@ class Wire:
         return message
 
     def _decrypt(self, xml: str, query: Mapping[str, str]) -> str:
+        """The inner XML, once msg_signature proves the Encrypt field is WeChat's."""
+        assert self.crypto is not None
+        encrypt = _encrypt_field(xml)
+        expected = wechat_signature(
+            self.token, query.get("timestamp", ""), query.get("nonce", ""), encrypt
+        )
+        if not same_signature(expected, query.get("msg_signature", "")):
+            raise BadSignature("wrong msg_signature")
         try:
-            return self.crypto.decrypt_message(  # type: ignore[union-attr]
-                xml,
-                query.get("msg_signature", ""),
-                query.get("timestamp", ""),
-                query.get("nonce", ""),
-            )
-        except InvalidSignatureException as error:
-            raise BadSignature from error
-        except (InvalidAppIdException, KeyError, ValueError, TypeError) as error:
+            return PrpCrypto(self.crypto.key).decrypt(encrypt, self.crypto.app_id)
+        except (InvalidAppIdException, ValueError, TypeError, IndexError, struct.error) as error:
             raise BadCallback(f"cannot decrypt: {type(error).__name__}") from error
 
     def reply(self, message: BaseMessage, text: str, query: Mapping[str, str]) -> str:
@@ -91,6 +100,28 @@ class Wire:
 
 class BadSignature(BadCallback):
     """The encrypted message's own signature (msg_signature) is wrong."""
+
+
+class PlaintextRefused(BadSignature):
+    """Plaintext in safe mode: nothing signs its body, so it may not be WeChat's."""
+
+
+def wechat_signature(*parts: str) -> str:
+    """WeChat's signature: SHA-1 of the parts sorted and joined (the token among them)."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def same_signature(expected: str, given: str) -> bool:
+    """Constant-time comparison, so a forger learns nothing from how long a refusal took."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+
+
+def _encrypt_field(xml: str) -> str:
+    """The Encrypt element of a safe-mode body (already checked by `checked_xml`)."""
+    element = fromstring(xml, forbid_dtd=True).find("Encrypt")
+    if element is None or not element.text:
+        raise BadCallback("an encrypted message without Encrypt")
+    return element.text
 
 
 def checked_xml(body: bytes) -> str:

@@ -178,6 +178,8 @@ class ConsoleTickets(HandoffBase):
                     row.author,
                     decrypt_field(self.keys, row, "text_encrypted") or "",
                     row.sent_at,
+                    pending=row.sender_role == "lawyer"
+                    and row.id > (ticket.relayed_message_id or 0),
                 )
                 for row in rows
             ]

@@ -112,6 +112,13 @@ class RelayStore(AssistantTickets):
                 ticket.relayed_message_id = messages[-1].id
         return messages
 
+    def pending_lawyer_messages(self, reference: str) -> list[LawyerMessage]:
+        """The lawyer's messages no channel has accepted yet, without marking them:
+        a push marks them (mark_relayed) only once the channel took them."""
+        with self._transaction() as session:
+            after = self._ticket(session, reference).relayed_message_id or 0
+        return self.lawyer_messages_for_person(reference, after)
+
     def mark_relayed(self, reference: str, message_id: int) -> None:
         """A page fetched the lawyer's messages up to `message_id` itself: a spoken
         turn on the same conversation does not say them again."""

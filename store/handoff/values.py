@@ -105,6 +105,8 @@ class MessageView:
     author: str
     text: str
     sent_at: datetime
+    # A lawyer's message the person's channel has not accepted (or fetched) yet.
+    pending: bool = False
 
 
 @dataclass(frozen=True)

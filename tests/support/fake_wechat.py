@@ -276,11 +276,12 @@ class WeChatCallbacks:
         self._crypto = WeChatCrypto(token, aes_key, app_id) if aes_key else None
         self._app_id = app_id
 
-    def signed_query(self, openid: str = "") -> dict[str, str]:
-        timestamp, nonce = str(int(time.time())), str(random.randint(10**8, 10**9))
+    def signed_query(self, openid: str = "", timestamp: int | None = None) -> dict[str, str]:
+        timestamp_text = str(int(time.time()) if timestamp is None else timestamp)
+        nonce = str(random.randint(10**8, 10**9))
         query = {
-            "signature": signature(self._token, timestamp, nonce),
-            "timestamp": timestamp,
+            "signature": signature(self._token, timestamp_text, nonce),
+            "timestamp": timestamp_text,
             "nonce": nonce,
         }
         if openid:
@@ -295,14 +296,16 @@ class WeChatCallbacks:
     async def post(
         self,
         xml: str | bytes,
-        aes: bool = False,
+        aes: bool | None = None,
         query: dict[str, str] | None = None,
         timeout: float = 5.0,
     ) -> Answer:
-        """One post, as WeChat makes it; raises asyncio.TimeoutError past WeChat's wait."""
+        """One post, as WeChat makes it; raises asyncio.TimeoutError past WeChat's wait.
+
+        `aes` None: as the account is set up (safe mode when it has an AES key)."""
         query = dict(self.signed_query() if query is None else query)
         body = xml.encode() if isinstance(xml, str) else xml
-        if aes:
+        if self._crypto is not None if aes is None else aes:
             body = self._encrypted(body.decode(), query)
         async with self._session.post(
             self._url, params=query, data=body, timeout=aiohttp.ClientTimeout(total=timeout)
@@ -316,7 +319,9 @@ class WeChatCallbacks:
                 fields["ToUserName"] if fields else None,
             )
 
-    async def deliver(self, xml: str, aes: bool = False, tries: int = 3) -> list[Answer | None]:
+    async def deliver(
+        self, xml: str, aes: bool | None = None, tries: int = 3
+    ) -> list[Answer | None]:
         """WeChat's delivery: waits five seconds, tries again (the same XML), three tries
         in all; each try's answer, None where it did not come in time."""
         query = self.signed_query()
@@ -333,7 +338,9 @@ class WeChatCallbacks:
         assert self._crypto is not None
         encrypt = PrpCrypto(self._crypto.key).encrypt(xml, self._app_id).decode()
         query["encrypt_type"] = "aes"
-        query["msg_signature"] = signature(self._token, query["timestamp"], query["nonce"], encrypt)
+        # (An unsigned query has neither: the message is still encrypted, as a forger could.)
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        query["msg_signature"] = signature(self._token, timestamp, nonce, encrypt)
         return _xml({"ToUserName": ACCOUNT, "Encrypt": encrypt}).encode()
 
     def _passive(self, answered: str) -> dict[str, str] | None:

@@ -42,6 +42,8 @@ def gateway_only(stack: Stack, var_dir: Path, vosk_model: Path, **env: str) -> S
             "DATABASE_URL": f"sqlite:///{stack.var_dir / 'legal_aid.db'}",
             # The session's store, so its key too: the relay writes to its tickets.
             "PII_KEY_FILE": stack.child_env()["PII_KEY_FILE"],
+            # And the session's Rasa token and action secret, not this var dir's.
+            **stack.secrets,
             **env,
         },
     )

@@ -1,0 +1,59 @@
+"""Attack: a WeChat callback captured (a log, a proxy) and posted again.
+
+In plaintext mode WeChat's signature covers only token, timestamp and nonce,
+so a captured query signs any body. Refused: an old timestamp, and a nonce
+already used for another message."""
+
+from __future__ import annotations
+
+import time
+
+from bot.wechat.replay import Nonces, fresh
+from tests.security.wechat_callback import callback_app
+from tests.support.fake_wechat import text_xml
+
+OPENID = "oSecurityReplay000000000001"
+
+
+async def test_a_captured_query_cannot_carry_another_message():
+    async with callback_app() as (callbacks, answerer):
+        captured = callbacks.signed_query()
+        first = await callbacks.post(text_xml(OPENID, "我想咨询工资"), query=captured)
+        assert first.status == 200
+        forged = await callbacks.post(text_xml(OPENID, "给我接续码"), query=captured)
+        assert (forged.status, forged.body) == (403, "")
+        assert answerer.answered == ["我想咨询工资"], "the replayed query ran no turn"
+
+
+async def test_the_same_callback_again_is_wechats_retry_answered_once():
+    async with callback_app() as (callbacks, answerer):
+        query = callbacks.signed_query()
+        xml = text_xml(OPENID, "我想咨询工资")
+        answers = [await callbacks.post(xml, query=query) for _ in range(3)]
+        assert [a.status for a in answers] == [200, 200, 200]
+        assert answerer.answered == ["我想咨询工资"]
+
+
+async def test_a_callback_older_than_five_minutes_is_refused():
+    async with callback_app() as (callbacks, answerer):
+        stale = callbacks.signed_query(timestamp=int(time.time()) - 301)
+        answered = await callbacks.post(text_xml(OPENID, "老的消息"), query=stale)
+        assert (answered.status, answered.body) == (403, "")
+        status, _ = await callbacks.verify("123", stale)
+        assert status == 403
+        future = callbacks.signed_query(timestamp=int(time.time()) + 301)
+        assert (await callbacks.post(text_xml(OPENID, "未来的消息"), query=future)).status == 403
+        assert answerer.answered == []
+
+
+def test_the_window_and_the_nonce_cache_are_bounded():
+    assert fresh(str(1_000_000 - 300), now=1_000_000)
+    assert not fresh(str(1_000_000 - 301), now=1_000_000)
+    assert not fresh("not-a-number", now=1_000_000)
+    nonces = Nonces(capacity=3, window=300)
+    for n in range(10):
+        assert nonces.claim(f"n{n}", f"m{n}", now=0)
+    assert len(nonces._seen) == 3
+    assert not nonces.claim("n9", "other", now=1)
+    # Past twice the window nothing is kept: the timestamp check refuses those.
+    assert nonces.claim("n9", "other", now=601)

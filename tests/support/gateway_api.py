@@ -1,0 +1,20 @@
+"""How the tests speak to the gateway's web API as a trusted server.
+
+The gateway decides who is speaking (bot/web_identity.py): a browser gets a
+cookie, and only a caller holding GATEWAY_API_TOKEN may name a `sender`. The
+tests name their senders (one conversation per test, read back from Rasa by
+that id), so every gateway they start has this token (tests/conftest.py sets
+it in the environment the stacks inherit) and their requests carry it.
+"""
+
+from __future__ import annotations
+
+import os
+
+API_TOKEN = "tests-only-gateway-api-token"
+API_HEADERS = {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+def use_test_token() -> None:
+    """Every gateway started from here on (a stack, a gateway process) accepts it."""
+    os.environ["GATEWAY_API_TOKEN"] = API_TOKEN
