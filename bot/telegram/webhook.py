@@ -17,6 +17,7 @@ from telegram import Update
 
 from bot.appkeys import CONFIG
 from bot.config import Config
+from bot.json_body import read_json
 
 PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -41,7 +42,7 @@ async def receive(request: web.Request) -> web.Response:
         # Telegram tries again later; nothing is lost.
         raise web.HTTPServiceUnavailable(text="not ready")
     try:
-        update = Update.de_json(await request.json(), application.bot)
+        update = Update.de_json(await read_json(request), application.bot)
     except (ValueError, KeyError, TypeError):
         raise web.HTTPBadRequest(text="not a Telegram update") from None
     await application.update_queue.put(update)
