@@ -35,6 +35,7 @@ from bot.console import create_console_app
 from bot.continuation import Continuations
 from bot.handoff_relay import HandoffRelay
 from bot.rasa_client import RasaClient
+from bot.refusals import refusals_in_chinese
 from bot.security_headers import security_headers
 from bot.speech import SpeechEngines
 from bot.stores import open_stores
@@ -48,7 +49,9 @@ MAX_REQUEST_BYTES = 256 * 1024
 
 def create_app(config: Config) -> web.Application:
     """The gateway with every channel's routes, ready for web.run_app."""
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[security_headers])
+    app = web.Application(
+        client_max_size=MAX_REQUEST_BYTES, middlewares=[security_headers, refusals_in_chinese]
+    )
     app[CONFIG] = config
     # First of the start-ups: what every channel shares. The channels' own
     # (the hotline's server, Telegram, WeChat) are appended after it.

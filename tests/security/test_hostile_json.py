@@ -1,11 +1,11 @@
-"""Bodies the fuzz suite (tests/security/fuzz) found answered with 500: each is
-now refused with 400 and a Chinese reason, on every route that reads JSON."""
+"""Bodies the fuzz suite (tests/security/fuzz) found answered with 500, or refused
+in English: each is now refused with a Chinese reason, on every route that reads JSON."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.messages import CHAT_NOT_JSON, CHAT_NOT_TEXT, SAY_BODY_RULE
+from bot.messages import CHAT_NOT_JSON, CHAT_NOT_TEXT, REQUEST_TOO_LARGE, SAY_BODY_RULE
 from tests.security.gateway import database, gateway
 from tests.support.gateway_api import API_HEADERS
 
@@ -48,3 +48,12 @@ async def test_a_trusted_server_naming_a_surrogate_sender_is_refused(monkeypatch
         )
         assert response.status == 400
         assert (await response.json())["error"] == CHAT_NOT_TEXT
+
+
+async def test_a_body_over_the_limit_is_refused_in_chinese(monkeypatch, tmp_path):
+    """aiohttp's own 413 said "Maximum request body size … exceeded", in English."""
+    async with gateway(monkeypatch, database(tmp_path)) as (_, client):
+        body = b'{"message": "' + "欠".encode() * 100_000 + b'"}'
+        response = await client.post("/api/chat", data=body, headers={"Content-Type": JSON})
+        assert response.status == 413
+        assert (await response.json())["error"] == REQUEST_TOO_LARGE
