@@ -120,12 +120,12 @@ async def send_batch(
             try:
                 answer = await send(session, base, request)
             except AssertionError as hung:
-                seen.note("hung")
+                seen.note(f"{request.label} hung".strip())
                 return str(hung)
             except aiohttp.ClientError as error:
-                seen.note("connection-error")
+                seen.note(f"{request.label} connection-error".strip())
                 return f"connection broken ({type(error).__name__}): {describe(request)}"
-        seen.note(answer.status, answer.seconds)
+        seen.note(f"{request.label} {answer.status}".strip(), answer.seconds)
         if answer.status >= 500:
             return f"{answer.status} {answer.text[:200]!r} for {describe(request)}"
         wrong = judge(request, answer)
