@@ -86,24 +86,37 @@ class SpeaksSilence(Synthesiser):
 
 
 class Converter:
-    """ffmpeg for every `real_every`-th upload, a WAV reader in this process for the rest.
+    """ffmpeg and sox for every `real_every`-th upload, a WAV reader in this
+    process for the rest.
 
-    ffmpeg costs about a tenth of a second per run on a busy two-core machine:
+    A converter run costs about a tenth of a second on a busy two-core machine:
     ten thousand uploads through it would take the whole CI budget. The stand-in
     raises what voice.audio raises for audio it cannot read (UnreadableAudio),
-    so the gateway's handling of a bad recording is the same; the real ffmpeg
-    still sees a share of the generated uploads (all of them in the nightly
+    so the gateway's handling of a bad recording is the same; the real tools
+    still see a share of the generated uploads (all of them in the nightly
     profile, with real_every=1).
     """
 
-    def __init__(self, real: Callable[[list[str], bytes], Awaitable[bytes]], real_every: int):
-        self.real, self.real_every, self.runs, self.real_runs = real, real_every, 0, 0
+    def __init__(self, real_every: int) -> None:
+        self.real_every, self.runs, self.real_runs = real_every, 0, 0
+        self._ffmpeg, self._sox = voice.audio.run_ffmpeg, voice.audio.run_sox
 
-    async def __call__(self, arguments: list[str], data: bytes) -> bytes:
+    async def ffmpeg(self, arguments: list[str], data: bytes) -> bytes:
+        return await self._convert(self._ffmpeg, arguments, data)
+
+    async def sox(self, arguments: list[str], data: bytes) -> bytes:
+        return await self._convert(self._sox, arguments, data)
+
+    async def _convert(
+        self,
+        real: Callable[[list[str], bytes], Awaitable[bytes]],
+        arguments: list[str],
+        data: bytes,
+    ) -> bytes:
         self.runs += 1
         if self.runs % self.real_every == 0:
             self.real_runs += 1
-            return await self.real(arguments, data)
+            return await real(arguments, data)
         try:
             with wave.open(io.BytesIO(data)) as audio:
                 frames = audio.readframes(audio.getnframes())
@@ -208,7 +221,19 @@ class Gateway:
         engines.recogniser = HearsOneSentence()
         engines.synthesiser = SpeaksSilence()
         self.apps.append(app)
+        await _until_telegram_runs(app)
         return str(server.make_url("")).rstrip("/")
+
+
+async def _until_telegram_runs(app: web.Application) -> None:
+    """Telegram's application starts in the background (it calls setWebhook first)."""
+    from bot.telegram import TELEGRAM
+
+    for _ in range(120):
+        if TELEGRAM not in app or app[TELEGRAM].running:
+            return
+        await asyncio.sleep(0.25)
+    raise RuntimeError("the gateway's Telegram channel did not start")
 
 
 @contextlib.contextmanager
@@ -227,10 +252,11 @@ def running_gateway(tmp_path: Path, real_ffmpeg_every: int) -> Iterator[Gateway]
 def _patched(real_ffmpeg_every: int) -> Iterator[Converter]:
     import pytest
 
-    converter = Converter(voice.audio.run_ffmpeg, real_ffmpeg_every)
+    converter = Converter(real_ffmpeg_every)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PII_KEY", PII_KEY)
         # The engines are stood in after start (harness.Gateway._gateway): not loaded.
         patch.setattr(SpeechEngines, "start_loading", lambda self: None)
-        patch.setattr(voice.audio, "run_ffmpeg", converter)
+        patch.setattr(voice.audio, "run_ffmpeg", converter.ffmpeg)
+        patch.setattr(voice.audio, "run_sox", converter.sox)
         yield converter
