@@ -168,7 +168,11 @@ class Call:
             await self._hang_up()
             return self.record
         if call_id is None:
-            return self.record  # connected and went away: nothing to record
+            # Connected and went away, or hung up before its UUID: nothing to
+            # record, but the socket is closed all the same (it was left open,
+            # one leaked connection each; found by the fuzz suite).
+            await self._hang_up()
+            return self.record
         self.sender, self.call_id = HOTLINE.sender(str(call_id)), call_id
         log.info("hotline call start call=%s", pseudonym(self.sender))
         self.person.start(call_id)
