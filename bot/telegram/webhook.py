@@ -42,7 +42,12 @@ async def receive(request: web.Request) -> web.Response:
         # Telegram tries again later; nothing is lost.
         raise web.HTTPServiceUnavailable(text="not ready")
     try:
-        update = Update.de_json(await read_json(request), application.bot)
+        body = await read_json(request)
+        # de_json takes any JSON value, and failed on a non-object (null, 1, [])
+        # with AttributeError, a 500 (found by the fuzz suite).
+        if not isinstance(body, dict):
+            raise TypeError("an update is a JSON object")
+        update = Update.de_json(body, application.bot)
     except (ValueError, KeyError, TypeError):
         raise web.HTTPBadRequest(text="not a Telegram update") from None
     await application.update_queue.put(update)
