@@ -37,3 +37,26 @@ async def test_a_field_that_does_not_convert_is_a_bad_message(monkeypatch, tmp_p
         assert await response.text() == WECHAT_BAD_MESSAGE
         fine = await client.post("/wechat", params=signed(), data=text_xml("o6_person", "你好"))
         assert fine.status == 200
+
+
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+@pytest.mark.parametrize("encrypt", ["^£µ", "AAAAAAAAAAAAAAAAAAAAAA=="], ids=["short", "unpadded"])
+async def test_a_ciphertext_that_decrypts_to_too_little_is_a_bad_message(
+    monkeypatch, tmp_path, encrypt
+):
+    """With a right msg_signature, wechatpy's unpadding raised IndexError or struct.error."""
+    config = {
+        "wechat_token": TOKEN,
+        "wechat_aes_key": AES_KEY,
+        "wechat_app_id": "wx0hostile",
+        "wechat_api_base": "http://127.0.0.1:9/cgi-bin/",
+    }
+    async with gateway(monkeypatch, database(tmp_path), **config) as (_, client):
+        query = {**signed(), "encrypt_type": "aes"}
+        query["msg_signature"] = signature(TOKEN, query["timestamp"], query["nonce"], encrypt)
+        body = f"<xml><ToUserName>gh</ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        response = await client.post("/wechat", params=query, data=body.encode())
+        assert response.status == 400
+        assert await response.text() == WECHAT_BAD_MESSAGE
