@@ -10,6 +10,7 @@ import time
 import pytest
 
 from bot.hotline import protocol
+from bot.hotline.call import Call, CallSettings
 from scripts.launcher import free_port
 from tests.security.gateway import database, gateway
 from voice.audio import MAX_INPUT_SAMPLE_RATE, declared_wav_rate, to_pcm
@@ -59,3 +60,20 @@ async def test_a_connection_ended_before_its_uuid_is_closed(monkeypatch, tmp_pat
         received = await asyncio.wait_for(reader.read(), 10)  # until the server closes
         assert received in (b"", protocol.hangup_frame())
         writer.close()
+
+
+async def test_a_call_cancelled_while_listening_leaves_no_task_behind():
+    """The call is cancelled at its caller's hang-up, often while it waits for
+    the next key: the helper task waiting on the queue was left pending and
+    destroyed later ("Task was destroyed but it is pending!", logged as an error)."""
+    call = Call.__new__(Call)  # only what next_event uses
+    call.events, call.hung_up, call.utterance = asyncio.Queue(), asyncio.Event(), None
+    call.settings = CallSettings(silence_seconds=30.0)
+    listening = asyncio.ensure_future(call.next_event())
+    await asyncio.sleep(0.05)
+    listening.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await listening
+    await asyncio.sleep(0)
+    left = [t for t in asyncio.all_tasks() if "Queue.get" in repr(t) and not t.done()]
+    assert not left
