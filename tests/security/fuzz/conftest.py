@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.security.fuzz.figures import FIGURES, report
+from tests.security.fuzz.figures import FIGURES, figures, report
 from tests.security.fuzz.harness import Gateway, running_gateway
 from tests.security.fuzz.probe import ErrorLog
 from tests.security.fuzz.settings import REAL_FFMPEG_EVERY
@@ -34,6 +34,9 @@ def fuzz_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """The gateways every fuzz target attacks, started once for the session."""
     with running_gateway(tmp_path_factory.mktemp("fuzz"), REAL_FFMPEG_EVERY) as gateway:
         yield gateway
+    # How many conversions the real ffmpeg and sox made (the rest: harness.Converter).
+    converter = gateway.converter
+    figures(f"ffmpeg/sox (real, 1 in {converter.real_every})").inputs = converter.real_runs
 
 
 @pytest.fixture(scope="session")
