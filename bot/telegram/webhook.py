@@ -43,12 +43,12 @@ async def receive(request: web.Request) -> web.Response:
         raise web.HTTPServiceUnavailable(text="not ready")
     try:
         body = await read_json(request)
-        # de_json takes any JSON value, and failed on a non-object (null, 1, [])
-        # with AttributeError, a 500 (found by the fuzz suite).
         if not isinstance(body, dict):
             raise TypeError("an update is a JSON object")
         update = Update.de_json(body, application.bot)
-    except (ValueError, KeyError, TypeError):
+    # AttributeError: de_json reads nested objects with .get(), and failed on
+    # null, numbers and lists where an object belongs (a 500; found by the fuzz suite).
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise web.HTTPBadRequest(text="not a Telegram update") from None
     await application.update_queue.put(update)
     return web.Response(text="ok")

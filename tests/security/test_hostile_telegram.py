@@ -1,5 +1,6 @@
 """The Telegram webhook under JSON that is no update: the fuzz suite
-(tests/security/fuzz) found null, numbers and lists answered with 500."""
+(tests/security/fuzz) found null, numbers and lists answered with 500, at the
+top and where an update holds an object."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from tests.support.fake_telegram import TOKEN, FakeTelegram
 SECRET = "hostile-test-secret"
 
 
-@pytest.mark.parametrize("body", [b"null", b"1", b"[]", b'"update"', b"[{}]"])
+NESTED_LIST = (
+    b'{"update_id": 1, "callback_query": {"id": "q", "chat_instance": "c", "data": "1",'
+    b' "from": {"id": 2, "is_bot": false, "first_name": "a"}, "message": [1]}}'
+)
+
+
+@pytest.mark.parametrize("body", [b"null", b"1", b"[]", b'"update"', b"[{}]", NESTED_LIST])
 async def test_json_that_is_no_update_is_refused(monkeypatch, tmp_path, body):
     fake = FakeTelegram()
     await fake.start()
