@@ -203,7 +203,7 @@ async def a_normal_call(port: int) -> None:
     assert await one_call(port, pieces_) is None
 
 
-@fuzz_settings(scale=0.5)
+@fuzz_settings()
 @given(batch=st.lists(calls(), min_size=CONNECTIONS, max_size=CONNECTIONS))
 def test_the_hotline_ends_every_connection_cleanly(fuzz_gateway, error_log, batch):
     gateway: Any = fuzz_gateway
