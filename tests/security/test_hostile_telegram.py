@@ -22,7 +22,15 @@ NESTED_LIST = (
 )
 
 
-@pytest.mark.parametrize("body", [b"null", b"1", b"[]", b'"update"', b"[{}]", NESTED_LIST])
+FAR_DATE = (
+    b'{"update_id": 2, "message": {"message_id": 1, "date": -2.6e+254,'
+    b' "chat": {"id": 9, "type": "private"}, "text": "hi"}}'
+)
+
+
+@pytest.mark.parametrize(
+    "body", [b"null", b"1", b"[]", b'"update"', b"[{}]", NESTED_LIST, FAR_DATE]
+)
 async def test_json_that_is_no_update_is_refused(monkeypatch, tmp_path, body):
     fake = FakeTelegram()
     await fake.start()
