@@ -85,6 +85,19 @@ class SpeaksSilence(Synthesiser):
         pass
 
 
+class TelegramAsBadRequests(FakeTelegram):
+    """The fake Bot API, answering parameters it cannot read as Telegram does
+    (400, "Bad Request") instead of failing: the fuzzed updates carry chat ids
+    no real chat has, and the gateway's answers to them go back here."""
+
+    async def _method(self, request: web.Request) -> web.Response:
+        try:
+            return await super()._method(request)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            refusal = {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+            return web.json_response(refusal, status=400)
+
+
 class Converter:
     """ffmpeg and sox for every `real_every`-th upload, a WAV reader in this
     process for the rest.
@@ -179,7 +192,7 @@ class Gateway:
         wechat_api = FakeWeChat(WECHAT_APP_ID, "fuzz-secret")
         await wechat_api.start()
         self._stack.push_async_callback(wechat_api.close)
-        telegram_api = FakeTelegram()
+        telegram_api = TelegramAsBadRequests()
         await telegram_api.start()
         self._stack.push_async_callback(telegram_api.close)
         hotline_port = free_port()
