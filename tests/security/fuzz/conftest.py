@@ -29,17 +29,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(line)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fuzz_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """The gateways every fuzz target attacks, started once for the session."""
+    """The gateways a fuzz target attacks, one set per module: the tests after
+    the fuzz suite run without them (and with their loggers as they were)."""
     with running_gateway(tmp_path_factory.mktemp("fuzz"), REAL_FFMPEG_EVERY) as gateway:
         yield gateway
     # How many conversions the real ffmpeg and sox made (the rest: harness.Converter).
     converter = gateway.converter
-    figures(f"ffmpeg/sox (real, 1 in {converter.real_every})").inputs = converter.real_runs
+    figures(f"ffmpeg/sox (real, 1 in {converter.real_every})").inputs += converter.real_runs
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def error_log() -> Iterator[ErrorLog]:
     """ERROR records logged anywhere while the fuzzers run (see probe.ErrorLog)."""
     handler = ErrorLog()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import threading
 import wave
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -261,12 +262,30 @@ def running_gateway(tmp_path: Path, real_ffmpeg_every: int) -> Iterator[Gateway]
             gateway.stop()
 
 
+# Loggers that write a line per request or turn at INFO: fifty thousand
+# inputs' worth would cost the run more than the inputs do. Their errors still
+# reach the suite's ErrorLog.
+CHATTY_LOGGERS = ["aiohttp.access", "bot", "telegram", "httpx", "apscheduler", "voice"]
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    levels = {name: logging.getLogger(name).level for name in CHATTY_LOGGERS}
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
 @contextlib.contextmanager
 def _patched(real_ffmpeg_every: int) -> Iterator[Converter]:
     import pytest
 
     converter = Converter(real_ffmpeg_every)
-    with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch, _quiet():
         patch.setenv("PII_KEY", PII_KEY)
         # The engines are stood in after start (harness.Gateway._gateway): not loaded.
         patch.setattr(SpeechEngines, "start_loading", lambda self: None)
