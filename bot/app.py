@@ -37,6 +37,7 @@ from bot.continuation import Continuations
 from bot.handoff_relay import HandoffRelay
 from bot.limits import MAX_REQUEST_BYTES, limits_middleware
 from bot.rasa_client import RasaClient
+from bot.refusals import refusals_in_chinese
 from bot.security_headers import security_headers
 from bot.speech import SpeechEngines
 from bot.stores import open_stores
@@ -52,6 +53,7 @@ def create_app(config: Config) -> web.Application:
         client_max_size=MAX_REQUEST_BYTES,
         middlewares=[
             security_headers,
+            refusals_in_chinese,
             limits_middleware(config.rate_limits(), config.trusted_proxies),
         ],
     )

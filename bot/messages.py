@@ -250,6 +250,8 @@ SENDER_FROM_ELSEWHERE = (
 CHAT_MESSAGE_RULE = "message 必须是字符串"
 CHAT_METADATA_RULE = "metadata 必须是 JSON 对象"
 CHAT_NOT_JSON = "请求体不是合法的 JSON"
+REQUEST_TOO_LARGE = "请求太大了，超过了这个接口允许的大小。文字请分成几段发送，录音请分几次说"
+CHAT_NOT_TEXT = "请求体里有不能作为文字的字符（单独的 UTF-16 代理项），请用 UTF-8 编码发送"
 UPDATES_QUERY_RULE = (
     "after 必须是不小于 0 的整数；sender（只有持有 API 令牌的服务器可以指定）为 1 到 128 个字符"
 )

@@ -49,6 +49,7 @@ from aiohttp import web
 
 from bot import handoff_relay
 from bot.appkeys import SPEECH_ENGINES, TURNS
+from bot.json_body import BadJsonBody, read_json
 from bot.messages import (
     NOT_HEARD_REPLY,
     SAY_BODY_RULE,
@@ -259,8 +260,8 @@ async def say(request: web.Request) -> web.Response:
         return speaker
     sender = speaker.sender
     try:
-        body = await request.json()
-    except ValueError:
+        body = await read_json(request)
+    except BadJsonBody:
         body = None
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str):

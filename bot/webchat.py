@@ -14,11 +14,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.appkeys import RASA, RELAY, TURNS
+from bot.json_body import BadJsonBody, read_json
 from bot.messages import (
     CHAT_BODY_RULE,
     CHAT_MESSAGE_RULE,
     CHAT_METADATA_RULE,
-    CHAT_NOT_JSON,
     CHAT_SENDER_RULE,
     DOWNLOAD_FORM,
     DOWNLOAD_LARGE_PRINT,
@@ -76,10 +76,9 @@ async def chat(request: web.Request) -> web.Response:
     (bot/web_identity.py): the cookie, an app's token, or a new one; a `sender`
     in the body only from a trusted server holding GATEWAY_API_TOKEN."""
     try:
-        named, message, metadata = parse_chat_request(await request.json())
-    except ValueError as error:  # JSONDecodeError and BadChatRequest
-        reason = str(error) if isinstance(error, BadChatRequest) else CHAT_NOT_JSON
-        return json_response({"error": reason}, status=400)
+        named, message, metadata = parse_chat_request(await read_json(request))
+    except (BadJsonBody, BadChatRequest) as error:
+        return json_response({"error": str(error)}, status=400)
     speaker = speaker_of(request, named)
     replies = await request.app[TURNS].handle(
         speaker.sender, message, metadata, client=client_address(request)

@@ -43,6 +43,11 @@ TELEPHONE_SAMPLE_RATE = 8000
 # turn, is 11 MB; compressed formats are a fraction of that. Larger uploads
 # are refused before ffmpeg spends any time on them.
 MAX_INPUT_BYTES = 16 * 1024 * 1024
+# The highest rate any microphone or browser records at. A WAV header declaring
+# more is not a recording: ffmpeg's resampler spent ten seconds and tried to
+# allocate gigabytes for a 47-byte file declaring 202 MHz (found by the fuzz
+# suite, tests/security/fuzz), holding one of the few converter slots.
+MAX_INPUT_SAMPLE_RATE = 384_000
 # Decoding a minute of audio takes a fraction of a second; an ffmpeg that
 # takes longer is stuck on a hostile file and must not hold the turn.
 FFMPEG_TIMEOUT_SECONDS = 20
@@ -65,6 +70,9 @@ async def to_pcm(data: bytes, sample_rate: int) -> bytes:
         raise UnreadableAudio(EMPTY_MESSAGE, "no audio bytes")
     if len(data) > MAX_INPUT_BYTES:
         raise AudioTooLong(TOO_LARGE_MESSAGE, f"{len(data)} bytes of audio")
+    declared = declared_wav_rate(data)
+    if declared is not None and not 0 < declared <= MAX_INPUT_SAMPLE_RATE:
+        raise UnreadableAudio(UNREADABLE_MESSAGE, f"a WAV header declaring {declared} Hz")
     # Decode a little past the limit, so that a longer recording is told
     # apart from one exactly at the limit without decoding all of it.
     amr_type = _amr_type(data)
@@ -134,6 +142,22 @@ def pcm_as_float(pcm: bytes, sample_rate: int, target_rate: int) -> np.ndarray:
         return audio
     common = gcd(sample_rate, target_rate)
     return resample_poly(audio, target_rate // common, sample_rate // common).astype(np.float32)
+
+
+def declared_wav_rate(data: bytes) -> int | None:
+    """The sample rate a RIFF/WAVE file's fmt chunk declares; None when it is not
+    WAV or the chunk is not there to read (ffmpeg then judges the file)."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    position = 12
+    while position + 8 <= len(data):
+        size = int.from_bytes(data[position + 4 : position + 8], "little")
+        if data[position : position + 4] == b"fmt ":
+            # format tag (2 bytes) and channels (2), then the rate (4)
+            rate = data[position + 12 : position + 16]
+            return int.from_bytes(rate, "little") if len(rate) == 4 else None
+        position += 8 + size + (size & 1)  # chunks are padded to even sizes
+    return None
 
 
 def _amr_type(data: bytes) -> str | None:

@@ -168,7 +168,11 @@ class Call:
             await self._hang_up()
             return self.record
         if call_id is None:
-            return self.record  # connected and went away: nothing to record
+            # Connected and went away, or hung up before its UUID: nothing to
+            # record, but the socket is closed all the same (it was left open,
+            # one leaked connection each; found by the fuzz suite).
+            await self._hang_up()
+            return self.record
         self.sender, self.call_id = HOTLINE.sender(str(call_id)), call_id
         log.info("hotline call start call=%s", pseudonym(self.sender))
         self.person.start(call_id)
@@ -361,15 +365,21 @@ class Call:
         while True:
             waiting = asyncio.ensure_future(self.events.get())
             hung_up = asyncio.ensure_future(self.hung_up.wait())
-            done, _ = await asyncio.wait(
-                {waiting, hung_up},
-                timeout=self.settings.silence_seconds if timeout is None else timeout,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            hung_up.cancel()
+            try:
+                done, _ = await asyncio.wait(
+                    {waiting, hung_up},
+                    timeout=self.settings.silence_seconds if timeout is None else timeout,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                # Also when the call is cancelled while waiting: a helper left
+                # pending was destroyed with the call ("Task was destroyed but it
+                # is pending!", found by the fuzz suite).
+                hung_up.cancel()
+                if not waiting.done():
+                    waiting.cancel()
             if waiting in done:
                 return waiting.result()
-            waiting.cancel()
             if self.hung_up.is_set():
                 raise CallEnded
             if self.utterance is None:  # not in the middle of speaking

@@ -1,0 +1,53 @@
+"""The Telegram webhook under JSON that is no update: the fuzz suite
+(tests/security/fuzz) found null, numbers and lists answered with 500, at the
+top and where an update holds an object."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.telegram import TELEGRAM
+from bot.telegram.webhook import PATH, SECRET_HEADER
+from tests.security.gateway import database, gateway
+from tests.support.fake_telegram import TOKEN, FakeTelegram
+
+SECRET = "hostile-test-secret"
+
+
+NESTED_LIST = (
+    b'{"update_id": 1, "callback_query": {"id": "q", "chat_instance": "c", "data": "1",'
+    b' "from": {"id": 2, "is_bot": false, "first_name": "a"}, "message": [1]}}'
+)
+
+
+FAR_DATE = (
+    b'{"update_id": 2, "message": {"message_id": 1, "date": -2.6e+254,'
+    b' "chat": {"id": 9, "type": "private"}, "text": "hi"}}'
+)
+
+
+@pytest.mark.parametrize(
+    "body", [b"null", b"1", b"[]", b'"update"', b"[{}]", NESTED_LIST, FAR_DATE]
+)
+async def test_json_that_is_no_update_is_refused(monkeypatch, tmp_path, body):
+    fake = FakeTelegram()
+    await fake.start()
+    config = {
+        "telegram_token": TOKEN,
+        "telegram_api_base": fake.api_base,
+        "telegram_webhook_url": "https://legal-aid.example/telegram/webhook",
+        "telegram_webhook_secret": SECRET,
+    }
+    try:
+        async with gateway(monkeypatch, database(tmp_path), **config) as (app, client):
+            for _ in range(100):
+                if app[TELEGRAM].running:
+                    break
+                await asyncio.sleep(0.1)
+            headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+            response = await client.post(PATH, data=body, headers=headers)
+            assert response.status == 400
+    finally:
+        await fake.close()
