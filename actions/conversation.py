@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import slots
 from actions.continuation import continuation_request
 from actions.matters import acknowledge, matter_entity
-from actions.no_repeat import previous_bot_turn, previous_response
+from actions.no_repeat import MISUNDERSTOOD, previous_bot_turn, previous_response
 from actions.voice import speaks_replies
 
 SPEECH_RATES = ["slow", "normal", "fast"]
@@ -87,12 +87,14 @@ class ActionChangeSpeechRate(Action):
         return [SlotSet(slot, value) for slot, value in changed.items()]
 
 
-# The fallback's steps: rephrase, then a person or 12348, then the same in other
-# words; never the same reply twice in a row (issue 25).
+# The fallback's steps: rephrase; after two misunderstandings in a row (this
+# one, and a rephrase, an open question or an out-of-scope answer before it), a
+# person or 12348; then those two in turn, never the same reply twice (issue 25).
+FALLBACK_FIRST = "utter_please_rephrase"
 FALLBACK_NEXT = {
-    None: "utter_please_rephrase",
-    "utter_please_rephrase": "utter_fallback_offer_human",
+    **dict.fromkeys(MISUNDERSTOOD, "utter_fallback_offer_human"),
     "utter_fallback_offer_human": "utter_fallback_last",
+    "utter_matter_offer_human": "utter_fallback_last",
     "utter_fallback_last": "utter_fallback_offer_human",
 }
 
@@ -114,7 +116,7 @@ class ActionTwoStageFallback(Action):
         if matter_entity(tracker) is not None:
             return acknowledge(dispatcher, tracker)
         previous = previous_response(tracker)
-        dispatcher.utter_message(response=FALLBACK_NEXT.get(previous, FALLBACK_NEXT[None]))
+        dispatcher.utter_message(response=FALLBACK_NEXT.get(previous, FALLBACK_FIRST))
         return []
 
 

@@ -23,7 +23,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
-from actions.no_repeat import previous_response, previous_text
+from actions.no_repeat import MISUNDERSTOOD, previous_response, previous_text
 from actions.voice import is_voice, source_line
 from legal_aid.policy_data import load_policy_file
 
@@ -140,9 +140,13 @@ def ask_back(
     choices = [c for c in entity.get("choices") or [] if c in matter_types()]
     if len(choices) >= 2:
         return ask_which_matter(dispatcher, tracker, choices)
-    if previous_response(tracker) == OPEN_QUESTION:
-        # Asked once already and still nothing likely: a person can sort it out.
+    previous = previous_response(tracker)
+    if previous in MISUNDERSTOOD:
+        # Not understood once already and still nothing likely: a person can sort it out.
         dispatcher.utter_message(response="utter_matter_offer_human")
+        return []
+    if previous == "utter_matter_offer_human":
+        dispatcher.utter_message(response="utter_fallback_last")
         return []
     dispatcher.utter_message(response=OPEN_QUESTION)
     return []

@@ -13,6 +13,12 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+# Replies that say the assistant did not understand: two in a row, and the next
+# one offers a person or 12348.
+MISUNDERSTOOD = frozenset(
+    {"utter_please_rephrase", "utter_ask_what_happened", "utter_out_of_scope"}
+)
+
 
 def previous_bot_turn(tracker: Tracker) -> list[dict[str, Any]]:
     """The bot messages that answered the user's previous message."""
@@ -60,3 +66,10 @@ def ran_before(tracker: Tracker, action: str) -> bool:
         if event.get("event") == "action" and event.get("name") == action:
             return True
     return False
+
+
+def vary(tracker: Tracker, response: str, instead: str) -> str:
+    """`response`, or `instead` when the last turn said it: a form's "not understood"
+    before the same question again would otherwise be the same reply twice."""
+    said = {(m.get("metadata") or {}).get("utter_action") for m in previous_bot_turn(tracker)}
+    return instead if response in said else response
