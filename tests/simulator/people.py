@@ -45,6 +45,11 @@ class Person:
         self.random = random.Random(self.seed)
 
     @property
+    def everyone(self) -> dict[str, str]:
+        """What anybody answers about their own life (the templates' `everyone`)."""
+        return self.templates.get("everyone") or {}
+
+    @property
     def about(self) -> dict[str, Any]:
         return self.templates["goals"][self.goal]
 
@@ -64,7 +69,7 @@ class Person:
         return self.random.choice(self.about["question"])
 
     def yes(self) -> str:
-        return self.random.choice(self.templates["yes"])
+        return self.random.choice(self.templates["agree"])
 
     def remark(self) -> str:
         return self.random.choice(self.templates["remarks"])

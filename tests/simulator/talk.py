@@ -137,7 +137,7 @@ def next_message(person: Person, replies: list[dict], now: dict, used: set[str])
     asking = slots.get("requested_slot")
     if (now.get("active_loop") or {}).get("name") and asking:
         # "您遇到的是什么事？" is answered with the story.
-        facts = {"matter_type": person.story["story"], **person.story["facts"]}
+        facts = {"matter_type": person.story["story"], **person.everyone, **person.story["facts"]}
         return facts.get(asking) or DEFAULT_ANSWERS.get(asking) or UNKNOWN
     if slots.get("handoff_consent_asked"):
         return "同意"
