@@ -193,8 +193,11 @@ class ValidateEligibilityForm(FormValidationAction):
                 dispatcher.utter_message(response=vary(tracker, MATTER_MISSED, MATTER_HELP))
             return {fact: matter}
         if not asked:
-            # Filled by an entity before the form asked: keep it only if it is valid.
-            return {fact: value if _is_valid(fact, value) else None}
+            # Filled by an entity before the form asked ("我七十二了"): read as the
+            # answer to its question would be; kept only if valid.
+            if isinstance(value, str) and not _is_valid(fact, value):
+                value = parse_answer(fact, value, None)
+            return {fact: value if value is not None and _is_valid(fact, value) else None}
         interruption = self._interruption(fact, dispatcher, tracker, domain)
         if interruption is not None:
             return interruption
