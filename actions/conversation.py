@@ -1,4 +1,4 @@
-"""Conversation mechanics: repeat, speech rate, fallback, read on, start over."""
+"""Conversation mechanics: repeat, speech rate, fallback, start over."""
 
 from __future__ import annotations
 
@@ -11,26 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import slots
 from actions.continuation import continuation_request
 from actions.matters import acknowledge, matter_entity
+from actions.no_repeat import MISUNDERSTOOD, previous_bot_turn, previous_response
 from actions.voice import speaks_replies
 
 SPEECH_RATES = ["slow", "normal", "fast"]
 SPEECH_REQUESTS = frozenset({"repeat", "speak_slower", "speak_faster"})
 SPEECH_REQUEST_CONFIDENCE = 0.8
-READ_ON_QUESTION = "要继续听吗？"
-
-
-def previous_bot_turn(tracker: Tracker) -> list[dict[str, Any]]:
-    """The bot messages that answered the user's previous message."""
-    turn: list[dict[str, Any]] = []
-    users_seen = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users_seen += 1
-            if users_seen == 2:
-                break
-        elif event.get("event") == "bot" and users_seen == 1:
-            turn.append(event)
-    return list(reversed(turn))
 
 
 class ActionRepeatLast(Action):
@@ -101,8 +87,21 @@ class ActionChangeSpeechRate(Action):
         return [SlotSet(slot, value) for slot, value in changed.items()]
 
 
+# The fallback's steps: rephrase; after two misunderstandings in a row (this
+# one, and a rephrase, an open question or an out-of-scope answer before it), a
+# person or 12348; then those two in turn, never the same reply twice (issue 25).
+FALLBACK_FIRST = "utter_please_rephrase"
+FALLBACK_NEXT = {
+    **dict.fromkeys(MISUNDERSTOOD, "utter_fallback_offer_human"),
+    "utter_fallback_offer_human": "utter_fallback_last",
+    "utter_matter_offer_human": "utter_fallback_last",
+    "utter_fallback_last": "utter_fallback_offer_human",
+}
+
+
 class ActionTwoStageFallback(Action):
-    """First "please rephrase, for example…"; the second time in a row, a person.
+    """First "please rephrase, for example…"; the second time in a row, a person
+    or 12348; after that those two in turn, so nothing is said twice in a row.
 
     A message whose intent was unclear but which tells a legal problem (the
     matter-type extractor marked it) is answered as a problem instead: its
@@ -116,34 +115,8 @@ class ActionTwoStageFallback(Action):
     ) -> list[dict[str, Any]]:
         if matter_entity(tracker) is not None:
             return acknowledge(dispatcher, tracker)
-        intents = [
-            (e.get("parse_data") or {}).get("intent", {}).get("name")
-            for e in tracker.events
-            if e.get("event") == "user"
-        ]
-        second_in_a_row = intents[-2:] == ["nlu_fallback", "nlu_fallback"]
-        dispatcher.utter_message(
-            response="utter_fallback_offer_human" if second_in_a_row else "utter_please_rephrase"
-        )
-        return []
-
-
-class ActionAffirmOrContinue(Action):
-    """A "yes": reads on when the last answer asked "要继续听吗？", else moves on."""
-
-    def name(self) -> str:
-        return "action_affirm_or_continue"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        last = previous_bot_turn(tracker)
-        if last and (last[-1].get("text") or "").endswith(READ_ON_QUESTION):
-            response = (last[-1].get("metadata") or {}).get("utter_action")
-            if f"{response}_more" in domain.get("responses", {}):
-                dispatcher.utter_message(response=f"{response}_more")
-                return []
-        dispatcher.utter_message(response="utter_anything_else")
+        previous = previous_response(tracker)
+        dispatcher.utter_message(response=FALLBACK_NEXT.get(previous, FALLBACK_FIRST))
         return []
 
 

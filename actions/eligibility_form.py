@@ -23,6 +23,7 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions import slots
 from actions.conversation import speech_request
+from actions.no_repeat import vary
 from legal_aid.eligibility import FactError, assess, load_ruleset
 from legal_aid.eligibility.answers import (
     grouped_facts,
@@ -62,6 +63,13 @@ DECLINE = "decline_answer"
 # an answer misheard as one of them ("是第一次" as start_over) is still read.
 LEAVING_INTENTS = frozenset({"ask_human", "start_over"})
 LEAVING_CONFIDENCE = 0.8
+# "Not understood" before the question again; the second time in a row, the
+# way to a person instead, so the same reply never comes twice (issue 25).
+MISSED = "utter_eligibility_not_understood"
+PLACE_MISSED = "utter_eligibility_place_not_understood"
+MATTER_MISSED = "utter_eligibility_matter_not_understood"
+MISSED_HELP = "utter_fallback_offer_human"
+MATTER_HELP = "utter_matter_offer_human"
 
 
 def _latest_intent(tracker: Tracker) -> str | None:
@@ -182,11 +190,14 @@ class ValidateEligibilityForm(FormValidationAction):
             if matter is None and asked and _leaving(tracker):
                 return {fact: None, slots.ELIGIBILITY_LEFT: _latest_intent(tracker)}
             if matter is None and asked:
-                dispatcher.utter_message(response="utter_eligibility_matter_not_understood")
+                dispatcher.utter_message(response=vary(tracker, MATTER_MISSED, MATTER_HELP))
             return {fact: matter}
         if not asked:
-            # Filled by an entity before the form asked: keep it only if it is valid.
-            return {fact: value if _is_valid(fact, value) else None}
+            # Filled by an entity before the form asked ("我七十二了"): read as the
+            # answer to its question would be; kept only if valid.
+            if isinstance(value, str) and not _is_valid(fact, value):
+                value = parse_answer(fact, value, None)
+            return {fact: value if value is not None and _is_valid(fact, value) else None}
         interruption = self._interruption(fact, dispatcher, tracker, domain)
         if interruption is not None:
             return interruption
@@ -208,7 +219,7 @@ class ValidateEligibilityForm(FormValidationAction):
             settled = [*(tracker.get_slot(slots.ELIGIBILITY_SETTLED) or []), fact]
             return {fact: None, slots.ELIGIBILITY_SETTLED: settled}
         if answer is None or not _is_valid(fact, answer):
-            dispatcher.utter_message(response="utter_eligibility_not_understood")
+            dispatcher.utter_message(response=vary(tracker, MISSED, MISSED_HELP))
             return {fact: None}
         return {fact: answer}
 
@@ -239,7 +250,7 @@ class ValidateEligibilityForm(FormValidationAction):
         if answers is None:
             if _leaving(tracker):
                 return {fact: None, slots.ELIGIBILITY_LEFT: _latest_intent(tracker)}
-            dispatcher.utter_message(response="utter_eligibility_not_understood")
+            dispatcher.utter_message(response=vary(tracker, MISSED, MISSED_HELP))
             return {fact: None}
         unknown = {name for name in answers if tracker.get_slot(name) is None}
         return {name: value for name, value in answers.items() if name in unknown | {fact}}
@@ -257,7 +268,7 @@ class ValidateEligibilityForm(FormValidationAction):
         if place is None and _leaving(tracker):
             return {slots.CASE_LOCATION: None, slots.ELIGIBILITY_LEFT: _latest_intent(tracker)}
         if place is None:
-            dispatcher.utter_message(response="utter_eligibility_place_not_understood")
+            dispatcher.utter_message(response=vary(tracker, PLACE_MISSED, MISSED_HELP))
         return {slots.CASE_LOCATION: place}
 
     def _matter(self, value: Any, tracker: Tracker) -> str | None:
@@ -282,7 +293,7 @@ class ValidateEligibilityForm(FormValidationAction):
         if place is None and _leaving(tracker):
             return {slots.REGION: None, slots.ELIGIBILITY_LEFT: _latest_intent(tracker)}
         if place is None:
-            dispatcher.utter_message(response="utter_eligibility_place_not_understood")
+            dispatcher.utter_message(response=vary(tracker, PLACE_MISSED, MISSED_HELP))
             return {slots.REGION: None}
         return {slots.REGION: place.policy_region, slots.PLACE: place.name}
 

@@ -29,6 +29,7 @@ from actions.conversation import speech_request
 from actions.eligibility_form import LEAVING_INTENTS as ELIGIBILITY_LEAVING
 from actions.eligibility_form import said_clearly
 from actions.matters import matter_name
+from actions.no_repeat import vary
 from actions.voice import is_voice
 from legal_aid.eligibility.answers import is_decline, parse_answer, parse_yes_no
 from legal_aid.intake import validation
@@ -268,7 +269,10 @@ class ValidateIntakeForm(FormValidationAction):
             return {slot: None, slots.INTAKE_LEFT: intent}
         dispatcher.messages.extend(reading.messages)
         if parsed is None and declined and slot != slots.INTAKE_CONSENT:
-            dispatcher.utter_message(response="utter_intake_required_field")
+            # Declined twice in a row: the ways out instead of the same words again.
+            dispatcher.utter_message(
+                response=vary(tracker, "utter_intake_required_field", "utter_intake_stuck")
+            )
             return {slot: None}
         if parsed is None:
             return self._missed(slot, dispatcher, tracker)
@@ -436,7 +440,9 @@ def _read_county(text: str, intent: str | None, t: Tracker, d: CollectingDispatc
 def _read_matter(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
     matter = next(t.get_latest_entity_values("matter_type"), None)
     if matter is None:
-        d.utter_message(response="utter_eligibility_matter_not_understood")
+        d.utter_message(
+            response=vary(t, "utter_eligibility_matter_not_understood", "utter_matter_offer_human")
+        )
         return None
     return {slots.MATTER_TYPE: matter, slots.MATTER_CONFIRMED: None}
 

@@ -23,6 +23,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
+from actions.no_repeat import MISUNDERSTOOD, previous_response, previous_text
 from actions.voice import is_voice, source_line
 from legal_aid.policy_data import load_policy_file
 
@@ -91,19 +92,6 @@ def either_or(names: list[str]) -> str:
     return f"{'、'.join(names[:-1])}，还是{names[-1]}"
 
 
-def previous_response(tracker: Tracker) -> str | None:
-    """The response the assistant last answered with, before the latest message."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif event.get("event") == "bot" and seen_user:
-            return (event.get("metadata") or {}).get("utter_action")
-    return None
-
-
 def acknowledge(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
     """The reply to a described problem: the matter said back, or the question back."""
     entity = matter_entity(tracker) or {}
@@ -138,6 +126,9 @@ def say_matter(
         # The other part of a two-part message, offered once the first is answered.
         text += f"\n您还说到了{'、'.join(choice_name(m) for m in pending)}，想接着问可以点它。"
         buttons = [*(choice_button(m) for m in pending), *buttons]
+    if text == previous_text(tracker):
+        # The same story told again: the matter is understood; the step is what is missing.
+        text = f"好的，还是{about['said_zh']}。您想先做哪一项？"
     dispatcher.utter_message(text=text, buttons=buttons)
     return [SlotSet(slots.MATTER_TYPE, matter), SlotSet(slots.OTHER_MATTERS, pending or None)]
 
@@ -149,9 +140,13 @@ def ask_back(
     choices = [c for c in entity.get("choices") or [] if c in matter_types()]
     if len(choices) >= 2:
         return ask_which_matter(dispatcher, tracker, choices)
-    if previous_response(tracker) == OPEN_QUESTION:
-        # Asked once already and still nothing likely: a person can sort it out.
+    previous = previous_response(tracker)
+    if previous in MISUNDERSTOOD:
+        # Not understood once already and still nothing likely: a person can sort it out.
         dispatcher.utter_message(response="utter_matter_offer_human")
+        return []
+    if previous == "utter_matter_offer_human":
+        dispatcher.utter_message(response="utter_fallback_last")
         return []
     dispatcher.utter_message(response=OPEN_QUESTION)
     return []

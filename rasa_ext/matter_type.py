@@ -116,6 +116,7 @@ class MatterTypeExtractor(CharNgramClassifierComponent, EntityExtractorMixin):
                 "start_over",
                 "ask_why",
                 "decline_answer",
+                "choose_option",
             ],
         }
 

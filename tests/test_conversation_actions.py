@@ -6,12 +6,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import (
-    ActionAffirmOrContinue,
     ActionChangeSpeechRate,
     ActionRepeatLast,
     ActionTwoStageFallback,
 )
 from actions.matters import ActionAcknowledgeMatter
+from actions.offers import ActionTakeOffer
 from actions.safety import ActionSafetyFirst
 from actions.voice import source_line
 
@@ -91,15 +91,20 @@ async def test_speech_rate_steps_and_stops_at_the_ends():
     assert events == [] and messages[0]["response"] == "utter_speaking_slowest"
 
 
-async def test_fallback_twice_in_a_row_offers_a_person():
+async def test_fallback_twice_in_a_row_offers_a_person_and_never_says_the_same_twice():
     once, _ = await run(
         ActionTwoStageFallback(), [user("你好", "greet"), user("呃", "nlu_fallback")]
     )
     assert once[0]["response"] == "utter_please_rephrase"
-    twice, _ = await run(
-        ActionTwoStageFallback(), [user("呃", "nlu_fallback"), user("啊", "nlu_fallback")]
-    )
+    said = [user("呃", "nlu_fallback"), bot("不好意思，我没听明白。", "utter_please_rephrase")]
+    twice, _ = await run(ActionTwoStageFallback(), [*said, user("啊", "nlu_fallback")])
     assert twice[0]["response"] == "utter_fallback_offer_human"
+    said += [
+        user("啊", "nlu_fallback"),
+        bot("抱歉，我还是没弄明白。", "utter_fallback_offer_human"),
+    ]
+    third, _ = await run(ActionTwoStageFallback(), [*said, user("哦", "nlu_fallback")])
+    assert third[0]["response"] == "utter_fallback_last"
 
 
 async def test_yes_after_read_on_question_reads_on():
@@ -108,14 +113,17 @@ async def test_yes_after_read_on_question_reads_on():
         bot("法律援助主要有这几种：……要继续听吗？", "utter_forms_of_aid"),
         user("要", "affirm", channel="voice"),
     ]
-    messages, _ = await run(ActionAffirmOrContinue(), events)
+    messages, _ = await run(ActionTakeOffer(), events)
     assert messages[0]["response"] == "utter_forms_of_aid_more"
 
 
-async def test_yes_otherwise_moves_on():
+async def test_yes_with_nothing_offered_moves_on_and_never_twice_the_same_way():
     events = [user("有哪些形式", "forms_of_aid"), bot("1. 法律咨询", "utter_forms_of_aid")]
-    messages, _ = await run(ActionAffirmOrContinue(), [*events, user("好", "affirm")])
+    messages, _ = await run(ActionTakeOffer(), [*events, user("好", "affirm")])
     assert messages[0]["response"] == "utter_anything_else"
+    events += [user("好", "affirm"), bot("好的。还有什么可以帮您？", "utter_anything_else")]
+    messages, _ = await run(ActionTakeOffer(), [*events, user("嗯", "affirm")])
+    assert messages[0]["response"] == "utter_anything_else_again"
 
 
 async def test_matter_acknowledged_for_the_ear_on_voice():

@@ -136,7 +136,7 @@ def _matches(name: str, text: str) -> list[str]:
 
 
 def test_regex_names() -> None:
-    assert set(_regexes()) == {"money", "duration", "disability_grade"}
+    assert set(_regexes()) == {"money", "duration", "disability_grade", "age"}
 
 
 MONEY = [
@@ -291,6 +291,28 @@ def test_rasa_loads_the_lookups() -> None:
 
     data = load_data(str(LOOKUPS_DIR))
     assert {t["name"] for t in data.lookup_tables} == {"region", "relation", "disability_category"}
-    assert {r["name"] for r in data.regex_features} == {"money", "duration", "disability_grade"}
+    assert {r["name"] for r in data.regex_features} == {
+        "money",
+        "duration",
+        "disability_grade",
+        "age",
+    }
     assert data.entity_synonyms["我妈"] == "mother"
     assert data.entity_synonyms["坐轮椅"] == "physical"
+
+
+# The person's own age told in a story; never a child's, a count or a duration.
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("我七十二了，三个儿子都不给赡养费", ["七十二了"]),
+        ("我今年七十三岁", ["今年七十三岁"]),
+        ("俺都八十了", ["都八十了"]),
+        ("我72岁了", ["72岁了"]),
+        ("我儿子15岁", []),
+        ("我三个儿子", []),
+        ("我十个月没发工资", []),
+    ],
+)
+def test_age_regex(text: str, found: list[str]) -> None:
+    assert _matches("age", text) == found

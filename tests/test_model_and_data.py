@@ -24,7 +24,7 @@ def responses_uttered_by_actions() -> set[str]:
     source = "\n".join(p.read_text() for p in (PROJECT_DIR / "actions").glob("*.py"))
     named = set(re.findall(r'"(utter_\w+)"', source))
     domain = (PROJECT_DIR / "domain.yml").read_text()
-    # action_affirm_or_continue reads on with "<response>_more".
+    # action_take_offer reads on with "<response>_more".
     read_on = set(re.findall(r"^  (utter_\w+_more):", domain, re.MULTILINE))
     # A form asks for each of its slots with utter_ask_<slot>, and the eligibility
     # form answers "为什么问这个" with utter_why_<slot>.
