@@ -16,6 +16,7 @@ import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from bot.console.session import SESSION_COOKIE, SESSION_SECONDS, Signer
+from bot.web_identity import SENDER_COOKIE
 from legal_aid.times import CHINA_TIME
 from store.crypto import KeyRing, new_key_entry
 from store.handoff import HandoffRequest, HandoffSummary, LawyerDetails
@@ -135,6 +136,12 @@ def actions(centre: Centre, reference: str) -> list[tuple[str, str, str]]:
 
 
 # Authorization ------------------------------------------------------------------------------------
+
+
+def sender_of_page(page: Page) -> str:
+    """Who the page speaks as: the gateway's signed cookie holds `sender.signature`."""
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == SENDER_COOKIE]
+    return cookie["value"].rpartition(".")[0]
 
 
 def test_without_a_session_every_page_sends_to_the_login_page(centre):
@@ -401,7 +408,9 @@ def test_a_lawyer_takes_a_conversation_by_keyboard(centre, browser):
         # A ticket that arrives while the page is open comes by WebSocket, announced.
         newcomer, _ = centre.ticket()
         page.wait_for_selector(f"#queue-rows >> text={newcomer}", timeout=15_000)
-        page.wait_for_function("document.getElementById('queue-live').textContent.includes('新来')")
+        page.wait_for_function(
+            "() => document.getElementById('queue-live').textContent.includes('新来')"
+        )
         screenshot(page, "console-queue.png")
 
         tab_to(page, lambda f: f["text"] == f"接待 {reference}")
@@ -424,7 +433,7 @@ def test_a_lawyer_takes_a_conversation_by_keyboard(centre, browser):
         # The person answers: the open page shows it without a reload, announced.
         centre.relay.add_person_message(conversation, "好的，谢谢律师")
         page.wait_for_function(
-            "document.getElementById('messages-live').textContent.includes('好的，谢谢律师')",
+            "() => document.getElementById('messages-live').textContent.includes('好的，谢谢律师')",
             timeout=20_000,
         )
         audit(page, "ticket with new message")
@@ -451,10 +460,9 @@ def test_a_web_chat_person_and_a_lawyer_talk_in_two_windows(centre, browser, sta
         say_in_page(person, "包工头拖欠我三个月工资")
         asked = say_in_page(person, "转人工")
         assert any("您同意转给律师吗" in text for text in asked)
-        assert (
-            centre.tickets.open_ticket_for(person.evaluate("localStorage.getItem('fayuan-sender')"))
-            is None
-        ), "nothing goes to a lawyer before the person agrees"
+        assert centre.tickets.open_ticket_for(sender_of_page(person)) is None, (
+            "nothing goes to a lawyer before the person agrees"
+        )
         # The person agrees with the reply button, by keyboard.
         before = person.locator("#log .msg.bot").count()
         agree = person.get_by_role("button", name="同意，转给律师")
@@ -467,7 +475,7 @@ def test_a_web_chat_person_and_a_lawyer_talk_in_two_windows(centre, browser, sta
         )
         said = person.locator("#log .msg.bot").all_inner_texts()[before:]
         assert any("律师" in text for text in said)
-        sender = person.evaluate("localStorage.getItem('fayuan-sender')")
+        sender = sender_of_page(person)
         reference = centre.tickets.open_ticket_for(sender)
         assert reference is not None
 
@@ -487,7 +495,7 @@ def test_a_web_chat_person_and_a_lawyer_talk_in_two_windows(centre, browser, sta
         person.wait_for_selector(f"#log .msg.lawyer >> text={REPLY}", timeout=40_000)
         say_in_page(person, "好的，我这就拍照")
         lawyer.wait_for_function(
-            "document.getElementById('messages').textContent.includes('好的，我这就拍照')",
+            "() => document.getElementById('messages').textContent.includes('好的，我这就拍照')",
             timeout=30_000,
         )
         audit(person, "the person talking with a lawyer")

@@ -28,7 +28,7 @@ def report(stack) -> dict[tuple, Row]:
     rows: dict[tuple, Row] = {}
     failures = []
     for (path, channel), count in COUNTS.items():
-        outcomes = simulate(stack.rasa_url, path, channel, count, seed=25)
+        outcomes = simulate(stack.rasa_url, stack.rasa_token, path, channel, count, seed=25)
         name = f"{'held-out' if path == HELD_OUT else 'tuning'} {channel}"
         rows[(path, channel)] = row(name, outcomes)
         failures += [o for o in outcomes if not o.reached or o.repeats or o.dead_ends]

@@ -16,7 +16,7 @@ ELIGIBILITY_START = "几个简短的问题"
 
 class Person:
     def __init__(self, stack, channel: str) -> None:
-        self.rasa_url = stack.rasa_url
+        self.rasa_url, self.rasa_token = stack.rasa_url, stack.rasa_token
         self.channel = channel
         self.sender = f"forward-{uuid.uuid4().hex[:12]}"
         self.heard: list[str] = []
@@ -29,7 +29,7 @@ class Person:
         return text
 
     def slots(self) -> dict:
-        return state(self.rasa_url, self.sender)["slots"]
+        return state(self.rasa_url, self.sender, self.rasa_token)["slots"]
 
 
 @pytest.mark.parametrize("channel", [TEXT, VOICE])

@@ -225,7 +225,7 @@ def test_typing_a_choices_number_sends_that_choice(page):
 def test_repeat_and_slower_are_buttons_that_send_their_words(page):
     page.get_by_role("button", name="再说一遍").click()
     page.wait_for_function(
-        "document.querySelectorAll('#log .msg.bot').length > 0", timeout=REPLY_TIMEOUT_MS
+        "() => document.querySelectorAll('#log .msg.bot').length > 0", timeout=REPLY_TIMEOUT_MS
     )
     assert page.locator("#log .msg.user").first.inner_text() == "我：再说一遍"
     page.get_by_role("button", name="说慢一点").click()
@@ -383,7 +383,7 @@ def test_the_sender_cookie_is_signed_and_holds_no_message(browser, stack):
     page.goto(f"{stack.gateway_url}/")
     post_form(page, "我的电话是13812345678")
     (cookie,) = page.context.cookies()
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"  # bot/web_identity.py says why
     assert "13812345678" not in cookie["value"]
     forged = requests.get(
         f"{stack.gateway_url}/chat",

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,16 +19,20 @@ from tests.simulator.talk import Outcome, converse
 AT_ONCE = 3
 
 
-def simulate(rasa_url: str, path: Path, channel: str, count: int, seed: int) -> list[Outcome]:
+def simulate(
+    rasa_url: str, token: str, path: Path, channel: str, count: int, seed: int
+) -> list[Outcome]:
     crowd = people(path, channel, count, seed)
     with ThreadPoolExecutor(AT_ONCE) as pool:
-        return list(pool.map(lambda person: converse(rasa_url, person), crowd))
+        return list(pool.map(lambda person: converse(rasa_url, token, person), crowd))
 
 
 def main() -> None:
     rasa_url, count = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 40
+    token = os.environ.get("RASA_TOKEN", "")  # the running Rasa's (var/rasa.token)
     outcomes = {
-        channel: simulate(rasa_url, TUNING, channel, count, seed=25) for channel in (TEXT, VOICE)
+        channel: simulate(rasa_url, token, TUNING, channel, count, seed=25)
+        for channel in (TEXT, VOICE)
     }
     print(table([row(f"tuning {c}", o) for c, o in outcomes.items()]))
     for channel, group in outcomes.items():

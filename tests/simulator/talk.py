@@ -58,11 +58,12 @@ def say(rasa_url: str, sender: str, message: str, channel: str) -> list[dict[str
     return response.json()
 
 
-def state(rasa_url: str, sender: str) -> dict[str, Any]:
-    """The conversation's slots and active form (no events: cheap)."""
+def state(rasa_url: str, sender: str, token: str) -> dict[str, Any]:
+    """The conversation's slots and active form (no events: cheap). Rasa's HTTP
+    API wants its token (RASA_TOKEN); the webhooks do not."""
     response = requests.get(
         f"{rasa_url}/conversations/{sender}/tracker",
-        params={"include_events": "NONE"},
+        params={"include_events": "NONE", "token": token},
         timeout=60,
     )
     response.raise_for_status()
@@ -144,7 +145,7 @@ def next_message(person: Person, replies: list[dict], now: dict, used: set[str])
     return answer_offer(person, replies, used)
 
 
-def converse(rasa_url: str, person: Person) -> Outcome:
+def converse(rasa_url: str, token: str, person: Person) -> Outcome:
     """The whole conversation, until the goal is reached or MAX_TURNS."""
     outcome = Outcome(person)
     sender = f"sim-{uuid.uuid4().hex[:12]}"
@@ -162,7 +163,7 @@ def converse(rasa_url: str, person: Person) -> Outcome:
         if text and text == previous:
             outcome.repeats += 1
         previous = text
-        now = state(rasa_url, sender)
+        now = state(rasa_url, sender, token)
         if reached(person.goal, text, now.get("slots") or {}):
             outcome.reached = True
             return outcome

@@ -32,9 +32,11 @@ def launch_chromium(playwright: Playwright, args: list[str] | None = None) -> Br
 def audit(page: Page, state: str) -> None:
     """axe-core finds no WCAG 2.1 A/AA violation in the page as it is now."""
     # A mode switch fades its colours: measure contrast once the fade is over,
-    # not halfway between the two palettes.
+    # not halfway between the two palettes. (Predicates are functions, never
+    # expressions: Playwright evaluates an expression with eval, which the
+    # pages' CSP refuses.)
     page.wait_for_function(
-        "document.getAnimations().every(a => a.playState !== 'running')", timeout=5000
+        "() => document.getAnimations().every(a => a.playState !== 'running')", timeout=5000
     )
     # Evaluated by the browser's debugging protocol, not as a <script> tag: the
     # pages' Content-Security-Policy (bot/security_headers.py) refuses inline
