@@ -48,6 +48,9 @@ MAX_INPUT_BYTES = 16 * 1024 * 1024
 # allocate gigabytes for a 47-byte file declaring 202 MHz (found by the fuzz
 # suite, tests/security/fuzz), holding one of the few converter slots.
 MAX_INPUT_SAMPLE_RATE = 384_000
+# More channels than any recorder makes: a header declaring thousands kept the
+# converter busy past every bound (found by the fuzz suite).
+MAX_INPUT_CHANNELS = 8
 # Decoding a minute of audio takes a fraction of a second; an ffmpeg that
 # takes longer is stuck on a hostile file and must not hold the turn.
 FFMPEG_TIMEOUT_SECONDS = 20
@@ -73,6 +76,9 @@ async def to_pcm(data: bytes, sample_rate: int) -> bytes:
     declared = declared_wav_rate(data)
     if declared is not None and not 0 < declared <= MAX_INPUT_SAMPLE_RATE:
         raise UnreadableAudio(UNREADABLE_MESSAGE, f"a WAV header declaring {declared} Hz")
+    channels = declared_wav_channels(data)
+    if channels is not None and not 0 < channels <= MAX_INPUT_CHANNELS:
+        raise UnreadableAudio(UNREADABLE_MESSAGE, f"a WAV header declaring {channels} channels")
     # Decode a little past the limit, so that a longer recording is told
     # apart from one exactly at the limit without decoding all of it.
     amr_type = _amr_type(data)
@@ -147,16 +153,24 @@ def pcm_as_float(pcm: bytes, sample_rate: int, target_rate: int) -> np.ndarray:
 def declared_wav_rate(data: bytes) -> int | None:
     """The sample rate a RIFF/WAVE file's fmt chunk declares; None when it is not
     WAV or the chunk is not there to read (ffmpeg then judges the file)."""
+    return _fmt_field(data, 4, 4)  # after the format tag (2 bytes) and channels (2)
+
+
+def declared_wav_channels(data: bytes) -> int | None:
+    """The number of channels a RIFF/WAVE file's fmt chunk declares, or None."""
+    return _fmt_field(data, 2, 2)  # after the format tag (2 bytes)
+
+
+def _fmt_field(data: bytes, offset: int, size: int) -> int | None:
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         return None
     position = 12
     while position + 8 <= len(data):
-        size = int.from_bytes(data[position + 4 : position + 8], "little")
+        chunk_size = int.from_bytes(data[position + 4 : position + 8], "little")
         if data[position : position + 4] == b"fmt ":
-            # format tag (2 bytes) and channels (2), then the rate (4)
-            rate = data[position + 12 : position + 16]
-            return int.from_bytes(rate, "little") if len(rate) == 4 else None
-        position += 8 + size + (size & 1)  # chunks are padded to even sizes
+            field = data[position + 8 + offset : position + 8 + offset + size]
+            return int.from_bytes(field, "little") if len(field) == size else None
+        position += 8 + chunk_size + (chunk_size & 1)  # chunks are padded to even sizes
     return None
 
 
