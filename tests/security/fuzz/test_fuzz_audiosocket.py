@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -216,3 +217,7 @@ def test_the_hotline_ends_every_connection_cleanly(fuzz_gateway, error_log, batc
 
     problems = [p for p in gateway.run(attack()) if p] + error_log.take()
     assert not problems, "\n".join(problems[:5])
+
+
+# Minutes of generated input: the full suite's (CI), not ./dev test --fast.
+pytestmark = pytest.mark.stack

@@ -7,6 +7,7 @@ gateway still answers a plain message.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -103,3 +104,7 @@ def test_chat_answers_every_body(fuzz_gateway, error_log, batch):
 
     problems = gateway.run(attack()) + error_log.take()
     assert not problems, "\n".join(problems[:5])
+
+
+# Minutes of generated input: the full suite's (CI), not ./dev test --fast.
+pytestmark = pytest.mark.stack

@@ -16,6 +16,7 @@ import json
 import time
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -176,3 +177,7 @@ def test_telegram_webhook_answers_every_update(fuzz_gateway, error_log, batch):
 
     problems = gateway.run(attack()) + error_log.take()
     assert not problems, "\n".join(problems[:5])
+
+
+# Minutes of generated input: the full suite's (CI), not ./dev test --fast.
+pytestmark = pytest.mark.stack

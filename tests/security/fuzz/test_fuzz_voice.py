@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -125,3 +126,7 @@ def test_voice_upload_answers_every_recording(fuzz_gateway, error_log, batch):
 
     problems = gateway.run(attack()) + error_log.take()
     assert not problems, "\n".join(problems[:5])
+
+
+# Minutes of generated input: the full suite's (CI), not ./dev test --fast.
+pytestmark = pytest.mark.stack

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
@@ -217,3 +218,7 @@ def test_wechat_answers_every_callback(fuzz_gateway, error_log, batch):
 
     problems = gateway.run(attack()) + error_log.take()
     assert not problems, "\n".join(problems[:5])
+
+
+# Minutes of generated input: the full suite's (CI), not ./dev test --fast.
+pytestmark = pytest.mark.stack
