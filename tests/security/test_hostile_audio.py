@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import struct
-import time
 
 import pytest
 
+import voice.audio
 from bot.hotline import protocol
 from bot.hotline.call import Call, CallSettings
 from scripts.launcher import free_port
 from tests.security.gateway import database, gateway
-from voice.audio import MAX_INPUT_SAMPLE_RATE, declared_wav_rate, to_pcm
+from voice.audio import (
+    MAX_INPUT_SAMPLE_RATE,
+    declared_wav_channels,
+    declared_wav_rate,
+    to_pcm,
+)
 from voice.errors import UnreadableAudio
 
 
-def wav(rate: int, pcm: bytes = b"\x00\x00" * 100) -> bytes:
-    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2 % 2**32, 2, 16)
+def wav(rate: int, pcm: bytes = b"\x00\x00" * 100, channels: int = 1) -> bytes:
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * 2 % 2**32, 2, 16)
     chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt
     chunks += b"data" + struct.pack("<I", len(pcm)) + pcm
     return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
@@ -30,16 +35,29 @@ def test_the_declared_rate_is_read_from_the_fmt_chunk():
     assert declared_wav_rate(b"OggS" + bytes(40)) is None
     padded = wav(8_000).replace(b"WAVE", b"WAVELIST" + struct.pack("<I", 3) + b"abc\x00", 1)
     assert declared_wav_rate(padded) == 8_000  # an odd-sized chunk before it, padded
+    assert declared_wav_channels(wav(16_000, channels=2)) == 2
 
 
-async def test_a_wav_declaring_an_impossible_rate_never_reaches_ffmpeg():
+async def test_a_wav_declaring_an_impossible_rate_never_reaches_ffmpeg(monkeypatch):
     """47 bytes declaring 202 MHz took ffmpeg ten seconds and a failed
-    multi-gigabyte allocation, holding one of the two converter slots."""
-    started = time.perf_counter()
-    for rate in (202_201_374, MAX_INPUT_SAMPLE_RATE + 1, 0):
+    multi-gigabyte allocation, holding one of the two converter slots; a
+    header declaring thousands of channels held it past every bound."""
+    converted = []
+
+    async def ffmpeg(*args, **kwargs):
+        converted.append(args)
+        raise AssertionError("the converter was asked to read it")
+
+    monkeypatch.setattr(voice.audio, "run_ffmpeg", ffmpeg)
+    for rate, channels in (
+        (202_201_374, 1),
+        (MAX_INPUT_SAMPLE_RATE + 1, 1),
+        (0, 1),
+        (16_000, 3793),
+    ):
         with pytest.raises(UnreadableAudio):
-            await to_pcm(wav(rate, b"\x00"), 16_000)
-    assert time.perf_counter() - started < 2
+            await to_pcm(wav(rate, b"\x00", channels), 16_000)
+    assert converted == []
 
 
 async def test_a_wav_at_a_real_rate_is_still_converted():
