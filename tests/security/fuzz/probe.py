@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,6 +137,29 @@ async def send_batch(
 
     found = await asyncio.gather(*(one(r) for r in requests))
     return [problem for problem in found if problem]
+
+
+def survives(
+    gateway: Any,
+    error_log: ErrorLog,
+    target: str,
+    judge: Judge,
+    batches: Mapping[str, Sequence[Request]],
+    afterwards: Callable[[Any], Awaitable[None]],
+) -> None:
+    """Sends each batch to its server (base URL), then `afterwards(gateway)`
+    (a plain request must still be answered); fails with the first problems
+    found, errors logged meanwhile included."""
+
+    async def attack() -> list[str]:
+        found: list[str] = []
+        for base, requests in batches.items():
+            found += await send_batch(gateway.session, base, target, requests, judge)
+        await afterwards(gateway)
+        return found
+
+    problems = gateway.run(attack()) + error_log.take()
+    assert not problems, "\n".join(problems[:5])
 
 
 class ErrorLog(logging.Handler):

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.security.fuzz.figures import is_chinese
-from tests.security.fuzz.probe import Answer, Request, says_why_in_chinese, send, send_batch
+from tests.security.fuzz.probe import Answer, Request, says_why_in_chinese, send, survives
 from tests.security.fuzz.settings import BATCH, fuzz_settings
 from tests.security.fuzz.strategies import authorizations, content_types, cookies, headers_of
 from voice.audio import AMR_NB_MAGIC, AMR_WB_MAGIC
@@ -117,15 +117,8 @@ async def still_answers(gateway: Any) -> None:
 @fuzz_settings()
 @given(batch=st.lists(voice_requests(), min_size=BATCH, max_size=BATCH))
 def test_voice_upload_answers_every_recording(fuzz_gateway, error_log, batch):
-    gateway = fuzz_gateway
-
-    async def attack() -> list[str]:
-        found = await send_batch(gateway.session, gateway.servers.web, TARGET, batch, judge)
-        await still_answers(gateway)
-        return found
-
-    problems = gateway.run(attack()) + error_log.take()
-    assert not problems, "\n".join(problems[:5])
+    servers = fuzz_gateway.servers
+    survives(fuzz_gateway, error_log, TARGET, judge, {servers.web: batch}, still_answers)
 
 
 # Minutes of generated input: the full suite's (CI), not ./dev test --fast.

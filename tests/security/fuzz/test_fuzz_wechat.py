@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import secrets
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from hypothesis import strategies as st
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
 from tests.security.fuzz.harness import WECHAT_AES_KEY, WECHAT_APP_ID, WECHAT_TOKEN
-from tests.security.fuzz.probe import Answer, Request, says_why_in_chinese, send, send_batch
+from tests.security.fuzz.probe import Answer, Request, says_why_in_chinese, send, survives
 from tests.security.fuzz.settings import BATCH, fuzz_settings
 from tests.security.fuzz.strategies import header_text, odd_text
 from tests.support.fake_wechat import ACCOUNT, signature, text_xml
@@ -202,22 +201,12 @@ async def still_answers(gateway: Any) -> None:
 @fuzz_settings()
 @given(batch=st.lists(wechat_requests(), min_size=BATCH, max_size=BATCH))
 def test_wechat_answers_every_callback(fuzz_gateway, error_log, batch):
-    gateway = fuzz_gateway
-    bases: dict[str, Callable[[], str]] = {
-        "plain": lambda: gateway.servers.wechat_plain,
-        "safe": lambda: gateway.servers.wechat_safe,
+    servers = fuzz_gateway.servers
+    bases = {"plain": servers.wechat_plain, "safe": servers.wechat_safe}
+    batches = {
+        base: [request for which, request in batch if which == name] for name, base in bases.items()
     }
-
-    async def attack() -> list[str]:
-        found = []
-        for name, base in bases.items():
-            mine = [request for which, request in batch if which == name]
-            found += await send_batch(gateway.session, base(), TARGET, mine, judge)
-        await still_answers(gateway)
-        return found
-
-    problems = gateway.run(attack()) + error_log.take()
-    assert not problems, "\n".join(problems[:5])
+    survives(fuzz_gateway, error_log, TARGET, judge, batches, still_answers)
 
 
 # Minutes of generated input: the full suite's (CI), not ./dev test --fast.
