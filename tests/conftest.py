@@ -104,3 +104,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
 def migrated_url(database_url: str) -> str:
     migrate.upgrade(database_url)
     return database_url
+
+
+# Recorded Mandarin and the recogniser that hears it, made once for every test
+# that needs them (tests/test_speech_set.py, tests/test_whisper_recogniser.py):
+# loading Whisper and synthesising the sentences are the slow part. Imported
+# here only when asked for, so the rest of the suite never loads them.
+
+
+@pytest.fixture(scope="session")
+def whisper():
+    from voice.whisper_recogniser import load_whisper
+
+    loaded = load_whisper("base")
+    assert loaded is not None
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory):
+    from tests.speech_set import SpeechMaker
+
+    return SpeechMaker(tmp_path_factory.mktemp("speech-set"))

@@ -28,7 +28,7 @@ from tests.speech_set import (
     load_utterances,
     spread_sample,
 )
-from voice.whisper_recogniser import WhisperRecogniser, load_whisper
+from voice.whisper_recogniser import WhisperRecogniser
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAMPLE_SIZE = 20
@@ -100,18 +100,6 @@ def test_no_utterance_was_trained_on_but_the_fixed_answers():
 
 
 # Whisper hearing it (slow: the full suite runs these) ---------------------------------------
-
-
-@pytest.fixture(scope="module")
-def whisper() -> WhisperRecogniser:
-    loaded = load_whisper("base")
-    assert loaded is not None
-    return loaded
-
-
-@pytest.fixture(scope="module")
-def speech(tmp_path_factory) -> SpeechMaker:
-    return SpeechMaker(tmp_path_factory.mktemp("speech-set"))
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ import asyncio
 import logging
 import threading
 
-import pytest
-
 from tests.speech_set import CONDITIONS, SpeechMaker
 from tests.support.voice_support import KOREAN_MODEL
 from voice.recogniser_choice import load_configured_recogniser
@@ -19,23 +17,10 @@ from voice.vosk_recogniser import VoskRecogniser
 from voice.whisper_recogniser import (
     WhisperRecogniser,
     hotwords_for,
-    load_whisper,
     max_new_tokens_for,
 )
 
 ALWAYS_EXPECTED = ("是", "不是", "有", "没有", "不知道", "再说一遍", "说慢一点", "转人工")
-
-
-@pytest.fixture(scope="module")
-def whisper() -> WhisperRecogniser:
-    loaded = load_whisper("base")
-    assert loaded is not None
-    return loaded
-
-
-@pytest.fixture(scope="module")
-def speech(tmp_path_factory) -> SpeechMaker:
-    return SpeechMaker(tmp_path_factory.mktemp("speech"))
 
 
 def said(speech: SpeechMaker, text: str, condition: str = "16k clean") -> tuple[bytes, int]:
