@@ -54,7 +54,7 @@ def create_app(config: Config) -> web.Application:
         middlewares=[
             security_headers,
             refusals_in_chinese,
-            limits_middleware(config.rate_limits(), config.trusted_proxies),
+            limits_middleware(config.rate_limits()),
         ],
     )
     app[CONFIG] = config

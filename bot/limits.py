@@ -27,11 +27,12 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.appkeys import CONFIG
 from bot.messages import RATE_LIMITED
 from bot.recent import Recent
 from voice.audio import MAX_INPUT_BYTES
@@ -84,10 +85,17 @@ class RateLimiter:
         return (1.0 - bucket.tokens) / rate
 
 
-def client_address(request: web.Request, trusted_proxies: Iterable[str] = ()) -> str:
+def from_trusted_proxy(request: web.Request) -> bool:
+    """The connection comes from one of TRUSTED_PROXIES, whose forwarded headers
+    (X-Forwarded-For, X-Forwarded-Proto) are believed; anyone else's are not."""
+    config = request.config_dict.get(CONFIG)
+    return config is not None and (request.remote or "") in config.trusted_proxies
+
+
+def client_address(request: web.Request) -> str:
     """The connection's address, or the one a trusted proxy says it forwarded."""
     remote = request.remote or ""
-    if remote not in set(trusted_proxies):
+    if not from_trusted_proxy(request):
         return remote
     forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
     for candidate in reversed(forwarded):
@@ -110,18 +118,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def limits_middleware(
-    per_minute: dict[str, int], trusted_proxies: Iterable[str] = ()
+    per_minute: dict[str, int],
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
     """The gateway's middleware: rate per address, and the body limit of the route."""
     limiters = {kind: RateLimiter(rate) for kind, rate in per_minute.items()}
-    proxies = tuple(trusted_proxies)
 
     @web.middleware
     async def limits(request: web.Request, handler: Handler) -> web.StreamResponse:
         route = (request.method, request.path)
         kind = LIMITED_ROUTES.get(route)
         if kind is not None and kind in limiters:
-            wait = limiters[kind].take(client_address(request, proxies))
+            wait = limiters[kind].take(client_address(request))
             if wait:
                 return too_many(request, wait)
         body_limit = BODY_LIMITS.get(route, MAX_REQUEST_BYTES)

@@ -82,7 +82,7 @@ class TurnHandler:
     ) -> list[dict[str, Any]]:
         """The replies to one user message, in the REST channel's shape.
 
-        `client` is a web caller's address (bot/web_identity.py client_address):
+        `client` is a web caller's address (bot/limits.py client_address):
         its attempts at 接续码 are limited, since its sender ids cost nothing.
 
         A message too long or empty never goes further; "接续 <code>" is

@@ -50,6 +50,7 @@ from aiohttp import web
 from bot import handoff_relay
 from bot.appkeys import SPEECH_ENGINES, TURNS
 from bot.json_body import BadJsonBody, read_json
+from bot.limits import client_address
 from bot.messages import (
     NOT_HEARD_REPLY,
     SAY_BODY_RULE,
@@ -62,7 +63,7 @@ from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
 from bot.speech import RECOGNITION_RATE, SpeechRates
-from bot.web_identity import Speaker, client_address, remember, speaker_of
+from bot.web_identity import Speaker, remember, speaker_of
 from legal_aid.channels import VOICE
 from voice.audio import MAX_INPUT_BYTES, to_pcm
 from voice.errors import VoiceInputError

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot import limits
-from bot.appkeys import CONFIG, IDENTITY
+from bot.appkeys import IDENTITY
 from bot.console.session import Signer
 from bot.messages import SENDER_FROM_ELSEWHERE, SENDER_NEEDS_TOKEN
 from legal_aid.channels import CHANNELS
@@ -168,19 +168,10 @@ def is_https(request: web.Request) -> bool:
     """HTTPS to this gateway, or, from one of TRUSTED_PROXIES, to the proxy."""
     if request.secure:
         return True
-    if not from_trusted_proxy(request):
+    if not limits.from_trusted_proxy(request):
         return False
     forwarded = request.headers.get("X-Forwarded-Proto", "")
     return forwarded.split(",")[0].strip().lower() == "https"
-
-
-def from_trusted_proxy(request: web.Request) -> bool:
-    return (request.remote or "") in request.config_dict[CONFIG].trusted_proxies
-
-
-def client_address(request: web.Request) -> str:
-    """The client's address as the rate limits see it (bot/limits.py)."""
-    return limits.client_address(request, request.config_dict[CONFIG].trusted_proxies)
 
 
 def routes() -> list[web.RouteDef]:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot.appkeys import RASA, RELAY, TURNS
 from bot.json_body import BadJsonBody, read_json
+from bot.limits import client_address
 from bot.messages import (
     CHAT_BODY_RULE,
     CHAT_MESSAGE_RULE,
@@ -39,7 +40,7 @@ from bot.transcript import (
     lines_from_replies,
     open_choices,
 )
-from bot.web_identity import client_address, remember, speaker_of
+from bot.web_identity import remember, speaker_of
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # The page without JavaScript keeps only the sender id, in the identity cookie

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from bot.appkeys import CONFIG, RELAY
+from bot.appkeys import RELAY
 from bot.console import pages
 from bot.console.login_guard import HashingBusy, HashingPool, LoginGuard
 from bot.console.services import Services, Stores
@@ -171,7 +171,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     nonce = stores.signer.login_nonce_of(request.cookies.get(LOGIN_COOKIE))
     if not stores.signer.csrf_valid(nonce, str(form.get("csrf") or "")):
         return _login_response(request, stores, error=LOGIN_EXPIRED, username=username, status=403)
-    guard, address, now = request.app[LOGIN_GUARD], _client_address(request), utc_now()
+    guard, address, now = request.app[LOGIN_GUARD], client_address(request), utc_now()
     # Locked for this address only: refused before the costly password check.
     locked_until = guard.locked_until(username, address, now)
     if locked_until is not None:
@@ -200,12 +200,6 @@ async def login(request: web.Request) -> web.StreamResponse:
 def _locked(request: web.Request, stores: Stores, username: str, until: datetime) -> web.Response:
     error = LOCKED.format(until=pages.china_time(until))
     return _login_response(request, stores, error=error, username=username, status=403)
-
-
-def _client_address(request: web.Request) -> str:
-    """As the gateway's rate limits see it (behind TRUSTED_PROXIES, the forwarded one)."""
-    config = request.config_dict.get(CONFIG)
-    return client_address(request, config.trusted_proxies if config is not None else ())
 
 
 def _login_response(
