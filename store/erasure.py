@@ -49,7 +49,7 @@ from store.models import (
     HandoffTicket,
     Intake,
 )
-from store.purge import PurgeReport, delete_applications, delete_tickets
+from store.purge import PurgeReport, delete_applications, delete_rows, delete_tickets
 
 logger = logging.getLogger(__name__)
 
@@ -245,17 +245,8 @@ class Erasure(EncryptedStore):
         report = PurgeReport()
         delete_tickets(session, [ticket.id for ticket in records.tickets], report)
         delete_applications(session, [intake.id for intake in records.intakes], report)
-        for model, ids in (
-            (ConversationLink, records.link_ids),
-            (ContinuationCode, records.code_ids),
-        ):
-            if ids:
-                deleted = session.execute(
-                    sa.delete(model)
-                    .where(model.id.in_(ids))
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                report.add(model.__tablename__, deleted or 0)
+        delete_rows(session, ConversationLink, records.link_ids, report)
+        delete_rows(session, ContinuationCode, records.code_ids, report)
         return report
 
     def _application(self, intake: Intake) -> dict[str, Any]:

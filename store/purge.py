@@ -175,9 +175,14 @@ def delete_tickets(session: Session, ids: list[int], report: PurgeReport) -> Non
     report.add("handoff_tickets", _delete(session, HandoffTicket, HandoffTicket.id, ids))
 
 
+def delete_rows(session: Session, model: type, ids: list[int], report: PurgeReport) -> None:
+    """Rows of `model` by id, that nothing else belongs to."""
+    report.add(model.__tablename__, _delete(session, model, model.id, ids))
+
+
 def _deleting(model: type) -> Callable[[Session, list[int], PurgeReport], None]:
     def delete(session: Session, ids: list[int], report: PurgeReport) -> None:
-        report.add(model.__tablename__, _delete(session, model, model.id, ids))
+        delete_rows(session, model, ids, report)
 
     return delete
 
