@@ -39,7 +39,7 @@ class BusyLine:
 
     async def turn_away(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._answering >= self._limit:
-            await hang_up(writer)
+            await protocol.hang_up(writer)
             return
         self._answering += 1
         try:
@@ -47,7 +47,7 @@ class BusyLine:
                 await play(writer, await self._audio())
         finally:
             self._answering -= 1
-            await hang_up(writer)
+            await protocol.hang_up(writer)
 
     async def _audio(self) -> bytes:
         """HOTLINE_BUSY at 8 kHz; empty while no synthesiser is loaded (then only hang up)."""
@@ -91,12 +91,3 @@ async def play(writer: asyncio.StreamWriter, pcm: bytes | None) -> None:
             delay = started + (index + 1) * protocol.FRAME_SECONDS - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-
-
-async def hang_up(writer: asyncio.StreamWriter) -> None:
-    with contextlib.suppress(ConnectionError, OSError, RuntimeError, asyncio.TimeoutError):
-        if not writer.is_closing():
-            writer.write(protocol.hangup_frame())
-            await asyncio.wait_for(writer.drain(), 2)
-        writer.close()
-        await asyncio.wait_for(writer.wait_closed(), 2)

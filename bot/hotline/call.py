@@ -266,13 +266,7 @@ class Call:
             raise CallEnded from None
 
     async def _hang_up(self) -> None:
-        with contextlib.suppress(ConnectionError, OSError, RuntimeError):
-            if not self.writer.is_closing():
-                self.writer.write(protocol.hangup_frame())
-                await asyncio.wait_for(self.writer.drain(), 2)
-        with contextlib.suppress(ConnectionError, OSError, RuntimeError, asyncio.TimeoutError):
-            self.writer.close()
-            await asyncio.wait_for(self.writer.wait_closed(), 2)
+        await protocol.hang_up(self.writer)
 
     def _finish(self) -> None:
         self.record.ended_at = datetime.now(timezone.utc)

@@ -17,6 +17,7 @@ are the caller's).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 import uuid
 from dataclasses import dataclass
@@ -60,6 +61,18 @@ def encode(kind: int, payload: bytes = b"") -> bytes:
 
 def hangup_frame() -> bytes:
     return encode(HANGUP)
+
+
+async def hang_up(writer: asyncio.StreamWriter) -> None:
+    """Sends the hang-up frame, then closes the connection, even when the peer
+    has stopped reading (the frame is best effort; the close is not)."""
+    with contextlib.suppress(ConnectionError, OSError, RuntimeError, asyncio.TimeoutError):
+        if not writer.is_closing():
+            writer.write(hangup_frame())
+            await asyncio.wait_for(writer.drain(), 2)
+    with contextlib.suppress(ConnectionError, OSError, RuntimeError, asyncio.TimeoutError):
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), 2)
 
 
 def audio_frame(pcm: bytes) -> bytes:
