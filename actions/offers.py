@@ -26,7 +26,7 @@ from rasa_sdk.events import ActionExecuted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.no_repeat import previous_bot_turn, previous_response
-from legal_aid.numbers import parse_chinese_number
+from legal_aid.numbers import ascii_digits, parse_chinese_number
 
 READ_ON_QUESTION = "要继续听吗？"
 CHOOSE_OPTION = "choose_option"
@@ -62,7 +62,7 @@ def chosen_number(text: str) -> int | None:
     match = _NUMBER.search(text)
     if not match:
         return None
-    digits = match.group().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    digits = ascii_digits(match.group())
     number = int(digits) if digits.isdigit() else parse_chinese_number(digits)
     return int(number) if number else None
 

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from legal_aid.numbers import ascii_digits
+
 USER, BOT = "user", "bot"
 
 # "1", "１", "1." or "1。": a choice picked by its number, as the page and the
@@ -81,7 +83,7 @@ def choice_by_number(message: str, choices: list[dict[str, str]]) -> dict[str, s
     match = _CHOICE_NUMBER.match(message)
     if not match:
         return None
-    number = int(match.group(1).translate(str.maketrans("０１２３４５６７８９", "0123456789")))
+    number = int(ascii_digits(match.group(1)))
     return choices[number - 1] if 1 <= number <= len(choices) else None
 
 

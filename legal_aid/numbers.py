@@ -34,6 +34,14 @@ DIGITS = {
     "捌": 8,
     "玖": 9,
 }
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def ascii_digits(text: str) -> str:
+    """Full-width digits (a Chinese keyboard's "２") as ASCII ones."""
+    return text.translate(_FULLWIDTH_DIGITS)
+
+
 SMALL_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
 BIG_UNITS = {"万": 10_000, "萬": 10_000, "亿": 100_000_000}
 
