@@ -140,10 +140,6 @@ class RollingSessionTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions).all()
             events = [json.loads(self.pii_keys.decrypt(row.data, EVENT_COLUMN)) for row in rows]
-            if events:
-                # Conversations from before ids were kept get theirs on their next turn.
-                tracker_events.remember_conversation(session, self.pii_keys, sender_id)
-                session.commit()
         if not self.domain or not events:
             return None
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
@@ -154,6 +150,8 @@ class RollingSessionTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             new_events = list(self._additional_events(session, tracker))
             if new_events:
+                # Once per conversation (a look-up after that); conversations from
+                # before ids were kept get theirs on their next turn, here too.
                 tracker_events.remember_conversation(session, self.pii_keys, tracker.sender_id)
             for event in new_events:
                 data = event.as_dict()
