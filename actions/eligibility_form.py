@@ -61,7 +61,10 @@ DECLINE = "decline_answer"
 # Intents that end the questions when said clearly instead of an answer; the
 # result action then does what was asked. Not slot-mapping exclusions, so that
 # an answer misheard as one of them ("是第一次" as start_over) is still read.
-LEAVING_INTENTS = frozenset({"ask_human", "start_over"})
+LEAVING_INTENTS = frozenset({"ask_human", "start_over", "delete_my_data"})
+# What the form's end action runs next for each of them (start_over restarts).
+# "删除我的信息" is promised to work at any time, questions under way included.
+LEAVING_TO = {"ask_human": "action_handoff", "delete_my_data": "action_ask_erase_data"}
 LEAVING_CONFIDENCE = 0.8
 # "Not understood" before the question again; the second time in a row, the
 # way to a person instead, so the same reply never comes twice (issue 25).

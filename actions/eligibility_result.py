@@ -20,7 +20,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
 from actions.conversation import restart
-from actions.eligibility_form import about_notarization, economic_test_facts, facts_from_tracker
+from actions.eligibility_form import (
+    LEAVING_TO,
+    about_notarization,
+    economic_test_facts,
+    facts_from_tracker,
+)
 from actions.voice import for_ear, is_voice, source_line
 from legal_aid.eligibility import assess, load_ruleset
 from legal_aid.eligibility.engine import rules_for
@@ -178,8 +183,8 @@ class ActionEligibilityResult(Action):
         if left == "start_over":
             return restart(dispatcher, tracker)
         if left:
-            # The only other way out of the questions: asking for a person (转人工).
-            return [SlotSet(slots.ELIGIBILITY_LEFT, None), FollowupAction("action_handoff")]
+            # The other ways out of the questions: a person (转人工), or 删除我的信息.
+            return [SlotSet(slots.ELIGIBILITY_LEFT, None), FollowupAction(LEAVING_TO[left])]
         facts = facts_from_tracker(tracker)
         assessment = assess(facts)
         voice = is_voice(tracker)

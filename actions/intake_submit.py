@@ -23,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
 from actions.conversation import restart
-from actions.eligibility_form import facts_from_tracker
+from actions.eligibility_form import LEAVING_TO, facts_from_tracker
 from actions.forgetting import forget_after_refusal
 from actions.intake_form import PERSONAL_SLOTS, PROGRESS_SLOTS, spoken_reference
 from actions.voice import for_ear, is_voice, source_line
@@ -89,9 +89,10 @@ class ActionFinishApplication(Action):
         left = tracker.get_slot(slots.INTAKE_LEFT)
         if left == "start_over":
             return restart(dispatcher, tracker)
-        if left == "ask_human":
-            # Nothing is forgotten: the answers so far stay for when the person comes back.
-            return [*clear((slots.INTAKE_LEFT,)), FollowupAction("action_handoff")]
+        if left in LEAVING_TO:
+            # A person, or 删除我的信息 (which asks first): nothing is forgotten
+            # here, the answers so far stay for when the person comes back.
+            return [*clear((slots.INTAKE_LEFT,)), FollowupAction(LEAVING_TO[left])]
         if left:
             dispatcher.utter_message(response=STOPPED_RESPONSES.get(left, "utter_anything_else"))
             forgotten = (

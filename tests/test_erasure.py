@@ -7,10 +7,13 @@ import json
 import stat
 
 import pytest
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
+from actions.eligibility_result import ActionEligibilityResult
 from actions.forgetting import ActionAskEraseData, ActionEraseMyData, confirms_erasure
+from actions.intake_submit import ActionFinishApplication
 from rasa_ext.tracker_store import FORGET_SLOT
 from store.intake import IntakeStore
 from tests.support.actions import action_server_stores, run_and_save, sdk_tracker
@@ -159,3 +162,14 @@ async def test_staff_export_and_delete_one_person_by_phone_audited(migrated_url,
     intakes = IntakeStore.from_env({"DATABASE_URL": migrated_url, "PII_KEY": OLD_KEY})
     assert intakes.find_by_phone(PHONE, "staff:wang", "核对") == []
     intakes.close()
+
+
+async def test_leaving_the_questions_for_deletion_asks_to_confirm():
+    """删除我的信息 ends the eligibility questions or the application form, and
+    the form's end action goes on to the confirmation, as 转人工 goes to a person."""
+    for action, left in (
+        (ActionEligibilityResult(), {slots.ELIGIBILITY_LEFT: "delete_my_data"}),
+        (ActionFinishApplication(), {slots.INTAKE_LEFT: "delete_my_data"}),
+    ):
+        events = await action.run(CollectingDispatcher(), sdk_tracker(SENDER, **left), {})
+        assert FollowupAction("action_ask_erase_data") in events

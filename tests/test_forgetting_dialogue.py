@@ -50,3 +50,15 @@ def test_refusing_consent_deletes_the_conversation(stack):
     assert "不保存" in "\n".join(say("不同意"))
     assert stored_events(stack, say.sender) == 0
     assert "法律援助" in "\n".join(say("什么是法律援助"))  # help goes on, afresh
+
+
+def test_delete_my_data_works_in_the_middle_of_questions(stack):
+    """The consent text promises "随时说‘删除我的信息’": while it is being asked,
+    and during the eligibility questions, the request is taken, not misread."""
+    say = chat(stack)
+    say("我的工资被拖欠了三个月")
+    assert "您同意吗" in say("现在登记申请")[-1]
+    assert "确定删除吗" in "\n".join(say("删除我的信息"))
+    say("不删除")
+    say("帮我查一查能不能申请")
+    assert "确定删除吗" in "\n".join(say("删除我的信息"))
