@@ -23,7 +23,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
-from actions.no_repeat import MISUNDERSTOOD, previous_response, previous_text
+from actions.no_repeat import MISUNDERSTOOD, previous_response, previous_text, since_restart
 from actions.voice import is_voice, source_line
 from legal_aid.policy_data import load_policy_file
 
@@ -71,9 +71,7 @@ def recognised_matter(tracker: Tracker) -> str | None:
 
 def earlier_matter(tracker: Tracker) -> str | None:
     """The last matter decided before this message (the slot now says `other`)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "restart":
-            return None
+    for event in since_restart(tracker):
         if event.get("event") == "slot" and event.get("name") == slots.MATTER_TYPE:
             value = event.get("value")
             if value and value != UNDECIDED:

@@ -9,6 +9,7 @@ build their replies look here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -45,27 +46,29 @@ def previous_text(tracker: Tracker) -> str:
     return "\n".join(m.get("text") or "" for m in previous_bot_turn(tracker))
 
 
-def said_before(tracker: Tracker, response: str) -> bool:
-    """Whether the assistant used a response in this conversation (since a restart)."""
+def since_restart(tracker: Tracker) -> Iterator[dict[str, Any]]:
+    """The conversation's events, newest first, back to its last restart."""
     for event in reversed(tracker.events):
         if event.get("event") == "restart":
-            return False
-        if (
-            event.get("event") == "bot"
-            and (event.get("metadata") or {}).get("utter_action") == response
-        ):
-            return True
-    return False
+            return
+        yield event
+
+
+def said_before(tracker: Tracker, response: str) -> bool:
+    """Whether the assistant used a response in this conversation (since a restart)."""
+    return any(
+        event.get("event") == "bot"
+        and (event.get("metadata") or {}).get("utter_action") == response
+        for event in since_restart(tracker)
+    )
 
 
 def ran_before(tracker: Tracker, action: str) -> bool:
     """Whether an action ran in this conversation (since a restart)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "restart":
-            return False
-        if event.get("event") == "action" and event.get("name") == action:
-            return True
-    return False
+    return any(
+        event.get("event") == "action" and event.get("name") == action
+        for event in since_restart(tracker)
+    )
 
 
 def vary(tracker: Tracker, response: str, instead: str) -> str:
