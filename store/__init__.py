@@ -22,14 +22,24 @@ def create_engine(database_url: str = DEFAULT_DATABASE_URL) -> Engine:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, future=True, pool_pre_ping=True)
     if url.drivername.startswith("sqlite"):
-        sa.event.listen(engine, "connect", _enforce_foreign_keys)
+        sa.event.listen(engine, "connect", _sqlite_as_a_server_needs_it)
     return engine
 
 
-def _enforce_foreign_keys(dbapi_connection: object, connection_record: object) -> None:
-    # SQLite ignores foreign keys unless asked, per connection; PostgreSQL always checks.
+# How long a SQLite connection waits for another's write before "database is
+# locked": the gateway's threads, the action server and Rasa share the file.
+SQLITE_BUSY_MILLISECONDS = 30_000
+
+
+def _sqlite_as_a_server_needs_it(dbapi_connection: object, connection_record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    # SQLite ignores foreign keys unless asked, per connection; PostgreSQL always checks.
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MILLISECONDS}")
+    # Write-ahead logging: readers go on while one connection writes. In the
+    # default journal a reader holds a writer off, and under load a turn failed
+    # with "database is locked" after SQLite's five seconds.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 

@@ -16,7 +16,6 @@ import subprocess
 import uuid
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
 import requests
 
@@ -26,6 +25,7 @@ from store.intake import IntakeStore
 from store.staff import StaffAccounts
 from tests.conftest import Conversation
 from tests.support.intake_support import MIGRANT_WORKER, answer_all
+from tests.support.sqlite_files import bytes_on_disk
 
 
 def chat(stack: Stack, sender: str | None = None) -> Callable[[str], list[str]]:
@@ -294,7 +294,7 @@ def test_a_crash_while_submitting_never_makes_two_records(stack):
 
 def test_the_store_file_holds_no_personal_data_in_plain_text(stack):
     test_a_person_can_pause_correct_and_come_back(stack)
-    raw = Path(stack.child_env()["DATABASE_URL"].removeprefix("sqlite:///")).read_bytes()
+    raw = bytes_on_disk(stack.child_env()["DATABASE_URL"])
     for value in ("赵桂芝", "13700001111", "两个儿子都不给我生活费"):
         assert value.encode() not in raw
     assert os.path.getsize(stack.child_env()["DATABASE_URL"].removeprefix("sqlite:///")) > 0

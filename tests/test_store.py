@@ -38,6 +38,7 @@ from store.intake import (
     InvalidTransition,
     UnknownReference,
 )
+from tests.support.sqlite_files import bytes_on_disk
 
 
 def fixed_key(kid: str, byte: int) -> str:
@@ -276,7 +277,7 @@ def test_no_personal_data_in_clear_in_the_database(intake_store, migrated_url):
         assert_no_personal_data(repr(raw_rows(migrated_url, table)))
     if migrated_url.startswith("sqlite"):
         # The file itself, every page of it, as UTF-8 (and so ASCII digits too).
-        raw = Path(migrated_url.removeprefix("sqlite:///")).read_bytes()
+        raw = bytes_on_disk(migrated_url)
         for value in PERSONAL_VALUES:
             assert value.encode("utf-8") not in raw, value
 
