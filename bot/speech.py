@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from bot.recent import Recent
@@ -130,6 +131,18 @@ class SpeechEngines:
             self.synthesiser = await asyncio.to_thread(load_synthesiser)
         except SynthesisError as error:
             log.warning("voice output off: %s", error)
+
+    async def prepare(self, texts: Sequence[str]) -> None:
+        """Once the synthesiser is loaded, makes `texts` at every rate in both
+        voices, into its cache: fixed prompts that must play without delay."""
+        if self._loading is not None:
+            await asyncio.shield(self._loading)
+        if self.synthesiser is None:
+            return
+        try:
+            await self.synthesiser.prepare(texts)
+        except SynthesisError as error:
+            log.warning("fixed prompts not prepared: %s", error)
 
     async def close(self) -> None:
         if self._loading is not None:

@@ -7,16 +7,18 @@ import in its worker (about ten seconds).
 from __future__ import annotations
 
 import re
-import time
 import wave
 from io import BytesIO
 
 import numpy as np
 import pytest
 
+from bot.hotline.call import FIXED_PHRASES
+from bot.speech import SpeechEngines
 from voice.espeak_voice import EspeakVoice, wait_for_complete_wav, wav_is_complete
 from voice.normalise import normalise
 from voice.synthesis import (
+    RATES,
     LoadAwareSynthesiser,
     PooledSynthesiser,
     Speech,
@@ -67,9 +69,7 @@ async def test_a_repeated_prompt_comes_from_the_cache(synthesiser):
     text = "请说是，或者不是。"
     first = await synthesiser.synthesise(text, rate="fast")
     made = synthesiser.synthesised
-    started = time.perf_counter()
     again = await synthesiser.synthesise(text, rate="fast")
-    assert time.perf_counter() - started < 0.05
     assert synthesiser.synthesised == made
     assert again.pcm == first.pcm
     # The cache key is the normalised text: the same words written otherwise hit it too.
@@ -140,3 +140,30 @@ async def test_a_busy_gateway_answers_in_the_fast_voice_sentence_by_sentence():
         assert abs(sum(part.duration for part in made) - whole.duration) < 0.05
     finally:
         voices.close()
+
+
+async def test_the_hotlines_fixed_prompts_are_made_before_the_first_call():
+    """Whatever voice the load picks and whatever speed the caller chose, the
+    greeting and the prompts come from the cache: no caller waits in silence
+    for them to be made (the first call after start-up waited seconds)."""
+    natural, fast = load_synthesiser("espeak", workers=1), load_synthesiser("espeak", workers=1)
+    engines = SpeechEngines()
+    engines.synthesiser = LoadAwareSynthesiser(natural, fast)
+    try:
+        await engines.prepare(FIXED_PHRASES)
+        made = natural.synthesised + fast.synthesised
+        assert made >= len(FIXED_PHRASES) * len(RATES) * 2
+        for others in (0, 5):
+            for phrase in FIXED_PHRASES:
+                for rate in RATES:
+                    for part in engines.voice(others).synthesise_parts(phrase, rate):
+                        assert (await part).duration > 0.3
+        assert natural.synthesised + fast.synthesised == made
+    finally:
+        engines.synthesiser.close()
+
+
+async def test_without_a_voice_preparing_does_nothing():
+    engines = SpeechEngines()
+    await engines.prepare(FIXED_PHRASES)
+    assert not engines.speaks

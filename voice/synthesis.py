@@ -38,6 +38,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from voice.audio import float_as_pcm
 from voice.normalise import normalise
 
 logger = logging.getLogger(__name__)
@@ -98,8 +99,7 @@ class Speech:
     @classmethod
     def from_samples(cls, samples: np.ndarray, sample_rate: int) -> Speech:
         """From float samples in [-1, 1]; louder peaks are clipped."""
-        clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
-        return cls((clipped * 32767).astype("<i2").tobytes(), sample_rate)
+        return cls(float_as_pcm(np.asarray(samples, dtype=np.float32)), sample_rate)
 
     @classmethod
     def from_wav(cls, data: bytes) -> Speech:
@@ -160,6 +160,14 @@ class Synthesiser(ABC):
     def choose(self, others: int = 0) -> Synthesiser:
         """The synthesiser for a turn while `others` turns are under way: itself, or by load."""
         return self
+
+    async def prepare(self, texts: Sequence[str], rates: Sequence[str] = RATES) -> None:
+        """Makes `texts` now, at every rate, so that they are ready when first
+        needed: a caller hears the greeting at once, not after its synthesis.
+        Kept by the sentence cache (an engine without one gains nothing)."""
+        for text in texts:
+            for rate in rates:
+                await self.synthesise(text, rate)
 
     @abstractmethod
     def close(self) -> None:
@@ -420,6 +428,11 @@ class LoadAwareSynthesiser(Synthesiser):
 
     def synthesise_parts(self, text: str, rate: str = "normal") -> list[asyncio.Future[Speech]]:
         return self.choose().synthesise_parts(text, rate)
+
+    async def prepare(self, texts: Sequence[str], rates: Sequence[str] = RATES) -> None:
+        # Either voice may speak the greeting: the fast one first, as it is ready sooner.
+        await self.fast.prepare(texts, rates)
+        await self.natural.prepare(texts, rates)
 
     def close(self) -> None:
         self.natural.close()

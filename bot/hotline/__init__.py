@@ -8,13 +8,15 @@ conversation, with the sender `hotline:<call uuid>` and the channel "hotline".
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from bot.appkeys import CONFIG, ENGINE, HTTP, RELAY, SPEECH_ENGINES, TURNS
 from bot.hotline import telephony
-from bot.hotline.call import CallServices, CallSettings
+from bot.hotline.call import FIXED_PHRASES, CallServices, CallSettings
 from bot.hotline.server import HotlineServer
 
 HOTLINE = web.AppKey("hotline", HotlineServer)
@@ -44,9 +46,13 @@ async def _serve(app: web.Application) -> AsyncIterator[None]:
         max_wait_seconds=config.hotline_max_wait_seconds,
     )
     server = HotlineServer(services, settings, app[ENGINE], config.hotline_max_calls)
+    preparing = asyncio.ensure_future(app[SPEECH_ENGINES].prepare(FIXED_PHRASES))
     await server.start(config.hotline_host, config.hotline_port)
     app[HOTLINE] = server
     yield
+    preparing.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await preparing
     await server.close()
     if phone_system is not None:
         await phone_system.close()

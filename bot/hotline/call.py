@@ -43,6 +43,7 @@ from bot.hotline.listening import Endpointer, Utterance
 from bot.hotline.person import PersonForCaller
 from bot.hotline.telephony import Telephony
 from bot.messages import (
+    HOTLINE_BUSY,
     HOTLINE_GOODBYE_SILENT,
     HOTLINE_GREETING,
     HOTLINE_NO_SUCH_CHOICE,
@@ -63,6 +64,22 @@ from voice.synthesis import SynthesisError
 log = logging.getLogger("bot.hotline")
 
 SILENCE_PROMPTS = 2
+# What a call may hear before, or besides, anything the dialogue says, as it is
+# spoken: made when the gateway starts (SpeechEngines.prepare), so that even the
+# first caller hears the greeting at once instead of silence while it is made.
+FIXED_PHRASES = tuple(
+    reply_for_ear({"text": text})
+    for text in (
+        HOTLINE_GREETING,
+        HOTLINE_SILENCE_PROMPT,
+        HOTLINE_OFFER_PERSON,
+        HOTLINE_NOT_HEARD,
+        HOTLINE_NO_SUCH_CHOICE,
+        HOTLINE_GOODBYE_SILENT,
+        HOTLINE_TIME_UP,
+        HOTLINE_BUSY,
+    )
+)
 ASK_HUMAN = "/ask_human"
 
 # How long the first frame (the UUID) may take after Asterisk connects.
