@@ -319,7 +319,7 @@ class Continuations:
             return [_reply(sender, CODE_TOO_MANY_REPLY)]
         if confirmed.outcome != LINKED:
             return [_reply(sender, CONFIRM_WRONG_REPLY)]
-        place = LABELS.get(confirmed.channel or "", CONFIRMED_ELSEWHERE)
+        place = LABELS.get(str(confirmed.channel), CONFIRMED_ELSEWHERE)
         return [_reply(sender, CONFIRMED_REPLY.format(place=place))]
 
     async def _linked_replies(self, sender: str, conversation: str) -> list[dict[str, Any]]:
