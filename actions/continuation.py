@@ -3,7 +3,9 @@
 The person asks ("给我接续码", "我想在微信上继续"); the assistant says an
 eight-digit code (store/links.py), valid ten minutes and once. Said or typed on the other channel as
 "接续 385271", the gateway (bot/continuation.py) links that channel's sender to
-this conversation: nothing is merged unless the person brings the code.
+this conversation once the person confirms it here ("确认接续" and the number
+the other channel was told; a hotline call's code links at once): nothing is
+merged unless the person brings the code and confirms it.
 
 Asked in the middle of the questions, the code is said and the question is
 asked again (the forms call `continuation_request`), so the answer given on

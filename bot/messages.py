@@ -63,6 +63,30 @@ HANDOFF_CODE_REPLY = (
     "好的。在另一个渠道上输入或说：接续 {code}。十分钟内有效，只能用一次。"
     "接上以后，您和律师的对话会转到那里。"
 )
+# A good code said on the new channel: confirmed first where the code was given
+# (store/links.py), so that someone who only overheard the code gets nothing.
+# Read out on the voice page and the hotline: the number digit by digit there.
+# {where} is CONFIRM_WHERE with the channel's name, or CONFIRM_SOMEWHERE.
+CONFIRM_ASK_REPLY = (
+    "为了确认是您本人，请回到{where}，发送：确认接续 {number}。十分钟内有效。"
+    "确认以后，回到这里说一句“好了”，我们就接着刚才的说。"
+)
+CONFIRM_WHERE = "原来咨询的地方（{place}）"
+CONFIRM_SOMEWHERE = "原来咨询的地方"
+# Said once on the new channel when it speaks again before the confirmation came.
+CONFIRM_WAITING_REPLY = (
+    "还没有收到确认。请到{where}发送：确认接续 {number}。不想接了的话，直接在这里说您的问题就行。"
+)
+# On the original channel: {place} is where the conversation now goes on.
+CONFIRMED_REPLY = "好的，已经确认。现在可以到{place}接着刚才的说了；在这里也还可以接着说。"
+CONFIRMED_ELSEWHERE = "另一个地方"
+CONFIRM_WRONG_REPLY = (
+    "没能确认：这个确认号码不对，或者已经过了十分钟。"
+    "请看另一个地方给您的四位数字，再发一次：确认接续，加上这四位数字。"
+    "过了十分钟的话，请在这里再要一个接续码。"
+)
+# The connection, said on the new channel when it next speaks after the
+# confirmation (or at once for a code given on the hotline).
 LINKED_REPLY = "已经接上了，我们接着刚才的说。"
 LINKED_QUESTION = "刚才问到这里："
 LINKED_GO_ON = "您可以接着说。"

@@ -86,7 +86,7 @@ class TurnHandler:
         its attempts at 接续码 are limited, since its sender ids cost nothing.
 
         A message too long or empty never goes further; "接续 <code>" is
-        redeemed here; while a lawyer has the conversation the relay answers;
+        redeemed and "确认接续 <number>" confirmed here; while a lawyer has the conversation the relay answers;
         otherwise Rasa does (or the busy answer, the message kept for later).
         """
         refusal = self._refusal(message)
@@ -94,11 +94,18 @@ class TurnHandler:
             return [_to(sender, {"text": refusal})]
         if self._continuations is not None:
             linked = await self._continuations.answer_code(sender, message, channel, client)
-            if linked is not None:  # "接续 385271": redeemed here, never sent to Rasa
+            if linked is not None:  # "接续 385271", "确认接续 4821": here, never sent to Rasa
                 return [_to(sender, reply) for reply in linked]
         if channel in NAMED_IN_METADATA:  # so the actions know where the person is
             metadata = {**(metadata or {}), "channel": channel}
         conversation = await self.conversation_of(sender)
+        if self._continuations is not None:
+            # The first turn after a confirmation: where the conversation stands,
+            # since this channel has not seen it (the message would answer a
+            # question never seen here); or a reminder to confirm.
+            greeting = await self._continuations.greeting(sender, conversation)
+            if greeting is not None:
+                return [_to(sender, reply) for reply in greeting]
         return await self._turn(sender, conversation, message, metadata, channel)
 
     async def conversation_of(self, sender: str) -> str:

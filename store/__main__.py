@@ -50,6 +50,7 @@ TABLES_IN_CHINESE = {
     "handoff_notes": "工单备注",
     "continuation_codes": "接续码",
     "conversation_links": "接续关联",
+    "pending_links": "待确认的接续",
     "continuation_guesses": "接续码错误尝试",
     "hotline_calls": "热线通话记录",
     "conversation_figures": "对话统计",

@@ -47,6 +47,7 @@ CONVERSATION_LOOKUP = "conversation lookup"
 DOCUMENT_TOKEN = "document token"
 CONTINUATION_CODE = "continuation code"  # 接续码 (store/links.py)
 CONTINUATION_GUESSER = "continuation guesser"
+CONTINUATION_CONFIRMATION = "continuation confirmation"  # 确认接续 (store/links.py)
 
 
 class StoreCryptoError(RuntimeError):

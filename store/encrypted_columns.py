@@ -29,6 +29,7 @@ from store.models import (
     HandoffTicket,
     Intake,
     IntakeStatus,
+    PendingLink,
 )
 
 # A retried or mistyped (+86, spaces) number must find the same applications.
@@ -109,10 +110,12 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(ContinuationCode, "conversation_encrypted"),
     EncryptedColumn(ConversationLink, "conversation_encrypted"),
     EncryptedColumn(ConversationLink, "alias_encrypted"),
+    EncryptedColumn(PendingLink, "conversation_encrypted"),
+    EncryptedColumn(PendingLink, "alias_encrypted"),
 )
 
-# Not here, because nothing stored computes them again: a continuation code (ten
-# minutes' life), the figures' conversation hash (nothing personal: a conversation
+# Not here, because nothing stored computes them again: a continuation code and a
+# pending link (ten minutes' life each), the figures' conversation hash (nothing personal: a conversation
 # counted under the old hash is counted again under the new one), the conversation
 # of an application stored before revision 0007. Those need the old key until they
 # age out (store/retention.py). Rasa's conversations are re-keyed by

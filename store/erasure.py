@@ -48,6 +48,7 @@ from store.models import (
     HandoffMessage,
     HandoffTicket,
     Intake,
+    PendingLink,
 )
 from store.purge import PurgeReport, delete_applications, delete_rows, delete_tickets
 
@@ -70,11 +71,14 @@ class PersonRecords:
     tickets: list[HandoffTicket] = field(default_factory=list)
     link_ids: list[int] = field(default_factory=list)
     code_ids: list[int] = field(default_factory=list)
+    pending_ids: list[int] = field(default_factory=list)
     conversation_lookups: set[str] = field(default_factory=set)
 
     @property
     def empty(self) -> bool:
-        return not (self.intakes or self.tickets or self.link_ids or self.code_ids)
+        return not (
+            self.intakes or self.tickets or self.link_ids or self.code_ids or self.pending_ids
+        )
 
 
 @dataclass
@@ -108,10 +112,12 @@ class Erasure(EncryptedStore):
         return report
 
     def forget_refused(self, conversation_id: str) -> ErasureReport:
-        """Consent refused: the conversation's continuation links and codes."""
+        """Consent refused: the conversation's continuation links, codes and pending links."""
         with self._sessions.begin() as session:
             found = self._records(session, self._conversation_hashes(conversation_id), set())
-            records = PersonRecords(link_ids=found.link_ids, code_ids=found.code_ids)
+            records = PersonRecords(
+                link_ids=found.link_ids, code_ids=found.code_ids, pending_ids=found.pending_ids
+            )
             report = ErasureReport(self._delete(session, records), [])
             write_audit(
                 session, APPLICANT, "forget_on_refusal", None, "拒绝同意，不保存", report.summary()
@@ -221,8 +227,23 @@ class Erasure(EncryptedStore):
             | {intake.conversation_lookup for intake in intakes}
             | {ticket.sender_lookup for ticket in tickets}
         )
+        pending = list(
+            session.execute(
+                sa.select(PendingLink.id).where(
+                    sa.or_(
+                        PendingLink.conversation_lookup.in_(conversations),
+                        PendingLink.alias_lookup.in_(conversations),
+                    )
+                )
+            ).scalars()
+        )
         return PersonRecords(
-            intakes, tickets, links, self._codes(session, conversations), conversations
+            intakes,
+            tickets,
+            links,
+            self._codes(session, conversations),
+            pending,
+            conversations,
         )
 
     def _codes(self, session: Session, lookups: set[str]) -> list[int]:
@@ -247,6 +268,7 @@ class Erasure(EncryptedStore):
         delete_applications(session, [intake.id for intake in records.intakes], report)
         delete_rows(session, ConversationLink, records.link_ids, report)
         delete_rows(session, ContinuationCode, records.code_ids, report)
+        delete_rows(session, PendingLink, records.pending_ids, report)
         return report
 
     def _application(self, intake: Intake) -> dict[str, Any]:

@@ -353,7 +353,7 @@ class ConversationFigure(Base):
 
 
 class ContinuationCode(Base):
-    """A six-digit code that carries a conversation to another channel (接续码):
+    """An eight-digit code that carries a conversation to another channel (接续码):
     valid briefly and once. The code is kept only as a keyed hash, the
     conversation id only encrypted (store/links.py)."""
 
@@ -383,6 +383,28 @@ class ConversationLink(Base):
     channel = sa.Column(sa.String(16), nullable=False)
     linked_at = sa.Column(UTCDateTime, nullable=False)
     last_turn_at = sa.Column(UTCDateTime, nullable=False)
+
+
+class PendingLink(Base):
+    """A code said on another channel, waiting to be confirmed where it was given
+    (确认接续 and a four-digit number, store/links.py): nothing is linked until
+    then. Kept after the confirmation, with `confirmed_at`, until the new
+    channel's next turn is told it is connected; deleted when it expires."""
+
+    __tablename__ = "pending_links"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    # Keyed hashes (CONVERSATION_LOOKUP): one pending link per conversation.
+    conversation_lookup = sa.Column(sa.String(80), nullable=False, unique=True)
+    alias_lookup = sa.Column(sa.String(80), nullable=False, index=True)
+    conversation_encrypted = sa.Column(sa.Text, nullable=False)
+    alias_encrypted = sa.Column(sa.Text, nullable=False)
+    channel = sa.Column(sa.String(16), nullable=False)
+    # The confirmation number only as a keyed hash (CONTINUATION_CONFIRMATION).
+    confirmation_lookup = sa.Column(sa.String(80), nullable=False)
+    created_at = sa.Column(UTCDateTime, nullable=False)
+    expires_at = sa.Column(UTCDateTime, nullable=False, index=True)
+    confirmed_at = sa.Column(UTCDateTime)
 
 
 class ContinuationGuess(Base):

@@ -35,6 +35,7 @@ from store.models import (
     HotlineCall,
     Intake,
     IntakeStatus,
+    PendingLink,
     utc_now,
 )
 from store.retention import RetentionPeriods
@@ -135,6 +136,10 @@ def _expired_codes(cutoff: datetime, now: datetime) -> sa.sql.Select:
     return sa.select(ContinuationCode.id).where(ContinuationCode.expires_at < now)
 
 
+def _expired_pending(cutoff: datetime, now: datetime) -> sa.sql.Select:
+    return sa.select(PendingLink.id).where(PendingLink.expires_at < now)
+
+
 def _old_guesses(cutoff: datetime, now: datetime) -> sa.sql.Select:
     return sa.select(ContinuationGuess.id).where(ContinuationGuess.at < now - GUESS_WINDOW)
 
@@ -206,6 +211,7 @@ _KINDS: tuple[tuple[str, Selector, Deleter], ...] = (
     ("tickets", _ended_tickets, delete_tickets),
     ("links", _idle_links, _deleting(ConversationLink)),
     ("", _expired_codes, _deleting(ContinuationCode)),
+    ("", _expired_pending, _deleting(PendingLink)),
     ("", _old_guesses, _deleting(ContinuationGuess)),
     ("calls", _old_calls, _deleting(HotlineCall)),
     ("figures", _old_figures, _deleting(ConversationFigure)),
@@ -216,6 +222,7 @@ _KIND_TABLE: dict[Selector, str] = {
     _ended_tickets: "handoff_tickets",
     _idle_links: "conversation_links",
     _expired_codes: "continuation_codes",
+    _expired_pending: "pending_links",
     _old_guesses: "continuation_guesses",
     _old_calls: "hotline_calls",
     _old_figures: "conversation_figures",

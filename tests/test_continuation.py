@@ -1,6 +1,8 @@
 """接续码 end to end: a person starts on the web chat, asks for a code in the
-middle of the eligibility questions and goes on from another sender (another
-channel) where they were; a wrong code merges nothing."""
+middle of the eligibility questions, says it from another sender (another
+channel), confirms it back on the web chat, and goes on from the other sender
+where they were; a wrong code merges nothing, and the code alone shows nothing
+of the conversation until it is confirmed."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import uuid
 import pytest
 import requests
 
-from bot.continuation import last_question, said_code
+from bot.continuation import last_question, said_code, said_confirmation
 from tests.conftest import Conversation
 from tests.test_eligibility_dialogue import asked_fact
 
@@ -55,6 +57,26 @@ def test_codes_are_heard_however_they_are_said(message, code):
 )
 def test_other_messages_are_no_codes(message):
     assert said_code(message) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "number"),
+    [
+        ("确认接续 4821", "4821"),
+        ("确认接续：4821。", "4821"),
+        ("确认接续四八二幺", "4821"),  # as the recogniser writes speech
+        ("确 认 继 续 四 八 二 一", "4821"),  # 接续 heard as 继续
+        ("确认接续 12", "12"),  # a wrong number, answered as one
+    ],
+)
+def test_confirmations_are_heard_however_they_are_said(message, number):
+    assert said_confirmation(message) == number
+    assert said_code(message) is None
+
+
+@pytest.mark.parametrize("message", ["确认", "确认接续", "确认 4821", "确认继续 12", "我确认了"])
+def test_other_messages_are_no_confirmations(message):
+    assert said_confirmation(message) is None
 
 
 def test_the_recap_is_the_question_waiting_for_an_answer():
@@ -102,7 +124,18 @@ def test_a_person_continues_on_another_channel_with_a_code(stack):
     assert tracker(stack, stranger.sender)["slots"].get("matter_type") is None
 
     phone = Conversation(stack, sender=f"web-{uuid.uuid4().hex[:12]}")
-    linked = texts(phone.say(f"接续 {codes[0]}"))
+    asked = texts(phone.say(f"接续 {codes[0]}"))
+    assert "原来咨询的地方（网页）" in asked[0], asked
+    number = re.search(r"确认接续 (\d{4})", asked[0]).group(1)
+    # The code alone shows nothing of the conversation: not the question, not the matter.
+    early = "\n".join(texts(phone.say("刚才说到哪了？我的情况你还记得吗")))
+    assert "还没有收到确认" in early and "工钱" not in early and "工资" not in early, early
+    assert tracker(stack, phone.sender)["slots"].get("matter_type") is None
+
+    # Confirmed on the web chat, where the code was given.
+    confirmed = "\n".join(texts(web.say(f"确认接续 {number}")))
+    assert "已经确认" in confirmed, confirmed
+    linked = texts(phone.say("好了"))
     assert "已经接上了" in linked[0], linked
     assert asked_fact(linked) == pending, linked  # the question again, on the new channel
 

@@ -16,6 +16,7 @@ import pytest
 from bot.continuation import Continuations
 from bot.handoff_relay import HandoffRelay
 from store.links import ConversationLinks
+from tests.support.links import continue_elsewhere
 from tests.test_handoff_store import Centre, request
 
 SENDER = "telegram:4242"
@@ -140,7 +141,7 @@ def test_a_person_who_moved_to_another_channel_gets_the_lawyer_there(centre):
     ticket = centre.tickets.create_ticket(request(web, channel="rest")).reference
     centre.console.claim(ticket, "wang")
     links = ConversationLinks(centre.relay.engine, centre.relay.keys)
-    assert links.redeem(links.issue_code(web), SENDER, "telegram").conversation_id == web
+    continue_elsewhere(links, web, SENDER, "telegram")
 
     centre.console.send_message(ticket, "您好，欠了多久？", "wang")
     asyncio.run(relay.push(ticket))
@@ -170,6 +171,12 @@ def test_a_person_waiting_for_a_lawyer_can_ask_for_a_code(centre):
     spoken = asyncio.run(ask(web, web, "给我接续码", True))
     assert re.search(r"接续(?: \d){8}。", spoken[0]["text"])  # digit by digit
 
-    linked = asyncio.run(continuations.redeem(SENDER, code, "telegram"))
-    assert "律师的对话也转到了这里" in linked[0]["text"]
+    said = asyncio.run(continuations.redeem(SENDER, code, "telegram"))
+    assert "网页" in said[0]["text"]  # where to confirm
+    number = re.search(r"确认接续 (\d{4})", said[0]["text"]).group(1)
+    assert asyncio.run(continuations.conversation_of(SENDER)) == SENDER  # not yet
+    confirmed = asyncio.run(continuations.answer_code(web, f"确认接续 {number}", "rest"))
+    assert "Telegram" in confirmed[0]["text"]
     assert asyncio.run(continuations.conversation_of(SENDER)) == web
+    linked = asyncio.run(continuations.greeting(SENDER, web))
+    assert "律师的对话也转到了这里" in linked[0]["text"]

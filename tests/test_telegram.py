@@ -296,8 +296,9 @@ async def test_flood_control_is_waited_out(gateway, fake):
 async def test_a_conversation_started_on_the_web_continues_on_telegram_with_a_code(
     stack, gateway, fake
 ):
-    """接续码: the code asked for on the web chat, typed on Telegram; the question
-    waiting on the web is asked again on Telegram and answered there."""
+    """接续码: the code asked for on the web chat, typed on Telegram and confirmed
+    on the web chat; the question waiting on the web is asked again on Telegram
+    and answered there."""
     web = Conversation(stack, sender=f"web-{uuid.uuid4().hex[:12]}")
     await asyncio.to_thread(web.say, "包工头欠了我八个月工钱 一分没给")
     await asyncio.to_thread(web.say, "帮我查一查")
@@ -307,7 +308,10 @@ async def test_a_conversation_started_on_the_web_continues_on_telegram_with_a_co
     code = re.search(r"接续 (\d{8})", given).group(1)
 
     person = Person(fake)
-    linked = await person.say(f"接续 {code}")
+    asked = await person.say(f"接续 {code}")
+    number = re.search(r"确认接续 (\d{4})", asked[0]).group(1)  # confirmed on the web chat
+    assert "已经确认" in await asyncio.to_thread(web.reply_text, f"确认接续 {number}")
+    linked = await person.say("好了")
     assert "已经接上了" in linked[0] and "务工" in linked[-1], linked
     after = "\n".join(await person.say("是的，我是农民工"))
     assert "务工" not in after and "期限" in after, after

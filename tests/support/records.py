@@ -15,6 +15,7 @@ from rasa_ext.tracker_store import FORGET_SLOT, RollingSessionTrackerStore
 from store.crypto import KeyRing
 from store.intake import IntakeStore
 from store.links import ConversationLinks
+from tests.support.links import continue_elsewhere
 from tests.test_handoff_store import PII_KEY as OLD_KEY
 from tests.test_handoff_store import Centre, request
 from tests.test_store import application, fixed_key
@@ -83,7 +84,7 @@ def make_person(url: str, centre: Centre, status: str = "new") -> Person:
     centre.relay.add_person_message(SENDER, "我的电话是13912345678")
     centre.console.add_note(ticket, "王小明有残疾证", "wang")
     links = ConversationLinks(centre.roster.engine, centre.roster.keys)
-    assert links.redeem(links.issue_code(SENDER), ALIAS, "wechat").outcome == "linked"
+    continue_elsewhere(links, SENDER, ALIAS, "wechat")
     links.issue_code(SENDER)  # a live code too
     return Person(reference, ticket)
 
