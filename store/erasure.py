@@ -5,7 +5,7 @@ Three ways in, one way of finding:
 - the person says "删除我的信息" and confirms (actions/forgetting.py):
   `erase_conversation` deletes what their conversation left here — its
   applications not yet handed to the centre, its tickets, continuation links
-  and codes. An application the centre has taken up (under review, assigned,
+  and codes, and its messages kept for training (store/training.py). An application the centre has taken up (under review, assigned,
   closed) is kept: it is the centre's case file now, which the centre must
   keep under its own rules (法律援助法, archive rules), and deleting it could
   stop the aid itself; the person is told its reference and to ask the centre.
@@ -13,7 +13,8 @@ Three ways in, one way of finding:
   store when the action sets `forget_conversation` (rasa_ext/tracker_store.py).
 - the person refuses consent (to apply, or to be handed to a lawyer):
   `forget_refused` deletes the links and codes the conversation made, which
-  were kept without that consent; the tracker store deletes the conversation.
+  were kept without that consent, and its messages kept for training (the
+  person was just told that nothing of the conversation is kept); the tracker store deletes the conversation.
   An earlier application or ticket of the same conversation was made with its
   own consent and stays ("删除我的信息" removes it).
 - staff, on a person's written request (`python -m store export-person` /
@@ -48,6 +49,7 @@ from store.models import (
     HandoffMessage,
     HandoffTicket,
     Intake,
+    TrainingMessage,
 )
 from store.purge import PurgeReport, delete_applications, delete_rows, delete_tickets
 
@@ -71,10 +73,13 @@ class PersonRecords:
     link_ids: list[int] = field(default_factory=list)
     code_ids: list[int] = field(default_factory=list)
     conversation_lookups: set[str] = field(default_factory=set)
+    training_ids: list[int] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.intakes or self.tickets or self.link_ids or self.code_ids)
+        return not (
+            self.intakes or self.tickets or self.link_ids or self.code_ids or self.training_ids
+        )
 
 
 @dataclass
@@ -111,7 +116,9 @@ class Erasure(EncryptedStore):
         """Consent refused: the conversation's continuation links and codes."""
         with self._sessions.begin() as session:
             found = self._records(session, self._conversation_hashes(conversation_id), set())
-            records = PersonRecords(link_ids=found.link_ids, code_ids=found.code_ids)
+            records = PersonRecords(
+                link_ids=found.link_ids, code_ids=found.code_ids, training_ids=found.training_ids
+            )
             report = ErasureReport(self._delete(session, records), [])
             write_audit(
                 session, APPLICANT, "forget_on_refusal", None, "拒绝同意，不保存", report.summary()
@@ -137,6 +144,7 @@ class Erasure(EncryptedStore):
                 "handoff_tickets": [self._ticket(session, t) for t in records.tickets],
                 "continuation_links": len(records.link_ids),
                 "conversations": self._conversations(tracker_engine, records),
+                "messages_kept_for_training": self._training(session, records.training_ids),
             }
             write_audit(
                 session, reader, "export_person", reference, reason, _counts(records, exported)
@@ -221,8 +229,15 @@ class Erasure(EncryptedStore):
             | {intake.conversation_lookup for intake in intakes}
             | {ticket.sender_lookup for ticket in tickets}
         )
+        training = list(
+            session.execute(
+                sa.select(TrainingMessage.id).where(
+                    TrainingMessage.conversation_lookup.in_(conversations)
+                )
+            ).scalars()
+        )
         return PersonRecords(
-            intakes, tickets, links, self._codes(session, conversations), conversations
+            intakes, tickets, links, self._codes(session, conversations), conversations, training
         )
 
     def _codes(self, session: Session, lookups: set[str]) -> list[int]:
@@ -247,6 +262,7 @@ class Erasure(EncryptedStore):
         delete_applications(session, [intake.id for intake in records.intakes], report)
         delete_rows(session, ConversationLink, records.link_ids, report)
         delete_rows(session, ContinuationCode, records.code_ids, report)
+        delete_rows(session, TrainingMessage, records.training_ids, report)
         return report
 
     def _application(self, intake: Intake) -> dict[str, Any]:
@@ -280,6 +296,21 @@ class Erasure(EncryptedStore):
                 for message in messages
             ],
         }
+
+    def _training(self, session: Session, ids: list[int]) -> list[dict[str, Any]]:
+        rows = session.execute(
+            sa.select(TrainingMessage)
+            .where(TrainingMessage.id.in_(ids))
+            .order_by(TrainingMessage.id)
+        ).scalars()
+        return [
+            {
+                "text_masked": decrypt_field(self.keys, row, "text_encrypted"),
+                "collected_at": row.collected_at.isoformat(),
+                "status": row.status,
+            }
+            for row in rows
+        ]
 
     def _conversations(
         self, tracker_engine: Engine | None, records: PersonRecords
