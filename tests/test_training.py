@@ -5,12 +5,15 @@ Rasa reads; erasure and retention remove it."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import sqlalchemy as sa
 import yaml
 from rasa_sdk import Tracker
@@ -21,6 +24,7 @@ from actions import learning, slots
 from actions.conversation import ActionTwoStageFallback
 from actions.matters import ActionAcknowledgeMatter
 from legal_aid.masking import mask
+from scripts.launcher import Ports, Stack
 from store import settings
 from store.erasure import Erasure
 from store.models import TrainingMessage, utc_now
@@ -29,7 +33,15 @@ from store.retention import RetentionPeriods
 from store.staff import StaffAccounts
 from store.training import TrainingError, TrainingStore, intents, main
 from tests.support.actions import action_server_stores
+from tests.support.browser_support import audit, focused, screenshot
 from tests.support.records import OLD_KEY
+from tests.test_console import (  # noqa: F401 - the browser fixture
+    Centre,
+    browser,
+    console_window,
+    logged_in,
+    tab_to,
+)
 
 PHONE = "13912345678"
 NAME = "张建国"
@@ -256,3 +268,142 @@ async def test_erasure_and_retention_remove_the_messages(training, migrated_url)
     gone = purge(training.engine, None, periods, now=later)
     assert gone.rows["training_messages"] == 1
     assert training.unlabelled("staff:coord")[0] == []
+
+
+# The console page, on the real gateway -------------------------------------------------
+
+OTHER_SAID = "我不同意的人说的话 13800001111"
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    """The gateway alone, console included: the console needs neither Rasa nor
+    the action server, so none is started (the model path is never read)."""
+    running = Stack(
+        ports=Ports.free(),
+        var_dir=tmp_path_factory.mktemp("var"),
+        model=Path(__file__),
+        env={f"RATE_LIMIT_{kind}": "0" for kind in ("CHAT", "POLLS", "VOICE", "LOGIN")},
+    )
+    running.start(("gateway",))
+    try:
+        yield running
+    finally:
+        running.stop(("gateway",))
+
+
+@pytest.fixture(scope="module")
+def centre(gateway):
+    opened = Centre(gateway)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def assistant_on_the_centres_store(centre, monkeypatch):
+    """The action server's store is the gateway's database, with its key file."""
+    from store import encrypted_store
+
+    monkeypatch.setenv("DATABASE_URL", centre.env["DATABASE_URL"])
+    monkeypatch.delenv("PII_KEY", raising=False)
+    monkeypatch.setenv("PII_KEY_FILE", centre.env["PII_KEY_FILE"])
+    encrypted_store._shared.cache_clear()
+    yield
+    encrypted_store._shared.cache_clear()
+
+
+def test_only_coordinators_see_the_messages(centre):
+    for username in (centre.wang, centre.admin):
+        browser_session = logged_in(centre, username)
+        page = browser_session.get(f"{centre.url}/training", timeout=30)
+        assert page.status_code == 403 and "不能使用这个页面" in page.text
+        assert "/console/training" not in browser_session.get(f"{centre.url}/", timeout=30).text
+        form = browser_session.get(f"{centre.url}/", timeout=30).text
+        csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        posted = browser_session.post(
+            f"{centre.url}/training/1/discard", data={"csrf": csrf}, timeout=30
+        )
+        assert posted.status_code == 403
+    anonymous = requests.get(f"{centre.url}/training", allow_redirects=False, timeout=30)
+    assert anonymous.status_code == 303  # no session: to the login page
+
+
+async def seed_messages() -> None:
+    """Two people who agreed and one who did not, each not understood once."""
+    for _ in range(2):
+        await not_understood(f"web-{uuid.uuid4().hex[:8]}", **{slots.LEARNING_CONSENT: True})
+    await ActionTwoStageFallback().run(
+        CollectingDispatcher(), fallback_tracker("web-no", text=OTHER_SAID), {}
+    )
+    await learning.settled()
+
+
+def test_a_coordinator_labels_and_discards_by_keyboard(
+    centre,
+    browser,  # noqa: F811
+    assistant_on_the_centres_store,
+    tmp_path,
+):
+    training = TrainingStore.from_env(centre.env)
+    try:
+        # The actions run on an event loop of their own: Playwright's sync API owns this thread's.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, seed_messages()).result()
+        reads_before = sum(e.action == "read_training" for e in training.audit_log())
+        with console_window(browser, centre, centre.coord) as page:
+            label_and_discard(page)
+        reads = [e for e in training.audit_log() if e.action == "read_training"]
+        assert len(reads) - reads_before == 3  # every view: opening, and after each change
+        assert reads[-1].actor == f"staff:{centre.coord}"
+
+        out = tmp_path / "labelled.yml"
+        assert main(["export", "--staff", centre.coord, "--out", str(out)]) == 0
+        exported = yaml.safe_load(out.read_text(encoding="utf-8"))["nlu"]
+        assert exported == [
+            {
+                "intent": "describe_problem",
+                "examples": [
+                    {
+                        "text": "我叫某某，电话某号码，在某地，那个事情怎么弄啊",
+                        "metadata": {"matter_type": "labor_wages"},
+                    }
+                ],
+            }
+        ]
+    finally:
+        training.close()
+
+
+def label_and_discard(page) -> None:
+    tab_to(page, lambda f: f["text"] == "未听懂的消息")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("h1 >> text=未听懂的消息")
+    audit(page, "messages to label")
+    shown = page.locator("main").inner_text()
+    assert shown.count("我叫〔人名〕，电话〔号码〕，在〔地点〕") == 2
+    assert not [word for word in (*IN_CLEAR, "13800001111", "不同意") if word in page.content()]
+    assert "助手没听懂" in shown and "去哪里申请" in shown  # the assistant's guess
+
+    # Label the first: intent and matter type from the lists, saved by Enter.
+    intent_id = page.locator("section.training select[name=intent]").first.get_attribute("id")
+    tab_to(page, lambda f: f["id"] == intent_id)
+    page.locator(f"#{intent_id}").select_option("describe_problem")
+    page.keyboard.press("Tab")
+    matter_id = focused(page)["id"]
+    assert page.get_by_label("事项类型").first.get_attribute("id") == matter_id
+    page.locator(f"#{matter_id}").select_option("labor_wages")
+    page.keyboard.press("Tab")
+    assert focused(page)["text"] == "保存标注（消息 1）"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=标注已保存")
+    assert page.locator("section.training").count() == 1
+    assert "等待导出的消息：1" in page.locator("main").inner_text()
+    audit(page, "after labelling")
+
+    # The other is not worth teaching: deleted, by keyboard.
+    tab_to(page, lambda f: f["text"] == "删除消息 1")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=消息已删除")
+    assert "现在没有待标注的消息" in page.locator("main").inner_text()
+    audit(page, "empty list")
+    screenshot(page, "console-training.png")
