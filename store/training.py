@@ -52,7 +52,8 @@ MATTER_METADATA = "matter_type"
 PURPOSE = "标注未听懂的消息，改进助手"
 EXPORT_PURPOSE = "导出已标注的消息，供开发人员审核后加入训练数据"
 LIST_LIMIT = 50
-LABELLING_ROLES = ("coordinator", "admin")
+# As for the console page: administrators read no conversations.
+LABELLING_ROLES = ("coordinator",)
 # In the exported examples a mask becomes words people say, so the model does
 # not learn the brackets; the developer sees them as placeholders all the same.
 EXPORT_WORDS = {NAME_MASK: "某某", NUMBER_MASK: "某号码", PLACE_MASK: "某地", EMAIL_MASK: "某邮箱"}
@@ -281,9 +282,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser("export", help="导出并标记为已导出 / export the labelled ones")
-    export.add_argument(
-        "--staff", required=True, help="导出人的工作台账号（协调员或管理员，记入审计）"
-    )
+    export.add_argument("--staff", required=True, help="导出人的工作台账号（协调员，记入审计）")
     export.add_argument("--out", required=True, type=Path, help="写入的文件（不能在 nlu_data/ 中）")
     return parser.parse_args(argv)
 
@@ -300,8 +299,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         identity = StaffAccounts(training.engine).identity(args.staff)
         if identity is None or identity.role not in LABELLING_ROLES:
-            print(f"错误：{args.staff} 不是协调员或管理员的账号。\n"
-                  f"error: {args.staff} is no coordinator's or administrator's account.",
+            print(f"错误：{args.staff} 不是协调员的账号。\n"
+                  f"error: {args.staff} is no coordinator's account.",
                   file=sys.stderr)  # fmt: skip
             return 2
         count = training.export(identity.actor, lambda text: _write(out, text))

@@ -231,9 +231,7 @@ async def test_labelled_messages_export_as_training_data_rasa_reads_once(
     assert {"label_training", "discard_training"} <= {e.action for e in training.audit_log()}
 
 
-def test_only_a_coordinator_or_administrator_exports_and_never_into_nlu_data(
-    migrated_url, monkeypatch, tmp_path
-):
+def test_only_a_coordinator_exports_and_never_into_nlu_data(migrated_url, monkeypatch, tmp_path):
     with action_server_stores(migrated_url, monkeypatch):
         name = f"lawyer-{uuid.uuid4().hex[:6]}"
         assert main(["export", "--staff", name, "--out", str(tmp_path / "x.yml")]) == 2
@@ -379,6 +377,7 @@ def label_and_discard(page) -> None:
     page.keyboard.press("Enter")
     page.wait_for_selector("h1 >> text=未听懂的消息")
     audit(page, "messages to label")
+    screenshot(page, "console-training-list.png")
     shown = page.locator("main").inner_text()
     assert shown.count("我叫〔人名〕，电话〔号码〕，在〔地点〕") == 2
     assert not [word for word in (*IN_CLEAR, "13800001111", "不同意") if word in page.content()]
