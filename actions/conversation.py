@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import slots
+from actions import learning, slots
 from actions.continuation import continuation_request
 from actions.matters import acknowledge, matter_entity
 from actions.no_repeat import MISUNDERSTOOD, previous_bot_turn, previous_response
@@ -115,6 +115,7 @@ class ActionTwoStageFallback(Action):
     ) -> list[dict[str, Any]]:
         if matter_entity(tracker) is not None:
             return acknowledge(dispatcher, tracker)
+        learning.keep(tracker, learning.NOT_UNDERSTOOD)
         previous = previous_response(tracker)
         dispatcher.utter_message(response=FALLBACK_NEXT.get(previous, FALLBACK_FIRST))
         return []

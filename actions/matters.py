@@ -22,7 +22,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import slots
+from actions import learning, slots
 from actions.no_repeat import MISUNDERSTOOD, previous_response, previous_text, since_restart
 from actions.voice import is_voice, source_line
 from legal_aid.policy_data import load_policy_file
@@ -135,6 +135,7 @@ def ask_back(
     dispatcher: CollectingDispatcher, tracker: Tracker, entity: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """The short question back when the matter is not decided."""
+    learning.keep(tracker, learning.ASKED_BACK)
     choices = [c for c in entity.get("choices") or [] if c in matter_types()]
     if len(choices) >= 2:
         return ask_which_matter(dispatcher, tracker, choices)

@@ -88,6 +88,9 @@ INTAKE_REFERENCE = "intake_reference"
 HANDOFF_CONSENT_ASKED = "handoff_consent_asked"
 HANDOFF_CONSENT = "handoff_consent"
 HANDOFF_REQUESTED_LAWYER = "handoff_requested_lawyer"
+# Whether the person agreed that messages the assistant did not understand are kept,
+# masked, for the centre to label and teach it (actions/learning.py, store/training.py).
+LEARNING_CONSENT = "learning_consent"
 # Set when the conversation must be deleted instead of saved (actions/forgetting.py,
 # rasa_ext/tracker_store.py FORGET_SLOT).
 FORGET_CONVERSATION = "forget_conversation"

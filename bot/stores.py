@@ -27,6 +27,7 @@ from store.handoff import ConsoleTickets, RelayStore, Roster
 from store.intake import IntakeStore
 from store.links import ConversationLinks
 from store.staff import StaffAccounts
+from store.training import TrainingStore
 
 log = logging.getLogger("bot.stores")
 
@@ -40,6 +41,7 @@ class GatewayStores:
     intake: IntakeStore
     links: ConversationLinks
     accounts: StaffAccounts
+    training: TrainingStore
 
 
 class StoresUnavailable(RuntimeError):
@@ -64,6 +66,7 @@ def open_stores(engine: Engine) -> GatewayStores | None:
         intake=IntakeStore(engine, keys),
         links=ConversationLinks(engine, keys),
         accounts=StaffAccounts(engine),
+        training=TrainingStore(engine, keys),
     )
 
 

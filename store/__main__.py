@@ -54,6 +54,7 @@ TABLES_IN_CHINESE = {
     "continuation_guesses": "接续码错误尝试",
     "hotline_calls": "热线通话记录",
     "conversation_figures": "对话统计",
+    "training_messages": "待标注的未听懂消息",
     "audit_entries": "审计记录",
     "conversations": "对话",
     "events": "对话事件",

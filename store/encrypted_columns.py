@@ -30,6 +30,7 @@ from store.models import (
     Intake,
     IntakeStatus,
     PendingLink,
+    TrainingMessage,
 )
 
 # A retried or mistyped (+86, spaces) number must find the same applications.
@@ -112,11 +113,14 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(ConversationLink, "alias_encrypted"),
     EncryptedColumn(PendingLink, "conversation_encrypted"),
     EncryptedColumn(PendingLink, "alias_encrypted"),
+    EncryptedColumn(TrainingMessage, "text_encrypted"),
 )
 
 # Not here, because nothing stored computes them again: a continuation code and a
 # pending link (ten minutes' life each), the figures' conversation hash (nothing personal: a conversation
 # counted under the old hash is counted again under the new one), the conversation
+# hash of a message kept for training (no conversation id is kept to compute it
+# from; erasure looks under every key, and the row goes with its retention period), the conversation
 # of an application stored before revision 0007. Those need the old key until they
 # age out (store/retention.py). Rasa's conversations are re-keyed by
 # store/tracker_events.py.

@@ -5,7 +5,7 @@ Three ways in, one way of finding:
 - the person says "删除我的信息" and confirms (actions/forgetting.py):
   `erase_conversation` deletes what their conversation left here — its
   applications not yet handed to the centre, its tickets, continuation links
-  and codes. An application the centre has taken up (under review, assigned,
+  and codes, and its messages kept for training (store/training.py). An application the centre has taken up (under review, assigned,
   closed) is kept: it is the centre's case file now, which the centre must
   keep under its own rules (法律援助法, archive rules), and deleting it could
   stop the aid itself; the person is told its reference and to ask the centre.
@@ -13,7 +13,8 @@ Three ways in, one way of finding:
   store when the action sets `forget_conversation` (rasa_ext/tracker_store.py).
 - the person refuses consent (to apply, or to be handed to a lawyer):
   `forget_refused` deletes the links and codes the conversation made, which
-  were kept without that consent; the tracker store deletes the conversation.
+  were kept without that consent, and its messages kept for training (the
+  person was just told that nothing of the conversation is kept); the tracker store deletes the conversation.
   An earlier application or ticket of the same conversation was made with its
   own consent and stays ("删除我的信息" removes it).
 - staff, on a person's written request (`python -m store export-person` /
@@ -49,6 +50,7 @@ from store.models import (
     HandoffTicket,
     Intake,
     PendingLink,
+    TrainingMessage,
 )
 from store.purge import PurgeReport, delete_applications, delete_rows, delete_tickets
 
@@ -73,11 +75,17 @@ class PersonRecords:
     code_ids: list[int] = field(default_factory=list)
     pending_ids: list[int] = field(default_factory=list)
     conversation_lookups: set[str] = field(default_factory=set)
+    training_ids: list[int] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return not (
-            self.intakes or self.tickets or self.link_ids or self.code_ids or self.pending_ids
+            self.intakes
+            or self.tickets
+            or self.link_ids
+            or self.code_ids
+            or self.pending_ids
+            or self.training_ids
         )
 
 
@@ -116,7 +124,10 @@ class Erasure(EncryptedStore):
         with self._sessions.begin() as session:
             found = self._records(session, self._conversation_hashes(conversation_id), set())
             records = PersonRecords(
-                link_ids=found.link_ids, code_ids=found.code_ids, pending_ids=found.pending_ids
+                link_ids=found.link_ids,
+                code_ids=found.code_ids,
+                pending_ids=found.pending_ids,
+                training_ids=found.training_ids,
             )
             report = ErasureReport(self._delete(session, records), [])
             write_audit(
@@ -143,6 +154,7 @@ class Erasure(EncryptedStore):
                 "handoff_tickets": [self._ticket(session, t) for t in records.tickets],
                 "continuation_links": len(records.link_ids),
                 "conversations": self._conversations(tracker_engine, records),
+                "messages_kept_for_training": self._training(session, records.training_ids),
             }
             write_audit(
                 session, reader, "export_person", reference, reason, _counts(records, exported)
@@ -237,13 +249,21 @@ class Erasure(EncryptedStore):
                 )
             ).scalars()
         )
+        training = list(
+            session.execute(
+                sa.select(TrainingMessage.id).where(
+                    TrainingMessage.conversation_lookup.in_(conversations)
+                )
+            ).scalars()
+        )
         return PersonRecords(
-            intakes,
-            tickets,
-            links,
-            self._codes(session, conversations),
-            pending,
-            conversations,
+            intakes=intakes,
+            tickets=tickets,
+            link_ids=links,
+            code_ids=self._codes(session, conversations),
+            pending_ids=pending,
+            conversation_lookups=conversations,
+            training_ids=training,
         )
 
     def _codes(self, session: Session, lookups: set[str]) -> list[int]:
@@ -269,6 +289,7 @@ class Erasure(EncryptedStore):
         delete_rows(session, ConversationLink, records.link_ids, report)
         delete_rows(session, ContinuationCode, records.code_ids, report)
         delete_rows(session, PendingLink, records.pending_ids, report)
+        delete_rows(session, TrainingMessage, records.training_ids, report)
         return report
 
     def _application(self, intake: Intake) -> dict[str, Any]:
@@ -302,6 +323,21 @@ class Erasure(EncryptedStore):
                 for message in messages
             ],
         }
+
+    def _training(self, session: Session, ids: list[int]) -> list[dict[str, Any]]:
+        rows = session.execute(
+            sa.select(TrainingMessage)
+            .where(TrainingMessage.id.in_(ids))
+            .order_by(TrainingMessage.id)
+        ).scalars()
+        return [
+            {
+                "text_masked": decrypt_field(self.keys, row, "text_encrypted"),
+                "collected_at": row.collected_at.isoformat(),
+                "status": row.status,
+            }
+            for row in rows
+        ]
 
     def _conversations(
         self, tracker_engine: Engine | None, records: PersonRecords

@@ -6,7 +6,9 @@ store, 0002 the handoff (lawyers, duty roster, staff accounts, tickets, messages
 0003 the conversation figures (no personal data), 0004 ticket notes and the relay's
 progress, 0005 conversations continued on another channel (接续码), 0006 hotline
 call records (no audio, no number), 0007 the application's conversation id
-(encrypted, for key rotation).
+(encrypted, for key rotation), 0008 pending links (a 接续码 waiting for its
+confirmation on the original channel), 0009 messages not understood, masked,
+for coordinators to label (store/training.py).
 """
 
 from __future__ import annotations
@@ -439,3 +441,47 @@ class HotlineCall(Base):
     duration_seconds = sa.Column(sa.Float, nullable=False)
     outcome = sa.Column(sa.String(16), nullable=False)
     turns = sa.Column(sa.Integer, nullable=False)
+
+
+# Messages the assistant did not understand, for coordinators to label (revision 0009) --
+
+TRAINING_STATUSES = ("new", "labelled", "exported")
+TRAINING_STATUS_CHECK = "status IN ('new', 'labelled', 'exported')"
+TRAINING_REASONS = ("not_understood", "asked_back")
+TRAINING_REASON_CHECK = "reason IN ('not_understood', 'asked_back')"
+
+
+class TrainingMessage(Base):
+    """One message the assistant did not understand, or had to ask back about,
+    from a person who agreed that such messages teach it (store/training.py).
+
+    The text is masked before it is stored (legal_aid/masking.py) and encrypted
+    all the same. No sender id: only a keyed hash of the conversation, so that
+    "删除我的信息" and staff erasure find the person's rows (store/erasure.py).
+    A discarded message is deleted, not kept with a flag.
+    """
+
+    __tablename__ = "training_messages"
+    __table_args__ = (
+        sa.CheckConstraint(TRAINING_STATUS_CHECK, name="status"),
+        sa.CheckConstraint(TRAINING_REASON_CHECK, name="reason"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    collected_at = sa.Column(UTCDateTime, nullable=False, index=True)
+    channel = sa.Column(sa.String(16), nullable=False)
+    reason = sa.Column(sa.String(16), nullable=False)
+    # What the assistant made of it: an intent of domain.yml (or nlu_fallback),
+    # its confidence, and a matter-type key (or none).
+    predicted_intent = sa.Column(sa.String(64))
+    intent_confidence = sa.Column(sa.Float)
+    predicted_matter = sa.Column(sa.String(64))
+    text_encrypted = sa.Column(sa.Text, nullable=False)  # masked, then encrypted
+    conversation_lookup = sa.Column(sa.String(80), nullable=False, index=True)
+
+    status = sa.Column(sa.String(16), nullable=False, index=True)
+    label_intent = sa.Column(sa.String(64))
+    label_matter = sa.Column(sa.String(64))
+    labelled_by = sa.Column(sa.String(64))  # a staff username
+    labelled_at = sa.Column(UTCDateTime)
+    exported_at = sa.Column(UTCDateTime)

@@ -36,6 +36,7 @@ from store.models import (
     Intake,
     IntakeStatus,
     PendingLink,
+    TrainingMessage,
     utc_now,
 )
 from store.retention import RetentionPeriods
@@ -152,6 +153,10 @@ def _old_figures(cutoff: datetime, now: datetime) -> sa.sql.Select:
     return sa.select(ConversationFigure.id).where(ConversationFigure.last_turn_at < cutoff)
 
 
+def _old_training(cutoff: datetime, now: datetime) -> sa.sql.Select:
+    return sa.select(TrainingMessage.id).where(TrainingMessage.collected_at < cutoff)
+
+
 def _old_audit(cutoff: datetime, now: datetime) -> sa.sql.Select:
     return sa.select(AuditEntry.id).where(AuditEntry.at < cutoff)
 
@@ -215,6 +220,7 @@ _KINDS: tuple[tuple[str, Selector, Deleter], ...] = (
     ("", _old_guesses, _deleting(ContinuationGuess)),
     ("calls", _old_calls, _deleting(HotlineCall)),
     ("figures", _old_figures, _deleting(ConversationFigure)),
+    ("training", _old_training, _deleting(TrainingMessage)),
     ("audit", _old_audit, _deleting(AuditEntry)),
 )
 _KIND_TABLE: dict[Selector, str] = {
@@ -226,5 +232,6 @@ _KIND_TABLE: dict[Selector, str] = {
     _old_guesses: "continuation_guesses",
     _old_calls: "hotline_calls",
     _old_figures: "conversation_figures",
+    _old_training: "training_messages",
     _old_audit: "audit_entries",
 }

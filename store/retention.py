@@ -13,6 +13,7 @@ Each period is an environment variable (or `.env`) in days; the defaults, and wh
 | RETENTION_LINK_DAYS | 30 | a continuation link's last turn |
 | RETENTION_CALL_DAYS | 730 | a hotline call record (no personal data) |
 | RETENTION_FIGURES_DAYS | 730 | a conversation's figures (no personal data) |
+| RETENTION_TRAINING_DAYS | 90 | a message not understood, kept masked for labelling |
 | RETENTION_AUDIT_DAYS | 1825 (5 years) | an audit entry |
 
 - Applications: 3 years after they close, the general limitation period (民法典
@@ -29,6 +30,11 @@ Each period is an environment variable (or `.env`) in days; the defaults, and wh
 - Links: as long as the conversation they lead to.
 - Hotline calls and figures: two years, for the centre's yearly reports; they
   hold nothing personal.
+- Messages not understood (store/training.py): 90 days from the message,
+  labelled or not, exported or not. They are masked, but a message is still
+  someone's words; a quarter is long enough for a coordinator to label them and
+  a developer to take the exported file into nlu_data/, which is then the copy
+  that lasts (reviewed, and no longer anyone's message).
 - Audit log: 5 years, longer than PIPL art. 56's three years and than any
   application's life (open, then 3 years), so every read of a record is still
   accounted for while the record exists. It holds no personal data.
@@ -50,6 +56,7 @@ DAYS_ENV = {
     "links": "RETENTION_LINK_DAYS",
     "calls": "RETENTION_CALL_DAYS",
     "figures": "RETENTION_FIGURES_DAYS",
+    "training": "RETENTION_TRAINING_DAYS",
     "audit": "RETENTION_AUDIT_DAYS",
 }
 
@@ -68,6 +75,7 @@ class RetentionPeriods:
     links: int = 30
     calls: int = 730
     figures: int = 730
+    training: int = 90
     audit: int = 1825
 
     @classmethod

@@ -22,6 +22,7 @@ from store.intake import IntakeStore
 from store.links import ConversationLinks
 from store.models import Base, HandoffMessage, HandoffNote, HandoffTicket, Intake, utc_now
 from store.rotation import rotate_keys
+from store.training import Misunderstood, TrainingStore
 from tests.support.handoff_stores import handoff_stores
 from tests.support.links import continue_elsewhere
 from tests.test_handoff_store import (
@@ -134,7 +135,9 @@ def test_rotation_reencrypts_every_table_so_the_old_key_can_go(migrated_url):
     centre.tickets.request_callback(waiting, utc_now() + timedelta(hours=2), phone=PHONE)
     continue_elsewhere(links, SENDER, "wechat:o6_5550123", "wechat")
     links.issue_code("web-not-yet-redeemed")
-    for store in (intakes, links):
+    training = TrainingStore.from_env(old_env)
+    training.collect(Misunderstood(SENDER, f"我叫{NAME}，那个怎么弄", "web", "not_understood"))
+    for store in (intakes, links, training):
         store.close()
     centre.close()
 
@@ -151,6 +154,7 @@ def test_rotation_reencrypts_every_table_so_the_old_key_can_go(migrated_url):
             "continuation_codes": 1,  # the used one went when the next was issued
             "conversation_links": 1,
             "pending_links": 1,  # confirmed, until the new channel's next turn
+            "training_messages": 1,
         }
         # Run again (after an interruption, say): what is done is not done twice.
         assert set(rotating.rotate_keys().rows.values()) == {0}

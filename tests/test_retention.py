@@ -31,7 +31,7 @@ def test_the_defaults_and_their_variables():
     changed = settings.retention_periods({"RETENTION_CONVERSATION_DAYS": "7"})
     assert changed.conversations == 7 and changed.applications == 1095
     assert set(DAYS_ENV) == {"applications", "tickets", "conversations", "links", "calls",
-                             "figures", "audit"}  # fmt: skip
+                             "figures", "training", "audit"}  # fmt: skip
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "三十", "1.5"])

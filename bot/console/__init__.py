@@ -1,4 +1,5 @@
-"""The staff console at /console/: login, the waiting queue, tickets, the roster.
+"""The staff console at /console/: login, the waiting queue, tickets, the roster,
+the figures and the messages to label.
 
 Lawyers and coordinators meet the person's side only through ConsoleTickets,
 which also decides who may read and do what; the console checks roles on
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import WSCloseCode, web
 
-from bot.console import figures, roster
+from bot.console import figures, roster, training
 from bot.console.login_guard import HashingPool, LoginGuard
 from bot.console.services import Services
 from bot.console.views import (
@@ -38,6 +39,7 @@ def create_console_app() -> web.Application:
     app.add_routes(routes())
     app.add_routes(roster.routes())
     app.add_routes(figures.routes())
+    app.add_routes(training.routes())
     app.add_routes([web.static("/static", STATIC_DIR)])
     app.on_shutdown.append(_close_sockets)
     app.on_cleanup.append(_stop_hashing)

@@ -85,9 +85,14 @@ def _nav(staff: StaffIdentity | None, csrf: str) -> str:
     coordinating = staff.role in ("coordinator", "admin")
     roster = '<li><a href="/console/roster">排班和律师</a></li>' if coordinating else ""
     figures = '<li><a href="/console/figures">数据统计</a></li>' if coordinating else ""
+    training = (
+        '<li><a href="/console/training">未听懂的消息</a></li>'
+        if staff.role == "coordinator"
+        else ""
+    )
     return (
         '<nav aria-label="工作台导航"><ul>'
-        f"{queue}{mine}{roster}{figures}"
+        f"{queue}{mine}{roster}{figures}{training}"
         f"<li>{escape(staff.username)}（{ROLE_NAMES.get(staff.role, staff.role)}）</li>"
         '<li><form method="post" action="/console/logout">'
         f'{csrf_field(csrf)}<button type="submit">退出登录</button></form></li>'

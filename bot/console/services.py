@@ -16,6 +16,7 @@ from bot.stores import stores_of
 from store.handoff import ConsoleTickets, Roster
 from store.intake import IntakeStore
 from store.staff import StaffAccounts
+from store.training import TrainingStore
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Stores:
     intake: IntakeStore
     accounts: StaffAccounts
     signer: Signer
+    training: TrainingStore
 
 
 class Services:
@@ -43,5 +45,6 @@ class Services:
                 gateway.intake,
                 gateway.accounts,
                 Signer(gateway.keys),
+                gateway.training,
             )
         return self._stores
