@@ -70,9 +70,25 @@ async def send(session: aiohttp.ClientSession, base: str, request: Request) -> A
         response = await asyncio.wait_for(_exchange(session, base, request), LIVENESS_SECONDS)
     except asyncio.TimeoutError:
         raise AssertionError(
-            f"no answer within {LIVENESS_SECONDS} s: {describe(request)}"
+            f"no answer within {LIVENESS_SECONDS} s: {describe(request)}\n"
+            f"the gateway's tasks were waiting at:\n{waiting_tasks()}"
         ) from None
     return Answer(*response, time.perf_counter() - started)
+
+
+def waiting_tasks() -> str:
+    """Where the gateway's own coroutines wait (the loop's tasks' innermost project
+    frames): a hung request's handler among them says what it waits for."""
+    places = []
+    for task in asyncio.all_tasks():
+        frames = [
+            f"{'/'.join(frame.f_code.co_filename.rsplit('/', 2)[-2:])}:{frame.f_lineno} {frame.f_code.co_name}"
+            for frame in task.get_stack(limit=30)
+            if "/bot/" in frame.f_code.co_filename or "/voice/" in frame.f_code.co_filename
+        ]
+        if frames:
+            places.append(" > ".join(frames))
+    return "\n".join(sorted(places)) or "(none in bot/ or voice/)"
 
 
 async def _exchange(
