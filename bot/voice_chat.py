@@ -54,6 +54,7 @@ from bot.limits import client_address
 from bot.messages import (
     NOT_HEARD_REPLY,
     SAY_BODY_RULE,
+    SLOW_REPLY,
     SPEECH_EXPIRED,
     SPEECH_PART_MISSING,
     VOICE_OUTPUT_LOADING,
@@ -77,6 +78,10 @@ PENDING = web.AppKey("pending_speech", "PendingSpeech")
 RATES = web.AppKey("rates", SpeechRates)
 
 SENDER = re.compile(r"^[\w.:-]{1,128}$")
+# The longest a spoken turn may take: waiting for a converter and converting
+# (voice.audio's timeout, twice), then Rasa (RASA_TIMEOUT) fit in it in all but
+# the worst case, where the person hears that it was too slow instead of silence.
+TURN_DEADLINE_SECONDS = 45.0
 
 
 class ReplySpeech:
@@ -202,13 +207,29 @@ async def turn(request: web.Request) -> web.Response:
         response = json_response(voice_off(speaker.sender))
     else:
         with engines.active:
-            response = json_response(await _posted_turn(request, speaker.sender))
+            response = json_response(await _turn_in_time(request, speaker.sender))
     remember(request, response, speaker)
     return response
 
 
-async def _posted_turn(request: web.Request, sender: str) -> dict[str, Any]:
+async def _turn_in_time(request: web.Request, sender: str) -> dict[str, Any]:
+    """The turn, or after TURN_DEADLINE_SECONDS the polite answer that it took too
+    long: the person holding the talk button is answered, whatever stage stalled."""
     clock = TurnClock("post")
+    try:
+        return await asyncio.wait_for(_posted_turn(request, sender, clock), TURN_DEADLINE_SECONDS)
+    except asyncio.TimeoutError:
+        stalled = next(reversed(clock.stages), "start")
+        log.warning(
+            "voice turn sender=%s unanswered after %.0f s; last stage done: %s",
+            pseudonym(sender),
+            TURN_DEADLINE_SECONDS,
+            stalled,
+        )
+        return {"transcript": "", "replies": _spoken(request, sender, [_bot(sender, SLOW_REPLY)])}
+
+
+async def _posted_turn(request: web.Request, sender: str, clock: TurnClock) -> dict[str, Any]:
     recording = await request.read()
     clock.lap("upload")
     try:

@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot import voice_chat
 from bot.app import create_app
 from bot.appkeys import SPEECH_ENGINES
 from bot.config import Config
-from bot.messages import NOT_HEARD_REPLY
+from bot.messages import NOT_HEARD_REPLY, SLOW_REPLY
 from tests.support.gateway_api import API_HEADERS, API_TOKEN
 from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from voice.normalise import reply_for_ear
@@ -213,3 +214,33 @@ async def test_a_pressed_request_is_answered_as_a_spoken_turn(gateway):
     assert [r["text"] for r in body["replies"]] == ["好的，我会说慢一点。"]
     seconds, _ = seconds_and_loudness(await speech_of(client, body["replies"][0]))
     assert seconds > 1
+
+
+class NeverHears(Recogniser):
+    """A recogniser stuck on a recording: whatever stage stalls, the turn must end."""
+
+    def open_stream(self, sample_rate: int, grammar=None) -> RecognitionStream:
+        raise AssertionError("not used: transcribe never returns")
+
+    async def transcribe(self, pcm: bytes, sample_rate: int, grammar=None) -> Transcript:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_stalled_turn_is_answered_that_it_was_too_slow_and_the_next_works(
+    gateway, monkeypatch
+):
+    client, engines = gateway
+    monkeypatch.setattr(voice_chat, "TURN_DEADLINE_SECONDS", 1.0)
+    working = engines.recogniser
+    engines.recogniser = NeverHears()
+    body = await turn(client, "voice-stalled", espeak_wav("네"))
+    assert [r["text"] for r in body["replies"]] == [SLOW_REPLY]
+    seconds, loudness = seconds_and_loudness(await speech_of(client, body["replies"][0]))
+    assert seconds > 2 and loudness > 300, "said aloud, not only written"
+
+    engines.recogniser = Says("你好")
+    monkeypatch.setattr(voice_chat, "TURN_DEADLINE_SECONDS", 45.0)
+    again = await turn(client, "voice-stalled", espeak_wav("네"))
+    assert again["transcript"] == "你好" and again["replies"][0]["text"] != SLOW_REPLY
+    engines.recogniser = working
