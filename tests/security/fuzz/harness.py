@@ -281,11 +281,29 @@ def _quiet() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _asyncio_as_the_gateway_runs() -> Iterator[None]:
+    """asyncio's own event loops while the gateways run, as under `python -m bot`.
+
+    Importing Rasa installs uvloop's policy for the whole process, and the full
+    suite imports Rasa while collecting: the fuzzed gateways then ran on uvloop,
+    which production never does (one voice upload in thousands went
+    unanswered there, and never on asyncio's loop); and a standard loop cannot
+    start ffmpeg under uvloop's policy, which has no child watcher.
+    """
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+    try:
+        yield
+    finally:
+        asyncio.set_event_loop_policy(previous)
+
+
+@contextlib.contextmanager
 def _patched(real_ffmpeg_every: int) -> Iterator[Converter]:
     import pytest
 
     converter = Converter(real_ffmpeg_every)
-    with pytest.MonkeyPatch.context() as patch, _quiet():
+    with pytest.MonkeyPatch.context() as patch, _quiet(), _asyncio_as_the_gateway_runs():
         patch.setenv("PII_KEY", PII_KEY)
         # The engines are stood in after start (harness.Gateway._gateway): not loaded.
         patch.setattr(SpeechEngines, "start_loading", lambda self: None)
