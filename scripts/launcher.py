@@ -134,8 +134,10 @@ class Stack:
             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
             "--interface", "127.0.0.1", "--port", str(self.ports.rasa),
             # The HTTP API (trackers, parse, model) only with the token; the
-            # channels' webhooks stay open to the gateway.
-            "--auth-token", self.rasa_token,
+            # channels' webhooks stay open to the gateway. Joined by "=": a
+            # token starting with "-" (one in 64 made by token_urlsafe) is
+            # otherwise read as an option, and Rasa refuses to start.
+            f"--auth-token={self.rasa_token}",
         ]  # fmt: skip
         return Service(
             "rasa", "Rasa server", self.ports.rasa, command,

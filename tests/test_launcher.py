@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from scripts.launcher import PROJECT_DIR, free_port
+from scripts.launcher import PROJECT_DIR, Ports, Stack, free_port
 
 
 def launcher(env_overrides: dict[str, str], tmp_path) -> subprocess.Popen:
@@ -76,3 +76,17 @@ def test_run_then_ctrl_c_stops_all_three(tmp_path):
         port = int(url.rsplit(":", 1)[1])
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"
+
+
+def test_rasa_reads_any_token_even_one_that_starts_with_a_dash(tmp_path):
+    from rasa.__main__ import create_argument_parser
+
+    token = "-x3Yb_Q" + "a" * 36  # what secrets.token_urlsafe makes one time in 64
+    stack = Stack(
+        ports=Ports.free(),
+        model=tmp_path / "model.tar.gz",
+        var_dir=tmp_path / "var",
+        env={"RASA_TOKEN": token},
+    )
+    command = stack.services["rasa"].command
+    assert create_argument_parser().parse_args(command[1:]).auth_token == token
