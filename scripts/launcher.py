@@ -178,8 +178,14 @@ class Stack:
         for name in names:
             ensure_port_free(self.services[name])
         self.prepare_store()
-        for name in names:
-            self.start_one(name)
+        try:
+            for name in names:
+                self.start_one(name)
+        except BaseException:
+            # A half-started stack stops what it started: an action server
+            # left running when Rasa would not start outlived the test session.
+            self.stop(tuple(reversed(names)))
+            raise
 
     def prepare_store(self) -> None:
         """Migrate the store's database (and create the local key file) before any

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from scripts.launcher import PROJECT_DIR, Ports, Stack, free_port
+from scripts.launcher import PROJECT_DIR, Ports, Stack, StartError, free_port
 
 
 def launcher(env_overrides: dict[str, str], tmp_path) -> subprocess.Popen:
@@ -90,3 +90,18 @@ def test_rasa_reads_any_token_even_one_that_starts_with_a_dash(tmp_path):
     )
     command = stack.services["rasa"].command
     assert create_argument_parser().parse_args(command[1:]).auth_token == token
+
+
+@pytest.mark.stack  # starts the action server
+def test_a_stack_that_cannot_start_leaves_nothing_running(tmp_path):
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"")  # never read: Rasa is not started here
+    # The gateway exits at once on a setting it cannot read, after the action server is up.
+    stack = Stack(
+        ports=Ports.free(), model=model, var_dir=tmp_path / "var", env={"HOTLINE_PORT": "x"}
+    )
+    with pytest.raises(StartError, match="gateway"):
+        stack.start(("actions", "gateway"))
+    actions = stack.services["actions"]
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", actions.port)) != 0, "the action server still listens"
