@@ -224,31 +224,13 @@ class Erasure(EncryptedStore):
                 )
             ).scalars()
         )
-        links = list(
-            session.execute(
-                sa.select(ConversationLink.id).where(
-                    sa.or_(
-                        ConversationLink.conversation_lookup.in_(lookups),
-                        ConversationLink.alias_lookup.in_(lookups),
-                    )
-                )
-            ).scalars()
-        )
+        links = _linking(session, ConversationLink, lookups)
         conversations = (
             lookups
             | {intake.conversation_lookup for intake in intakes}
             | {ticket.sender_lookup for ticket in tickets}
         )
-        pending = list(
-            session.execute(
-                sa.select(PendingLink.id).where(
-                    sa.or_(
-                        PendingLink.conversation_lookup.in_(conversations),
-                        PendingLink.alias_lookup.in_(conversations),
-                    )
-                )
-            ).scalars()
-        )
+        pending = _linking(session, PendingLink, conversations)
         training = list(
             session.execute(
                 sa.select(TrainingMessage.id).where(
@@ -368,3 +350,16 @@ def _counts(records: PersonRecords, exported: dict[str, Any]) -> str:
 def _require_reason(reason: str) -> None:
     if not reason or not reason.strip():
         raise ValueError("a reason is required / 必须说明理由")
+
+
+def _linking(
+    session: Session, model: type[ConversationLink] | type[PendingLink], lookups: set[str]
+) -> list[int]:
+    """Ids of the links (made or waiting) from or to any of these conversations."""
+    return list(
+        session.execute(
+            sa.select(model.id).where(
+                sa.or_(model.conversation_lookup.in_(lookups), model.alias_lookup.in_(lookups))
+            )
+        ).scalars()
+    )

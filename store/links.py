@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from legal_aid.channels import HOTLINE
 from store import settings
@@ -159,25 +159,13 @@ class ConversationLinks(EncryptedStore):
         """Uses the code up for `sender` (on `channel`): a pending link, to be
         confirmed on the code's channel (a hotline code links at once). A wrong
         or late code links nothing and counts against the sender's guesses."""
-        if not 0 < len(sender) <= MAX_ID:
-            raise ValueError("sender id missing or too long")
+        guesser = self._guesser(sender)
         now = now or utc_now()
-        guesser = self.keys.lookup_hash(sender, CONTINUATION_GUESSER)
         with self._sessions.begin() as session:
             if self._too_many_guesses(session, guesser, now):
                 return Redeemed(TOO_MANY)
             row = self._live_code(session, code, now)
-            used = (
-                row is not None
-                and session.execute(
-                    sa.update(ContinuationCode)
-                    .where(ContinuationCode.id == row.id, ContinuationCode.used_at.is_(None))
-                    .values(used_at=now)
-                ).rowcount
-                == 1
-            )
-            if not used:
-                session.add(ContinuationGuess(guesser_lookup=guesser, at=now))
+            if not self._claimed(session, row, ContinuationCode.used_at, guesser, now):
                 return Redeemed(WRONG)
             conversation = decrypt_field(self.keys, row, "conversation_encrypted")
             if conversation == sender:
@@ -232,25 +220,13 @@ class ConversationLinks(EncryptedStore):
         """ "确认接续 4821" said in `conversation_id` (by `sender`, its own or a linked
         one): links the sender waiting on the other channel. A wrong number, or
         none waiting, links nothing and counts against `sender`'s guesses."""
-        if not 0 < len(sender) <= MAX_ID:
-            raise ValueError("sender id missing or too long")
+        guesser = self._guesser(sender)
         now = now or utc_now()
-        guesser = self.keys.lookup_hash(sender, CONTINUATION_GUESSER)
         with self._sessions.begin() as session:
             if self._too_many_guesses(session, guesser, now):
                 return Confirmed(TOO_MANY)
             row = self._waiting(session, conversation_id, number, now)
-            confirmed = (
-                row is not None
-                and session.execute(
-                    sa.update(PendingLink)
-                    .where(PendingLink.id == row.id, PendingLink.confirmed_at.is_(None))
-                    .values(confirmed_at=now)
-                ).rowcount
-                == 1
-            )
-            if not confirmed:
-                session.add(ContinuationGuess(guesser_lookup=guesser, at=now))
+            if not self._claimed(session, row, PendingLink.confirmed_at, guesser, now):
                 return Confirmed(WRONG)
             alias = decrypt_field(self.keys, row, "alias_encrypted") or ""
             channel = row.channel
@@ -392,6 +368,35 @@ class ConversationLinks(EncryptedStore):
             .scalars()
             .first()
         )
+
+    def _guesser(self, sender: str) -> str:
+        """Whose guesses a redemption or confirmation counts against."""
+        if not 0 < len(sender) <= MAX_ID:
+            raise ValueError("sender id missing or too long")
+        return self.keys.lookup_hash(sender, CONTINUATION_GUESSER)
+
+    @staticmethod
+    def _claimed(
+        session: Session,
+        row: ContinuationCode | PendingLink | None,
+        done: InstrumentedAttribute,
+        guesser: str,
+        now: datetime,
+    ) -> bool:
+        """Marks `row` done (its `done` column set to now) unless it is missing or
+        another request marked it first, which counts as one of `guesser`'s guesses."""
+        claimed = (
+            row is not None
+            and session.execute(
+                sa.update(type(row))
+                .where(type(row).id == row.id, done.is_(None))
+                .values({done.key: now})
+            ).rowcount
+            == 1
+        )
+        if not claimed:
+            session.add(ContinuationGuess(guesser_lookup=guesser, at=now))
+        return claimed
 
     @staticmethod
     def _too_many_guesses(session: Session, guesser: str, now: datetime) -> bool:
