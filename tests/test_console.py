@@ -547,11 +547,13 @@ def test_a_coordinator_keeps_the_roster_by_keyboard(centre, browser):
         assert (added.years_of_practice, added.criminal_practice_years) == (6, 4)
         assert added.disability_experience and added.specialities == {"criminal_defense"}
 
-        now_china = utc_now().astimezone(CHINA_TIME)
+        # The shift starts on the day of its start: in China's first hour after
+        # midnight, an hour ago is yesterday (and ends after midnight, a night shift).
+        start_china = utc_now().astimezone(CHINA_TIME) - timedelta(hours=1)
         page.locator("#shift-lawyer").select_option(label=name)
-        page.locator("#shift-day").fill(now_china.date().isoformat())
-        page.locator("#shift-start").fill((now_china - timedelta(hours=1)).strftime("%H:00"))
-        page.locator("#shift-end").fill((now_china + timedelta(hours=3)).strftime("%H:00"))
+        page.locator("#shift-day").fill(start_china.date().isoformat())
+        page.locator("#shift-start").fill(start_china.strftime("%H:00"))
+        page.locator("#shift-end").fill((start_china + timedelta(hours=4)).strftime("%H:00"))
         page.get_by_role("button", name="添加值班").press("Enter")
         page.wait_for_selector("text=已添加值班")
         assert page.locator("td >> text=值班中").count() >= 1
