@@ -17,6 +17,12 @@ odd_text = st.one_of(
     st.text("老板欠我工资０１２３ \t\n\r\x00\u200b\u202e\ufeff", max_size=60),
     st.sampled_from(["", " ", "接续 123456", "接续", "1", "转人工", "\x00", "\ud800", "🙂" * 3]),
 )
+# Thousands of characters for a few of hypothesis' choices: a short piece
+# repeated. Drawing each character (st.text(max_size=5000)) made batches overrun
+# hypothesis' buffer, so most examples were generated, thrown away and redrawn.
+long_text = st.builds(
+    lambda piece, times: (piece or "欠薪") * times, odd_text, st.integers(1, 2_500)
+)
 json_scalars = st.one_of(
     st.none(),
     st.booleans(),
