@@ -25,8 +25,6 @@ from urllib.parse import urlsplit
 from scripts.model_cache import PROJECT_DIR, model_path, rasa_env
 from scripts.service_secrets import service_secrets
 
-VENV_BIN = Path(sys.executable).parent
-
 
 class StartError(RuntimeError):
     """One of the processes could not start; the message says which and why."""
@@ -129,7 +127,9 @@ class Stack:
 
     def _rasa_service(self) -> Service:
         command = [
-            str(VENV_BIN / "rasa"), "run", "--enable-api",
+            # `rasa`, with the project's fixes and, under TURN_TIMINGS, the
+            # turn timings (rasa_ext/server.py).
+            sys.executable, "-m", "rasa_ext.server", "run", "--enable-api",
             "--model", str(self.model),
             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
             "--interface", "127.0.0.1", "--port", str(self.ports.rasa),

@@ -21,8 +21,15 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODEL_INPUTS = ("config.yml", "domain.yml", "nlu_data", "rasa_ext")
 # Parts of rasa_ext the server runs but training never sees (stores, channels,
-# the event broker): changing them must not retrain the model.
-RUNTIME_ONLY = ("rasa_ext/channels.py", "rasa_ext/tracker_store.py", "rasa_ext/figures_broker.py")
+# the event broker, the turn timings): changing them must not retrain the model.
+RUNTIME_ONLY = (
+    "rasa_ext/channels.py",
+    "rasa_ext/tracker_store.py",
+    "rasa_ext/figures_broker.py",
+    "rasa_ext/timings.py",
+    "rasa_ext/action_calls.py",
+    "rasa_ext/server.py",
+)
 # A model is only loadable by the versions that trained it; other locked
 # dependencies (a messaging library, say) do not change it.
 MODEL_PACKAGES = ("rasa", "tensorflow", "jieba")

@@ -89,7 +89,8 @@ def test_rasa_reads_any_token_even_one_that_starts_with_a_dash(tmp_path):
         env={"RASA_TOKEN": token},
     )
     command = stack.services["rasa"].command
-    assert create_argument_parser().parse_args(command[1:]).auth_token == token
+    rasa_arguments = command[command.index("rasa_ext.server") + 1 :]
+    assert create_argument_parser().parse_args(rasa_arguments).auth_token == token
 
 
 @pytest.mark.stack  # starts the action server

@@ -1,0 +1,32 @@
+"""The Rasa server as the launcher starts it: `rasa …` with the project's fixes.
+
+    python -m rasa_ext.server run --enable-api --model … (rasa's own arguments)
+
+* Always: the action server's answers are checked against a schema compiled
+  once (rasa_ext/action_calls.py), not recompiled on every custom action.
+* With TURN_TIMINGS set: each turn's stages are timed and logged
+  (rasa_ext/timings.py), for bench/turn_latency.py.
+
+Plain `rasa run` still works; it is only slower per custom action.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rasa_ext import action_calls, timings
+
+
+def main() -> None:
+    action_calls.install()
+    if os.environ.get(timings.ENVIRONMENT_SWITCH):
+        timings.install()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The project's changes to how Rasa runs a turn (rasa_ext/server.py): the
+action server's answers are still checked as Rasa checks them, and the turn
+timings name each stage and read back as written."""
+
+from __future__ import annotations
+
+import pytest
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+
+from rasa_ext import action_calls, timings
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def test_a_well_formed_answer_of_the_action_server_is_accepted():
+    answer = {
+        "events": [{"event": "slot", "name": "region", "value": "山西省", "timestamp": None}],
+        "responses": [{"response": "utter_greet"}],
+    }
+    action = RemoteAction("action_x", None)
+    assert action_calls.validate_action_result(action, answer) is True
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"events": [{"event": "no_such_event"}]},
+        {"events": "not a list"},
+        {"events": [], "responses": "not a list"},
+    ],
+)
+def test_a_malformed_answer_is_refused_as_rasa_refuses_it(answer):
+    action = RemoteAction("action_x", None)
+    with pytest.raises(ValidationError) as ours:
+        action_calls.validate_action_result(action, answer)
+    with pytest.raises(ValidationError) as rasas:
+        RemoteAction._validate_action_result(action, answer)
+    assert ours.value.message == rasas.value.message
+    assert "Failed to validate Action server response" in ours.value.message
+
+
+def test_stages_inside_a_turn_are_named_after_the_stage_they_are_in():
+    record: dict[str, float] = {}
+    token = timings._RECORD.set(record)
+    try:
+        with timings.stage("nlu"):
+            with timings.stage("DIETClassifier5"):
+                pass
+        with timings.stage("tracker_save"), timings.stage("encrypt"):
+            pass
+        with timings.stage("tracker_save"), timings.stage("encrypt"):
+            pass  # a stage run twice in a turn is summed
+    finally:
+        timings._RECORD.reset(token)
+    assert set(record) == {"nlu", "nlu/DIETClassifier5", "tracker_save", "tracker_save/encrypt"}
+    line = f"2026-12-06 INFO rasa_ext.timings - {timings.LOG_PREFIX} " + timings.format_record(
+        record
+    )
+    assert timings.parse_line(line) == pytest.approx(record, abs=0.01)
+
+
+def test_outside_a_turn_nothing_is_recorded():
+    with timings.stage("nlu"):
+        pass
+    assert timings._RECORD.get() is None
+    assert timings.parse_line("rasa.core.processor - some other line") is None
