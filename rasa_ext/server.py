@@ -3,11 +3,12 @@
     python -m rasa_ext.server run --enable-api --model … (rasa's own arguments)
 
 * Always: the action server's answers are checked against a schema compiled
-  once (rasa_ext/action_calls.py), not recompiled on every custom action.
+  once (rasa_ext/action_calls.py), not recompiled on every custom action;
+  and Rasa's structured logs withhold what people said (rasa_ext/private_logs.py).
 * With TURN_TIMINGS set: each turn's stages are timed and logged
   (rasa_ext/timings.py), for bench/turn_latency.py.
 
-Plain `rasa run` still works; it is only slower per custom action.
+Plain `rasa run` still works, slower per custom action and with text in its failure logs.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from __future__ import annotations
 import os
 import sys
 
-from rasa_ext import action_calls, timings
+from rasa_ext import action_calls, private_logs, timings
 
 
 def main() -> None:
     action_calls.install()
+    private_logs.install()
     if os.environ.get(timings.ENVIRONMENT_SWITCH):
         timings.install()
     from rasa.__main__ import main as rasa_main

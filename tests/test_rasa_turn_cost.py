@@ -65,3 +65,23 @@ def test_outside_a_turn_nothing_is_recorded():
         pass
     assert timings._RECORD.get() is None
     assert timings.parse_line("rasa.core.processor - some other line") is None
+
+
+def test_rasa_logs_a_failed_turn_without_what_the_person_wrote():
+    import structlog
+    from rasa.utils import log_utils
+
+    from rasa_ext import private_logs
+
+    saved = log_utils._anonymizer
+    private_logs.install()
+    try:
+        log_utils.configure_structlog()
+        first = structlog.get_config()["processors"][0]
+        event = first(None, "error", {"event": "rest.message.received.failure",
+                                      "text": "我叫张三，身份证号110101199003077777"})  # fmt: skip
+    finally:
+        log_utils._anonymizer = saved
+    assert event["event"] == "rest.message.received.failure"
+    assert "张三" not in str(event) and "110101" not in str(event)
+    assert event["text"] == "<withheld str of 27>"  # its kind and length, for the operator
