@@ -10,7 +10,12 @@ point, used by the launcher instead:
 * refuses /webhook and /actions (401) unless the request carries the shared
   secret ACTIONS_SECRET in the `X-Actions-Secret` header, which Rasa sends from
   endpoints.yml (`action_endpoint.headers`). /health stays open: it says nothing.
-* will not start on another interface without ACTIONS_SECRET.
+* will not start on another interface without ACTIONS_SECRET;
+* reads the domain once, at start, from domain.yml (`domain_from_file`):
+  Rasa sends it with no action call (`enable_selective_domain` in
+  endpoints.yml), which was 190 kB of JSON written, sent and read on every
+  call — about 3.5 of the 5 ms of the call Rasa makes every turn
+  (action_validate_slot_mappings), measured by bench/turn_latency.py.
 
     python -m actions.server --actions actions --port 5055   (rasa_sdk's own flags)
 """
@@ -22,6 +27,8 @@ import ipaddress
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
 
 from rasa_sdk import utils
 from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
@@ -33,6 +40,7 @@ from sanic.response import HTTPResponse
 log = logging.getLogger("actions.server")
 
 SECRET_HEADER = "X-Actions-Secret"
+DOMAIN_FILE = Path(__file__).resolve().parent.parent / "domain.yml"
 # Paths anyone may ask: whether the server is up.
 OPEN_PATHS = frozenset({"/health"})
 
@@ -76,11 +84,37 @@ def secret_check(secret: str) -> Callable[[Request], Awaitable[HTTPResponse | No
     return check
 
 
-def guarded_app(actions_package: str, secret: str) -> Sanic:
-    """rasa_sdk's app without CORS (no browser should call it), behind the secret."""
+def load_domain(path: Path = DOMAIN_FILE) -> dict[str, Any]:
+    """The domain as Rasa sends it (Domain.as_dict), from the file the model was
+    trained on (the model's cache key includes it: scripts/model_cache.py)."""
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(path)).as_dict()
+
+
+def domain_from_file(domain: dict[str, Any]) -> Callable[[Request], Awaitable[None]]:
+    """Sanic request middleware: an action call without a domain gets this one."""
+
+    async def fill(request: Request) -> None:
+        if request.path != "/webhook" or request.method != "POST":
+            return
+        try:
+            call = request.json
+        except Exception:  # noqa: BLE001 - rasa_sdk answers a body it cannot read itself
+            return
+        if isinstance(call, dict) and not call.get("domain"):
+            call["domain"] = domain
+
+    return fill
+
+
+def guarded_app(actions_package: str, secret: str, domain: dict[str, Any] | None = None) -> Sanic:
+    """rasa_sdk's app without CORS (no browser should call it), behind the secret,
+    with the domain filled in from the file for the calls Rasa sends without it."""
     app = create_app(actions_package, cors_origins=[])
     if secret:
         app.register_middleware(secret_check(secret), "request")
+    app.register_middleware(domain_from_file(domain or load_domain()), "request")
     return app
 
 

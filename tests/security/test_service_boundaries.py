@@ -81,6 +81,27 @@ def test_the_action_server_runs_actions_only_for_the_holder_of_the_secret(action
     assert requests.get(f"{action_server}/health", timeout=10).status_code == 200
 
 
+def test_an_action_call_without_the_domain_is_answered_with_the_one_from_the_file(action_server):
+    # Rasa sends the domain with no call (enable_selective_domain): the action
+    # server's own copy must make the slot mapping set the place as well as the region.
+    tracker = {
+        "sender_id": "boundary-test", "slots": {}, "events": [], "paused": False,
+        "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen",
+        "latest_message": {"text": "山西太原", "intent": {"name": "inform", "confidence": 1.0},
+                           "entities": [{"entity": "region", "value": "山西太原"}]},
+    }  # fmt: skip
+    call = {"next_action": "action_validate_slot_mappings", "tracker": tracker}
+    answer = requests.post(
+        f"{action_server}/webhook",
+        json=call,
+        headers={SECRET_HEADER: "shared-secret-for-the-test"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    slots = {e["name"]: e["value"] for e in answer.json()["events"] if e["event"] == "slot"}
+    assert slots == {"region": "shanxi", "place": "太原市"}
+
+
 # --- Rasa's HTTP API ---
 
 
