@@ -58,6 +58,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.processes import tree_cpu_seconds
 from bench.turn_latency import (
     format_table,
     measured_in_a_stack,
@@ -141,31 +142,6 @@ class Level:
     greeting: list[float] = field(default_factory=list)
     errors: int = 0
     cpu_seconds: float = 0.0
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """CPU seconds of a process and its descendants (with their reaped children)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    stats: dict[int, tuple[int, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            text = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        # After the name: state ppid … utime(14) stime(15) cutime(16) cstime(17).
-        cpu = sum(int(value) for value in fields[11:15]) / tick
-        stats[int(entry.name)] = (int(fields[1]), cpu)
-    tree, total, grew = {root}, 0.0, True
-    while grew:
-        more = {pid for pid, (parent, _) in stats.items() if parent in tree} - tree
-        grew = bool(more)
-        tree |= more
-    for pid in tree:
-        total += stats.get(pid, (0, 0.0))[1]
-    return total
 
 
 async def one_call(port: int, turns: int, speech: Sequence[bytes], level: Level) -> None:
