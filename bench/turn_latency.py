@@ -64,6 +64,12 @@ WINDOW = 5  # turns per long-conversation sample: one full cycle of MESSAGES
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=60)
 FAILED_REPLIES = {BUSY_REPLY, SLOW_REPLY}
 SATURATION_P95_SECONDS = 0.5
+STACK_ENV = {
+    timings.ENVIRONMENT_SWITCH: "1",
+    # Every simulated person comes from one loopback address: the per-address
+    # limit (60 turns a minute, tests/security/test_rate_limits.py) is not measured here.
+    "RATE_LIMIT_CHAT": "0",
+}
 # Stages shorter than this (mean per turn, in every phase) are left out of the breakdown.
 SMALLEST_STAGE_MS = 0.5
 
@@ -577,13 +583,7 @@ def goals_report(figures: dict[str, float | None], users: int, think: float) -> 
 def measure_project(args: argparse.Namespace, var_dir: Path, run_id: str) -> dict[str, Any]:
     """Everything but the plain-store baseline, on the project's stack with the
     turn timings on; prints each table as it is measured."""
-    env = {
-        timings.ENVIRONMENT_SWITCH: "1",
-        # Every simulated person comes from one loopback address: the per-address
-        # limit (60 turns a minute, tests/security/test_rate_limits.py) is not measured here.
-        "RATE_LIMIT_CHAT": "0",
-    }
-    stack = Stack(ports=Ports.free(), var_dir=var_dir, env=env)
+    stack = Stack(ports=Ports.free(), var_dir=var_dir, env=STACK_ENV)
     rasa_log = stack.services["rasa"].log_path
     results: dict[str, Any] = {}
     try:
@@ -671,7 +671,7 @@ def measure_plain_sql(args: argparse.Namespace, var_dir: Path, run_id: str) -> l
     """The long conversation on a stack whose Rasa uses the plain SQLTrackerStore."""
     var_dir.mkdir(parents=True, exist_ok=True)
     endpoints = write_plain_sql_endpoints(var_dir / "endpoints.yml", var_dir / "plain_tracker.db")
-    stack = PlainSQLStack(ports=Ports.free(), var_dir=var_dir, endpoints=endpoints)
+    stack = PlainSQLStack(ports=Ports.free(), var_dir=var_dir, endpoints=endpoints, env=STACK_ENV)
     try:
         print("[bench] starting the baseline stack (plain SQLTrackerStore)…", flush=True)
         stack.start()
