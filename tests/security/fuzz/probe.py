@@ -88,7 +88,17 @@ def waiting_tasks() -> str:
         ]
         if frames:
             places.append(" > ".join(frames))
-    return "\n".join(sorted(places)) or "(none in bot/ or voice/)"
+        else:
+            # Outside the project: the innermost frames say which library waits.
+            inner = task.get_stack(limit=30)[-3:]
+            places.append(
+                "(library) "
+                + " > ".join(
+                    f"{'/'.join(f.f_code.co_filename.rsplit('/', 2)[-2:])}:{f.f_lineno} {f.f_code.co_name}"
+                    for f in inner
+                )
+            )
+    return "\n".join(sorted(places)) or "(no tasks)"
 
 
 async def _exchange(
