@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,15 @@ from tests.support.postgres import PostgresServer
 os.environ["RECOGNISER"] = "vosk"
 # The tests name their senders on /api/chat, as a trusted server may.
 use_test_token()
+
+# Every async test on asyncio's own event loop, as the gateway runs (`python -m
+# bot` never installs uvloop). Rasa's import pulls in aiogram, which installs
+# uvloop's policy for the whole process on import: a test then ran on uvloop in
+# the full suite and on asyncio alone, depending on what was collected first.
+# Imported here, at one known moment, and the policy put back.
+import aiogram  # noqa: E402, F401
+
+asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

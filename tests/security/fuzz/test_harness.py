@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-# Rasa's import installs uvloop's policy for the process, as the full suite's
-# collection does before the fuzz targets run.
+# Rasa's import (through aiogram) installs uvloop's policy for the process, as the
+# full suite's collection does; tests/conftest.py and the harness put asyncio's back.
 import rasa.core.agent  # noqa: F401
 
 
