@@ -5,6 +5,9 @@ top and where an update holds an object."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -28,10 +31,9 @@ FAR_DATE = (
 )
 
 
-@pytest.mark.parametrize(
-    "body", [b"null", b"1", b"[]", b'"update"', b"[{}]", NESTED_LIST, FAR_DATE]
-)
-async def test_json_that_is_no_update_is_refused(monkeypatch, tmp_path, body):
+@contextlib.asynccontextmanager
+async def webhook_gateway(monkeypatch, tmp_path) -> AsyncIterator[tuple[Any, Any]]:
+    """A gateway taking Telegram's webhook, its Telegram application running."""
     fake = FakeTelegram()
     await fake.start()
     config = {
@@ -46,11 +48,19 @@ async def test_json_that_is_no_update_is_refused(monkeypatch, tmp_path, body):
                 if app[TELEGRAM].running:
                     break
                 await asyncio.sleep(0.1)
-            headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
-            response = await client.post(PATH, data=body, headers=headers)
-            assert response.status == 400
+            yield app, client
     finally:
         await fake.close()
+
+
+@pytest.mark.parametrize(
+    "body", [b"null", b"1", b"[]", b'"update"', b"[{}]", NESTED_LIST, FAR_DATE]
+)
+async def test_json_that_is_no_update_is_refused(monkeypatch, tmp_path, body):
+    async with webhook_gateway(monkeypatch, tmp_path) as (_, client):
+        headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+        response = await client.post(PATH, data=body, headers=headers)
+        assert response.status == 400
 
 
 async def test_a_post_refused_unread_closes_its_connection_and_the_next_is_answered(
@@ -59,28 +69,13 @@ async def test_a_post_refused_unread_closes_its_connection_and_the_next_is_answe
     # Refused by its headers, the body is never read: kept open, the connection
     # carried the unread rest into the next request, which the fuzz suite saw
     # go unanswered for a minute.
-    fake = FakeTelegram()
-    await fake.start()
-    config = {
-        "telegram_token": TOKEN,
-        "telegram_api_base": fake.api_base,
-        "telegram_webhook_url": "https://legal-aid.example/telegram/webhook",
-        "telegram_webhook_secret": SECRET,
-    }
-    try:
-        async with gateway(monkeypatch, database(tmp_path), **config) as (app, client):
-            forged = await client.post(
-                PATH, data=b'{"update_id": 1}' * 1000, headers={SECRET_HEADER: "guess"}
-            )
-            assert forged.status == 403
-            assert forged.headers.get("Connection", "").lower() == "close"
-            for _ in range(100):
-                if app[TELEGRAM].running:
-                    break
-                await asyncio.sleep(0.1)
-            headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
-            answered = await client.post(PATH, data=b"[]", headers=headers)
-            assert answered.status == 400  # read, and refused for what it holds
-            assert answered.headers.get("Connection", "").lower() != "close"
-    finally:
-        await fake.close()
+    async with webhook_gateway(monkeypatch, tmp_path) as (_, client):
+        forged = await client.post(
+            PATH, data=b'{"update_id": 1}' * 1000, headers={SECRET_HEADER: "guess"}
+        )
+        assert forged.status == 403
+        assert forged.headers.get("Connection", "").lower() == "close"
+        headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
+        answered = await client.post(PATH, data=b"[]", headers=headers)
+        assert answered.status == 400  # read, and refused for what it holds
+        assert answered.headers.get("Connection", "").lower() != "close"
