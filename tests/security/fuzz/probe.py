@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 import aiohttp
@@ -78,27 +79,24 @@ async def send(session: aiohttp.ClientSession, base: str, request: Request) -> A
 
 def waiting_tasks() -> str:
     """Where the gateway's own coroutines wait (the loop's tasks' innermost project
-    frames): a hung request's handler among them says what it waits for."""
+    frames): a hung request's handler among them says what it waits for. A task
+    with no project frame shows its innermost three: which library waits."""
     places = []
     for task in asyncio.all_tasks():
-        frames = [
-            f"{'/'.join(frame.f_code.co_filename.rsplit('/', 2)[-2:])}:{frame.f_lineno} {frame.f_code.co_name}"
-            for frame in task.get_stack(limit=30)
-            if "/bot/" in frame.f_code.co_filename or "/voice/" in frame.f_code.co_filename
+        stack = task.get_stack(limit=30)
+        ours = [
+            f for f in stack if "/bot/" in f.f_code.co_filename or "/voice/" in f.f_code.co_filename
         ]
-        if frames:
-            places.append(" > ".join(frames))
-        else:
-            # Outside the project: the innermost frames say which library waits.
-            inner = task.get_stack(limit=30)[-3:]
-            places.append(
-                "(library) "
-                + " > ".join(
-                    f"{'/'.join(f.f_code.co_filename.rsplit('/', 2)[-2:])}:{f.f_lineno} {f.f_code.co_name}"
-                    for f in inner
-                )
-            )
+        shown = ours or stack[-3:]
+        places.append(("" if ours else "(library) ") + " > ".join(map(_where, shown)))
     return "\n".join(sorted(places)) or "(no tasks)"
+
+
+def _where(frame: FrameType) -> str:
+    return (
+        f"{'/'.join(frame.f_code.co_filename.rsplit('/', 2)[-2:])}:{frame.f_lineno}"
+        f" {frame.f_code.co_name}"
+    )
 
 
 async def _exchange(
