@@ -108,13 +108,13 @@ def domain_from_file(domain: dict[str, Any]) -> Callable[[Request], Awaitable[No
     return fill
 
 
-def guarded_app(actions_package: str, secret: str, domain: dict[str, Any] | None = None) -> Sanic:
+def guarded_app(actions_package: str, secret: str) -> Sanic:
     """rasa_sdk's app without CORS (no browser should call it), behind the secret,
     with the domain filled in from the file for the calls Rasa sends without it."""
     app = create_app(actions_package, cors_origins=[])
     if secret:
         app.register_middleware(secret_check(secret), "request")
-    app.register_middleware(domain_from_file(domain or load_domain()), "request")
+    app.register_middleware(domain_from_file(load_domain()), "request")
     return app
 
 
