@@ -204,6 +204,23 @@ async def run_open_loop(url: str, prefix: str, rate: float, seconds: float) -> T
     return timings
 
 
+async def run_conversations(url: str, prefix: str, conversations: int, at_once: int) -> Timings:
+    """`conversations` short conversations (one cycle of MESSAGES each), `at_once` at a time."""
+    timings = Timings()
+    gate = asyncio.Semaphore(at_once)
+    async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT, headers=API_HEADERS) as session:
+
+        async def conversation(index: int) -> None:
+            async with gate:
+                for message in MESSAGES:
+                    timings.record(*await send_turn(session, url, f"{prefix}-{index}", message))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(conversation(i) for i in range(conversations)))
+        timings.wall = time.perf_counter() - started
+    return timings
+
+
 async def run_sequential(url: str, prefix: str, turns: int) -> Timings:
     """One person alone: `turns` turns one after the other, a new sender every cycle."""
     timings = Timings()
@@ -431,7 +448,7 @@ def breakdown_report(
     phases: dict[str, list[dict[str, float]]], clients: dict[str, Timings], smallest_ms: float
 ) -> str:
     """Mean ms per turn of each stage, per phase; stages under `smallest_ms` in
-    every phase are left out (their sum is in "other")."""
+    every phase are left out, and what no top-level stage covers is "unaccounted"."""
     names = _stage_order({name for turns in phases.values() for t in turns for name in t})
     means = {
         phase: {name: statistics.fmean(t.get(name, 0.0) for t in turns) for name in names}
@@ -585,7 +602,6 @@ def measure_project(args: argparse.Namespace, var_dir: Path, run_id: str) -> dic
     turn timings on; prints each table as it is measured."""
     stack = Stack(ports=Ports.free(), var_dir=var_dir, env=STACK_ENV)
     rasa_log = stack.services["rasa"].log_path
-    results: dict[str, Any] = {}
     try:
         print("[bench] starting the project stack (Rasa takes about a minute)…", flush=True)
         stack.start()
@@ -626,9 +642,7 @@ def measure_project(args: argparse.Namespace, var_dir: Path, run_id: str) -> dic
 
         print(f"[bench] {args.memory_conversations} conversations for the memory…", flush=True)
         asyncio.run(
-            run_think_load_conversations(
-                urls["gateway"], f"mem-{run_id}", args.memory_conversations
-            )
+            run_conversations(urls["gateway"], f"mem-{run_id}", args.memory_conversations, 10)
         )
         after = stack_memory_mb(stack)
         print(f"\n{memory_report(at_rest, after, args.memory_conversations)}\n", flush=True)
@@ -637,9 +651,9 @@ def measure_project(args: argparse.Namespace, var_dir: Path, run_id: str) -> dic
         long = asyncio.run(
             run_long_conversation(urls["gateway"], f"long-{run_id}", args.long_turns)
         )
-        results.update(
-            long=long,
-            figures={
+        return {
+            "long": long,
+            "figures": {
                 "rasa_alone_p50": percentile(alone_rasa.latencies, 50) * 1000,
                 "gateway_alone_p50": percentile(alone_gateway.latencies, 50) * 1000,
                 "gateway_load_p95": percentile(load_gateway.latencies, 95) * 1000,
@@ -648,23 +662,9 @@ def measure_project(args: argparse.Namespace, var_dir: Path, run_id: str) -> dic
                 "long_ratio": window_median(long, args.long_turns) / window_median(long, 10),
                 "memory_after": after["whole stack"],
             },
-        )  # fmt: skip
-        return results
+        }  # fmt: skip
     finally:
         stack.stop()
-
-
-async def run_think_load_conversations(url: str, prefix: str, conversations: int) -> None:
-    """`conversations` short conversations (one cycle of MESSAGES each), ten at a time."""
-    gate = asyncio.Semaphore(10)
-    async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT, headers=API_HEADERS) as session:
-
-        async def conversation(index: int) -> None:
-            async with gate:
-                for message in MESSAGES:
-                    await send_turn(session, url, f"{prefix}-{index}", message)
-
-        await asyncio.gather(*(conversation(i) for i in range(conversations)))
 
 
 def measure_plain_sql(args: argparse.Namespace, var_dir: Path, run_id: str) -> list[float]:
