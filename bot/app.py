@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -34,6 +36,7 @@ from bot.appkeys import (
 from bot.config import Config
 from bot.console import create_console_app
 from bot.continuation import Continuations
+from bot.fixed_replies import fixed_voice_replies
 from bot.handoff_relay import HandoffRelay
 from bot.limits import MAX_REQUEST_BYTES, limits_middleware
 from bot.rasa_client import RasaClient
@@ -83,6 +86,7 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     app[SPEECH_ENGINES] = SpeechEngines()
     app[SPEECH_ENGINES].start_loading()
+    preparing = asyncio.ensure_future(app[SPEECH_ENGINES].keep_fixed_replies(fixed_voice_replies()))
     try:
         async with aiohttp.ClientSession() as http:
             app[HTTP] = http
@@ -105,5 +109,8 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
                 await relay.close()  # pushes still being retried: the messages stay pending
             app[ENGINE].dispose()
     finally:
+        preparing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await preparing
         # The synthesis workers are processes: they must not outlive the gateway.
         await app[SPEECH_ENGINES].close()

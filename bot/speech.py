@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -143,6 +144,20 @@ class SpeechEngines:
             await self.synthesiser.prepare(texts)
         except SynthesisError as error:
             log.warning("fixed prompts not prepared: %s", error)
+
+    async def keep_fixed_replies(self, texts: Sequence[str]) -> None:
+        """Once the synthesiser is loaded, makes every fixed reply at every rate
+        in both voices and keeps it on disk (voice.prepared_speech), while no
+        one is waiting for speech. Without a prepared-speech directory nothing
+        is made: hundreds of sentences would only churn the memory cache."""
+        if self._loading is not None:
+            await asyncio.shield(self._loading)
+        if self.synthesiser is None or not self.synthesiser.keeps_prepared:
+            return
+        started = time.perf_counter()
+        await self.prepare(texts)
+        log.info("fixed replies prepared: %d texts in %.0f s", len(texts),
+                 time.perf_counter() - started)  # fmt: skip
 
     async def close(self) -> None:
         if self._loading is not None:

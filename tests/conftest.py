@@ -20,6 +20,11 @@ from tests.support.postgres import PostgresServer
 # Unset, the engine would be Whisper, since the Korean model is not Chinese;
 # the tests of Whisper and of the choice set RECOGNISER themselves.
 os.environ["RECOGNISER"] = "vosk"
+# Every gateway of the suite would otherwise make all the fixed replies' speech
+# (hundreds of sentences, three rates, both voices: minutes of both cores) in
+# its first session on a machine: the tests of preparing give their own folder
+# (tests/test_voice_synthesis.py).
+os.environ["TTS_PREPARED_DIR"] = "off"
 # The tests name their senders on /api/chat, as a trusted server may.
 use_test_token()
 

@@ -13,6 +13,7 @@ from io import BytesIO
 import numpy as np
 import pytest
 
+from bot.fixed_replies import fixed_voice_replies
 from bot.hotline.call import FIXED_PHRASES
 from bot.speech import SpeechEngines
 from voice.espeak_voice import EspeakVoice, wait_for_complete_wav, wav_is_complete
@@ -167,3 +168,92 @@ async def test_without_a_voice_preparing_does_nothing():
     engines = SpeechEngines()
     await engines.prepare(FIXED_PHRASES)
     assert not engines.speaks
+
+
+# --- fixed replies prepared at start-up and kept on disk (voice.prepared_speech) ---------
+
+PERSONAL = "您的电话是，幺三八，零零幺二，三四五六，对吗？"
+
+
+@pytest.fixture
+def prepared_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("TTS_PREPARED_DIR", str(tmp_path))
+    return tmp_path
+
+
+def kept_files(directory) -> list:
+    return sorted(directory.rglob("*.wav"))
+
+
+async def engines_with(synthesiser) -> SpeechEngines:
+    engines = SpeechEngines()
+    engines.synthesiser = synthesiser
+    return engines
+
+
+async def test_fixed_replies_made_once_play_without_synthesis_after_a_restart(prepared_dir):
+    replies = fixed_voice_replies()[:6]
+    first = load_synthesiser("espeak", workers=1)
+    try:
+        await (await engines_with(first)).keep_fixed_replies(replies)
+        assert first.synthesised > 0
+    finally:
+        first.close()
+    sentences = {s for reply in replies for s in split_sentences(normalise(reply))}
+    assert len(kept_files(prepared_dir)) == len(sentences) * len(RATES)
+
+    restarted = load_synthesiser("espeak", workers=1)
+    try:
+        for reply in replies:
+            for rate in RATES:
+                assert rms(await restarted.synthesise(reply, rate)) > AUDIBLE_RMS
+        assert restarted.synthesised == 0, "every sentence came from the disk"
+        # Preparing again finds them all: nothing is made twice.
+        await (await engines_with(restarted)).keep_fixed_replies(replies)
+        assert restarted.synthesised == 0
+    finally:
+        restarted.close()
+
+
+async def test_a_reply_with_personal_data_never_reaches_the_disk(prepared_dir):
+    synthesiser = load_synthesiser("espeak", workers=1)
+    try:
+        assert rms(await synthesiser.synthesise(PERSONAL)) > AUDIBLE_RMS
+        assert kept_files(prepared_dir) == []
+    finally:
+        synthesiser.close()
+
+
+async def test_a_damaged_prepared_file_is_made_again(prepared_dir):
+    synthesiser = load_synthesiser("espeak", workers=1)
+    try:
+        await (await engines_with(synthesiser)).keep_fixed_replies([GREETING])
+        for kept in kept_files(prepared_dir):
+            kept.write_bytes(b"RIFF and then nothing")
+        synthesiser.cache = type(synthesiser.cache)(synthesiser.cache.max_bytes)
+        before = synthesiser.synthesised
+        assert rms(await synthesiser.synthesise(GREETING)) > AUDIBLE_RMS
+        assert synthesiser.synthesised > before
+    finally:
+        synthesiser.close()
+
+
+async def test_without_a_folder_fixed_replies_wait_until_they_are_said(monkeypatch):
+    monkeypatch.setenv("TTS_PREPARED_DIR", "off")
+    synthesiser = load_synthesiser("espeak", workers=1)
+    try:
+        await (await engines_with(synthesiser)).keep_fixed_replies(fixed_voice_replies()[:3])
+        assert synthesiser.synthesised == 0
+    finally:
+        synthesiser.close()
+
+
+def test_the_fixed_replies_are_the_voice_channels_without_anything_personal():
+    replies = fixed_voice_replies()
+    assert len(replies) > 100
+    # The spoken variant where there is one, with its choices read out.
+    assert any("您是进城打工的农民工吗" in reply for reply in replies)
+    assert not any("您是进城务工人员（农民工）吗" in reply for reply in replies)
+    assert any("说一，或者按一" in reply for reply in replies)
+    # Nothing with a slot in it: those differ from person to person.
+    assert not any("{" in reply for reply in replies)

