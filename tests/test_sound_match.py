@@ -55,6 +55,14 @@ def test_two_choices_that_sound_just_as_alike_are_not_guessed_between():
     assert choose("市", ["是", "事"]) is None
 
 
+def test_a_negation_that_may_have_been_misheard_is_asked_again_not_dropped():
+    # 不对 came out of Whisper as 无对: taking it for 对 would confirm a wrong number.
+    assert choose("无对", ["对", "不对"]) is None
+    # What is left over after the word is no negation.
+    assert choose("是的", ["是", "不是"]) == "是"
+    assert choose("对的", ["对", "不对"]) == "对"
+
+
 def test_a_button_title_said_with_a_recognisers_slip_is_chosen():
     titles = ["劳动报酬", "工伤赔偿", "其他问题"]
     assert choose("工商赔偿", titles) == "工伤赔偿"

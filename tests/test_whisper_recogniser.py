@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
 import threading
 
-from tests.speech_set import CONDITIONS, SpeechMaker
+import numpy as np
+
+from tests.speech_set import CONDITIONS, SpeechMaker, raw_pcm
 from tests.support.voice_support import KOREAN_MODEL
 from voice.recogniser_choice import load_configured_recogniser
 from voice.vosk_recogniser import VoskRecogniser
@@ -47,6 +50,22 @@ async def test_a_choice_said_is_the_choice(whisper, speech):
     for choice in ("转人工", "说慢一点", "没有"):
         heard = await whisper.transcribe(*said(speech, choice), grammar=ALWAYS_EXPECTED)
         assert heard.text == choice
+
+
+async def test_a_lone_short_answer_is_heard(whisper, speech):
+    # A quarter of a second of speech, which the voice activity detector drops.
+    for condition in ("16k clean", "8k clean"):
+        heard = await whisper.transcribe(*said(speech, "对", condition), grammar=["对", "不对"])
+        assert heard.text == "对", condition
+
+
+async def test_steady_noise_is_nothing_heard_even_with_answers_on_offer(whisper):
+    seconds, rate = 2, 16000
+    command = ["sox", "-q", "-R", "-n", *raw_pcm(rate), "-", "synth", str(seconds), "pinknoise"]
+    noise = subprocess.run(command, check=True, capture_output=True).stdout
+    quieter = (np.frombuffer(noise, dtype="<i2") // 8).astype("<i2").tobytes()
+    heard = await whisper.transcribe(quieter, rate, grammar=["对", "不对", *ALWAYS_EXPECTED])
+    assert heard.text == ""
 
 
 async def test_silence_is_nothing_heard_rather_than_invented_words(whisper):

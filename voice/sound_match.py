@@ -182,7 +182,26 @@ def choose(heard: str, choices: Iterable[str]) -> str | None:
     fits.sort(reverse=True)
     if len(fits) > 1 and fits[0][:2] == fits[1][:2]:
         return None  # two choices sound just as alike: better to ask again
+    if _maybe_negated(heard_sounds, fits[0][2], choices):
+        return None
     return fits[0][2]
+
+
+def _maybe_negated(heard: list[Sound], chosen: str, choices: Iterable[str]) -> bool:
+    """Whether a syllable heard before the chosen word may be the negation that
+    another choice has there: 无对 heard when 对 and 不对 are on offer is not
+    对 (a wrong phone number confirmed), but a question again. 是的 is still 是:
+    what is left over comes after the word."""
+    said = spoken_part(chosen)
+    wanted = sounds_of(said) or []
+    extra = len(heard) - len(wanted)
+    if extra <= 0:
+        return False
+    at_end = _window_likeness(heard[extra:], wanted)
+    if at_end < _window_likeness(heard[: len(wanted)], wanted):
+        return False
+    longer = (spoken_part(choice) for choice in choices)
+    return any(other != said and other.endswith(said) for other in longer)
 
 
 def _choice_likeness(heard: list[Sound], choice: str) -> float | None:
