@@ -147,8 +147,9 @@ class TurnClock:
             laps,
         )
 
-    def on_first_audio(self, sender: str, reply: ReplySpeech) -> None:
-        """Logs when the turn's first sentence is ready: what the listener waits for."""
+    def on_first_audio(self, sender: str, reply: ReplySpeech, voice: str) -> None:
+        """Logs when the turn's first sentence is ready (what the listener waits
+        for), and in which voice: under load the neural voice gives way."""
         if not reply.parts:
             return
 
@@ -156,7 +157,11 @@ class TurnClock:
             if not part.cancelled() and part.exception() is None:
                 ms = (time.perf_counter() - self.ended) * 1000
                 log.info(
-                    "voice first audio sender=%s via=%s ms=%.0f", pseudonym(sender), self.via, ms
+                    "voice first audio sender=%s via=%s ms=%.0f voice=%s",
+                    pseudonym(sender),
+                    self.via,
+                    ms,
+                    voice,
                 )
 
         reply.parts[0].add_done_callback(ready)
@@ -336,7 +341,7 @@ def _spoken(
     for reply in replies:
         speech_id, made = request.app[PENDING].start(synthesiser, reply_for_ear(reply), rate)
         if clock is not None and not spoken:
-            clock.on_first_audio(sender, made)
+            clock.on_first_audio(sender, made, synthesiser.engine_name)
         base = f"/api/voice/speech/{speech_id}"
         parts = [f"{base}/{index}" for index in range(len(made.parts))]
         spoken.append({**reply, "speech": base, "speech_parts": parts})
