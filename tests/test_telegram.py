@@ -50,10 +50,8 @@ WEBHOOK_SECRET = "s3cret-Token_for-tests"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.close()
+    async with FakeTelegram() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

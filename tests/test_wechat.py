@@ -56,10 +56,8 @@ CITATION = "来源：《法律援助法》第三十一条"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def fake():
-    wechat = FakeWeChat(APP_ID, SECRET)
-    await wechat.start()
-    yield wechat
-    await wechat.close()
+    async with FakeWeChat(APP_ID, SECRET) as wechat:
+        yield wechat
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -158,7 +158,11 @@ def sounds_like_a_word(audio: np.ndarray) -> bool:
         return False
     levels = np.sqrt(np.mean(audio[: frames * frame].reshape(frames, frame) ** 2, axis=1))
     loudest, floor = float(levels.max()), float(np.percentile(levels, 20))
-    return loudest >= WORD_MIN_LEVEL and loudest >= WORD_OVER_FLOOR * max(floor, 1e-6)
+    if loudest < WORD_MIN_LEVEL:
+        return False
+    # A clip cut tight to a word (under a second) has no quiet part to compare:
+    # its level alone says it.
+    return len(audio) < WHISPER_RATE or loudest >= WORD_OVER_FLOOR * max(floor, 1e-6)
 
 
 def max_new_tokens_for(seconds: float) -> int:

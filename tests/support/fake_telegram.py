@@ -80,6 +80,13 @@ class FakeTelegram:
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
 
+    async def __aenter__(self) -> FakeTelegram:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
     async def close(self) -> None:
         if self.server is not None:
             await self.server.close()

@@ -79,6 +79,13 @@ class FakeWeChat:
         await self._server.start_server()
         return self.api_base
 
+    async def __aenter__(self) -> FakeWeChat:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
     async def close(self) -> None:
         if self._server is not None:
             await self._server.close()

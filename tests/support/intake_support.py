@@ -32,13 +32,19 @@ QUESTION_WORDS = {
     "age": "多大",
     # The eligibility questions these people meet before applying.
     "region": "哪个省",
-    "migrant_worker": "务工",
+    "migrant_worker": "农民工",
     "domestic_violence_victim": "家庭暴力、虐待或者遗弃吗",
     "case_location": "在哪里办",
     "guardian_infringes": "其他监护人吗",
 }
 REVIEW_WORDS = "对吗？"
+# What a person says to a question: the words, or how they are found from the question.
+Answer = str | Callable[[str], str]
 MAX_TURNS = 60
+# The voice channels' answer when nothing was heard (bot/messages.py NOT_HEARD_REPLY).
+NOT_HEARD = "请再说一遍"
+# A person answers the same question this many times, then gives up.
+MAX_SAME_QUESTION = 5
 
 
 def question_in(text: str) -> str | None:
@@ -51,26 +57,37 @@ def question_in(text: str) -> str | None:
 def answer_all(
     say: Callable[[str], list[str]],
     first: str,
-    answers: dict[str, str | list[str]],
+    answers: dict[str, Answer | list[Answer]],
     until: str,
 ) -> list[str]:
     """Answers every question from `answers` until a reply contains `until`.
 
-    A list of answers is used in turn (a wrong one first, then the right one).
+    A list of answers is used in turn (a wrong one first, then the right one);
+    a function answers from the question it is given (a read-back checked).
     Returns every reply text heard.
     """
     heard = say(first)
     queue = {key: list(v) if isinstance(v, list) else [v] for key, v in answers.items()}
+    asked: list[str] = []
+    asked_keys: list[str] = []
     for _ in range(MAX_TURNS):
         text = "\n".join(heard[-3:])
         if any(until in h for h in heard):
             return heard
         key = question_in(heard[-1])
+        if key is None and NOT_HEARD in heard[-1] and asked:
+            # Not heard (a spoken answer): said again, as people do when asked.
+            key = asked_keys[-1]
         assert key is not None, f"no question recognised in: {heard[-1]}"
         key = "applicant_name" if key == "applicant_name_other" else key
         assert key in queue, f"asked {key!r}, which this person cannot answer: {text}"
+        asked.append(heard[-1])
+        asked_keys.append(key)
+        assert asked[-MAX_SAME_QUESTION:] != [heard[-1]] * MAX_SAME_QUESTION, (
+            f"asked {key!r} {MAX_SAME_QUESTION} times in a row: {text}"
+        )
         answer = queue[key][0] if len(queue[key]) == 1 else queue[key].pop(0)
-        heard += say(answer)
+        heard += say(answer(heard[-1]) if callable(answer) else answer)
     raise AssertionError("the application never finished")
 
 
