@@ -49,8 +49,8 @@ RATES: tuple[str, ...] = ("slow", "normal", "fast")  # the speech_rate slot's va
 SENTENCE_PAUSE_SECONDS = 0.35
 # Long enough for TensorFlow's import and the first inference on a busy machine.
 LOAD_TIMEOUT_SECONDS = 180.0
-# Preparing fixed replies waits for this long without a listener's sentence
-# under way before it gives the workers one more sentence of its own.
+# How often preparing fixed replies looks whether the workers are free of
+# listeners' sentences before it gives them one more sentence of its own.
 PREPARE_IDLE_POLL_SECONDS = 0.05
 # How much lower the synthesis workers' CPU priority is than the gateway's.
 WORKER_NICENESS = 5
@@ -372,7 +372,7 @@ class PooledSynthesiser(Synthesiser):
         Synthesiser.prepare). With one, every sentence not yet on disk is made
         and kept there, one at a time and only while no listener's sentence is
         under way, so preparing never makes anyone wait for more than one
-        sentence; the memory cache stays for what people hear now."""
+        sentence."""
         if self.prepared is None:
             await super().prepare(texts, rates)
             return
