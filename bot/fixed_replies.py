@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
+from legal_aid.channels import VOICE
 from voice.normalise import reply_for_ear
 
 DOMAIN_FILE = Path(__file__).resolve().parent.parent / "domain.yml"
-VOICE_CHANNEL = "voice"
 
 
 def fixed_voice_replies(domain_file: Path = DOMAIN_FILE) -> list[str]:
@@ -31,7 +31,7 @@ def fixed_voice_replies(domain_file: Path = DOMAIN_FILE) -> list[str]:
 
 
 def _heard_on_voice(variants: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    voice = [v for v in variants if v.get("channel") == VOICE_CHANNEL]
+    voice = [v for v in variants if v.get("channel") == VOICE.name]
     plain = [v for v in variants if not v.get("channel")]
     for variant in voice or plain:
         if "{" not in (variant.get("text") or "") and variant.get("text"):

@@ -100,6 +100,9 @@ PHONE = "13912876543"
 OPENING = "包工头欠了我三个月工资不给"
 CHECK = "我能不能申请法律援助"
 APPLY = "现在登记申请"
+# The assistant's "能换个说法吗" (a request it did not understand), and what he says then.
+ASKED_FOR_OTHER_WORDS = "换个说法"
+IN_OTHER_WORDS = {CHECK: "帮我查一查能不能申请", APPLY: "我要登记申请法律援助"}
 RESULT_WORDS = "登记申请"  # the result's offer to apply
 REFERENCE_WORDS = "登记编号是"
 CITATION = re.compile(r"法律援助法.{0,3}第.{1,6}条")
@@ -336,10 +339,22 @@ def in_thread(loop: asyncio.AbstractEventLoop, say: Say) -> Callable[[str], list
     return lambda text: asyncio.run_coroutine_threadsafe(say(text), loop).result()
 
 
+def rephrasing(say: Say) -> Say:
+    """`say`, and when the assistant asks for other words, the same request in other words."""
+
+    async def said(text: str) -> list[str]:
+        replies = await say(text)
+        if text in IN_OTHER_WORDS and any(ASKED_FOR_OTHER_WORDS in r for r in replies):
+            replies = await say(IN_OTHER_WORDS[text])
+        return replies
+
+    return said
+
+
 async def applies_by_voice(say: Say) -> tuple[list[str], list[str]]:
     """The whole conversation: the eligibility check's replies, then the application's."""
     loop = asyncio.get_running_loop()
-    spoken = in_thread(loop, say)
+    spoken = in_thread(loop, rephrasing(say))
     await say(OPENING)
     checked = await asyncio.to_thread(answer_all, spoken, CHECK, WORKER, RESULT_WORDS)
     applied = await asyncio.to_thread(answer_all, spoken, APPLY, WORKER, REFERENCE_WORDS)
