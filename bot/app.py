@@ -36,7 +36,6 @@ from bot.appkeys import (
 from bot.config import Config
 from bot.console import create_console_app
 from bot.continuation import Continuations
-from bot.fixed_replies import fixed_voice_replies
 from bot.handoff_relay import HandoffRelay
 from bot.limits import MAX_REQUEST_BYTES, limits_middleware
 from bot.rasa_client import RasaClient
@@ -86,7 +85,7 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     app[SPEECH_ENGINES] = SpeechEngines()
     app[SPEECH_ENGINES].start_loading()
-    preparing = asyncio.ensure_future(app[SPEECH_ENGINES].keep_fixed_replies(fixed_voice_replies()))
+    preparing = asyncio.ensure_future(app[SPEECH_ENGINES].keep_fixed_replies())
     try:
         async with aiohttp.ClientSession() as http:
             app[HTTP] = http

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from bot.fixed_replies import fixed_voice_replies
 from bot.recent import Recent
 from voice.errors import VoiceInputError
 from voice.recogniser_choice import load_configured_recogniser
@@ -145,15 +146,19 @@ class SpeechEngines:
         except SynthesisError as error:
             log.warning("fixed prompts not prepared: %s", error)
 
-    async def keep_fixed_replies(self, texts: Sequence[str]) -> None:
+    async def keep_fixed_replies(
+        self, replies: Callable[[], Sequence[str]] = fixed_voice_replies
+    ) -> None:
         """Once the synthesiser is loaded, makes every fixed reply at every rate
         in both voices and keeps it on disk (voice.prepared_speech), while no
         one is waiting for speech. Without a prepared-speech directory nothing
-        is made: hundreds of sentences would only churn the memory cache."""
+        is made (hundreds of sentences would only churn the memory cache), and
+        the replies are not even read."""
         if self._loading is not None:
             await asyncio.shield(self._loading)
         if self.synthesiser is None or not self.synthesiser.keeps_prepared:
             return
+        texts = await asyncio.to_thread(replies)  # domain.yml, parsed off the event loop
         started = time.perf_counter()
         await self.prepare(texts)
         log.info("fixed replies prepared: %d texts in %.0f s", len(texts),

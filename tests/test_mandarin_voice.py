@@ -52,7 +52,7 @@ from tests.support.audiosocket_sim import SimulatedCall
 from tests.support.fake_telegram import TOKEN as TELEGRAM_TOKEN
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_wechat import FakeWeChat, WeChatCallbacks, voice_xml
-from tests.support.gateway_api import API_HEADERS, API_TOKEN
+from tests.support.gateway_api import API_HEADERS, API_TOKEN, said_to_rasa
 from tests.support.intake_support import MIGRANT_WORKER, answer_all
 from tests.support.voice_support import ENGINES_READY_SECONDS
 from tests.test_intake_dialogue import all_records
@@ -286,9 +286,9 @@ def wechat_account(
 
 
 class HotlineCaller:
-    """A call to the hotline (AudioSocket at 8 kHz). The caller hears the answer
-    begin, and speaks over the rest of it; what was said is read from Rasa's
-    tracker of the call, since a telephone carries only sound."""
+    """A call to the hotline (AudioSocket at 8 kHz). The caller listens to each
+    whole answer; what was said is read from Rasa's tracker of the call, since
+    a telephone carries only sound."""
 
     def __init__(self, client: TestClient, speaker: Speaker, heard: list[bytes]) -> None:
         self.client, self.speaker, self.heard = client, speaker, heard
@@ -319,16 +319,6 @@ class HotlineCaller:
         print(f"said {text!r}, heard {(await said_to_rasa(self.client, sender))[-1:]}")
         self.heard.append((await self.call.next_answer(since=ended, timeout=120)).pcm)
         return texts[before:]
-
-
-async def said_to_rasa(client: TestClient, sender: str, who: str = "user") -> list[str]:
-    """What Rasa's tracker holds as said by the person ("user") or the assistant ("bot")."""
-    config = client.app[CONFIG]
-    async with client.session.get(
-        f"{config.rasa_url}/conversations/{sender}/tracker", params={"token": config.rasa_token}
-    ) as response:
-        tracker = await response.json()
-    return [e.get("text") or "" for e in tracker.get("events") or [] if e.get("event") == who]
 
 
 # --- the conversation --------------------------------------------------------------------

@@ -195,7 +195,7 @@ async def test_fixed_replies_made_once_play_without_synthesis_after_a_restart(pr
     replies = fixed_voice_replies()[:6]
     first = load_synthesiser("espeak", workers=1)
     try:
-        await (await engines_with(first)).keep_fixed_replies(replies)
+        await (await engines_with(first)).keep_fixed_replies(lambda: replies)
         assert first.synthesised > 0
     finally:
         first.close()
@@ -209,7 +209,7 @@ async def test_fixed_replies_made_once_play_without_synthesis_after_a_restart(pr
                 assert rms(await restarted.synthesise(reply, rate)) > AUDIBLE_RMS
         assert restarted.synthesised == 0, "every sentence came from the disk"
         # Preparing again finds them all: nothing is made twice.
-        await (await engines_with(restarted)).keep_fixed_replies(replies)
+        await (await engines_with(restarted)).keep_fixed_replies(lambda: replies)
         assert restarted.synthesised == 0
     finally:
         restarted.close()
@@ -227,7 +227,7 @@ async def test_a_reply_with_personal_data_never_reaches_the_disk(prepared_dir):
 async def test_a_damaged_prepared_file_is_made_again(prepared_dir):
     synthesiser = load_synthesiser("espeak", workers=1)
     try:
-        await (await engines_with(synthesiser)).keep_fixed_replies([GREETING])
+        await (await engines_with(synthesiser)).keep_fixed_replies(lambda: [GREETING])
         for kept in kept_files(prepared_dir):
             kept.write_bytes(b"RIFF and then nothing")
         synthesiser.cache = type(synthesiser.cache)(synthesiser.cache.max_bytes)
@@ -242,7 +242,9 @@ async def test_without_a_folder_fixed_replies_wait_until_they_are_said(monkeypat
     monkeypatch.setenv("TTS_PREPARED_DIR", "off")
     synthesiser = load_synthesiser("espeak", workers=1)
     try:
-        await (await engines_with(synthesiser)).keep_fixed_replies(fixed_voice_replies()[:3])
+        await (await engines_with(synthesiser)).keep_fixed_replies(
+            lambda: fixed_voice_replies()[:3]
+        )
         assert synthesiser.synthesised == 0
     finally:
         synthesiser.close()

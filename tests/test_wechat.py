@@ -21,7 +21,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
-from bot.appkeys import CONFIG, RELAY, SPEECH_ENGINES
+from bot.appkeys import RELAY, SPEECH_ENGINES
 from bot.config import Config
 from bot.messages import NOT_HEARD_REPLY, WAITING_ACK
 from bot.messages import WECHAT_BAD_MESSAGE as BAD_MESSAGE
@@ -40,7 +40,7 @@ from tests.support.fake_wechat import (
     text_xml,
     voice_xml,
 )
-from tests.support.gateway_api import API_HEADERS, API_TOKEN
+from tests.support.gateway_api import API_HEADERS, API_TOKEN, said_to_rasa
 from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
 from voice.audio import UNREADABLE_MESSAGE
 
@@ -125,17 +125,6 @@ async def reply_to(callbacks, fake, openid: str, xml: str, aes: bool | None = No
     return "\n\n".join(m.text for m in sent[texts_before:])
 
 
-async def _tracker_user_texts(client, gateway, openid: str) -> list[str]:
-    """What Rasa's tracker holds as the person's messages: the turns that really ran."""
-    config = gateway[0][CONFIG]
-    async with client.session.get(
-        f"{config.rasa_url}/conversations/wechat:{openid}/tracker",
-        params={"token": config.rasa_token},
-    ) as response:
-        tracker = await response.json()
-    return [e.get("text") for e in tracker.get("events") or [] if e.get("event") == "user"]
-
-
 def amr_of(wav: bytes) -> bytes:
     """Speech as WeChat sends a voice message: AMR-NB at 8 kHz, made by sox."""
     return subprocess.run(
@@ -175,7 +164,7 @@ async def test_a_forged_signature_gets_403_and_nothing_else(callbacks, fake, gat
     assert unsigned.status == 403
     await asyncio.sleep(1)
     assert fake.sent_to(openid) == []
-    assert await _tracker_user_texts(gateway[1], gateway, openid) == [], "no turn ran"
+    assert await said_to_rasa(gateway[1], f"wechat:{openid}") == [], "no turn ran"
 
 
 # --- a consultation by text ---
@@ -191,7 +180,7 @@ async def test_a_consultation_by_text_with_numbered_choices(callbacks, fake, gat
     number = next(line for line in choices if "查一查能不能申请" in line).split(".")[0]
 
     picked = await reply_to(callbacks, fake, openid, text_xml(openid, number))
-    turns = await _tracker_user_texts(client := gateway[1], gateway, openid)
+    turns = await said_to_rasa(client := gateway[1], f"wechat:{openid}")
     payload = turns[-1]
     assert payload != number and payload.startswith("/"), "the button's payload reached Rasa"
     # What the web chat answers to the same button, pressed after the same problem.
@@ -219,7 +208,7 @@ async def test_a_retried_message_is_answered_once_and_processed_once(
     pushed = [m for m in fake.sent_to(openid) if m.msgtype == "text"]
     assert len(answered) + (1 if pushed else 0) == 1, (first, retry, late, pushed)
     assert [a.body for a in (first, retry, late) if a.text is None] == ["success", "success"]
-    turns = await _tracker_user_texts(gateway[1], gateway, openid)
+    turns = await said_to_rasa(gateway[1], f"wechat:{openid}")
     assert turns == [PROBLEM], "one turn, not three"
 
 
@@ -357,7 +346,7 @@ async def test_a_voice_message_without_recognition_is_recognised_from_its_audio(
     # The Korean model makes no sense of it, but the audio was decoded and heard:
     # neither the unreadable-audio nor the not-fetched answer.
     assert answer and answer not in (UNREADABLE_MESSAGE, VOICE_NOT_FETCHED)
-    heard = await _tracker_user_texts(gateway[1], gateway, openid)
+    heard = await said_to_rasa(gateway[1], f"wechat:{openid}")
     assert answer == NOT_HEARD_REPLY or heard, "either nothing heard, or a turn ran on it"
 
 

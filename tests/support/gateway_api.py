@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import os
 
+from aiohttp.test_utils import TestClient
+
+from bot.appkeys import CONFIG
+
 API_TOKEN = "tests-only-gateway-api-token"
 API_HEADERS = {"Authorization": f"Bearer {API_TOKEN}"}
 
@@ -18,3 +22,15 @@ API_HEADERS = {"Authorization": f"Bearer {API_TOKEN}"}
 def use_test_token() -> None:
     """Every gateway started from here on (a stack, a gateway process) accepts it."""
     os.environ["GATEWAY_API_TOKEN"] = API_TOKEN
+
+
+async def said_to_rasa(client: TestClient, sender: str, who: str = "user") -> list[str]:
+    """What Rasa's tracker of `sender` holds as said by the person ("user") or
+    the assistant ("bot"): the turns that really ran. `client` is the test
+    client of a gateway running in the test's process."""
+    config = client.app[CONFIG]
+    async with client.session.get(
+        f"{config.rasa_url}/conversations/{sender}/tracker", params={"token": config.rasa_token}
+    ) as response:
+        tracker = await response.json()
+    return [e.get("text") or "" for e in tracker.get("events") or [] if e.get("event") == who]
