@@ -30,7 +30,7 @@ from actions.eligibility_form import LEAVING_INTENTS as ELIGIBILITY_LEAVING
 from actions.eligibility_form import said_clearly
 from actions.matters import matter_name
 from actions.no_repeat import vary
-from actions.voice import is_voice
+from actions.voice import expect_answers, is_voice
 from legal_aid.eligibility.answers import is_decline, parse_answer, parse_yes_no
 from legal_aid.intake import validation
 from legal_aid.intake.fields import (
@@ -44,7 +44,7 @@ from legal_aid.intake.fields import (
     value_label,
 )
 from legal_aid.numbers import digits_to_chinese
-from legal_aid.places import most_specific_place
+from legal_aid.places import counties_near, most_specific_place
 
 FORM = "intake_form"
 # After this many answers in a row not understood, offer a way out.
@@ -429,6 +429,7 @@ def _read_county(text: str, intent: str | None, t: Tracker, d: CollectingDispatc
         }
     if place is not None:
         d.utter_message(response="utter_intake_county_more_precise", place=place.name)
+        expect_answers(d, t, counties_near(place.name))
         return None
     if text.endswith(("县", "区", "旗", "市")) and 2 <= len(text) <= 30:
         # A county the directory does not list yet: keep the person's words.
@@ -585,6 +586,21 @@ class ActionAskPhoneConfirmed(Action):
             response="utter_intake_phone_readback",
             phone_readback=field_value(field("phone"), tracker, is_voice(tracker)),
         )
+        return []
+
+
+class ActionAskCounty(Action):
+    """Asks for the county; a voice channel listens for the counties of the place
+    already named (太原市's 小店区, 迎泽区 …), which are easily misheard on a phone line."""
+
+    def name(self) -> str:
+        return "action_ask_county"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_ask_county")
+        expect_answers(dispatcher, tracker, counties_near(tracker.get_slot(slots.PLACE)))
         return []
 
 

@@ -9,9 +9,11 @@ on every spoken reply, so there is one way to write for the ear.
 from __future__ import annotations
 
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
 from legal_aid.channels import HOTLINE, SPOKEN, VOICE_MESSAGES
 from voice.normalise import normalise
+from voice.recognition import EXPECTED_ANSWERS_KEY
 
 
 def is_voice(tracker: Tracker) -> bool:
@@ -47,3 +49,11 @@ def source_line(citation: str, voice: bool) -> str:
     if not voice:
         return f"来源：{citation}"
     return f"来源是{for_ear(citation)}。"
+
+
+def expect_answers(dispatcher: CollectingDispatcher, tracker: Tracker, words: list[str]) -> None:
+    """Tells the gateway what the person will likely answer (the counties of a
+    city …) where it hears speech, so the recogniser listens for those words;
+    nothing is shown or said."""
+    if words and speaks_replies(tracker):
+        dispatcher.utter_message(json_message={EXPECTED_ANSWERS_KEY: words})

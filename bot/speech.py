@@ -22,7 +22,7 @@ from bot.fixed_replies import fixed_voice_replies
 from bot.recent import Recent
 from voice.errors import VoiceInputError
 from voice.recogniser_choice import load_configured_recogniser
-from voice.recognition import Recogniser
+from voice.recognition import EXPECTED_ANSWERS_KEY, Recogniser
 from voice.synthesis import Synthesiser, SynthesisError, load_synthesiser
 from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
 
@@ -98,14 +98,23 @@ class ExpectedAnswers:
         return self._expected.get(sender)
 
     def note(self, sender: str, replies: list[dict[str, Any]]) -> None:
+        """Remembers the choices of the last question, and the words the dialogue
+        said to expect (`EXPECTED_ANSWERS_KEY`); call it before SpeechRates.note
+        drops the messages that carry no text."""
         buttons = next((r["buttons"] for r in reversed(replies) if r.get("buttons")), [])
-        if not buttons:
+        hinted = [
+            str(word)
+            for reply in replies
+            for word in (reply.get("custom") or {}).get(EXPECTED_ANSWERS_KEY) or []
+        ]
+        if not buttons and not hinted:
             self._expected.pop(sender)
             return
         titles = [str(b.get("title", "")) for b in buttons]
         # A choice is said by its title or its number ("说一，或者按一").
         numbers = list(SPOKEN_NUMBERS[: len(titles)])
-        self._expected.put(sender, tuple(dict.fromkeys([*titles, *numbers, *ALWAYS_EXPECTED])))
+        expected = [*titles, *numbers, *hinted, *ALWAYS_EXPECTED]
+        self._expected.put(sender, tuple(dict.fromkeys(expected)))
 
 
 class SpeechEngines:

@@ -320,8 +320,8 @@ def _answered(
     clock: TurnClock | None = None,
 ) -> list[dict[str, Any]]:
     """The dialogue's replies to a spoken turn, minus the rate it set, with their speech."""
-    replies = request.app[RATES].note(sender, replies)
     request.config_dict[SPEECH_ENGINES].expected.note(sender, replies)
+    replies = request.app[RATES].note(sender, replies)
     return _spoken(request, sender, replies, clock)
 
 

@@ -200,6 +200,18 @@ def find_places(text: str) -> list[Place]:
     return default_places().find(text)
 
 
+def counties_near(name: str | None) -> list[str]:
+    """The counties a person in `name` most likely means: a city's counties, or
+    a county's and its neighbours in the same city; none for a province (too many
+    to be a useful hint) or an unknown name."""
+    places = default_places()
+    place = places.by_name.get(name or "")
+    if place is None or place.level == "province":
+        return []
+    city = place.name if place.level == "city" else place.parent
+    return [p.name for p in places.places if p.level == "county" and p.parent == city]
+
+
 def most_specific_place(text: str) -> Place | None:
     """The most local place named in a sentence ("包头市固阳县" → 固阳县), or None.
 

@@ -10,6 +10,7 @@ from actions.conversation import (
     ActionRepeatLast,
     ActionTwoStageFallback,
 )
+from actions.intake_form import ActionAskCounty
 from actions.matters import ActionAcknowledgeMatter
 from actions.offers import ActionTakeOffer
 from actions.safety import ActionSafetyFirst
@@ -175,3 +176,19 @@ async def test_a_named_place_sets_the_policy_region():
         )
         == {}
     )
+
+
+async def test_the_county_question_listens_for_the_counties_of_the_city_named_by_voice():
+    """On a voice channel the gateway is told which counties to listen for (太原市's);
+    a reader gets the question alone."""
+    said = [user("山西省太原市", "inform", channel="voice")]
+    messages, _ = await run(ActionAskCounty(), said, {"place": "太原市"})
+    assert messages[0]["response"] == "utter_ask_county"
+    hinted = messages[1]["custom"]["expected_answers"]
+    assert "小店区" in hinted and "迎泽区" in hinted and "固阳县" not in hinted
+
+    read, _ = await run(ActionAskCounty(), [user("山西省太原市", "inform")], {"place": "太原市"})
+    assert [m["response"] for m in read] == ["utter_ask_county"]
+    # Nothing to go on (no place, or a whole province): no hint.
+    unknown, _ = await run(ActionAskCounty(), said, {"place": "山西省"})
+    assert len(unknown) == 1

@@ -57,3 +57,20 @@ def test_a_choice_is_heard_within_the_expected_answers_first():
     # Another listener was offered nothing: free recognition at once.
     assert asyncio.run(engines.recognise("voice-2", b"\0\0")) == "我想问别的"
     assert engines.status()["input"] is True
+
+
+def test_words_the_dialogue_says_to_expect_are_heard_first_like_choices():
+    """A question without buttons (the county) may name the answers to listen for
+    in a message that is not shown; they are the expected answers until the next reply."""
+    engines = SpeechEngines()
+    replies = [
+        {"text": "当事人在哪个县或者区？"},
+        {"custom": {"expected_answers": ["小店区", "迎泽区"]}},
+    ]
+    engines.expected.note("voice-1", replies)
+    engines.recogniser = Hears(free="小店吃", within="小店区")
+    assert asyncio.run(engines.recognise("voice-1", b"\0\0")) == "小店区"
+    assert engines.recogniser.grammars == [["小店区", "迎泽区", *ALWAYS_EXPECTED]]
+
+    engines.expected.note("voice-1", [{"text": "请说一下您的名字。"}])
+    assert asyncio.run(engines.recognise("voice-1", b"\0\0")) == "小店吃"

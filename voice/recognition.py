@@ -54,6 +54,11 @@ MAX_UTTERANCE_BYTES = MAX_UTTERANCE_SECONDS * max(SUPPORTED_SAMPLE_RATES) * BYTE
 # Said to the person, so the limit is written in words; change both together.
 TOO_LONG_MESSAGE = "这段录音太长了，请分几次说，每次不超过六十秒。"
 
+# A reply's custom message may carry the words the person will likely say
+# next ({"expected_answers": ["小店区", …]}) where the question has no buttons:
+# the gateway recognises the answer with them as it would with choices.
+EXPECTED_ANSWERS_KEY = "expected_answers"
+
 # The engine's "none of the expected phrases" word in grammar mode.
 UNKNOWN_WORD = "[unk]"
 

@@ -482,8 +482,8 @@ class Call:
         self.record.turns += 1
         if handoff_opened(replies):
             await self.person.opened()
-        replies = self.rates.note(self.sender, replies)
         self.expected.note(self.sender, replies)
+        replies = self.rates.note(self.sender, replies)
         self.buttons = next((r["buttons"] for r in reversed(replies) if r.get("buttons")), [])
         if replies:
             self.last_replies = replies

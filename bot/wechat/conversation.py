@@ -108,6 +108,8 @@ class Conversation:
         message = self._choices.payload(sender, text)
         replies = await self._app[TURNS].handle(sender, message, channel=CHANNEL)
         self._choices.note(sender, replies)
+        # A voice message answering it is heard with the choices and hints it offered.
+        self._app[SPEECH_ENGINES].expected.note(sender, replies)
         return replies
 
     async def _voice(self, sender: str, message: BaseMessage) -> list[dict[str, Any]]:
