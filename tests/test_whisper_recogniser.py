@@ -10,6 +10,7 @@ import asyncio
 import logging
 import subprocess
 import threading
+import time
 
 import numpy as np
 
@@ -85,12 +86,38 @@ def test_a_transcript_can_be_no_longer_than_its_audio_allows():
     assert max_new_tokens_for(60.0) == max_new_tokens_for(30.0) <= 224
 
 
-async def test_a_stream_gives_no_partial_text_and_the_whole_utterance_at_the_end(whisper, speech):
-    pcm, rate = said(speech, "我想申请法律援助")
+async def test_a_recording_fed_whole_is_heard_at_the_end(whisper, speech):
+    pcm, rate = said(speech, "包工头欠了我三个月的工资")
+    pause = bytes(2 * rate)  # a second of silence
+    second, _ = said(speech, "我想申请法律援助")
+    recording = pcm + pause + second
     stream = whisper.open_stream(rate)
-    partials = [stream.accept(pcm[start : start + 3200]) for start in range(0, len(pcm), 3200)]
+    step = 3200
+    partials = [stream.accept(recording[i : i + step]) for i in range(0, len(recording), step)]
     assert all(not p.final and p.text == "" for p in partials)
-    assert "法律援助" in stream.finish().text
+    heard = stream.finish().text
+    assert "工资" in heard and "法律援助" in heard
+
+
+def test_while_he_speaks_what_he_said_before_a_pause_is_heard_already(whisper, speech):
+    """Spoken live (the audio comes as fast as it is said), the first sentence is
+    heard during the pause after it; the end gives both."""
+    first, rate = said(speech, "包工头欠了我三个月的工资")
+    second, _ = said(speech, "我想申请法律援助")
+    stream = whisper.open_stream(rate)
+    step = rate // 5  # 0.1 s of PCM16
+    heard_before_the_end = []
+    for i in range(0, len(first + bytes(2 * rate)), step):
+        chunk = (first + bytes(2 * rate))[i : i + step]
+        time.sleep(len(chunk) / (2 * rate))  # as fast as it is spoken, no faster
+        transcript = stream.accept(chunk)
+        if transcript.final:
+            heard_before_the_end.append(transcript.text)
+    assert heard_before_the_end and "工资" in heard_before_the_end[0]
+    for i in range(0, len(second), step):
+        stream.accept(second[i : i + step])
+    heard = stream.finish().text
+    assert "工资" in heard and "法律援助" in heard
 
 
 async def test_the_event_loop_keeps_serving_while_whisper_decodes(whisper, speech):

@@ -1,9 +1,11 @@
 """Whisper (faster-whisper on CTranslate2): Mandarin recognition for finished utterances.
 
 Whisper hears a whole utterance at once, so it has no partial results: a
-stream keeps the audio and recognises it when it is finished (the gateway's
-voice turns, voice messages, the kiosk, the hotline's free-recognition turns).
-Vosk stays the engine for live partial text and for grammar mode.
+stream keeps the audio and recognises it in segments closed by the speaker's
+pauses while they go on speaking, and the rest when it is finished (the
+gateway's voice turns, voice messages, the kiosk, the hotline's
+free-recognition turns). Vosk stays the engine for live partial text and for
+grammar mode.
 
 What it is told (the decoder's context, which Whisper follows closely):
 - `language="zh"`: Mandarin, never guessed from the first seconds;
@@ -30,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -78,10 +81,25 @@ LONE_WORD_PAD_SECONDS = 1.0
 # A spoken syllable: a 30 ms frame at -40 dBFS or louder, and three times the
 # level of the clip's quietest fifth (a room's or a line's steady noise).
 LEVEL_FRAME_SECONDS, WORD_MIN_LEVEL, WORD_OVER_FLOOR = 0.03, 0.01, 3.0
+# Decoding while the person speaks: a pause this long closes a segment of at
+# least this much speech (a shorter one waits for the rest: each pass costs
+# the encoder a whole window, and a lone word is heard better with its
+# answer around it). The growing audio is looked at this often.
+SEGMENT_PAUSE_SECONDS, SEGMENT_MIN_SECONDS, SEGMENT_CHECK_SECONDS = 0.6, 2.0, 0.5
+# Audio more than this ahead of the clock is a recording fed whole, not speech.
+LIVE_LEAD_SECONDS = 1.0
 
 
 class WhisperStream(RecognitionStream):
-    """Keeps the audio of one utterance; recognises it when the stream is finished."""
+    """Keeps the audio of one utterance and recognises it in segments: while the
+    person is still speaking, a stretch of speech closed by a pause is decoded
+    at once (its text is a final transcript, shown as it comes), so that at
+    the end of speech only what followed the last pause is left to decode.
+
+    Only while the audio comes in as it is spoken: a recording handed over
+    whole (a voice message, the kiosk's WAV) is decoded in one pass, since
+    every pass costs Whisper's encoder a whole 30-second window.
+    """
 
     def __init__(
         self, recogniser: WhisperRecogniser, sample_rate: int, choices: Sequence[str] = ()
@@ -89,15 +107,53 @@ class WhisperStream(RecognitionStream):
         super().__init__(sample_rate, choices)
         self._recogniser = recogniser
         self._pcm = bytearray()
+        self._opened_at = time.monotonic()
+        self._unchecked_bytes = 0
 
     def _accept_samples(self, pcm: bytes) -> Transcript:
         self._pcm += pcm
-        return Transcript("", final=False)
+        self._unchecked_bytes += len(pcm)
+        check_bytes = int(SEGMENT_CHECK_SECONDS * self.sample_rate) * 2
+        if self._unchecked_bytes < check_bytes or not self._spoken_live():
+            return Transcript("", final=False)
+        self._unchecked_bytes = 0
+        cut = closed_segment_end(bytes(self._pcm), self.sample_rate)
+        if cut is None:
+            return Transcript("", final=False)
+        text = self._recogniser.words_in(bytes(self._pcm[:cut]), self.sample_rate, self.choices)
+        del self._pcm[:cut]
+        return Transcript(text, final=True)
+
+    def _spoken_live(self) -> bool:
+        """Whether the audio arrives about as fast as it is spoken (not a recording fed whole)."""
+        elapsed = time.monotonic() - self._opened_at
+        return self.seconds_heard <= elapsed + LIVE_LEAD_SECONDS
 
     def _finish_samples(self) -> Transcript:
         text = self._recogniser.words_in(bytes(self._pcm), self.sample_rate, self.choices)
         self._pcm.clear()
         return Transcript(text, final=True)
+
+
+def closed_segment_end(pcm: bytes, sample_rate: int) -> int | None:
+    """Where a stretch of speech of SEGMENT_MIN_SECONDS or more ended, followed by a
+    pause of SEGMENT_PAUSE_SECONDS that lasts to the end of `pcm` (an offset in
+    bytes, in the middle of the pause); None while the person is speaking, or said
+    too little yet. Silero finds the speech, as for the decoder's own filter."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps  # loaded with the model
+
+    audio = pcm_as_float(pcm, sample_rate, WHISPER_RATE)
+    pause = int(SEGMENT_PAUSE_SECONDS * WHISPER_RATE)
+    if len(audio) < pause + int(SEGMENT_MIN_SECONDS * WHISPER_RATE):
+        return None
+    options = VadOptions(min_silence_duration_ms=int(SEGMENT_PAUSE_SECONDS * 1000), speech_pad_ms=0)
+    speech = get_speech_timestamps(audio, options)
+    if not speech or len(audio) - speech[-1]["end"] < pause:
+        return None
+    if speech[-1]["end"] - speech[0]["start"] < SEGMENT_MIN_SECONDS * WHISPER_RATE:
+        return None
+    middle_of_pause = speech[-1]["end"] + pause // 2
+    return int(middle_of_pause * sample_rate / WHISPER_RATE) * 2
 
 
 class WhisperRecogniser(Recogniser):
