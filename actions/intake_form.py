@@ -44,7 +44,7 @@ from legal_aid.intake.fields import (
     value_label,
 )
 from legal_aid.numbers import digits_to_chinese
-from legal_aid.places import counties_near, most_specific_place
+from legal_aid.places import most_specific_place, places_within
 
 FORM = "intake_form"
 # After this many answers in a row not understood, offer a way out.
@@ -429,7 +429,7 @@ def _read_county(text: str, intent: str | None, t: Tracker, d: CollectingDispatc
         }
     if place is not None:
         d.utter_message(response="utter_intake_county_more_precise", place=place.name)
-        expect_answers(d, t, counties_near(place.name))
+        expect_answers(d, t, places_within(place.name))
         return None
     if text.endswith(("县", "区", "旗", "市")) and 2 <= len(text) <= 30:
         # A county the directory does not list yet: keep the person's words.
@@ -590,8 +590,9 @@ class ActionAskPhoneConfirmed(Action):
 
 
 class ActionAskCounty(Action):
-    """Asks for the county; a voice channel listens for the counties of the place
-    already named (太原市's 小店区, 迎泽区 …), which are easily misheard on a phone line."""
+    """Asks for the county; a voice channel listens for the places within the one
+    already named (太原市's 小店区, 迎泽区 …; 山西省's cities, then that city's
+    counties), which are easily misheard on a phone line."""
 
     def name(self) -> str:
         return "action_ask_county"
@@ -600,7 +601,7 @@ class ActionAskCounty(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_ask_county")
-        expect_answers(dispatcher, tracker, counties_near(tracker.get_slot(slots.PLACE)))
+        expect_answers(dispatcher, tracker, places_within(tracker.get_slot(slots.PLACE)))
         return []
 
 

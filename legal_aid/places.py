@@ -200,16 +200,17 @@ def find_places(text: str) -> list[Place]:
     return default_places().find(text)
 
 
-def counties_near(name: str | None) -> list[str]:
-    """The counties a person in `name` most likely means: a city's counties, or
-    a county's and its neighbours in the same city; none for a province (too many
-    to be a useful hint) or an unknown name."""
-    places = default_places()
-    place = places.by_name.get(name or "")
-    if place is None or place.level == "province":
+def places_within(name: str | None) -> list[str]:
+    """The places one level down that a person in `name` most likely means next:
+    a province's cities, a city's counties, or for a county its neighbours in
+    the same city (itself included); none for an unknown name."""
+    places = default_places().places
+    place = default_places().by_name.get(name or "")
+    if place is None:
         return []
-    city = place.name if place.level == "city" else place.parent
-    return [p.name for p in places.places if p.level == "county" and p.parent == city]
+    has_parts = any(other.parent == place.name for other in places)
+    parent = place.name if has_parts else place.parent
+    return [other.name for other in places if other.parent == parent]
 
 
 def most_specific_place(text: str) -> Place | None:

@@ -189,6 +189,9 @@ async def test_the_county_question_listens_for_the_counties_of_the_city_named_by
 
     read, _ = await run(ActionAskCounty(), [user("山西省太原市", "inform")], {"place": "太原市"})
     assert [m["response"] for m in read] == ["utter_ask_county"]
-    # Nothing to go on (no place, or a whole province): no hint.
-    unknown, _ = await run(ActionAskCounty(), said, {"place": "山西省"})
+    # A province: its cities first (then the city's counties, when it is re-asked).
+    province, _ = await run(ActionAskCounty(), said, {"place": "山西省"})
+    assert "太原市" in province[1]["custom"]["expected_answers"]
+    # Nothing to go on: no hint.
+    unknown, _ = await run(ActionAskCounty(), said, {"place": None})
     assert len(unknown) == 1
