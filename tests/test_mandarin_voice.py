@@ -8,16 +8,15 @@ this process with every voice channel on, in front of the session's Rasa and
 action servers; only Telegram's and WeChat's servers and the telephone system
 are played by the tests, on their real wire protocols.
 
-On the web chat, the kiosk and Telegram (16 kHz) the same person, a migrant
-worker whose wages are unpaid, says what happened, asks whether he can get
-legal aid, answers the eligibility questions to a result with its citation,
-then applies: his name,
+On every channel the same person, a migrant worker whose wages are unpaid,
+says what happened, asks whether he can get legal aid, answers the
+eligibility questions to a result with its citation, then applies: his name,
 his phone number said digit by digit (read back to him, and confirmed by
 voice), his county, what happened, until he hears his reference number. The
-record in the store must hold what he said. On WeChat and the hotline
-(8 kHz) he asks his question aloud and hears the law that applies. A whole
-application by voice alone at 8 kHz does not get through with Whisper base
-(docs/voice.md says why), so it is not claimed here.
+record in the store must hold what he said. The web chat, the kiosk and
+Telegram carry 16 kHz audio; WeChat (AMR-NB) and the hotline carry 8 kHz,
+where the county is heard only because the dialogue tells the gateway which
+counties to listen for (actions.voice.expect_answers).
 
 The replies are synthesised by espeak (one worker): the neural voice is
 tested in test_voice_synthesis.py, and a turn's speech is the same machinery
@@ -44,6 +43,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.appkeys import CONFIG, SPEECH_ENGINES
 from bot.config import Config
+from bot.messages import HOTLINE_NOT_HEARD
 from bot.telegram import TELEGRAM
 from scripts.launcher import free_port
 from store import encrypted_store
@@ -78,10 +78,16 @@ WORKER = {
     # The migrant worker of the typed tests, as he says it aloud.
     **MIGRANT_WORKER,
     "migrant_worker": "是的，我是农民工",
-    "case_location": "就在本地",
-    "intake_consent": "我同意",
+    "case_location": ["就在本地", "本地"],
+    "intake_consent": ["我同意", "同意"],
     "applying_for": "给我自己申请",
     "age": "我今年四十五岁",
+    # Asked again, he says a short answer in other words, as people do.
+    "days_to_deadline": ["没有", "没有期限"],
+    "needs_urgent_preservation": ["不是", "不需要"],
+    "disability_certificate": ["没有", "没有残疾证"],
+    "accessibility_needs": ["不需要", "不用了"],
+    "contact_preference": ["打电话", "给我打电话"],
     # Said again in other ways when it was not heard right, as people do.
     "phone": [
         "我的电话是幺三九幺二八七六五四三",
@@ -95,6 +101,8 @@ WORKER = {
     "description": "包工头欠了我三个月的工资，一直拖着不给。",
     "county": ["太原市小店区", "山西太原的小店区", "小店区"],
     "matter_confirmed": ["对", "对的，没错", "是的"],
+    # A lone 对 is a quarter of a second: when it is not heard, he says more.
+    "review": ["对", "对的，没错"],
 }
 PHONE = "13912876543"
 OPENING = "包工头欠了我三个月工资不给"
@@ -285,10 +293,16 @@ def wechat_account(
     return say
 
 
+# The longest a caller waits for an answer, or listens to one, in seconds.
+ANSWER_SECONDS = 300
+
+
 class HotlineCaller:
-    """A call to the hotline (AudioSocket at 8 kHz). The caller listens to each
-    whole answer; what was said is read from Rasa's tracker of the call, since
-    a telephone carries only sound."""
+    """A call to the hotline (AudioSocket at 8 kHz). The caller hears his first
+    answer to the end; after that he answers as soon as the next question
+    starts, as callers who know what to say do (the hotline stops speaking
+    when he does: barge-in). What was said is read from Rasa's tracker of
+    the call, since a telephone carries only sound."""
 
     def __init__(self, client: TestClient, speaker: Speaker, heard: list[bytes]) -> None:
         self.client, self.speaker, self.heard = client, speaker, heard
@@ -303,22 +317,35 @@ class HotlineCaller:
     async def __aexit__(self, *_: object) -> None:
         await self.call.hang_up()
 
+    @property
+    def sender(self) -> str:
+        return f"hotline:{self.call.call_id}"
+
     async def say(self, text: str) -> list[str]:
-        """Says `text`; the assistant's replies to it, once its answer was heard."""
-        sender = f"hotline:{self.call.call_id}"
-        before = len(await said_to_rasa(self.client, sender, "bot"))
-        pcm = await self.speaker.pcm(text, telephone=True)
-        ended = await self.call.say(pcm)
-        await self.call.first_audio_after(ended, timeout=120)
-        # The turn is saved about when its first sentence plays.
-        for _ in range(600):
-            texts = await said_to_rasa(self.client, sender, "bot")
-            if len(texts) > before:
-                break
+        """Says `text`; the assistant's replies to it, once he has heard them start."""
+        before = len(await said_to_rasa(self.client, self.sender, "bot"))
+        ended = await self.call.say(await self.speaker.pcm(text, telephone=True))
+        await self.call.first_audio_after(ended, timeout=ANSWER_SECONDS)
+        replies = await self.replies_since(before)
+        if not replies or not self.heard:
+            # The whole answer: the first one, or the hotline's own "not heard".
+            answer = await self.call.next_answer(since=ended, timeout=ANSWER_SECONDS)
+            self.heard.append(answer.pcm)
+            await self.call.quiet_after(ended, quiet=1.0, timeout=ANSWER_SECONDS)
+        heard = (await said_to_rasa(self.client, self.sender))[-1:]
+        print(f"said {text!r}, heard {heard}: {replies}")
+        return replies or [HOTLINE_NOT_HEARD]
+
+    async def replies_since(self, before: int) -> list[str]:
+        """The dialogue's new replies. Its turn is saved before the first sentence
+        plays; when none comes, nothing reached the dialogue and the hotline
+        answered itself that it did not hear (all it says of its own to speech)."""
+        for _ in range(30):
+            replies = (await said_to_rasa(self.client, self.sender, "bot"))[before:]
+            if replies:
+                return replies
             await asyncio.sleep(0.1)
-        print(f"said {text!r}, heard {(await said_to_rasa(self.client, sender))[-1:]}")
-        self.heard.append((await self.call.next_answer(since=ended, timeout=120)).pcm)
-        return texts[before:]
+        return []
 
 
 # --- the conversation --------------------------------------------------------------------
@@ -414,21 +441,18 @@ async def test_telegram_voice_notes(stack, gateway, telegram, speaker):
     assert_applied(stack, checked, applied, "Telegram")
 
 
-# WeChat's voice messages are AMR-NB, 8 kHz like the telephone: a question is
-# understood and answered; a whole application by voice alone is not claimed.
-async def test_a_wechat_voice_message_gets_the_law_that_applies_in_text_and_voice(
-    gateway, wechat, speaker
-):
+# WeChat's voice messages are AMR-NB, 8 kHz like the telephone.
+async def test_wechat_voice_messages(stack, gateway, wechat, speaker):
     heard: list[bytes] = []
-    answer = "\n".join(await wechat_account(gateway, wechat, speaker, heard)(OPENING))
-    assert "工资" in answer and CITATION.search(answer), answer
+    checked, applied = await applies_by_voice(wechat_account(gateway, wechat, speaker, heard))
+    assert_applied(stack, checked, applied, "WeChat")
     assert heard[0].startswith(b"#!AMR\n") and amr_seconds(heard[0]) > 3
 
 
-async def test_a_caller_asks_in_mandarin_and_hears_the_law_that_applies(gateway, speaker):
+async def test_a_call_to_the_hotline(stack, gateway, speaker):
     heard: list[bytes] = []
     async with HotlineCaller(gateway, speaker, heard) as caller:
-        answer = "\n".join(await caller.say(OPENING))
-    assert "工资" in answer and CITATION.search(answer), answer
+        checked, applied = await applies_by_voice(caller.say)
+    assert_applied(stack, checked, applied, "hotline")
     # Heard as speech on the line: seconds of it, not silence.
     assert len(heard[0]) / (2 * 8000) > 3 and loudness(heard[0]) > 300

@@ -26,11 +26,13 @@ def use_test_token() -> None:
 
 async def said_to_rasa(client: TestClient, sender: str, who: str = "user") -> list[str]:
     """What Rasa's tracker of `sender` holds as said by the person ("user") or
-    the assistant ("bot"): the turns that really ran. `client` is the test
-    client of a gateway running in the test's process."""
+    the assistant ("bot"): the turns that really ran, in words (a message that
+    only carries data for the gateway, such as a speech rate, has none).
+    `client` is the test client of a gateway running in the test's process."""
     config = client.app[CONFIG]
     async with client.session.get(
         f"{config.rasa_url}/conversations/{sender}/tracker", params={"token": config.rasa_token}
     ) as response:
         tracker = await response.json()
-    return [e.get("text") or "" for e in tracker.get("events") or [] if e.get("event") == who]
+    events = tracker.get("events") or []
+    return [e["text"] for e in events if e.get("event") == who and e.get("text")]
