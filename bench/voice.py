@@ -636,13 +636,11 @@ class Understood:
             self.matters.append(matter == utterance.matter_type)
 
 
-def parsed(rasa_url: str, text: str) -> tuple[str | None, str | None]:
+def parsed(parse_url: str, text: str) -> tuple[str | None, str | None]:
     """Rasa's intent and matter type for a text (None for nothing said)."""
     if not text.strip():
         return None, None
-    response = requests.post(
-        f"{rasa_url}/model/parse", json={"text": text}, timeout=PARSE_TIMEOUT_SECONDS
-    )
+    response = requests.post(parse_url, json={"text": text}, timeout=PARSE_TIMEOUT_SECONDS)
     response.raise_for_status()
     body = response.json()
     matter = next(
@@ -652,10 +650,10 @@ def parsed(rasa_url: str, text: str) -> tuple[str | None, str | None]:
     return (body.get("intent") or {}).get("name"), matter
 
 
-def typed(rasa_url: str, utterances: Sequence[Utterance]) -> Understood:
+def typed(parse_url: str, utterances: Sequence[Utterance]) -> Understood:
     result = Understood()
     for utterance in utterances:
-        result.add(utterance, parsed(rasa_url, utterance.text))
+        result.add(utterance, parsed(parse_url, utterance.text))
     return result
 
 
@@ -665,7 +663,7 @@ def spoken(
     utterances: Sequence[Utterance],
     voice: str,
     condition: str,
-    rasa_url: str,
+    parse_url: str,
 ) -> Understood:
     chosen, result = CONDITIONS[condition], Understood()
     for utterance in utterances:
@@ -674,7 +672,7 @@ def spoken(
         heard = recogniser.recognise(pcm, chosen.sample_rate, choices_for(utterance) or None).text
         result.seconds.append(time.perf_counter() - started)
         result.errors.append(character_error_rate(utterance.text, heard))
-        result.add(utterance, parsed(rasa_url, heard))
+        result.add(utterance, parsed(parse_url, heard))
     return result
 
 
@@ -705,13 +703,13 @@ def speech_set_engines(names: Sequence[str]) -> tuple[dict[str, Recogniser], lis
     return engines, notes
 
 
-def speech_set_report(args: argparse.Namespace, rasa_url: str) -> str:
+def speech_set_report(args: argparse.Namespace, parse_url: str) -> str:
     utterances = load_utterances()
     if args.set_size:
         utterances = spread_sample(utterances, args.set_size)
     engines, notes = speech_set_engines(args.engines)
     maker = SpeechMaker(SPEECH_CACHE)
-    baseline = typed(rasa_url, utterances)
+    baseline = typed(parse_url, utterances)
     rows = [["typed", "", "", "", percent(share(baseline.intents)), "",
              percent(share(baseline.matters)), "", "", ""]]  # fmt: skip
     goals = []
@@ -719,7 +717,7 @@ def speech_set_report(args: argparse.Namespace, rasa_url: str) -> str:
         for voice in args.voices:
             for condition in args.conditions:
                 print(f"[bench] speech set: {engine}, {voice}, {condition}…", flush=True)
-                heard = spoken(recogniser, maker, utterances, voice, condition, rasa_url)
+                heard = spoken(recogniser, maker, utterances, voice, condition, parse_url)
                 rows.append(speech_row(engine, voice, condition, heard, baseline))
                 goal = SPEECH_GOALS.get((voice, condition))
                 if goal is not None:
@@ -769,7 +767,8 @@ def measure_speech_set(args: argparse.Namespace, var_dir: Path) -> str:
     try:
         print("[bench] starting Rasa for the speech set (about a minute)…", flush=True)
         stack.start(("rasa",))
-        return speech_set_report(args, stack.rasa_url)
+        # Rasa's API wants its token, which the stack made for this run.
+        return speech_set_report(args, stack.rasa_api("/model/parse"))
     finally:
         stack.stop(("rasa",))
 
@@ -832,7 +831,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def measure(var_dir: Path) -> str:
         turns = measure_turns(args, var_dir)
-        return f"{turns}\n\n{measure_speech_set(args, var_dir)}"
+        # Printed at once: the speech set takes long, and a failure there must not lose it.
+        print(turns, flush=True)
+        return measure_speech_set(args, var_dir)
 
     return measured_in_a_stack("fayuan-bench-voice-", measure, reports)
 
