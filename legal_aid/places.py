@@ -204,8 +204,8 @@ def places_within(name: str | None) -> list[str]:
     """The places one level down that a person in `name` most likely means next:
     a province's cities, a city's counties, or for a county its neighbours in
     the same city (itself included); none for an unknown name."""
-    places = default_places().places
-    place = default_places().by_name.get(name or "")
+    index = default_places()
+    places, place = index.places, index.by_name.get(name or "")
     if place is None:
         return []
     has_parts = any(other.parent == place.name for other in places)

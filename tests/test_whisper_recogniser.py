@@ -106,9 +106,10 @@ def test_while_he_speaks_what_he_said_before_a_pause_is_heard_already(whisper, s
     second, _ = said(speech, "我想申请法律援助")
     stream = whisper.open_stream(rate)
     step = rate // 5  # 0.1 s of PCM16
+    then_a_pause = first + bytes(2 * rate)  # a second of silence after it
     heard_before_the_end = []
-    for i in range(0, len(first + bytes(2 * rate)), step):
-        chunk = (first + bytes(2 * rate))[i : i + step]
+    for i in range(0, len(then_a_pause), step):
+        chunk = then_a_pause[i : i + step]
         time.sleep(len(chunk) / (2 * rate))  # as fast as it is spoken, no faster
         transcript = stream.accept(chunk)
         if transcript.final:
