@@ -214,6 +214,11 @@ def test_without_consent_nothing_is_stored_and_help_goes_on(stack):
     # Consultation still works.
     assert "法律援助" in "\n".join(say("什么是法律援助"))
     assert records(stack) == before
+    # The way back it offered (a "no" may have been misheard, or he changes
+    # his mind) asks for his consent again.
+    way_back = "现在登记申请"
+    assert way_back in "\n".join(heard)
+    assert "您同意吗" in say(way_back)[-1]
 
 
 def test_asking_for_a_person_during_the_application_is_not_taken_for_an_answer(stack):

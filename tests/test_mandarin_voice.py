@@ -80,6 +80,8 @@ WORKER = {
     "migrant_worker": "是的，我是农民工",
     "case_location": ["就在本地", "本地"],
     "intake_consent": ["我同意", "同意"],
+    # Had his "yes" been heard as "no", he asks to apply again, as he is told.
+    "consent_refused": "现在登记申请",
     "applying_for": "给我自己申请",
     "age": "我今年四十五岁",
     # Asked again, he says a short answer in other words, as people do.

@@ -126,9 +126,10 @@ async def reply_to(callbacks, fake, openid: str, xml: str, aes: bool | None = No
 
 
 def amr_of(wav: bytes) -> bytes:
-    """Speech as WeChat sends a voice message: AMR-NB at 8 kHz, made by sox."""
+    """Speech as WeChat sends a voice message: AMR-NB at 8 kHz, made by sox
+    (repeatably: the same speech is the same message in every run)."""
     return subprocess.run(
-        ["sox", "-t", "wav", "-", "-r", "8000", "-c", "1", "-t", "amr-nb", "-"],
+        ["sox", "-R", "-t", "wav", "-", "-r", "8000", "-c", "1", "-t", "amr-nb", "-"],
         input=wav,
         check=True,
         capture_output=True,

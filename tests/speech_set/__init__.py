@@ -126,9 +126,13 @@ class SpeechMaker:
 
 
 def sox_pcm(wav: bytes, condition: Condition) -> bytes:
-    """A WAV as PCM16 mono at the condition's rate; through the telephone band at 8 kHz."""
+    """A WAV as PCM16 mono at the condition's rate; through the telephone band at 8 kHz.
+
+    Repeatable (-R): sox dithers with a new random seed each time otherwise, and
+    a lone short word on the edge of being heard would come out heard in one run
+    and not in the next."""
     band = ["sinc", TELEPHONE_BAND] if condition.telephone else []
-    command = ["sox", "-q", "-t", "wav", "-", *raw_pcm(condition.sample_rate), "-", *band]
+    command = ["sox", "-q", "-R", "-t", "wav", "-", *raw_pcm(condition.sample_rate), "-", *band]
     command += ["rate", str(condition.sample_rate)]
     return subprocess.run(command, input=wav, check=True, capture_output=True).stdout
 

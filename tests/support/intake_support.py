@@ -36,6 +36,9 @@ QUESTION_WORDS = {
     "domestic_violence_victim": "家庭暴力、虐待或者遗弃吗",
     "case_location": "在哪里办",
     "guardian_infringes": "其他监护人吗",
+    # Not a question: the application stopped on a "no" to consent. A person
+    # whose "yes" was misheard takes the way back it offers.
+    "consent_refused": "不登记，也不保存",
 }
 REVIEW_WORDS = "对吗？"
 # What a person says to a question: the words, or how they are found from the question.
