@@ -133,12 +133,31 @@ async def test_a_busy_gateway_answers_in_the_fast_voice_sentence_by_sentence():
     voices = LoadAwareSynthesiser(natural, fast)
     try:
         assert voices.choose(others=0) is natural, "alone, the natural voice"
-        assert voices.choose(others=3) is fast, "with others being answered, the fast one"
         parts = voices.choose(others=3).synthesise_parts(GREETING)
         made = [await part for part in parts]
         assert len(made) == len(split_sentences(normalise(GREETING))) > 1
+        assert fast.synthesised == len(made) and natural.synthesised == 0, "made by the fast one"
         whole = await fast.synthesise(GREETING)
         assert abs(sum(part.duration for part in made) - whole.duration) < 0.05
+    finally:
+        voices.close()
+
+
+async def test_a_busy_gateway_still_answers_in_the_natural_voice_what_it_has_ready():
+    natural, fast = load_synthesiser("espeak", workers=1), load_synthesiser("espeak", workers=1)
+    voices = LoadAwareSynthesiser(natural, fast)
+    try:
+        await natural.prepare([GREETING])
+        made_before = natural.synthesised
+        busy = voices.choose(others=3)
+        ready = [await part for part in busy.synthesise_parts(GREETING)]
+        assert rms(Speech.join(ready)) > AUDIBLE_RMS
+        assert (natural.synthesised, fast.synthesised) == (made_before, 0), (
+            "from the natural voice's store"
+        )
+        # A reply it would have to make goes to the fast voice, whole: one voice per reply.
+        await busy.synthesise(f"{GREETING}还有一句新的话。")
+        assert natural.synthesised == made_before and fast.synthesised > 0
     finally:
         voices.close()
 

@@ -341,6 +341,14 @@ class PooledSynthesiser(Synthesiser):
             return speech
         return Speech.join([speech, Speech.silence(SENTENCE_PAUSE_SECONDS, speech.sample_rate)])
 
+    def has_ready(self, text: str, rate: str = "normal") -> bool:
+        """Whether every sentence of `text` is made already (in memory or prepared on disk)."""
+        return all(
+            self.cache.get((sentence, rate, self.engine_name)) is not None
+            or (self.prepared is not None and self.prepared.has(sentence, rate))
+            for sentence in split_sentences(normalise(text))
+        )
+
     def expected_wait(self) -> float:
         """Seconds a sentence asked for now would take: the queue ahead of it, then itself."""
         queued = len(self._in_flight)
@@ -467,7 +475,7 @@ class LoadAwareSynthesiser(Synthesiser):
         # delay their first audio, not only this listener's.
         if others == 0 and self.natural.expected_wait() <= NATURAL_VOICE_WAIT_SECONDS:
             return self.natural
-        return self.fast
+        return ReadyOrFast(self.natural, self.fast)
 
     async def synthesise(self, text: str, rate: str = "normal") -> Speech:
         return await self.choose().synthesise(text, rate)
@@ -490,6 +498,35 @@ class LoadAwareSynthesiser(Synthesiser):
     def close(self) -> None:
         self.natural.close()
         self.fast.close()
+
+
+class ReadyOrFast(Synthesiser):
+    """One turn's voice under load: the natural voice for a reply it has ready
+    (every sentence prepared or cached, which costs no worker), the fast voice
+    for a reply still to be made. Most replies are fixed questions, prepared at
+    start-up, so most people keep hearing the natural voice when it is busy.
+    A reply is never split between the two voices."""
+
+    def __init__(self, natural: PooledSynthesiser, fast: PooledSynthesiser) -> None:
+        self.natural, self.fast = natural, fast
+        self.engine_name = fast.engine_name  # until a reply is chosen for
+
+    def _for(self, text: str, rate: str) -> Synthesiser:
+        chosen = self.natural if self.natural.has_ready(text, rate) else self.fast
+        self.engine_name = chosen.engine_name  # what this turn is heard in
+        return chosen
+
+    async def synthesise(self, text: str, rate: str = "normal") -> Speech:
+        return await self._for(text, rate).synthesise(text, rate)
+
+    def synthesise_sentences(self, text: str, rate: str = "normal") -> AsyncIterator[Speech]:
+        return self._for(text, rate).synthesise_sentences(text, rate)
+
+    def synthesise_parts(self, text: str, rate: str = "normal") -> list[asyncio.Future[Speech]]:
+        return self._for(text, rate).synthesise_parts(text, rate)
+
+    def close(self) -> None:
+        """The voices belong to the LoadAwareSynthesiser, which closes them."""
 
 
 def default_workers() -> int:
