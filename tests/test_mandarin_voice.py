@@ -110,8 +110,9 @@ PHONE = "13912876543"
 OPENING = "包工头欠了我三个月工资不给"
 CHECK = "我能不能申请法律援助"
 APPLY = "现在登记申请"
-# The assistant's "能换个说法吗" (a request it did not understand), and what he says then.
-ASKED_FOR_OTHER_WORDS = "换个说法"
+# The assistant's "能换个说法吗" (a request it did not understand) or "这个我帮不上忙"
+# (a request misheard as something outside its work), and what he says then.
+ASKED_FOR_OTHER_WORDS = ("换个说法", "帮不上忙")
 IN_OTHER_WORDS = {CHECK: "帮我查一查能不能申请", APPLY: "我要登记申请法律援助"}
 RESULT_WORDS = "登记申请"  # the result's offer to apply
 REFERENCE_WORDS = "登记编号是"
@@ -363,7 +364,8 @@ def rephrasing(say: Say) -> Say:
 
     async def said(text: str) -> list[str]:
         replies = await say(text)
-        if text in IN_OTHER_WORDS and any(ASKED_FOR_OTHER_WORDS in r for r in replies):
+        misunderstood = any(words in r for r in replies for words in ASKED_FOR_OTHER_WORDS)
+        if text in IN_OTHER_WORDS and misunderstood:
             replies = await say(IN_OTHER_WORDS[text])
         return replies
 
