@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import Restarted, SlotSet
+from rasa_sdk.events import FollowupAction, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import learning, slots
@@ -91,9 +91,12 @@ class ActionChangeSpeechRate(Action):
 # one, and a rephrase, an open question or an out-of-scope answer before it), a
 # person or 12348; then those two in turn, never the same reply twice (issue 25).
 FALLBACK_FIRST = "utter_please_rephrase"
+FALLBACK_OFFERS_HUMAN = "utter_fallback_offer_human"
 FALLBACK_NEXT = {
-    **dict.fromkeys(MISUNDERSTOOD, "utter_fallback_offer_human"),
-    "utter_fallback_offer_human": "utter_fallback_last",
+    **dict.fromkeys(MISUNDERSTOOD, FALLBACK_OFFERS_HUMAN),
+    FALLBACK_OFFERS_HUMAN: "utter_fallback_last",
+    # Asked after the offer of a person (actions/learning.py): the third miss.
+    learning.ASK_CONSENT: "utter_fallback_last",
     "utter_matter_offer_human": "utter_fallback_last",
     "utter_fallback_last": "utter_fallback_offer_human",
 }
@@ -116,8 +119,11 @@ class ActionTwoStageFallback(Action):
         if matter_entity(tracker) is not None:
             return acknowledge(dispatcher, tracker)
         learning.keep(tracker, learning.NOT_UNDERSTOOD)
-        previous = previous_response(tracker)
-        dispatcher.utter_message(response=FALLBACK_NEXT.get(previous, FALLBACK_FIRST))
+        response = FALLBACK_NEXT.get(previous_response(tracker), FALLBACK_FIRST)
+        dispatcher.utter_message(response=response)
+        if response == FALLBACK_OFFERS_HUMAN and learning.may_ask_consent(tracker):
+            # The question must be the turn's last action: the rules read the answer after it.
+            return [FollowupAction("action_ask_learning_consent")]
         return []
 
 

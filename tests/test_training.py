@@ -6,8 +6,11 @@ Rasa reads; erasure and retention remove it."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from store.purge import purge
 from store.retention import RetentionPeriods
 from store.staff import StaffAccounts
 from store.training import TrainingError, TrainingStore, intents, main
+from tests.conftest import Conversation
 from tests.support.actions import action_server_stores
 from tests.support.browser_support import audit, focused, screenshot
 from tests.support.records import OLD_KEY
@@ -171,6 +175,87 @@ async def test_the_question_back_about_the_matter_is_kept_with_the_guesses(train
     )
 
 
+def conversation_tracker(sender: str, events: list[dict[str, Any]], **slot_values: Any) -> Tracker:
+    """A conversation so far: `events` of fallback messages (fell_back) and replies (replied)."""
+    latest = next(e for e in reversed(events) if e["event"] == "user")
+    return Tracker(
+        sender_id=sender,
+        slots=slot_values,
+        latest_message=latest["parse_data"],
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def fell_back(text: str, intent: str = "nlu_fallback") -> dict[str, Any]:
+    parse = {"text": text, "intent": {"name": intent, "confidence": 0.3}, "entities": []}
+    return {"event": "user", "text": text, "input_channel": "rest", "parse_data": parse}
+
+
+def replied(response: str) -> dict[str, Any]:
+    return {"event": "bot", "text": "…", "metadata": {"utter_action": response}}
+
+
+MISSED = [
+    fell_back("那个事情怎么弄啊"),
+    replied("utter_please_rephrase"),
+    fell_back(SAID),
+]
+
+
+async def fallback_turn(tracker: Tracker) -> tuple[list[str], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = await ActionTwoStageFallback().run(dispatcher, tracker, {})
+    return [m["response"] for m in dispatcher.messages], events
+
+
+async def test_the_learning_question_comes_once_after_the_second_miss():
+    first, events = await fallback_turn(conversation_tracker("web-q", MISSED[:1]))
+    assert first == ["utter_please_rephrase"] and events == []
+    second, events = await fallback_turn(conversation_tracker("web-q", MISSED))
+    assert second == ["utter_fallback_offer_human"]
+    assert events == [
+        {"event": "followup", "timestamp": None, "name": "action_ask_learning_consent"}
+    ]
+    # Asked already (and not answered), or answered: never again.
+    asked = [*MISSED, replied("utter_fallback_offer_human"), replied(learning.ASK_CONSENT)]
+    later = [*asked, fell_back("呃"), replied("utter_fallback_last"), fell_back("啊")]
+    assert (await fallback_turn(conversation_tracker("web-q", later)))[1] == []
+    refused = conversation_tracker("web-q", MISSED, **{slots.LEARNING_CONSENT: False})
+    assert (await fallback_turn(refused))[1] == []
+
+
+async def test_a_yes_keeps_the_messages_not_understood_so_far_masked(training):
+    sender = f"web-{uuid.uuid4().hex[:8]}"
+    asked = [*MISSED, replied("utter_fallback_offer_human"), replied(learning.ASK_CONSENT)]
+    dispatcher = CollectingDispatcher()
+    tracker = conversation_tracker(sender, [*asked, fell_back("可以", "affirm")])
+    events = await learning.ActionLearningConsent().run(dispatcher, tracker, {})
+    await learning.settled()
+    assert dispatcher.messages[0]["response"] == "utter_learning_consent_given"
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "learning_consent", "value": True}
+    ]
+    listed, _ = training.unlabelled("staff:coord")
+    assert sorted(m.text for m in listed) == sorted(["那个事情怎么弄啊", mask(SAID)])
+    assert not [word for word in IN_CLEAR if word in stored_columns(training)]
+
+
+async def test_a_no_keeps_nothing_whatever_the_model_made_of_it(training):
+    asked = [*MISSED, replied("utter_fallback_offer_human"), replied(learning.ASK_CONSENT)]
+    dispatcher = CollectingDispatcher()
+    # "不可以" taken for a yes by the intent model is still a no.
+    tracker = conversation_tracker("web-n", [*asked, fell_back("不可以", "affirm")])
+    events = await learning.ActionLearningConsent().run(dispatcher, tracker, {})
+    await learning.settled()
+    assert dispatcher.messages[0]["response"] == "utter_learning_consent_refused"
+    assert events[0]["value"] is False
+    assert training.unlabelled("staff:coord")[0] == []
+
+
 async def test_a_button_is_not_a_message_to_learn_from(training):
     await ActionTwoStageFallback().run(
         CollectingDispatcher(),
@@ -179,6 +264,58 @@ async def test_a_button_is_not_a_message_to_learn_from(training):
     )
     await learning.settled()
     assert training.unlabelled("staff:coord")[0] == []
+
+
+# The question, on the real stack ---------------------------------------------------------
+
+# Two messages the assistant cannot make out (their masking is tested above).
+MUDDLED = ("阿巴阿巴阿巴", "呃呃呃")
+
+
+def test_after_two_misses_a_person_is_asked_and_a_yes_keeps_both(stack):
+    before = kept_texts(stack)
+    person = Conversation(stack)
+    assert "没听明白" in person.reply_text(MUDDLED[0])
+    second = person.reply_text(MUDDLED[1])
+    assert "请值班律师" in second and "还想请您帮个忙" in second and "删除我的信息" in second
+    assert "谢谢您" in person.reply_text("可以")
+    # Written after the reply, without the turn waiting for it.
+    for _ in range(50):
+        kept = kept_texts(stack)[len(before) :]
+        if len(kept) >= len(MUDDLED):
+            break
+        time.sleep(0.1)
+    assert sorted(kept) == sorted(MUDDLED)
+
+
+def test_a_no_to_the_question_keeps_nothing_and_it_is_not_asked_again(stack):
+    before = kept_texts(stack)
+    person = Conversation(stack)
+    person.say(MUDDLED[0])
+    assert "还想请您帮个忙" in person.reply_text(MUDDLED[1])
+    assert "不留" in person.reply_text("不可以")
+    for _ in range(2):
+        assert "还想请您帮个忙" not in person.reply_text(MUDDLED[0])
+    assert kept_texts(stack) == before
+
+
+def kept_texts(stack: Stack) -> list[str]:
+    """Every message kept for labelling by the stack's action server, oldest first."""
+    with stack_training_store(stack) as training:
+        listed, _ = training.unlabelled("staff:coord")
+    return [m.text for m in sorted(listed, key=lambda m: m.id)]
+
+
+@contextmanager
+def stack_training_store(stack: Stack) -> Iterator[TrainingStore]:
+    """The store the stack's action server keeps the messages in."""
+    env = stack.child_env()
+    keys = {name: env[name] for name in ("PII_KEY", "PII_KEY_FILE") if env.get(name)}
+    opened = TrainingStore.from_env({"DATABASE_URL": env["DATABASE_URL"], **keys})
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 # Labelling and export ------------------------------------------------------------------
