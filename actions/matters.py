@@ -112,11 +112,17 @@ def say_matter(
     """The matter with its scope and source, and the next steps."""
     about = matter_types()[matter]
     voice = is_voice(tracker)
+    # Heard, the choices are read after the text with their numbers: listing
+    # them in the text as well would say them twice.
+    next_steps = (
+        "接下来您想做哪一项？"
+        if voice
+        else "接下来您可以：查一查能不能申请法律援助，了解要准备什么材料，或者找人工。"
+    )
     text = (
         f"听起来是{about['said_zh']}。{about['scope_zh']}\n"
         f"{source_line(about['citation'], voice)}\n"
-        "我不是律师，不能判断案子的结果。接下来您可以：查一查能不能申请法律援助，"
-        "了解要准备什么材料，或者找人工。"
+        f"我不是律师，不能判断案子的结果。{next_steps}"
     )
     buttons = list(NEXT_STEPS)
     pending = [m for m in tracker.get_slot(slots.OTHER_MATTERS) or [] if m != matter]

@@ -136,6 +136,10 @@ async def test_matter_acknowledged_for_the_ear_on_voice():
     text = messages[0]["text"]
     assert "听起来是家庭暴力" in text
     assert "来源是法律援助法第三十二条第四项。" in text and "《" not in text
+    # The choices are read out with their numbers after it: not also listed in the text.
+    steps = [b["title"] for b in messages[0]["buttons"]]
+    assert steps and not [title for title in steps if title in text]
+    assert text.endswith("您想做哪一项？")
 
 
 async def test_no_matter_asks_what_happened():
