@@ -219,6 +219,8 @@ HOTLINE_GREETING = (
 # To a call beyond HOTLINE_MAX_CALLS, before it is hung up (bot/hotline/busy.py).
 HOTLINE_BUSY = "您好，现在来电的人很多，线路都在忙。请稍后再拨打一二三四八。谢谢。"
 HOTLINE_NOT_HEARD = "我没有听清楚，请再说一遍，或者按键选择。"
+# The same, when the question offered choices: they are read again with their keys.
+HOTLINE_NOT_HEARD_CHOOSE = "我没有听清楚，请再说一遍，或者按键："
 HOTLINE_NO_SUCH_CHOICE = "没有这个选项。按星号键，可以再听一遍。"
 HOTLINE_SILENCE_PROMPT = "您还在吗？请直接说您的问题，或者按键选择；按星号键，再听一遍。"
 HOTLINE_OFFER_PERSON = "如果需要工作人员帮您，请按零。"

@@ -18,6 +18,7 @@ import pytest
 
 import store
 from bot.hotline import protocol
+from bot.hotline.call import not_heard_reply
 from bot.hotline.person import callback_slots
 from bot.messages import HOTLINE_TRANSFERRING as TRANSFERRING
 from scripts.launcher import free_port
@@ -32,6 +33,7 @@ from tests.support.voice_support import (
     wait_for_voice_engines,
 )
 from tests.test_handoff_dialogue import Roster
+from voice.normalise import reply_for_ear
 
 SILENCE_SECONDS = 3.0
 # The greeting: "…自动语音助手，不是真人。请直接说您遇到了什么问题。任何时候按零，转人工。"
@@ -125,6 +127,16 @@ async def wait_for_record(database_url: str, before: dict[str, int], outcome: st
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"no {outcome} call recorded: {outcomes(database_url)}")
+
+
+def test_not_heard_reads_the_choices_again_with_their_keys():
+    choices = [{"title": "是", "payload": "/affirm"}, {"title": "不是", "payload": "/deny"}]
+    spoken = reply_for_ear(not_heard_reply(choices))
+    assert (
+        spoken.startswith("我没有听清楚") and "说一，或者按一：是；说二，或者按二：不是" in spoken
+    )
+    # Nothing offered (a number being said): no keys to name.
+    assert "按一" not in reply_for_ear(not_heard_reply([]))
 
 
 async def test_the_greeting_is_heard(hotline):

@@ -48,6 +48,7 @@ from bot.messages import (
     HOTLINE_GREETING,
     HOTLINE_NO_SUCH_CHOICE,
     HOTLINE_NOT_HEARD,
+    HOTLINE_NOT_HEARD_CHOOSE,
     HOTLINE_OFFER_PERSON,
     HOTLINE_SILENCE_PROMPT,
     HOTLINE_TIME_UP,
@@ -81,6 +82,15 @@ FIXED_PHRASES = tuple(
     )
 )
 ASK_HUMAN = "/ask_human"
+
+
+def not_heard_reply(buttons: list[dict[str, Any]]) -> dict[str, Any]:
+    """ "Not heard": with the choices on offer read again with their keys, since
+    a caller who was not heard may do better pressing one than saying it again."""
+    if buttons:
+        return {"text": HOTLINE_NOT_HEARD_CHOOSE, "buttons": buttons}
+    return {"text": HOTLINE_NOT_HEARD}
+
 
 # How long the first frame (the UUID) may take after Asterisk connects.
 UUID_TIMEOUT_SECONDS = 5.0
@@ -453,7 +463,7 @@ class Call:
             await self.say_text(HOTLINE_NO_SUCH_CHOICE)
             return None
         if not value:
-            await self.say_text(HOTLINE_NOT_HEARD)
+            await self.say([not_heard_reply(self.buttons)])
             return None
         return value
 
