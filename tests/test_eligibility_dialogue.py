@@ -183,6 +183,10 @@ def test_why_is_answered_with_the_source_and_the_question_comes_again(conversati
         ("migrant_worker", "没有", False),
         ("has_disability_certificate", "有", True),
         ("domestic_violence_victim", "不是", False),
+        # The longest word counts: 可以 in 不可以, 没 in 没问题, 有 in 有问题.
+        ("migrant_worker", "不可以", False),
+        ("migrant_worker", "对，没问题", True),
+        ("migrant_worker", "有问题", False),
         ("days_to_deadline", "两个月", 60),
         ("age", "是第一次", None),
     ],

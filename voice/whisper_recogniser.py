@@ -11,7 +11,8 @@ What it is told (the decoder's context, which Whisper follows closely):
 - `language="zh"`: Mandarin, never guessed from the first seconds;
 - `initial_prompt`: a sentence in simplified characters with the domain's
   words (法律援助, 转人工, 低保, 残疾证, 12348 …): Whisper writes what it
-  expects, and without it writes traditional characters;
+  expects, and without it writes traditional characters; an answer to a
+  question gets a neutral sentence instead (`prompt_for`);
 - `hotwords`: the choices on offer, when the dialogue asked for one.
 Then the stream's final text goes through voice.sound_match like every
 engine's (the choice said, domain words written right).
@@ -58,6 +59,10 @@ TEMPERATURE = 0.0
 DOMAIN_PROMPT = (
     "法律援助热线的普通话咨询，常说到法律援助、转人工、低保、残疾证、12348、拖欠工资、工伤。"
 )
+# An answer to a question is decoded with the answers on offer as the hint and
+# a prompt without the domain's words: an unclear 对的，没错 came out 转人工资、工伤
+# (which asks for a person) from the domain prompt. Still simplified characters.
+ANSWER_PROMPT = "以下是普通话的回答。"
 # Whisper's context is 448 tokens for the prompt and the text together. The
 # domain prompt takes about 70; choices of up to 60 characters about 110
 # more (a Chinese character is one or two tokens), which leaves room for
@@ -207,9 +212,7 @@ class WhisperRecogniser(Recogniser):
             language=LANGUAGE,
             beam_size=BEAM_SIZE,
             temperature=TEMPERATURE,
-            # Without the detector, the domain's words would be what a short
-            # unclear sound turns into (嗯 heard as 法律援助): only the answers.
-            initial_prompt=DOMAIN_PROMPT if vad else None,
+            initial_prompt=prompt_for(choices, vad),
             hotwords=hotwords_for(choices),
             condition_on_previous_text=False,
             without_timestamps=True,
@@ -233,6 +236,15 @@ def sounds_like_a_word(audio: np.ndarray) -> bool:
     # A clip cut tight to a word (under a second) has no quiet part to compare:
     # its level alone says it.
     return len(audio) < WHISPER_RATE or loudest >= WORD_OVER_FLOOR * max(floor, 1e-6)
+
+
+def prompt_for(choices: Sequence[str], vad: bool) -> str | None:
+    """The decoder's prompt: the domain's words for free speech, a neutral one for an
+    answer, none for a lone word decoded without the detector (a short unclear
+    sound would turn into the prompt's words: 嗯 heard as 法律援助)."""
+    if not vad:
+        return None
+    return ANSWER_PROMPT if choices else DOMAIN_PROMPT
 
 
 def frame_levels(audio: np.ndarray) -> np.ndarray:

