@@ -15,9 +15,9 @@ the assistant does not understand (ActionTwoStageFallback follows its offer of a
 person with ActionAskLearningConsent): the moment a person sees why it matters,
 and not before, since most people are understood and need not be asked. A yes
 keeps the messages not understood so far in the conversation too; a no, or no
-answer, keeps nothing, and it is not asked again. The write runs in a thread after the reply is decided: the turn does
-not wait for it, and a store that fails loses the message, logged without text
-or id. The store masks the text before keeping it (store/training.py).
+answer, keeps nothing, and it is not asked again. The write runs in a thread
+after the reply is decided: the turn does not wait for it, and a store that
+fails loses the message, logged without text or id. The store masks the text before keeping it (store/training.py).
 """
 
 from __future__ import annotations
