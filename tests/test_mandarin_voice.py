@@ -409,12 +409,17 @@ def rephrasing(say: Say) -> Say:
     return said
 
 
+async def checks_by_voice(say: Say) -> list[str]:
+    """His problem told, then the eligibility check to its result: the check's replies."""
+    await say(OPENING)
+    spoken = in_thread(asyncio.get_running_loop(), rephrasing(say))
+    return await asyncio.to_thread(answer_all, spoken, CHECK, WORKER, RESULT_WORDS)
+
+
 async def applies_by_voice(say: Say) -> tuple[list[str], list[str]]:
     """The whole conversation: the eligibility check's replies, then the application's."""
-    loop = asyncio.get_running_loop()
-    spoken = in_thread(loop, rephrasing(say))
-    await say(OPENING)
-    checked = await asyncio.to_thread(answer_all, spoken, CHECK, WORKER, RESULT_WORDS)
+    checked = await checks_by_voice(say)
+    spoken = in_thread(asyncio.get_running_loop(), rephrasing(say))
     applied = await asyncio.to_thread(answer_all, spoken, APPLY, WORKER, REFERENCE_WORDS)
     return checked, applied
 
@@ -490,11 +495,7 @@ async def test_wechat_voice_messages(stack, gateway, wechat, speaker):
     three runs in four did not finish it; WeChat's own recognition, which an
     account can turn on, or the Chinese Vosk model is what production uses."""
     heard: list[bytes] = []
-    say = wechat_account(gateway, wechat, speaker, heard)
-    await say(OPENING)
-    loop = asyncio.get_running_loop()
-    spoken = in_thread(loop, rephrasing(say))
-    checked = await asyncio.to_thread(answer_all, spoken, CHECK, WORKER, RESULT_WORDS)
+    checked = await checks_by_voice(wechat_account(gateway, wechat, speaker, heard))
     result = "\n".join(checked[-3:])
     assert CITATION.search(result), f"WeChat: the result has no citation: {result}"
     assert heard[0].startswith(b"#!AMR\n") and amr_seconds(heard[0]) > 3
