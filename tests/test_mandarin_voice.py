@@ -104,6 +104,8 @@ WORKER = {
     "intake_consent": ["我同意", "同意"],
     # Had his "yes" been heard as "no", he asks to apply again, as he is told.
     "consent_refused": "现在登记申请",
+    # Had something he said been heard as 先停一下, he goes on, as he is told.
+    "paused": "继续申请",
     "applying_for": "给我自己申请",
     "age": "我今年四十五岁",
     # Asked again, he says a short answer in other words, as people do.

@@ -34,5 +34,16 @@ async def said_to_rasa(client: TestClient, sender: str, who: str = "user") -> li
         f"{config.rasa_url}/conversations/{sender}/tracker", params={"token": config.rasa_token}
     ) as response:
         tracker = await response.json()
-    events = tracker.get("events") or []
-    return [e["text"] for e in events if e.get("event") == who and e.get("text")]
+    return _said_by(tracker.get("events") or [], who)
+
+
+def _said_by(events: list[dict], who: str) -> list[str]:
+    # A long session rolls over with its last answer copied after the session
+    # start, for 再说一遍 (rasa_ext/tracker_store.py): a copy, not said again.
+    said, copying = [], False
+    for event in events:
+        kind = event.get("event")
+        copying = kind == "session_started" or (copying and kind in ("slot", "bot"))
+        if kind == who and event.get("text") and not (copying and kind == "bot"):
+            said.append(event["text"])
+    return said

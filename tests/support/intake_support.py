@@ -39,6 +39,9 @@ QUESTION_WORDS = {
     # Not a question: the application stopped on a "no" to consent. A person
     # whose "yes" was misheard takes the way back it offers.
     "consent_refused": "不登记，也不保存",
+    # Not a question either: the application paused on something heard as
+    # 先停一下; it says how to go on, and a person who did not mean it does so.
+    "paused": "先停在这里",
 }
 REVIEW_WORDS = "对吗？"
 # What a person says to a question: the words, or how they are found from the question.
