@@ -29,6 +29,7 @@ from bot.appkeys import (
     IDENTITY,
     RASA,
     RELAY,
+    SHARED_STATE,
     SPEECH_ENGINES,
     STORES,
     TURNS,
@@ -41,6 +42,7 @@ from bot.limits import MAX_REQUEST_BYTES, limits_middleware
 from bot.rasa_client import RasaClient
 from bot.refusals import refusals_in_chinese
 from bot.security_headers import security_headers
+from bot.shared_state import open_shared_state
 from bot.speech import SpeechEngines
 from bot.stores import open_stores
 from bot.turns import TurnHandler
@@ -60,6 +62,9 @@ def create_app(config: Config) -> web.Application:
         ],
     )
     app[CONFIG] = config
+    # Made here, not at start-up, so that the channels' setup can hand it on;
+    # a Redis client connects only when first used.
+    app[SHARED_STATE] = open_shared_state(config.redis_url)
     # First of the start-ups: what every channel shares. The channels' own
     # (the hotline's server, Telegram, WeChat) are appended after it.
     app.cleanup_ctx.append(_shared)
@@ -113,3 +118,4 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
             await preparing
         # The synthesis workers are processes: they must not outlive the gateway.
         await app[SPEECH_ENGINES].close()
+        await app[SHARED_STATE].close()

@@ -18,6 +18,7 @@ from bot.config import Config
 if TYPE_CHECKING:
     from bot.handoff_relay import HandoffRelay
     from bot.rasa_client import RasaClient
+    from bot.shared_state import SharedState
     from bot.speech import SpeechEngines
     from bot.stores import GatewayStores
     from bot.turns import TurnHandler
@@ -32,5 +33,7 @@ TURNS: web.AppKey[TurnHandler] = web.AppKey("turns")
 STORES: web.AppKey[GatewayStores] = web.AppKey("stores")
 RELAY: web.AppKey[HandoffRelay] = web.AppKey("handoff_relay")
 SPEECH_ENGINES: web.AppKey[SpeechEngines] = web.AppKey("speech_engines")
+# What gateways remember between requests: in memory, or in Redis (REDIS_URL).
+SHARED_STATE: web.AppKey[SharedState] = web.AppKey("shared_state")
 # Who is speaking on the web (bot/web_identity.py).
 IDENTITY: web.AppKey[WebIdentity] = web.AppKey("web_identity")

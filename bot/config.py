@@ -15,6 +15,10 @@ Who is speaking on the web (bot/web_identity.py):
                               behind them cookies are Secure and HSTS is sent when
                               the proxy says https, and limits count the client's
                               address; from anyone else those headers are ignored
+    REDIS_URL                 what the gateway remembers between requests (WeChat's
+                              and Telegram's duplicates, nonces) in Redis, shared by
+                              every gateway behind a load balancer; unset = in this
+                              process's memory (one gateway: the embedded default)
     CONTINUATION_CODE_MINUTES how long a 接续码 is valid (default 10; read by
                               store/links.py, for the gateway and the action server)
 
@@ -130,6 +134,8 @@ class Config:
     asterisk_ari_user: str = ""
     asterisk_ari_password: str = field(default="", repr=False)
     gateway_api_token: str = field(default="", repr=False)
+    # A URL may carry Redis's password: kept out of the repr.
+    redis_url: str = field(default="", repr=False)
 
     def rate_limits(self) -> dict[str, int]:
         """Per-minute limits by kind of request (bot/limits.py)."""
@@ -200,4 +206,5 @@ class Config:
             asterisk_ari_user=get("ASTERISK_ARI_USER", ""),
             asterisk_ari_password=get("ASTERISK_ARI_PASSWORD", ""),
             gateway_api_token=get("GATEWAY_API_TOKEN", "").strip(),
+            redis_url=get("REDIS_URL", "").strip(),
         )

@@ -14,6 +14,7 @@ from scripts.launcher import Ports, Stack
 from store import migrate
 from tests.support.gateway_api import API_HEADERS, use_test_token
 from tests.support.postgres import PostgresServer
+from tests.support.redis_server import RedisServer
 
 # The voice tests written for Vosk check its plumbing with the Korean model (or
 # with none: voice input off), in this process and in the stacks they start.
@@ -100,6 +101,20 @@ def postgres_server() -> Iterator[PostgresServer]:
     if reason:
         pytest.skip(reason)
     server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real Redis server on loopback, one for the test session."""
+    reason = RedisServer.unavailable()
+    if reason:
+        pytest.skip(reason)
+    server = RedisServer()
     server.start()
     try:
         yield server

@@ -333,6 +333,36 @@ async def test_a_long_lawyer_message_is_split_between_sentences(gateway, fake):
     assert all(part.endswith("。") for part in shown)  # no sentence broken
 
 
+async def test_an_update_at_two_gateways_is_handled_once(stack, gateway_env, fake, redis_server):
+    """Behind a load balancer Telegram's repeat of an update may reach another
+    gateway: the gateways share what they have seen in Redis (REDIS_URL)."""
+    config = config_for(
+        stack,
+        fake,
+        telegram_webhook_url=WEBHOOK_URL,
+        telegram_webhook_secret=WEBHOOK_SECRET,
+        redis_url=redis_server.url,
+    )
+    (_, at_a), (_, at_b) = await started(config), await started(config)
+    person = Person(fake)
+    update = fake.text_update(person.chat_id, "/help")
+    try:
+        async with ClientSession() as http:
+            for server in (at_a, at_b):
+                async with http.post(
+                    str(server.make_url("/telegram/webhook")),
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+                ) as response:
+                    assert response.status == 200
+        await fake.wait_for(lambda: person.calls("sendMessage"))
+        await asyncio.sleep(3)
+        assert texts(person.calls()) == [HELP]
+    finally:
+        await at_a.close()
+        await at_b.close()
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def webhook_gateway(stack, gateway_env, fake):
     config = config_for(

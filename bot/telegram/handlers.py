@@ -25,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.appkeys import TURNS
+from bot.appkeys import SHARED_STATE, TURNS
 from bot.messages import (
     TELEGRAM_BUTTON_EXPIRED,
     TELEGRAM_CHOSEN,
@@ -34,9 +34,9 @@ from bot.messages import (
     TELEGRAM_UNKNOWN_COMMAND,
 )
 from bot.privacy import pseudonym
-from bot.recent import Recent
+from bot.shared_state import is_first
 from bot.telegram import speech, voice_notes
-from bot.telegram.chats import CHANNEL, GATEWAY, PAYLOADS, SEEN, sender_of
+from bot.telegram.chats import CHANNEL, GATEWAY, PAYLOADS, sender_of
 from bot.telegram.replies import send_replies, typing
 from bot.telegram.sending import ButtonPayloads, retrying, send_text
 
@@ -51,15 +51,15 @@ COMMAND_PAYLOADS = {
     "faster": "/speak_faster",
     "restart": "/start_over",
 }
-# The most recent update ids, to answer each once though Telegram sends it again.
-SEEN_UPDATES = 10_000
+# How long an update id is remembered, to answer it once though Telegram
+# sends it again: Telegram retries an unanswered webhook call for well under this.
+UPDATE_SEEN_SECONDS = 3600.0
 
 
 def register(application: Application, gateway: web.Application) -> None:
     """Every handler on the one Application, as in python-telegram-bot's examples."""
     application.bot_data[GATEWAY] = gateway
     application.bot_data[PAYLOADS] = ButtonPayloads()
-    application.bot_data[SEEN] = Recent(SEEN_UPDATES)
     application.add_handler(TypeHandler(Update, drop_repeated), group=-1)
     # New messages only: an edited message was answered when it was first sent.
     incoming = filters.UpdateType.MESSAGE
@@ -77,12 +77,11 @@ def register(application: Application, gateway: web.Application) -> None:
 
 async def drop_repeated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A webhook call that timed out is sent again with the same update_id: answer it once."""
-    seen: Recent[bool] = context.bot_data[SEEN]
-    key = str(update.update_id)
-    if seen.get(key):
+    # In the gateways' shared state: the repeat may reach another gateway.
+    state = context.bot_data[GATEWAY][SHARED_STATE]
+    if not await is_first(state, f"telegram:update:{update.update_id}", UPDATE_SEEN_SECONDS):
         log.info("telegram update repeated, dropped")
         raise ApplicationHandlerStop
-    seen.put(key, True)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bot.appkeys import CONFIG, RELAY
+from bot.appkeys import CONFIG, RELAY, SHARED_STATE
 from bot.config import Config
 from bot.wechat.api import WeChatApi
 from bot.wechat.channel import Callback
@@ -42,7 +42,12 @@ def setup(app: web.Application) -> None:
     conversation = Conversation(app, api)
     wire = Wire.of(config.wechat_token, config.wechat_aes_key, config.wechat_app_id)
     app[CALLBACK] = Callback(
-        wire, api, conversation.answer, conversation.speak, config.wechat_reply_seconds
+        wire,
+        api,
+        conversation.answer,
+        conversation.speak,
+        config.wechat_reply_seconds,
+        app[SHARED_STATE],
     )
     app.router.add_get("/wechat", app[CALLBACK].verify)
     app.router.add_post("/wechat", app[CALLBACK].receive)

@@ -3,7 +3,10 @@
 WeChat waits five seconds for the answer and, without one, sends the same
 callback again (three tries in all). So each message's turn runs as a task
 of its own, keyed by MsgId (or sender and CreateTime for events): a retry
-waits for the same task and never starts a second turn. Whichever request
+waits for the same task and never starts a second turn. Behind a load
+balancer a retry may reach another gateway: the first gateway to see a
+message claims it in the shared state (bot/shared_state.py), and any other
+answers "success" to its retries, leaving the answer to the one that has it. Whichever request
 finds the answer ready first within the budget (`wechat_reply_seconds`)
 answers it passively; if none does, the first to give up answers "success"
 and the answer goes by the customer-service API when it is ready. Either
@@ -25,6 +28,7 @@ from wechatpy.messages import BaseMessage
 from bot.messages import WECHAT_BAD_MESSAGE
 from bot.privacy import pseudonym
 from bot.recent import Recent
+from bot.shared_state import SharedState, hashed, is_first
 from bot.wechat import text as wechat_text
 from bot.wechat.api import WeChatApi, WeChatApiError
 from bot.wechat.replay import Nonces, fresh
@@ -35,6 +39,8 @@ log = logging.getLogger("bot.wechat")
 
 # The answer WeChat takes as "received, nothing to show": no retry, no error shown.
 SUCCESS = "success"
+# WeChat's three tries of a message come within about fifteen seconds.
+MESSAGE_CLAIM_SECONDS = 60.0
 
 
 def sender_of(openid: str) -> str:
@@ -82,6 +88,7 @@ class Callback:
         answer: Answerer,
         speak: Callable[[str, list[dict[str, Any]]], Awaitable[None]],
         budget_seconds: float,
+        state: SharedState,
     ) -> None:
         self._wire = wire
         self._api = api
@@ -91,7 +98,8 @@ class Callback:
         # Retries come within fifteen seconds; a few thousand recent messages is plenty.
         self._deliveries: Recent[Delivery] = Recent(5_000)
         self._background: set[asyncio.Task[Any]] = set()
-        self._nonces = Nonces()
+        self._state = state
+        self._nonces = Nonces(state)
 
     def _authentic(self, query: Any) -> bool:
         """Signed by WeChat, and recent: an old signed query is refused outright."""
@@ -120,10 +128,14 @@ class Callback:
             # rather than carry it into the next request.
             refused.force_close()
             return refused
-        if not self._nonces.claim(request.query.get("nonce", ""), _message_key(message)):
+        if not await self._nonces.claim(request.query.get("nonce", ""), _message_key(message)):
             log.info("wechat callback refused: a nonce already used for another message")
             return forbidden()
-        delivery = self._delivery(message)
+        delivery = await self._delivery(message)
+        if delivery is None:
+            how, response = "elsewhere", web.Response(text=SUCCESS)
+            self._log(message, how, started)
+            return response
         done, _ = await asyncio.wait({delivery.task}, timeout=self._budget)
         if not delivery.claim():
             how, response = "retry", web.Response(text=SUCCESS)
@@ -132,6 +144,11 @@ class Callback:
         else:
             how, response = "pushed", web.Response(text=SUCCESS)
             self._later(self._push_when_done(message.source, delivery.task))
+        self._log(message, how, started)
+        return response
+
+    @staticmethod
+    def _log(message: BaseMessage, how: str, started: float) -> None:
         log.info(
             "wechat callback sender=%s type=%s answer=%s ms=%.0f",
             pseudonym(sender_of(message.source)),
@@ -139,10 +156,16 @@ class Callback:
             how,
             (time.perf_counter() - started) * 1000,
         )
-        return response
 
-    def _delivery(self, message: BaseMessage) -> Delivery:
+    async def _delivery(self, message: BaseMessage) -> Delivery | None:
+        """This message's turn here; None when another gateway claimed the message."""
         key = _message_key(message)
+        delivery = self._deliveries.get(key)
+        if delivery is not None:
+            return delivery
+        if not await is_first(self._state, f"wechat:message:{hashed(key)}", MESSAGE_CLAIM_SECONDS):
+            return None
+        # A retry may have started the turn here while the claim was being made.
         delivery = self._deliveries.get(key)
         if delivery is None:
             delivery = Delivery(asyncio.ensure_future(self._answer(message)))

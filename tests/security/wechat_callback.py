@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from wechatpy.messages import BaseMessage
 
+from bot.shared_state import LocalState, SharedState
 from bot.wechat.api import WeChatApi
 from bot.wechat.channel import Callback, Turn
 from bot.wechat.wire import Wire
@@ -40,14 +41,19 @@ async def _silent(openid: str, replies: list) -> None:
 
 
 @asynccontextmanager
-async def callback_app(aes_key: str = "") -> AsyncIterator[tuple[WeChatCallbacks, Answerer]]:
-    answerer = Answerer()
+async def callback_app(
+    aes_key: str = "", state: SharedState | None = None, answerer: Answerer | None = None
+) -> AsyncIterator[tuple[WeChatCallbacks, Answerer]]:
+    """One gateway's callback; two made with the same `state` and `answerer` are
+    two gateways behind a load balancer, sharing Redis and one conversation."""
+    answerer = answerer or Answerer()
     callback = Callback(
         Wire.of(TOKEN, aes_key, APP_ID),
         WeChatApi(APP_ID, "secret", "http://127.0.0.1:9/cgi-bin/"),
         answerer,
         _silent,
         budget_seconds=2.0,
+        state=state or LocalState(),
     )
     app = web.Application()
     app.router.add_get("/wechat", callback.verify)
