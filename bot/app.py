@@ -88,7 +88,7 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
     client, the database and its stores, the handoff relay, 接续码, and the turn
     handler that passes every turn through them."""
     config = app[CONFIG]
-    app[SPEECH_ENGINES] = SpeechEngines()
+    app[SPEECH_ENGINES] = SpeechEngines(app[SHARED_STATE])
     app[SPEECH_ENGINES].start_loading()
     preparing = asyncio.ensure_future(app[SPEECH_ENGINES].keep_fixed_replies())
     try:

@@ -13,13 +13,14 @@ voice no speech; text keeps working.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.fixed_replies import fixed_voice_replies
-from bot.recent import Recent
+from bot.shared_state import SharedState, hashed
 from voice.errors import VoiceInputError
 from voice.recogniser_choice import load_configured_recogniser
 from voice.recognition import EXPECTED_ANSWERS_KEY, Recogniser
@@ -37,6 +38,8 @@ ALWAYS_EXPECTED = (
     "再说一遍", "说慢一点", "说快一点", "转人工", "重新开始",
 )  # fmt: skip
 SPOKEN_NUMBERS = "一二三四五六七八九"
+# How long a listener's speech rate and expected answers are kept between turns.
+LISTENER_SECONDS = 24 * 3600.0
 
 
 class ActiveTurns:
@@ -62,72 +65,98 @@ class ActiveTurns:
         return max(0, self.count - 1)
 
 
+def rate_set_in(replies: list[dict[str, Any]]) -> str | None:
+    """The speech rate the dialogue reported ("说慢一点": `custom.speech_rate`), if any."""
+    rates = [(r.get("custom") or {}).get("speech_rate") for r in replies]
+    return next((str(rate) for rate in reversed(rates) if rate), None)
+
+
+def shown(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The replies with words or choices: not the messages that only carry data."""
+    return [r for r in replies if r.get("text") or r.get("buttons")]
+
+
+def expected_after(replies: list[dict[str, Any]]) -> tuple[str, ...] | None:
+    """The phrases a listener is expected to say next: the choices of the last
+    question, and the words the dialogue said to expect (`EXPECTED_ANSWERS_KEY`);
+    None when it asked for anything (a problem told, a number of days or yuan).
+
+    Recognition limited to those (Vosk's grammar mode, Whisper's hints) is
+    cheaper and far more accurate than free recognition.
+    """
+    buttons = next((r["buttons"] for r in reversed(replies) if r.get("buttons")), [])
+    hinted = [
+        str(word)
+        for reply in replies
+        for word in (reply.get("custom") or {}).get(EXPECTED_ANSWERS_KEY) or []
+    ]
+    if not buttons and not hinted:
+        return None
+    titles = [str(b.get("title", "")) for b in buttons]
+    # A choice is said by its title or its number ("说一，或者按一").
+    numbers = list(SPOKEN_NUMBERS[: len(titles)])
+    return tuple(dict.fromkeys([*titles, *numbers, *hinted, *ALWAYS_EXPECTED]))
+
+
 class SpeechRates:
-    """The speech rate each listener chose ("说慢一点"), as the dialogue reports it."""
+    """The speech rate each listener chose, in the gateways' shared state: the
+    next turn of a conversation may reach another gateway."""
 
-    def __init__(self, limit: int = 10_000) -> None:
-        self._rates: Recent[str] = Recent(limit)
+    def __init__(self, state: SharedState) -> None:
+        self._state = state
 
-    def of(self, sender: str) -> str:
-        return self._rates.get(sender) or "normal"
+    async def of(self, sender: str) -> str:
+        return await self._state.get(_listener_key("rate", sender)) or "normal"
 
-    def note(self, sender: str, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Remembers a rate the dialogue set, and drops the message that carried it."""
-        kept = []
-        for reply in replies:
-            rate = (reply.get("custom") or {}).get("speech_rate")
-            if rate:
-                self._rates.put(sender, rate)
-            if reply.get("text") or reply.get("buttons"):
-                kept.append(reply)
-        return kept
+    async def put(self, sender: str, rate: str) -> None:
+        await self._state.put(_listener_key("rate", sender), rate, LISTENER_SECONDS)
+
+    async def note(self, sender: str, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Remembers a rate the dialogue set; the replies without the message that carried it."""
+        rate = rate_set_in(replies)
+        if rate:
+            await self.put(sender, rate)
+        return shown(replies)
 
 
 class ExpectedAnswers:
-    """The phrases a listener is expected to say next, when the last reply offered choices.
+    """What each listener is expected to say next (`expected_after`), in the
+    gateways' shared state: the answer may reach another gateway."""
 
-    Recognition limited to those (Vosk's grammar mode) is cheaper and far more
-    accurate than free recognition; where the person describes a problem, or
-    the question wants a number of days or yuan, there is no grammar.
-    """
+    def __init__(self, state: SharedState) -> None:
+        self._state = state
 
-    def __init__(self, limit: int = 10_000) -> None:
-        self._expected: Recent[tuple[str, ...]] = Recent(limit)
+    async def of(self, sender: str) -> tuple[str, ...] | None:
+        stored = await self._state.get(_listener_key("expected", sender))
+        return tuple(json.loads(stored)) if stored else None
 
-    def of(self, sender: str) -> tuple[str, ...] | None:
-        return self._expected.get(sender)
+    async def note(self, sender: str, replies: list[dict[str, Any]]) -> None:
+        """Call it before SpeechRates.note drops the messages that carry no text."""
+        expected = expected_after(replies)
+        key = _listener_key("expected", sender)
+        if expected is None:
+            await self._state.pop(key)
+        else:
+            await self._state.put(key, json.dumps(expected, ensure_ascii=False), LISTENER_SECONDS)
 
-    def note(self, sender: str, replies: list[dict[str, Any]]) -> None:
-        """Remembers the choices of the last question, and the words the dialogue
-        said to expect (`EXPECTED_ANSWERS_KEY`); call it before SpeechRates.note
-        drops the messages that carry no text."""
-        buttons = next((r["buttons"] for r in reversed(replies) if r.get("buttons")), [])
-        hinted = [
-            str(word)
-            for reply in replies
-            for word in (reply.get("custom") or {}).get(EXPECTED_ANSWERS_KEY) or []
-        ]
-        if not buttons and not hinted:
-            self._expected.pop(sender)
-            return
-        titles = [str(b.get("title", "")) for b in buttons]
-        # A choice is said by its title or its number ("说一，或者按一").
-        numbers = list(SPOKEN_NUMBERS[: len(titles)])
-        expected = [*titles, *numbers, *hinted, *ALWAYS_EXPECTED]
-        self._expected.put(sender, tuple(dict.fromkeys(expected)))
+
+def _listener_key(kind: str, sender: str) -> str:
+    return f"speech:{kind}:{hashed(sender)}"
 
 
 class SpeechEngines:
     """The recogniser and the synthesiser, once loaded, and the load they carry."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: SharedState) -> None:
         self.recogniser: Recogniser | None = None
         self.synthesiser: Synthesiser | None = None
         # The voice chat's and Telegram's turns under way (a hotline call counts
         # its own calls): the synthesiser picks its voice by them.
         self.active = ActiveTurns()
-        # What each listener of the voice chat and Telegram is expected to say next.
-        self.expected = ExpectedAnswers()
+        # What each listener of the voice chat, Telegram and WeChat is expected
+        # to say next, and the speech rate each chose.
+        self.expected = ExpectedAnswers(state)
+        self.rates = SpeechRates(state)
         self._loading: asyncio.Future[None] | None = None
 
     def start_loading(self) -> None:
@@ -200,7 +229,7 @@ class SpeechEngines:
         recogniser = self.recogniser
         if recogniser is None:
             raise VoiceInputError(VOICE_INPUT_OFF_MESSAGE, "no recogniser")
-        expected = self.expected.of(sender)
+        expected = await self.expected.of(sender)
         if expected:
             heard = (await recogniser.transcribe(pcm, RECOGNITION_RATE, list(expected))).text
             if heard.strip():

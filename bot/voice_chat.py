@@ -63,7 +63,7 @@ from bot.messages import (
 from bot.privacy import pseudonym
 from bot.recent import Recent
 from bot.responses import json_response
-from bot.speech import RECOGNITION_RATE, SpeechRates
+from bot.speech import RECOGNITION_RATE
 from bot.web_identity import Speaker, remember, speaker_of
 from legal_aid.channels import VOICE
 from voice.audio import MAX_INPUT_BYTES, to_pcm
@@ -75,7 +75,6 @@ from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
 log = logging.getLogger(__name__)
 
 PENDING = web.AppKey("pending_speech", "PendingSpeech")
-RATES = web.AppKey("rates", SpeechRates)
 
 SENDER = re.compile(r"^[\w.:-]{1,128}$")
 # The longest a spoken turn may take: waiting for a converter and converting
@@ -171,7 +170,6 @@ def create_voice_app() -> web.Application:
     """The /api/voice sub-application; its engines are the gateway's (bot/speech.py)."""
     app = web.Application(client_max_size=MAX_INPUT_BYTES)
     app[PENDING] = PendingSpeech()
-    app[RATES] = SpeechRates()
     app.add_routes(
         [
             web.get("/status", status),
@@ -231,7 +229,10 @@ async def _turn_in_time(request: web.Request, sender: str) -> dict[str, Any]:
             TURN_DEADLINE_SECONDS,
             stalled,
         )
-        return {"transcript": "", "replies": _spoken(request, sender, [_bot(sender, SLOW_REPLY)])}
+        return {
+            "transcript": "",
+            "replies": await _spoken(request, sender, [_bot(sender, SLOW_REPLY)]),
+        }
 
 
 async def _posted_turn(request: web.Request, sender: str, clock: TurnClock) -> dict[str, Any]:
@@ -243,7 +244,7 @@ async def _posted_turn(request: web.Request, sender: str, clock: TurnClock) -> d
         heard = await request.config_dict[SPEECH_ENGINES].recognise(sender, pcm)
         clock.lap("recognise")
     except VoiceInputError as error:
-        return refused(request, sender, error)
+        return await refused(request, sender, error)
     body = await answer_heard(request, sender, heard, clock)
     clock.log(sender, len(pcm) / (2 * RECOGNITION_RATE))
     return body
@@ -254,10 +255,10 @@ def voice_off(sender: str) -> dict[str, Any]:
     return {"transcript": "", "replies": [_bot(sender, VOICE_INPUT_OFF_MESSAGE)]}
 
 
-def refused(request: web.Request, sender: str, error: VoiceInputError) -> dict[str, Any]:
+async def refused(request: web.Request, sender: str, error: VoiceInputError) -> dict[str, Any]:
     """The polite, spoken answer to audio that cannot be used."""
     log.info("voice turn refused: %s", type(error).__name__)
-    replies = _spoken(request, sender, [_bot(sender, error.user_message)])
+    replies = await _spoken(request, sender, [_bot(sender, error.user_message)])
     return {"transcript": "", "replies": replies}
 
 
@@ -266,13 +267,13 @@ async def answer_heard(
 ) -> dict[str, Any]:
     """The dialogue's spoken answer to what was heard (the gateway's own when nothing was)."""
     if not heard.strip():
-        replies = _spoken(request, sender, [_bot(sender, NOT_HEARD_REPLY)])
+        replies = await _spoken(request, sender, [_bot(sender, NOT_HEARD_REPLY)])
         return {"transcript": "", "replies": replies}
     replies = await request.config_dict[TURNS].handle(
         sender, heard, channel=VOICE.name, client=client_address(request)
     )
     clock.lap("dialogue")
-    return {"transcript": heard, "replies": _answered(request, sender, replies, clock)}
+    return {"transcript": heard, "replies": await _answered(request, sender, replies, clock)}
 
 
 async def say(request: web.Request) -> web.Response:
@@ -296,7 +297,8 @@ async def say(request: web.Request) -> web.Response:
     replies = await request.config_dict[TURNS].handle(
         sender, message, channel=VOICE.name, client=client_address(request)
     )
-    response = json_response({"transcript": "", "replies": _answered(request, sender, replies)})
+    answered = await _answered(request, sender, replies)
+    response = json_response({"transcript": "", "replies": answered})
     remember(request, response, speaker)
     return response
 
@@ -309,23 +311,24 @@ async def spoken_updates(request: web.Request) -> web.Response:
         return answer
     sender, updates = answer
     spoken = [r for r in updates if r.get("text")]
-    said = iter(_spoken(request, sender, spoken))
+    said = iter(await _spoken(request, sender, spoken))
     return json_response([next(said) if r.get("text") else r for r in updates])
 
 
-def _answered(
+async def _answered(
     request: web.Request,
     sender: str,
     replies: list[dict[str, Any]],
     clock: TurnClock | None = None,
 ) -> list[dict[str, Any]]:
     """The dialogue's replies to a spoken turn, minus the rate it set, with their speech."""
-    request.config_dict[SPEECH_ENGINES].expected.note(sender, replies)
-    replies = request.app[RATES].note(sender, replies)
-    return _spoken(request, sender, replies, clock)
+    engines = request.config_dict[SPEECH_ENGINES]
+    await engines.expected.note(sender, replies)
+    replies = await engines.rates.note(sender, replies)
+    return await _spoken(request, sender, replies, clock)
 
 
-def _spoken(
+async def _spoken(
     request: web.Request,
     sender: str,
     replies: list[dict[str, Any]],
@@ -336,7 +339,7 @@ def _spoken(
     synthesiser = request.config_dict[SPEECH_ENGINES].voice()
     if synthesiser is None:
         return replies
-    rate = request.app[RATES].of(sender)
+    rate = await request.config_dict[SPEECH_ENGINES].rates.of(sender)
     spoken = []
     for reply in replies:
         speech_id, made = request.app[PENDING].start(synthesiser, reply_for_ear(reply), rate)

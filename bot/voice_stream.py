@@ -101,7 +101,7 @@ async def _turn(
         heard = await listening.finish()
         clock.lap("recognise")
     except VoiceInputError as error:
-        return voice_chat.refused(request, sender, error)
+        return await voice_chat.refused(request, sender, error)
     body = await voice_chat.answer_heard(request, sender, heard, clock)
     clock.log(sender, listening.seconds)
     return body
@@ -151,7 +151,7 @@ class Listening:
 
     @classmethod
     async def open(cls, engines: SpeechEngines, sender: str, rate: int) -> Listening:
-        recogniser, expected = engines.recogniser, engines.expected.of(sender)
+        recogniser, expected = engines.recogniser, await engines.expected.of(sender)
         assert recogniser is not None, "asked only when the engines hear"
         grammar = list(expected) if expected else None
         # Off the loop: making a recognizer (or a grammar's graph) takes a tenth of a second.

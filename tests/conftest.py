@@ -11,10 +11,10 @@ import pytest
 import requests
 
 from scripts.launcher import Ports, Stack
+from scripts.local_postgres import PostgresServer
+from scripts.local_redis import RedisServer
 from store import migrate
 from tests.support.gateway_api import API_HEADERS, use_test_token
-from tests.support.postgres import PostgresServer
-from tests.support.redis_server import RedisServer
 
 # The voice tests written for Vosk check its plumbing with the Korean model (or
 # with none: voice input off), in this process and in the stacks they start.

@@ -1,5 +1,5 @@
 """The handoff store against real databases: a SQLite file and a PostgreSQL server
-(tests/support/postgres.py, loopback; skipped with the reason where it is not installed)."""
+(scripts/local_postgres.py, loopback; skipped with the reason where it is not installed)."""
 
 from __future__ import annotations
 

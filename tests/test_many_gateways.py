@@ -1,16 +1,18 @@
-"""Several gateways behind a load balancer, sharing their state in a real Redis
-(REDIS_URL): a message that reaches two of them is still answered once."""
+"""Several gateways and Rasa servers behind a load balancer, sharing their state
+in a real Redis (REDIS_URL): a message that reaches two gateways is answered
+once, and two turns of one conversation on two Rasa servers never interleave."""
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+
 import pytest_asyncio
+from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
 
 from bot.shared_state import RedisState
+from rasa_ext.lock_store import LockStoreFromEnvironment
 from tests.security.wechat_callback import Answerer, callback_app
 from tests.support.fake_wechat import text_xml
-
-pytestmark = pytest.mark.asyncio
 
 OPENID = "oManyGateways00000000000001"
 
@@ -37,3 +39,34 @@ async def test_a_wechat_message_and_its_retries_at_other_gateways_are_answered_o
     assert answerer.answered == ["老板拖欠工资怎么办"], "one turn, not three"
     assert first.text == "收到"
     assert [r.body for r in retries] == ["success", "success"], "the answer shown once"
+
+
+# --- Rasa's lock store ------------------------------------------------------------
+
+
+def test_without_redis_rasa_keeps_its_locks_in_memory(monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert isinstance(LockStoreFromEnvironment(), InMemoryLockStore)
+
+
+async def test_two_rasa_servers_take_a_conversations_turns_one_at_a_time(redis_server, monkeypatch):
+    """Two Rasa servers' lock stores on one Redis: a turn of a conversation
+    waits while the other server holds it; another conversation does not."""
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    one, two = LockStoreFromEnvironment(), LockStoreFromEnvironment()
+    assert isinstance(one, RedisLockStore)
+    order: list[str] = []
+
+    async def turn(store, conversation: str, name: str, seconds: float) -> None:
+        async with store.lock(conversation, wait_time_in_seconds=0.01):
+            order.append(f"{name} start")
+            await asyncio.sleep(seconds)
+            order.append(f"{name} end")
+
+    await asyncio.gather(
+        turn(one, "conversation-a", "first", 0.3),
+        turn(two, "conversation-a", "second", 0.0),
+        turn(two, "conversation-b", "other", 0.0),
+    )
+    assert order.index("first end") < order.index("second start")
+    assert order.index("other end") < order.index("first end"), "other conversations go on"

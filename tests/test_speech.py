@@ -9,6 +9,7 @@ import asyncio
 
 import pytest
 
+from bot.shared_state import LocalState
 from bot.speech import ALWAYS_EXPECTED, SpeechEngines
 from voice.errors import VoiceInputError
 from voice.recognition import Transcript
@@ -29,7 +30,7 @@ class Hears:
 
 
 def test_without_engines_voice_is_off_and_says_why():
-    engines = SpeechEngines()
+    engines = SpeechEngines(LocalState())
     assert engines.status() == {
         "input": False,
         "output": False,
@@ -42,9 +43,9 @@ def test_without_engines_voice_is_off_and_says_why():
 
 
 def test_a_choice_is_heard_within_the_expected_answers_first():
-    engines = SpeechEngines()
+    engines = SpeechEngines(LocalState())
     choices = [{"text": "是哪一种？", "buttons": [{"title": "劳动争议", "payload": "/x"}]}]
-    engines.expected.note("voice-1", choices)
+    asyncio.run(engines.expected.note("voice-1", choices))
 
     engines.recogniser = Hears(free="老板欠我工资", within="劳动争议")
     assert asyncio.run(engines.recognise("voice-1", b"\0\0")) == "劳动争议"
@@ -62,15 +63,15 @@ def test_a_choice_is_heard_within_the_expected_answers_first():
 def test_words_the_dialogue_says_to_expect_are_heard_first_like_choices():
     """A question without buttons (the county) may name the answers to listen for
     in a message that is not shown; they are the expected answers until the next reply."""
-    engines = SpeechEngines()
+    engines = SpeechEngines(LocalState())
     replies = [
         {"text": "当事人在哪个县或者区？"},
         {"custom": {"expected_answers": ["小店区", "迎泽区"]}},
     ]
-    engines.expected.note("voice-1", replies)
+    asyncio.run(engines.expected.note("voice-1", replies))
     engines.recogniser = Hears(free="小店吃", within="小店区")
     assert asyncio.run(engines.recognise("voice-1", b"\0\0")) == "小店区"
     assert engines.recogniser.grammars == [["小店区", "迎泽区", *ALWAYS_EXPECTED]]
 
-    engines.expected.note("voice-1", [{"text": "请说一下您的名字。"}])
+    asyncio.run(engines.expected.note("voice-1", [{"text": "请说一下您的名字。"}]))
     assert asyncio.run(engines.recognise("voice-1", b"\0\0")) == "小店吃"

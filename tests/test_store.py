@@ -1,6 +1,6 @@
 """The intake store against real databases: a SQLite file and a PostgreSQL server.
 
-PostgreSQL is started by the tests on loopback (tests/support/postgres.py); where it is
+PostgreSQL is started by the tests on loopback (scripts/local_postgres.py); where it is
 not installed those parametrizations are skipped with the reason.
 """
 

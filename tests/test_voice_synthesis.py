@@ -15,6 +15,7 @@ import pytest
 
 from bot.fixed_replies import fixed_voice_replies
 from bot.hotline.call import FIXED_PHRASES
+from bot.shared_state import LocalState
 from bot.speech import SpeechEngines
 from voice.espeak_voice import EspeakVoice, wait_for_complete_wav, wav_is_complete
 from voice.normalise import normalise
@@ -167,7 +168,7 @@ async def test_the_hotlines_fixed_prompts_are_made_before_the_first_call():
     greeting and the prompts come from the cache: no caller waits in silence
     for them to be made (the first call after start-up waited seconds)."""
     natural, fast = load_synthesiser("espeak", workers=1), load_synthesiser("espeak", workers=1)
-    engines = SpeechEngines()
+    engines = SpeechEngines(LocalState())
     engines.synthesiser = LoadAwareSynthesiser(natural, fast)
     try:
         await engines.prepare(FIXED_PHRASES)
@@ -184,7 +185,7 @@ async def test_the_hotlines_fixed_prompts_are_made_before_the_first_call():
 
 
 async def test_without_a_voice_preparing_does_nothing():
-    engines = SpeechEngines()
+    engines = SpeechEngines(LocalState())
     await engines.prepare(FIXED_PHRASES)
     assert not engines.speaks
 
@@ -205,7 +206,7 @@ def kept_files(directory) -> list:
 
 
 async def engines_with(synthesiser) -> SpeechEngines:
-    engines = SpeechEngines()
+    engines = SpeechEngines(LocalState())
     engines.synthesiser = synthesiser
     return engines
 

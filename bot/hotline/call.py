@@ -54,7 +54,7 @@ from bot.messages import (
     HOTLINE_TIME_UP,
 )
 from bot.privacy import pseudonym
-from bot.speech import SPOKEN_NUMBERS, ExpectedAnswers, SpeechEngines, SpeechRates
+from bot.speech import SPOKEN_NUMBERS, SpeechEngines, expected_after, rate_set_in, shown
 from bot.turns import TurnHandler
 from legal_aid.channels import HOTLINE
 from voice.audio import to_telephone_pcm
@@ -165,8 +165,10 @@ class Call:
         self.hung_up = asyncio.Event()
         self.utterance: Utterance | None = None
         self.endpointer = Endpointer(settings.end_silence_seconds)
-        self.rates = SpeechRates(limit=1)
-        self.expected = ExpectedAnswers(limit=1)
+        # The call's own (it stays on this gateway): the rate the caller chose and
+        # what the caller is expected to say next (bot/speech.py).
+        self.rate = "normal"
+        self.expected: tuple[str, ...] | None = None
         self.last_replies: list[dict[str, Any]] = []
         self.buttons: list[dict[str, Any]] = []
         self.playing = False
@@ -267,7 +269,7 @@ class Call:
         kind, audio = step
         if kind == "start":
             self.interrupt.set()  # barge-in
-            grammar = self.expected.of(self.sender)
+            grammar = self.expected
             self.utterance = Utterance(self.services.speech.recogniser, grammar)
             self.utterance.feed(audio)
         elif self.utterance is None:
@@ -470,14 +472,14 @@ class Call:
     async def offer(self, reply: dict[str, Any]) -> None:
         """Speaks a prompt whose buttons the next key or words choose from."""
         self.buttons = reply["buttons"]
-        self.expected.note(self.sender, [reply])
+        self.expected = expected_after([reply])
         self.last_replies = [reply]
         await self.say([reply])
 
     def offer_nothing(self) -> None:
         """Free recognition and raw keys next (a number being keyed in)."""
         self.buttons = []
-        self.expected.note(self.sender, [])
+        self.expected = None
 
     async def ask(self, reply: dict[str, Any]) -> tuple[str, str] | None:
         """Offers the choices and hears the answer (None: silence)."""
@@ -492,8 +494,9 @@ class Call:
         self.record.turns += 1
         if handoff_opened(replies):
             await self.person.opened()
-        self.expected.note(self.sender, replies)
-        replies = self.rates.note(self.sender, replies)
+        self.expected = expected_after(replies)
+        self.rate = rate_set_in(replies) or self.rate
+        replies = shown(replies)
         self.buttons = next((r["buttons"] for r in reversed(replies) if r.get("buttons")), [])
         if replies:
             self.last_replies = replies
@@ -515,7 +518,7 @@ class Call:
         if barge_in and (not self.events.empty() or self.utterance is not None):
             return  # the caller is already speaking or pressed a key: let them
         self.interrupt.clear()
-        rate = self.rates.of(self.sender)
+        rate = self.rate
         self.playing = True
         try:
             for reply in replies:

@@ -10,7 +10,6 @@ CHANNEL = TELEGRAM.name
 # update ids seen, the listeners' speech rates.
 GATEWAY = "gateway"
 PAYLOADS = "payloads"
-SPEECH_RATES = "speech_rates"
 
 
 def sender_of(chat_id: int) -> str:

@@ -59,7 +59,7 @@ UPDATE_SEEN_SECONDS = 3600.0
 def register(application: Application, gateway: web.Application) -> None:
     """Every handler on the one Application, as in python-telegram-bot's examples."""
     application.bot_data[GATEWAY] = gateway
-    application.bot_data[PAYLOADS] = ButtonPayloads()
+    application.bot_data[PAYLOADS] = ButtonPayloads(gateway[SHARED_STATE])
     application.add_handler(TypeHandler(Update, drop_repeated), group=-1)
     # New messages only: an edited message was answered when it was first sent.
     incoming = filters.UpdateType.MESSAGE
@@ -90,7 +90,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 def command_turn(payload: str) -> Any:
     async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        speech.note_command(context, sender_of(update.effective_chat.id), payload)
+        await speech.note_command(context, sender_of(update.effective_chat.id), payload)
         await turn(update, context, payload)
 
     return command
@@ -112,7 +112,7 @@ async def other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An inline keyboard button: its Rasa payload is the person's turn."""
     query = update.callback_query
-    payload = context.bot_data[PAYLOADS].payload_of(query.data)
+    payload = await context.bot_data[PAYLOADS].payload_of(query.data)
     if payload is None or update.effective_chat is None:
         await retrying(
             lambda: query.answer(TELEGRAM_BUTTON_EXPIRED, show_alert=True), "answerCallback"

@@ -16,7 +16,7 @@ async def send_replies(
     context: Any, chat_id: int, replies: list[dict[str, Any]], spoken: bool = False
 ) -> None:
     """Text (with buttons and documents) for every reply; a voice note too when the person spoke."""
-    replies = speech.take_speech_rate(context, sender_of(chat_id), replies)
+    replies = await speech.take_speech_rate(context, sender_of(chat_id), replies)
     for reply in replies:
         text = reply_text(reply)
         if text or reply.get("buttons"):

@@ -23,7 +23,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.messages import TELEGRAM_CHOOSE
-from bot.recent import Recent
+from bot.shared_state import SharedState
 
 log = logging.getLogger("bot.telegram")
 
@@ -124,41 +124,47 @@ def _cut_within(text: str, limit: int) -> int:
     return len(text)
 
 
+# A long button payload is answerable this long: a week-old question is
+# usually answered again by now, and its press says the button has expired.
+LONG_PAYLOAD_SECONDS = 7 * 24 * 3600.0
+
+
 class ButtonPayloads:
     """Rasa button payloads as callback_data, which Telegram limits to 64 bytes.
 
     A short payload travels in the button itself ("p" + payload), so buttons
-    keep working after a gateway restart; a long one is kept here ("k" + key),
-    the oldest forgotten first.
+    keep working after a gateway restart; a long one is kept in the gateways'
+    shared state ("k" + key), so that any gateway can answer its press, until
+    it expires (`LONG_PAYLOAD_SECONDS`).
     """
 
-    def __init__(self, limit: int = 20_000) -> None:
-        self._payloads: Recent[str] = Recent(limit)
+    def __init__(self, state: SharedState) -> None:
+        self._state = state
 
-    def data_for(self, payload: str) -> str:
+    async def data_for(self, payload: str) -> str:
         data = "p" + payload
         if len(data.encode()) <= MAX_CALLBACK_BYTES:
             return data
         key = uuid.uuid4().hex
-        self._payloads.put(key, payload)
+        await self._state.put(f"telegram:button:{key}", payload, LONG_PAYLOAD_SECONDS)
         return "k" + key
 
-    def payload_of(self, data: str | None) -> str | None:
+    async def payload_of(self, data: str | None) -> str | None:
         """The payload a pressed button stands for; None when it is forgotten or foreign."""
         if not data:
             return None
         if data.startswith("p"):
             return data[1:] or None
         if data.startswith("k"):
-            return self._payloads.get(data[1:])
+            return await self._state.get(f"telegram:button:{data[1:]}")
         return None
 
 
-def keyboard(buttons: list[dict[str, Any]], payloads: ButtonPayloads) -> InlineKeyboardMarkup:
+async def keyboard(buttons: list[dict[str, Any]], payloads: ButtonPayloads) -> InlineKeyboardMarkup:
     """One button a row: titles are whole phrases, and a screen reader reads them in order."""
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(b["title"], callback_data=payloads.data_for(b["payload"]))]
+            [InlineKeyboardButton(b["title"], callback_data=await payloads.data_for(b["payload"]))]
             for b in buttons
             if b.get("title")
         ]
@@ -188,7 +194,7 @@ async def send_text(
     for position, chunk in enumerate(chunks):
         markup = None
         if buttons and payloads is not None and position == len(chunks) - 1:
-            markup = keyboard(buttons, payloads)
+            markup = await keyboard(buttons, payloads)
         await retrying(
             lambda chunk=chunk, markup=markup: bot.send_message(
                 chat_id, chunk, reply_markup=markup

@@ -16,8 +16,8 @@ from typing import Any
 
 from bot.appkeys import SPEECH_ENGINES
 from bot.privacy import pseudonym
-from bot.recent import Recent
-from bot.telegram.chats import GATEWAY, SPEECH_RATES, sender_of
+from bot.speech import SpeechRates, rate_set_in, shown
+from bot.telegram.chats import GATEWAY, sender_of
 from bot.telegram.sending import retrying
 from voice.audio import to_ogg_opus
 from voice.errors import VoiceInputError
@@ -37,7 +37,7 @@ async def send_spoken(context: Any, chat_id: int, replies: list[dict[str, Any]])
         return
     sender = sender_of(chat_id)
     try:
-        speech = await synthesiser.synthesise(spoken, rate_of(context, sender))
+        speech = await synthesiser.synthesise(spoken, await _rates(context).of(sender))
         note = await to_ogg_opus(speech.pcm, speech.sample_rate)
     except (SynthesisError, VoiceInputError) as error:
         # The text is already sent: the person misses the sound, not the answer.
@@ -47,15 +47,12 @@ async def send_spoken(context: Any, chat_id: int, replies: list[dict[str, Any]])
     await retrying(lambda: context.bot.send_voice(chat_id, note, duration=duration), "sendVoice")
 
 
-def _rates(context: Any) -> Recent[str]:
-    return context.bot_data.setdefault(SPEECH_RATES, Recent(10_000))
+def _rates(context: Any) -> SpeechRates:
+    """The gateways' one record of listeners' rates (bot/speech.py), shared with the voice chat."""
+    return context.bot_data[GATEWAY][SPEECH_ENGINES].rates
 
 
-def rate_of(context: Any, sender: str) -> str:
-    return _rates(context).get(sender) or "normal"
-
-
-def note_command(context: Any, sender: str, payload: str) -> None:
+async def note_command(context: Any, sender: str, payload: str) -> None:
     """/slower and /faster: one step along slow, normal, fast, for the next voice notes.
 
     On the text channel the dialogue answers them without reporting a rate
@@ -64,22 +61,23 @@ def note_command(context: Any, sender: str, payload: str) -> None:
     step = RATE_STEP.get(payload)
     if step is None:
         return
-    position = RATES.index(rate_of(context, sender)) + step
+    rates = _rates(context)
+    position = RATES.index(await rates.of(sender)) + step
     if 0 <= position < len(RATES):
-        _rates(context).put(sender, RATES[position])
+        await rates.put(sender, RATES[position])
 
 
-def take_speech_rate(
+async def take_speech_rate(
     context: Any, sender: str, replies: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """A rate the dialogue reports (`custom.speech_rate`) is kept; a message that only
-    carries it is not shown."""
-    kept = []
-    for reply in replies:
-        rate = (reply.get("custom") or {}).get("speech_rate")
-        if rate in RATES:
-            _rates(context).put(sender, rate)
-            if not reply.get("text") and not reply.get("buttons"):
-                continue
-        kept.append(reply)
-    return kept
+    carries it is not shown (one that carries a document is)."""
+    rate = rate_set_in(replies)
+    if rate in RATES:
+        await _rates(context).put(sender, rate)
+    return [r for r in replies if not _only_a_rate(r)]
+
+
+def _only_a_rate(reply: dict[str, Any]) -> bool:
+    carried = set(reply.get("custom") or {})
+    return not shown([reply]) and carried == {"speech_rate"}

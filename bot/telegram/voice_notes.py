@@ -59,7 +59,7 @@ async def voice_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             return
         await send_replies(context, chat_id, [_bot(sender, TELEGRAM_HEARD.format(heard=heard))])
         replies = await gateway[TURNS].handle(sender, heard, channel=CHANNEL)
-        engines.expected.note(sender, replies)
+        await engines.expected.note(sender, replies)
         await send_replies(context, chat_id, replies, spoken=True)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 from wechatpy.messages import BaseMessage
 
-from bot.appkeys import SPEECH_ENGINES, TURNS
+from bot.appkeys import SHARED_STATE, SPEECH_ENGINES, TURNS
 from bot.messages import (
     NOT_HEARD_REPLY,
     NOTHING_DONE_REPLY,
@@ -28,7 +28,7 @@ from bot.messages import (
     WECHAT_WELCOME,
 )
 from bot.privacy import pseudonym
-from bot.recent import Recent
+from bot.shared_state import hashed
 from bot.speech import RECOGNITION_RATE
 from bot.wechat.api import WeChatApi, WeChatApiError
 from bot.wechat.channel import Turn, openid_of, send_texts, sender_of
@@ -47,6 +47,9 @@ CHANNEL = WECHAT.name
 # A menu button whose key starts with this says the rest, as if typed
 # ("SAY:转人工"); any other key shows the welcome.
 MENU_SAYS = "SAY:"
+# The longest a person's turn holds their lock: a gateway that dies holding it
+# leaves the next message waiting no longer than this.
+TURN_LOCK_SECONDS = 120.0
 SUBSCRIBED = ("subscribe", "subscribe_scan")
 # WeChat plays voice messages of at most sixty seconds; a longer answer is
 # sent as several, cut between sentences.
@@ -63,18 +66,16 @@ class Conversation:
     def __init__(self, app: web.Application, api: WeChatApi) -> None:
         self._app = app
         self._api = api
-        self._choices = Choices()
-        # One turn at a time per person, so answers come in the order asked and
-        # a number answers the choices of the turn before it.
-        self._locks: Recent[asyncio.Lock] = Recent(10_000)
+        self._state = app[SHARED_STATE]
+        self._choices = Choices(self._state)
 
     async def answer(self, message: BaseMessage) -> Turn:
         """Never raises: a failure is answered politely, and what was said is not logged."""
         sender = sender_of(message.source)
-        lock = self._locks.get(sender) or asyncio.Lock()
-        self._locks.put(sender, lock)
         try:
-            async with lock:
+            # One turn at a time per person, on whichever gateway, so answers come
+            # in the order asked and a number answers the choices before it.
+            async with self._state.lock(f"wechat:turn:{hashed(sender)}", TURN_LOCK_SECONDS):
                 return await self._answer(sender, message)
         except Exception as error:  # noqa: BLE001 — the person must still get an answer
             log.error("wechat turn failed sender=%s: %s", pseudonym(sender), type(error).__name__)
@@ -105,11 +106,11 @@ class Conversation:
 
     async def _say(self, sender: str, text: str) -> list[dict[str, Any]]:
         """A typed (or heard) message's answer; "1" picks the first choice offered."""
-        message = self._choices.payload(sender, text)
+        message = await self._choices.payload(sender, text)
         replies = await self._app[TURNS].handle(sender, message, channel=CHANNEL)
-        self._choices.note(sender, replies)
+        await self._choices.note(sender, replies)
         # A voice message answering it is heard with the choices and hints it offered.
-        self._app[SPEECH_ENGINES].expected.note(sender, replies)
+        await self._app[SPEECH_ENGINES].expected.note(sender, replies)
         return replies
 
     async def _voice(self, sender: str, message: BaseMessage) -> list[dict[str, Any]]:

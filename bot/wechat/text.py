@@ -2,21 +2,26 @@
 
 WeChat text messages have no buttons, so a reply's buttons become numbered
 lines ("1. 是"), and the person answers with the number or the words; the
-choices are remembered per sender to turn "1" back into the button's payload.
+choices are remembered per sender, in the gateways' shared state (a reply may
+reach another gateway), to turn "1" back into the button's payload.
 A customer-service text holds at most 2048 bytes: longer answers are cut
 between sentences, so nobody reads half a sentence and waits for the rest.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from bot.messages import WECHAT_CHOICE_HINT
-from bot.recent import Recent
+from bot.shared_state import SharedState, hashed
 from bot.transcript import choice_by_number
 
 TEXT_LIMIT_BYTES = 2048
+# How long the choices offered stay answerable by number: a day's pause in a
+# conversation is common; after that "1" is read as the words it is.
+CHOICES_SECONDS = 24 * 3600.0
 # Where a piece may end, best first: after a sentence, then after a clause.
 _SENTENCES = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+[」”』）)]*|\n+|$)")
 _CLAUSES = re.compile(r"[^，、；,;：:]*(?:[，、；,;：:]+|$)")
@@ -81,23 +86,29 @@ def _by_characters(text: str, limit: int) -> list[str]:
 
 
 class Choices:
-    """The numbered choices each sender was last offered (bounded, in memory)."""
+    """The numbered choices each sender was last offered."""
 
-    def __init__(self, limit: int = 10_000) -> None:
-        self._offered: Recent[list[dict[str, str]]] = Recent(limit)
+    def __init__(self, state: SharedState) -> None:
+        self._state = state
 
-    def note(self, sender: str, replies: list[dict[str, Any]]) -> None:
+    async def note(self, sender: str, replies: list[dict[str, Any]]) -> None:
         """The last reply with buttons sets the choices; a turn without any clears them."""
         buttons = next((r["buttons"] for r in reversed(replies) if r.get("buttons")), None)
         if buttons:
-            self._offered.put(sender, buttons)
+            offered = [{"title": b["title"], "payload": b["payload"]} for b in buttons]
+            await self._state.put(_key(sender), json.dumps(offered), CHOICES_SECONDS)
         else:
-            self._offered.pop(sender)
+            await self._state.pop(_key(sender))
 
-    def payload(self, sender: str, message: str) -> str:
+    async def payload(self, sender: str, message: str) -> str:
         """The button payload a reply like "1" (or a choice's words) picks, else the message."""
-        offered = self._offered.get(sender) or []
+        stored = await self._state.get(_key(sender))
+        offered = json.loads(stored) if stored else []
         chosen = choice_by_number(message, offered) or next(
             (choice for choice in offered if choice["title"] == message.strip()), None
         )
         return chosen["payload"] if chosen else message
+
+
+def _key(sender: str) -> str:
+    return f"wechat:choices:{hashed(sender)}"

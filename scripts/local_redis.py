@@ -1,4 +1,4 @@
-"""A throwaway Redis server for tests: Debian's redis-server on a free loopback port.
+"""A throwaway Redis server: Debian's redis-server on a free loopback port (tests, ./dev cluster).
 
 Nothing is saved to disk (no RDB, no AOF) and the server is stopped with the
 test session. `RedisServer.unavailable()` says why none can start, for pytest.skip.

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for tests: initdb in a temp folder, loopback only.
+"""A throwaway PostgreSQL server: initdb in a temp folder, loopback only (tests, ./dev cluster).
 
 PostgreSQL refuses to run as root, so under root the server runs as the
 `postgres` system user (Debian's package creates it) and owns its temp folder.
