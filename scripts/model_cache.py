@@ -30,6 +30,7 @@ RUNTIME_ONLY = (
     "rasa_ext/action_calls.py",
     "rasa_ext/server.py",
     "rasa_ext/private_logs.py",
+    "rasa_ext/lock_store.py",
 )
 # A model is only loadable by the versions that trained it; other locked
 # dependencies (a messaging library, say) do not change it.
