@@ -1,0 +1,135 @@
+"""The cluster of `./dev cluster`: two gateways and two Rasa servers behind
+HAProxy with round-robin and no stickiness, sharing Redis and PostgreSQL.
+
+A person talks to one address; the turns of the conversation land on both
+gateways and both Rasa servers, and nothing is lost, repeated or out of order.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from scripts.cluster import Cluster
+from scripts.launcher import free_port
+from scripts.local_postgres import PostgresServer
+from scripts.local_redis import RedisServer
+from tests.support.gateway_api import API_HEADERS
+from tests.support.intake_support import MIGRANT_WORKER, answer_all
+
+pytestmark = pytest.mark.stack
+
+PROBLEM = "包工头拖欠我三个月工资不给"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    for reason in (RedisServer.unavailable(), PostgresServer.unavailable()):
+        if reason:
+            pytest.skip(reason)
+    running = Cluster(
+        nodes=2,
+        gateway_port=free_port(),
+        var_dir=tmp_path_factory.mktemp("cluster"),
+        # Every test talks from 127.0.0.1: the per-address limits have their own tests.
+        env={f"RATE_LIMIT_{kind}": "0" for kind in ("CHAT", "POLLS", "VOICE", "LOGIN")},
+    )
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+class Browser:
+    """A person in the web chat, with the cookie the gateway gives: no sender named."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.url = cluster.url
+        self.session = requests.Session()
+        self.session.get(f"{self.url}/", timeout=30).raise_for_status()
+
+    def say(self, message: str) -> list[str]:
+        response = self.session.post(
+            f"{self.url}/api/chat",
+            json={"message": message},
+            headers={"Origin": self.url},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return [reply.get("text") or "" for reply in response.json()]
+
+
+def tracker_events(cluster: Cluster, sender: str) -> list[dict]:
+    stack = cluster.stacks[0]
+    response = requests.get(
+        f"{cluster.rasa_url}/conversations/{sender}/tracker",
+        params={"token": stack.rasa_token},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()["events"]
+
+
+def turns_in_order(events: list[dict]) -> bool:
+    """Each message's turn ends (the assistant listens again) before the next begins."""
+    listening = True
+    for event in events:
+        if event["event"] == "user":
+            if not listening:
+                return False
+            listening = False
+        elif event["event"] == "action" and event.get("name") == "action_listen":
+            listening = True
+    return True
+
+
+def test_a_conversation_alternating_between_gateways_and_rasa_servers_completes(cluster):
+    before = {name: cluster.served(name) for name in ("gateways", "rasa")}
+    person = Browser(cluster)
+    person.say(PROBLEM)
+    answer_all(person.say, "帮我查一查能不能申请", MIGRANT_WORKER, "登记申请")
+    heard = answer_all(person.say, "现在登记申请", MIGRANT_WORKER, "登记编号是")
+    assert any("登记编号是" in text for text in heard)
+    for backend, served_before in before.items():
+        served = cluster.served(backend)
+        new = {server: served[server] - served_before.get(server, 0) for server in served}
+        assert len(new) == 2 and all(count > 5 for count in new.values()), (backend, new)
+
+
+def test_two_messages_of_one_conversation_at_once_are_answered_one_after_the_other(cluster):
+    sender = f"test-{uuid.uuid4().hex[:12]}"
+    messages = ["老板拖欠我工资", "我想申请法律援助", "什么是法律援助", "转人工"]
+
+    def say(message: str) -> list[dict]:
+        response = requests.post(
+            f"{cluster.url}/api/chat",
+            json={"sender": sender, "message": message},
+            headers=API_HEADERS,
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    with concurrent.futures.ThreadPoolExecutor(len(messages)) as pool:
+        answers = list(pool.map(say, messages))
+    assert all(any(reply.get("text") for reply in answer) for answer in answers)
+    events = tracker_events(cluster, sender)
+    said = [event["text"] for event in events if event["event"] == "user"]
+    assert sorted(said) == sorted(messages), "each message once"
+    assert turns_in_order(events), "no turn interleaved with another"
+
+
+def test_a_rasa_server_stopped_mid_conversation_loses_nothing(cluster):
+    person = Browser(cluster)
+    first = person.say(PROBLEM)
+    cluster.stacks[1].stop(("rasa",))
+    said = ["我能不能申请法律援助", "山西省太原市", "是"]
+    answers = [person.say(message) for message in said]
+    assert all(any(answer) for answer in answers), answers
+    assert "农民工" in "\n".join(answers[1]), "the conversation went on where it was"
+    assert first and "哪个省" in "\n".join(answers[0])
