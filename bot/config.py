@@ -19,6 +19,11 @@ Who is speaking on the web (bot/web_identity.py):
                               and Telegram's duplicates, nonces) in Redis, shared by
                               every gateway behind a load balancer; unset = in this
                               process's memory (one gateway: the embedded default)
+    GATEWAY_INTERNAL_URL      where the other gateways reach this one (default
+                              http://GATEWAY_HOST:GATEWAY_PORT): a voice page's fetch
+                              of a reply's speech that lands on another gateway is
+                              passed to the one that made it; set it to the pod's
+                              address when the gateway listens on 0.0.0.0
     CONTINUATION_CODE_MINUTES how long a 接续码 is valid (default 10; read by
                               store/links.py, for the gateway and the action server)
 
@@ -136,6 +141,12 @@ class Config:
     gateway_api_token: str = field(default="", repr=False)
     # A URL may carry Redis's password: kept out of the repr.
     redis_url: str = field(default="", repr=False)
+    gateway_internal_url: str = ""
+
+    @property
+    def internal_url(self) -> str:
+        """Where the other gateways reach this one."""
+        return self.gateway_internal_url or f"http://{self.gateway_host}:{self.gateway_port}"
 
     def rate_limits(self) -> dict[str, int]:
         """Per-minute limits by kind of request (bot/limits.py)."""
@@ -207,4 +218,5 @@ class Config:
             asterisk_ari_password=get("ASTERISK_ARI_PASSWORD", ""),
             gateway_api_token=get("GATEWAY_API_TOKEN", "").strip(),
             redis_url=get("REDIS_URL", "").strip(),
+            gateway_internal_url=get("GATEWAY_INTERNAL_URL", "").strip().rstrip("/"),
         )

@@ -18,7 +18,11 @@ Who speaks is the caller's web identity, as on /api/chat (bot/web_identity.py):
 the cookie, an app's bearer token, or a new one set on the answer; `?sender=…`
 only from a trusted server holding GATEWAY_API_TOKEN, never another channel's.
 The speech of a reply is fetched by its id alone: 128 random bits, made for
-that one turn and kept briefly.
+that one turn and kept briefly, in the memory of the gateway that answered
+the turn. Behind a load balancer without stickiness the fetch may reach
+another gateway: the shared state (bot/shared_state.py) says which gateway
+made it, and the fetch is passed to that one (no speech or text leaves the
+gateways' memory).
 
 The recording becomes 16 kHz PCM (voice/audio.py), then text (voice/recognition.py);
 the text goes to Rasa's `voice` channel, so replies use their spoken variants;
@@ -45,10 +49,11 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from bot import handoff_relay
-from bot.appkeys import SPEECH_ENGINES, TURNS
+from bot.appkeys import CONFIG, HTTP, SHARED_STATE, SPEECH_ENGINES, TURNS
 from bot.json_body import BadJsonBody, read_json
 from bot.limits import client_address
 from bot.messages import (
@@ -75,6 +80,10 @@ from voice.vosk_recogniser import VOICE_INPUT_OFF_MESSAGE
 log = logging.getLogger(__name__)
 
 PENDING = web.AppKey("pending_speech", "PendingSpeech")
+# As long as a reply's speech is worth fetching: PendingSpeech forgets sooner when busy.
+SPEECH_OWNER_SECONDS = 600.0
+# On a fetch passed from one gateway to another, so it is never passed on again.
+PASSED_ON_HEADER = "X-Fayuan-Passed-On"
 
 SENDER = re.compile(r"^[\w.:-]{1,128}$")
 # The longest a spoken turn may take: waiting for a converter and converting
@@ -343,6 +352,9 @@ async def _spoken(
     spoken = []
     for reply in replies:
         speech_id, made = request.app[PENDING].start(synthesiser, reply_for_ear(reply), rate)
+        await request.config_dict[SHARED_STATE].put(
+            _owner_key(speech_id), request.config_dict[CONFIG].internal_url, SPEECH_OWNER_SECONDS
+        )
         if clock is not None and not spoken:
             clock.on_first_audio(sender, made, synthesiser.engine_name)
         base = f"/api/voice/speech/{speech_id}"
@@ -353,13 +365,17 @@ async def _spoken(
 
 async def speech(request: web.Request) -> web.Response:
     """The whole reply's speech, once every sentence of it is made."""
-    reply = _reply_speech(request)
+    reply = request.app[PENDING].get(request.match_info["speech_id"])
+    if reply is None:
+        return await _from_the_gateway_that_made_it(request)
     return await _wav_of(reply.whole(), reply.parts)
 
 
 async def speech_part(request: web.Request) -> web.Response:
     """One sentence of a reply, as soon as it is made."""
-    reply = _reply_speech(request)
+    reply = request.app[PENDING].get(request.match_info["speech_id"])
+    if reply is None:
+        return await _from_the_gateway_that_made_it(request)
     index = int(request.match_info["part"])
     if index >= len(reply.parts):
         raise web.HTTPNotFound(text=SPEECH_PART_MISSING)
@@ -367,11 +383,26 @@ async def speech_part(request: web.Request) -> web.Response:
     return await _wav_of(asyncio.shield(part), [part])
 
 
-def _reply_speech(request: web.Request) -> ReplySpeech:
-    reply = request.app[PENDING].get(request.match_info["speech_id"])
-    if reply is None:
+async def _from_the_gateway_that_made_it(request: web.Request) -> web.Response:
+    """The answer of the gateway that made this speech, when it is another one."""
+    config = request.config_dict[CONFIG]
+    owner = await request.config_dict[SHARED_STATE].get(_owner_key(request.match_info["speech_id"]))
+    if not owner or owner == config.internal_url or request.headers.get(PASSED_ON_HEADER):
         raise web.HTTPNotFound(text=SPEECH_EXPIRED)
-    return reply
+    try:
+        async with request.config_dict[HTTP].get(
+            owner + request.path, headers={PASSED_ON_HEADER: "1"}
+        ) as answer:
+            body = await answer.read()
+            return web.Response(status=answer.status, body=body, content_type=answer.content_type)
+    except aiohttp.ClientError:
+        # That gateway has gone (a restart, a scale-down): its speech with it.
+        log.warning("speech fetch: the gateway that made it did not answer")
+        raise web.HTTPNotFound(text=SPEECH_EXPIRED) from None
+
+
+def _owner_key(speech_id: str) -> str:
+    return f"voice:speech:{speech_id}"
 
 
 async def _wav_of(making: Awaitable[Speech], parts: list[asyncio.Future[Speech]]) -> web.Response:

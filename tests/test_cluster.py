@@ -8,6 +8,7 @@ gateways and both Rasa servers, and nothing is lost, repeated or out of order.
 from __future__ import annotations
 
 import concurrent.futures
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -36,7 +37,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         gateway_port=free_port(),
         var_dir=tmp_path_factory.mktemp("cluster"),
         # Every test talks from 127.0.0.1: the per-address limits have their own tests.
-        env={f"RATE_LIMIT_{kind}": "0" for kind in ("CHAT", "POLLS", "VOICE", "LOGIN")},
+        env={
+            **{f"RATE_LIMIT_{kind}": "0" for kind in ("CHAT", "POLLS", "VOICE", "LOGIN")},
+            # espeak-ng, one worker per gateway: the voice is not what is tested here.
+            "TTS_ENGINE": "espeak",
+            "TTS_WORKERS": "1",
+        },
     )
     running.start()
     try:
@@ -122,6 +128,41 @@ def test_two_messages_of_one_conversation_at_once_are_answered_one_after_the_oth
     said = [event["text"] for event in events if event["event"] == "user"]
     assert sorted(said) == sorted(messages), "each message once"
     assert turns_in_order(events), "no turn interleaved with another"
+
+
+def test_a_spoken_reply_is_heard_whichever_gateway_its_fetch_reaches(cluster):
+    """The voice page fetches each reply's speech after the turn; without
+    stickiness the fetch lands on either gateway, and is heard all the same."""
+    person = Browser(cluster)
+    voices_loaded(cluster)
+    response = person.session.post(
+        f"{cluster.url}/api/voice/say",
+        json={"message": "法律援助是什么"},
+        headers={"Origin": cluster.url},
+        timeout=60,
+    )
+    response.raise_for_status()
+    parts = [part for reply in response.json()["replies"] for part in reply["speech_parts"]]
+    assert parts
+    before = cluster.served("gateways")
+    fetched = [person.session.get(f"{cluster.url}{part}", timeout=60) for part in parts * 2]
+    assert [f.status_code for f in fetched] == [200] * len(fetched)
+    assert all(f.content[:4] == b"RIFF" and len(f.content) > 8_000 for f in fetched)
+    after = cluster.served("gateways")
+    assert all(after[name] > before.get(name, 0) for name in after), "both gateways asked"
+
+
+def voices_loaded(cluster: Cluster, seconds: float = 120) -> None:
+    """Every gateway can speak (the engines load in the background after start)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if all(
+            requests.get(f"{stack.gateway_url}/api/voice/status", timeout=10).json()["output"]
+            for stack in cluster.stacks
+        ):
+            return
+        time.sleep(1)
+    raise AssertionError("a gateway had no voice after two minutes")
 
 
 def test_a_rasa_server_stopped_mid_conversation_loses_nothing(cluster):
