@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from bot import retention as gateway_retention
+from bot.shared_state import LocalState, is_first
 from legal_aid.intake.fields import consent_version
 from store import settings
 from store.retention import DAYS_ENV, RetentionConfigError, RetentionPeriods
@@ -78,3 +79,30 @@ async def test_the_daily_run_works_in_a_thread_and_survives_a_failure():
     with pytest.raises(asyncio.CancelledError):
         await task
     assert loop_thread not in runs  # the event loop never ran the purge itself
+
+
+async def test_of_several_gateways_one_purges_each_day():
+    """Each gateway runs the daily job; the shared state gives each day's run to one."""
+    state = LocalState()  # what Redis is to the gateways, in one process
+    runs: list[str] = []
+    asked: list[bool] = []
+
+    async def claim() -> bool:
+        asked.append(await is_first(state, "job:purge", 3600))
+        return asked[-1]
+
+    tasks = [
+        asyncio.create_task(
+            gateway_retention.run_periodically(
+                lambda name=name: runs.append(name), first_after=0, every=3600, claim=claim
+            )
+        )
+        for name in ("gateway-a", "gateway-b")
+    ]
+    while len(asked) < 2 or not runs:
+        await asyncio.sleep(0.01)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert sorted(asked) == [False, True]
+    assert len(runs) == 1, "one purge for the day, not one per gateway"
