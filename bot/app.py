@@ -107,7 +107,9 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
                 app[STORES] = stores
                 app[RELAY] = relay = HandoffRelay(stores.relay, app[RASA].resume)
                 continuations = Continuations(stores.links, app[RASA], relay)
-            app[TURNS] = TurnHandler(app[RASA], config.max_message_chars, relay, continuations)
+            app[TURNS] = TurnHandler(
+                app[RASA], config.max_message_chars, relay, continuations, app[SHARED_STATE]
+            )
             yield
             if relay is not None:
                 await relay.close()  # pushes still being retried: the messages stay pending

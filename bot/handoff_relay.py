@@ -93,6 +93,14 @@ PUSH_RETRY_SECONDS = (2.0, 10.0, 30.0, 120.0, 600.0, 1800.0)
 Deliverer = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
 
 
+def handoff_opened(replies: list[dict[str, Any]]) -> bool:
+    """Whether the dialogue's 转人工 opened a ticket (action_handoff's marker)."""
+    return any(
+        ((reply.get("custom") or {}).get("handoff") or {}).get("status") == "open"
+        for reply in replies
+    )
+
+
 @dataclass
 class Outcome:
     """What intercept decided: `handled` replies instead of Rasa's, or replies

@@ -15,6 +15,10 @@ with `hashed` first.
 The one primitive that decides who goes first is `first`: it stores a value
 only when the key has none, atomically (Redis SET NX GET), and returns the
 value that is stored. A duplicate check is `is_first(state, key, ttl)`.
+
+News between gateways (`announce`, `wait_for`): a ticket opened through one
+gateway wakes the staff consoles connected to every other one at once (Redis
+pub/sub), instead of at their next periodic check.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from redis.exceptions import LockError
 
 # Every key of this project in a shared Redis starts with this.
 KEY_PREFIX = "fayuan:"
+# Announced when the lawyers' queue changes (a ticket opened by a turn, one
+# claimed in the console): every gateway's consoles read the queue again at once.
+QUEUE_NEWS = "handoff:queue"
 # An in-process state forgets its oldest entries beyond this many.
 LOCAL_CAPACITY = 100_000
 
@@ -52,6 +59,12 @@ class SharedState(Protocol):
         """One holder at a time across every gateway; released after `ttl` at the
         latest, so a gateway that dies holding it does not block the others."""
 
+    async def announce(self, topic: str) -> None:
+        """Wakes everyone waiting for `topic`, in every gateway."""
+
+    async def wait_for(self, topic: str, timeout: float) -> bool:
+        """True when `topic` was announced within `timeout` seconds."""
+
     async def close(self) -> None: ...
 
 
@@ -62,6 +75,7 @@ class LocalState:
         self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._capacity = capacity
         self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting = _Waiting()
 
     async def first(self, key: str, value: str, ttl: float) -> str:
         stored = self._live(key)
@@ -92,6 +106,12 @@ class LocalState:
             if not lock.locked() and self._locks.get(key) is lock:
                 del self._locks[key]
 
+    async def announce(self, topic: str) -> None:
+        self._waiting.wake(topic)
+
+    async def wait_for(self, topic: str, timeout: float) -> bool:
+        return await self._waiting.wait(topic, timeout)
+
     async def close(self) -> None:
         self._entries.clear()
 
@@ -120,6 +140,8 @@ class RedisState:
 
     def __init__(self, url: str) -> None:
         self._redis = redis_asyncio.Redis.from_url(url, decode_responses=True)
+        self._waiting = _Waiting()
+        self._listener: asyncio.Task[None] | None = None
 
     async def first(self, key: str, value: str, ttl: float) -> str:
         # SET NX GET: stores only when absent and answers the old value, in one step.
@@ -152,10 +174,36 @@ class RedisState:
             with contextlib.suppress(LockError):  # expired meanwhile: nothing to release
                 await lock.release()
 
+    async def announce(self, topic: str) -> None:
+        await self._redis.publish(_key(f"topic:{topic}"), "1")
+
+    async def wait_for(self, topic: str, timeout: float) -> bool:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.ensure_future(self._listen())
+        return await self._waiting.wait(topic, timeout)
+
+    async def _listen(self) -> None:
+        """One subscription per gateway, to every topic: news wakes the waiters here."""
+        prefix = _key("topic:")
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.psubscribe(prefix + "*")
+                    async for message in pubsub.listen():
+                        if message.get("type") == "pmessage":
+                            self._waiting.wake(str(message["channel"]).removeprefix(prefix))
+            except redis_asyncio.ConnectionError:
+                # Redis restarting: the waiters fall back on their timeout meanwhile.
+                await asyncio.sleep(1.0)
+
     async def ping(self) -> bool:
         return bool(await self._redis.ping())
 
     async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
         await self._redis.close()
 
 
@@ -168,6 +216,32 @@ async def is_first(state: SharedState, key: str, ttl: float) -> bool:
 def open_shared_state(redis_url: str) -> SharedState:
     """Redis when `redis_url` is set, else this process's memory."""
     return RedisState(redis_url) if redis_url else LocalState()
+
+
+class _Waiting:
+    """Who waits for which topic, in this process."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+
+    async def wait(self, topic: str, timeout: float) -> bool:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(topic, set()).add(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            waiters = self._waiters.get(topic, set())
+            waiters.discard(waiter)
+            if not waiters:
+                self._waiters.pop(topic, None)
+
+    def wake(self, topic: str) -> None:
+        for waiter in self._waiters.pop(topic, set()):
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 def hashed(part: str) -> str:

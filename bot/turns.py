@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.continuation import Continuations
-from bot.handoff_relay import HandoffRelay
+from bot.handoff_relay import HandoffRelay, handoff_opened
 from bot.messages import BUSY_REPLY, EMPTY_REPLY, NOTHING_DONE_REPLY, SLOW_REPLY, TOO_LONG_REPLY
 from bot.privacy import pseudonym
 from bot.rasa_client import RasaClient, RasaTimeout, RasaUnavailable
 from bot.recent import Recent
+from bot.shared_state import QUEUE_NEWS, LocalState, SharedState
 from legal_aid.channels import NAMED_IN_METADATA, SPOKEN, WEB, rasa_input_of
 
 log = logging.getLogger("bot.turns")
@@ -61,6 +62,7 @@ class TurnHandler:
         max_message_chars: int,
         relay: HandoffRelay | None = None,
         continuations: Continuations | None = None,
+        state: SharedState | None = None,
     ) -> None:
         self._rasa = rasa
         self._max_message_chars = max_message_chars
@@ -71,6 +73,8 @@ class TurnHandler:
         # that conversation (None: no store key, no codes).
         self._continuations = continuations
         self._held = HeldMessages()
+        # Where a ticket opened here is announced to every gateway's consoles.
+        self._state = state or LocalState()
 
     async def handle(
         self,
@@ -145,6 +149,8 @@ class TurnHandler:
             replies = relayed.replies  # "back with the assistant", before its answer
         queue = self._held.take(conversation) + [HeldMessage(message, metadata)]
         status = await self._ask_rasa(sender, conversation, queue, channel, replies)
+        if handoff_opened(replies):
+            await self._state.announce(QUEUE_NEWS)
         log.info(
             "turn sender=%s channel=%s status=%s replayed=%d replies=%d ms=%.0f",
             pseudonym(sender),

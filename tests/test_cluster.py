@@ -7,11 +7,14 @@ gateways and both Rasa servers, and nothing is lost, repeated or out of order.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import json
 import time
 import uuid
 from collections.abc import Iterator
 
+import aiohttp
 import pytest
 import requests
 
@@ -19,12 +22,18 @@ from scripts.cluster import Cluster
 from scripts.launcher import free_port
 from scripts.local_postgres import PostgresServer
 from scripts.local_redis import RedisServer
+from tests.conftest import Conversation
 from tests.support.gateway_api import API_HEADERS
 from tests.support.intake_support import MIGRANT_WORKER, answer_all
+from tests.test_console import Centre, logged_in
+from tests.test_handoff_dialogue import ask_for_lawyer
 
 pytestmark = pytest.mark.stack
 
 PROBLEM = "包工头拖欠我三个月工资不给"
+# How long a console waits for the news of a ticket opened elsewhere: a bound
+# for a hung test, far below CONSOLE_QUEUE_CHECK_SECONDS.
+QUEUE_NEWS_WAIT = 60
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +51,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             # espeak-ng, one worker per gateway: the voice is not what is tested here.
             "TTS_ENGINE": "espeak",
             "TTS_WORKERS": "1",
+            # Far longer than the wait for news: only the news shows a new ticket.
+            "CONSOLE_QUEUE_CHECK_SECONDS": "600",
         },
     )
     running.start()
@@ -163,6 +174,33 @@ def voices_loaded(cluster: Cluster, seconds: float = 120) -> None:
             return
         time.sleep(1)
     raise AssertionError("a gateway had no voice after two minutes")
+
+
+async def test_a_ticket_opened_through_one_gateway_reaches_a_console_on_another(cluster):
+    """The consoles re-read the queue only every CONSOLE_QUEUE_CHECK_SECONDS (long,
+    in this cluster): a ticket opened through gateway A shows on a lawyer's
+    console connected to gateway B long before that, by the gateways' news."""
+    a, b = cluster.stacks
+    centre = Centre(b)
+    try:
+        lawyer = await asyncio.to_thread(logged_in, centre, centre.wang)
+        cookie = "; ".join(f"{c.name}={c.value}" for c in lawyer.cookies)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(
+                f"{b.gateway_url}/console/ws",
+                headers={"Cookie": cookie, "Origin": b.gateway_url},
+            ) as socket,
+        ):
+            before = json.loads((await socket.receive(timeout=30)).data)["count"]
+            person = Conversation(a)
+            await asyncio.to_thread(person.say, PROBLEM)
+            await asyncio.to_thread(ask_for_lawyer, person)
+            update = json.loads((await socket.receive(timeout=QUEUE_NEWS_WAIT)).data)
+            assert update["count"] == before + 1
+            assert "新来 1 个对话" in update["announce"]
+    finally:
+        centre.close()
 
 
 def test_a_rasa_server_stopped_mid_conversation_loses_nothing(cluster):

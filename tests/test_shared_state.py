@@ -96,3 +96,20 @@ async def test_a_lock_left_by_a_dead_holder_expires(redis_server):
         pass
     await dead.close()
     await alive.close()
+
+
+async def test_news_wakes_the_waiters_of_every_gateway(pair):
+    one, two = pair
+    topic = unique("news")
+    # Redis: the subscription starts with the first wait, so the first news is
+    # said until it is heard; once subscribed, one announcement is enough.
+    first = asyncio.ensure_future(two.wait_for(topic, 10))
+    while not first.done():
+        await one.announce(topic)
+        await asyncio.sleep(0.05)
+    assert first.result() is True
+    second = asyncio.ensure_future(two.wait_for(topic, 10))
+    await asyncio.sleep(0.1)
+    await one.announce(topic)
+    assert await second is True
+    assert await two.wait_for(unique("quiet"), 0.2) is False

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import json
 import logging
+import os
 import weakref
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from bot.appkeys import RELAY
+from bot.appkeys import RELAY, SHARED_STATE
 from bot.console import pages
 from bot.console.login_guard import HashingBusy, HashingPool, LoginGuard
 from bot.console.services import Services, Stores
@@ -27,6 +28,7 @@ from bot.console.session import (
     Session,
 )
 from bot.limits import client_address
+from bot.shared_state import QUEUE_NEWS, SharedState
 from store.handoff import (
     HandoffError,
     InvalidTicketTransition,
@@ -45,7 +47,10 @@ SERVICES = web.AppKey("console_services", Services)
 SOCKETS = web.AppKey("console_sockets", weakref.WeakSet)
 LOGIN_GUARD = web.AppKey("console_login_guard", LoginGuard)
 HASHING = web.AppKey("console_hashing", HashingPool)
-QUEUE_CHECK_SECONDS = 3.0
+# The queue is read again when any gateway announces a change (QUEUE_NEWS), and
+# at the latest after this (CONSOLE_QUEUE_CHECK_SECONDS): changes made outside
+# the gateways (a ticket closed by a script) show by then.
+QUEUE_CHECK_SECONDS = float(os.environ.get("CONSOLE_QUEUE_CHECK_SECONDS") or 3.0)
 READ_PURPOSE = "接待"
 INTAKE_PURPOSE = "承办申请"
 PUBLIC_PATHS = ("/console/login",)
@@ -259,6 +264,7 @@ async def claim(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     reference = _reference(str(form.get("reference") or ""))
     await _call(request, request["stores"].handoff.claim, reference, request["staff"].username)
+    await request.config_dict[SHARED_STATE].announce(QUEUE_NEWS)
     raise web.HTTPSeeOther(f"/console/ticket/{reference}?m=claimed")
 
 
@@ -267,6 +273,7 @@ async def claim_next(request: web.Request) -> web.StreamResponse:
     view = await _call(request, request["stores"].handoff.claim_next, request["staff"].username)
     if view is None:
         raise web.HTTPSeeOther("/console/?m=none")
+    await request.config_dict[SHARED_STATE].announce(QUEUE_NEWS)
     raise web.HTTPSeeOther(f"/console/ticket/{view.reference}?m=claimed")
 
 
@@ -278,7 +285,8 @@ async def open_ticket(request: web.Request) -> web.StreamResponse:
 
 @roles("lawyer", "coordinator")
 async def queue_socket(request: web.Request) -> web.StreamResponse:
-    """Pushes the queue's rows whenever they change (checked every few seconds)."""
+    """Pushes the queue's rows whenever they change: at once when a gateway says
+    so (a ticket opened or claimed), else at the next check every few seconds."""
     if not _same_origin(request):
         return web.Response(status=403, text="来源不明")
     socket = web.WebSocketResponse(heartbeat=30)
@@ -300,7 +308,7 @@ async def queue_socket(request: web.Request) -> web.StreamResponse:
                 json.dumps({"count": len(entries), "rows": fresh, "announce": announce})
             )
             rows, shown = fresh, references
-        if await _closed_within(socket, QUEUE_CHECK_SECONDS):
+        if await _closed_before_news(socket, request.config_dict[SHARED_STATE]):
             break
     await socket.close()
     return socket
@@ -313,13 +321,20 @@ def _announce(before: tuple[str, ...], now: tuple[str, ...]) -> str:
     return "队列已更新：" + "，".join(p for p in parts if p) + f"。现在等待 {len(now)} 个。"
 
 
-async def _closed_within(socket: web.WebSocketResponse, seconds: float) -> bool:
-    """Waits for the next check; True when the browser closed the socket."""
-    try:
-        message = await asyncio.wait_for(socket.receive(), timeout=seconds)
-    except asyncio.TimeoutError:
+async def _closed_before_news(socket: web.WebSocketResponse, state: SharedState) -> bool:
+    """Waits for news of the queue or the next check; True when the browser closed
+    the socket meanwhile."""
+    received = asyncio.ensure_future(socket.receive())
+    news = asyncio.ensure_future(state.wait_for(QUEUE_NEWS, QUEUE_CHECK_SECONDS))
+    done, _ = await asyncio.wait({received, news}, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in (received, news):
+        waiting.cancel()
+    if received not in done:
         return False
-    return message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
+    if received.exception() is not None:
+        return True
+    closed = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
+    return received.result().type in closed
 
 
 def _same_origin(request: web.Request) -> bool:

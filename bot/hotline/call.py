@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from bot.handoff_relay import HandoffRelay
+from bot.handoff_relay import HandoffRelay, handoff_opened
 from bot.hotline import protocol
 from bot.hotline.listening import Endpointer, Utterance
 from bot.hotline.person import PersonForCaller
@@ -565,11 +565,3 @@ class Call:
             if delay > 0:
                 await asyncio.sleep(delay)
         return True
-
-
-def handoff_opened(replies: list[dict[str, Any]]) -> bool:
-    """Whether the dialogue's 转人工 opened a ticket (action_handoff's marker)."""
-    return any(
-        ((reply.get("custom") or {}).get("handoff") or {}).get("status") == "open"
-        for reply in replies
-    )
