@@ -105,8 +105,8 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
             )
             if stores is not None:
                 app[STORES] = stores
-                app[RELAY] = relay = HandoffRelay(stores.relay, app[RASA].resume)
-                continuations = Continuations(stores.links, app[RASA], relay)
+                app[RELAY] = relay = HandoffRelay(stores.relay, app[RASA].resume, app[SHARED_STATE])
+                continuations = Continuations(stores.links, app[RASA], relay, app[SHARED_STATE])
             app[TURNS] = TurnHandler(
                 app[RASA], config.max_message_chars, relay, continuations, app[SHARED_STATE]
             )

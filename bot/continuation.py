@@ -26,8 +26,9 @@ Attempts to redeem or confirm are limited per client address
 (`AddressLimiter`, the web entry points pass it): a new web identity costs one
 request, so the store's per-sender limit alone would not stop a guesser.
 Channels whose senders are verified (Telegram, WeChat, the hotline) are limited
-per sender by the store. The limiter is in memory, per gateway instance, and
-bounded: the least recently seen addresses are forgotten first.
+per sender by the store. The limiter counts in the gateways' shared state
+(bot/shared_state.py), so several gateways behind a load balancer allow an
+address its attempts once, not once each.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ import asyncio
 import logging
 import re
 import time
-from collections import deque
 from typing import Any
 
 from bot.handoff_relay import HandoffRelay
@@ -62,6 +62,7 @@ from bot.messages import (
 from bot.privacy import pseudonym
 from bot.rasa_client import RasaClient
 from bot.recent import Recent
+from bot.shared_state import LocalState, SharedState, hashed
 from bot.web_identity import SENDER_PREFIX as WEB_SENDER_PREFIX
 from legal_aid.channels import CHANNELS, SPOKEN, WEB
 from store.links import (
@@ -81,7 +82,6 @@ LINK_MEMORY_SECONDS = 60.0
 # A person who mistypes a code tries again a few times; a guesser needs millions.
 ATTEMPTS_PER_ADDRESS = 5
 ATTEMPT_WINDOW_SECONDS = 60.0
-REMEMBERED_ADDRESSES = 10_000
 
 # The digits of a code or a confirmation number, typed or as the recogniser
 # writes speech ("三 八 五", "幺" for one, full-width digits, spaces and commas).
@@ -151,34 +151,31 @@ def place_of(conversation: str) -> str | None:
 
 
 class AddressLimiter:
-    """At most `limit` attempts per address in any `window` seconds."""
+    """At most `limit` attempts per address in each `window` seconds, across gateways."""
 
     def __init__(
         self,
+        state: SharedState,
         limit: int = ATTEMPTS_PER_ADDRESS,
         window: float = ATTEMPT_WINDOW_SECONDS,
-        addresses: int = REMEMBERED_ADDRESSES,
     ) -> None:
+        self._state = state
         self._limit = limit
         self._window = window
-        self._attempts: Recent[deque[float]] = Recent(addresses)
 
-    def allow(self, address: str, now: float | None = None) -> bool:
+    async def allow(self, address: str) -> bool:
         """Counts an attempt from `address`; False when it is one too many."""
-        now = time.monotonic() if now is None else now
-        attempts = self._attempts.get(address) or deque()
-        while attempts and now - attempts[0] >= self._window:
-            attempts.popleft()
-        allowed = len(attempts) < self._limit
-        if allowed:
-            attempts.append(now)
-        self._attempts.put(address, attempts)
-        return allowed
+        attempts = await self._state.count(f"continuation:attempts:{hashed(address)}", self._window)
+        return attempts <= self._limit
 
 
 class Continuations:
     def __init__(
-        self, store: ConversationLinks, rasa: RasaClient, relay: HandoffRelay | None = None
+        self,
+        store: ConversationLinks,
+        rasa: RasaClient,
+        relay: HandoffRelay | None = None,
+        state: SharedState | None = None,
     ) -> None:
         self._store = store
         self._rasa = rasa
@@ -186,7 +183,7 @@ class Continuations:
         # conversation, and redeeming one says when a lawyer's conversation follows.
         self._relay = relay
         self._links: Recent[tuple[str, float]] = Recent(10_000)
-        self._addresses = AddressLimiter()
+        self._addresses = AddressLimiter(state or LocalState())
         # Senders whose link was confirmed and who are yet to be told (their next turn).
         self._to_greet: Recent[bool] = Recent(10_000)
         # Senders told to confirm on the original channel, reminded once if they
@@ -261,7 +258,7 @@ class Continuations:
         number = said_confirmation(message) if code is None else None
         if code is None and number is None:
             return None
-        if client is not None and not self._addresses.allow(client):
+        if client is not None and not await self._addresses.allow(client):
             log.info("continuation too_many sender=%s channel=%s", pseudonym(sender), channel)
             return [_reply(sender, CODE_TOO_MANY_REPLY)]
         if code is not None:

@@ -52,8 +52,8 @@ from bot.messages import (
     WAITING_ACK,
 )
 from bot.privacy import pseudonym
-from bot.recent import Recent
 from bot.responses import json_response
+from bot.shared_state import LocalState, SharedState, hashed, is_first
 from bot.web_identity import speaker_of
 from legal_aid.channels import POLLING
 from legal_aid.times import said_time, time_heard
@@ -62,6 +62,8 @@ from store.handoff import LawyerMessage, RelayStore
 log = logging.getLogger("bot.handoff_relay")
 
 POLL_SECONDS = 20.0  # a long poll answers at the latest after this
+# How long the relay remembers an acknowledgement or a question it asked.
+RELAY_MEMORY_SECONDS = 24 * 3600.0
 POLL_INTERVAL = 1.0
 
 RESTART_PAYLOADS = ("/start_over", "/restart")
@@ -93,6 +95,10 @@ PUSH_RETRY_SECONDS = (2.0, 10.0, 30.0, 120.0, 600.0, 1800.0)
 Deliverer = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
 
 
+def _asked_callback_key(sender: str) -> str:
+    return f"relay:asked_callback:{hashed(sender)}"
+
+
 def handoff_opened(replies: list[dict[str, Any]]) -> bool:
     """Whether the dialogue's 转人工 opened a ticket (action_handoff's marker)."""
     return any(
@@ -111,13 +117,18 @@ class Outcome:
 
 
 class HandoffRelay:
-    def __init__(self, store: RelayStore, resume: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        store: RelayStore,
+        resume: Callable[[str], Awaitable[None]],
+        state: SharedState | None = None,
+    ) -> None:
         self._store = store
         self._resume = resume
-        # In memory, bounded, and harmless to forget: whose claim was acknowledged,
-        # and who was asked for a callback time.
-        self._claim_acknowledged: Recent[bool] = Recent(10_000)
-        self._asked_callback: Recent[bool] = Recent(10_000)
+        # In the gateways' shared state, expiring, and harmless to forget: whose
+        # claim was acknowledged, and who was asked for a callback time (the
+        # person's next message may reach another gateway).
+        self._state = state or LocalState()
         self.deliverers: dict[str, Deliverer] = {}
         # Pushes under way per ticket, and those asked again meanwhile: one
         # push at a time per ticket, so no message is sent twice by this gateway.
@@ -167,7 +178,8 @@ class HandoffRelay:
 
     async def _answer(self, sender: str, reference: str, message: str) -> list[dict[str, Any]]:
         """The short answer to a relayed message (or none, once a lawyer has it)."""
-        if self._asked_callback.get(sender) or says_any(message, CALLBACK_WORDS):
+        asked = await self._state.get(_asked_callback_key(sender))
+        if asked or says_any(message, CALLBACK_WORDS):
             return [_reply(sender, await self._callback(sender, reference, message))]
         if says_any(message, OTHER_LAWYER_WORDS):
             await asyncio.to_thread(self._store.add_message, reference, "system", OTHER_LAWYER_NOTE)
@@ -175,8 +187,7 @@ class HandoffRelay:
         waiting = await asyncio.to_thread(self._store.queue_position, reference)
         if waiting is not None:
             return [_reply(sender, WAITING_ACK)]
-        if not self._claim_acknowledged.get(reference):
-            self._claim_acknowledged.put(reference, True)
+        if await is_first(self._state, f"relay:acknowledged:{reference}", RELAY_MEMORY_SECONDS):
             return [_reply(sender, CLAIMED_ACK)]
         return []
 
@@ -184,7 +195,7 @@ class HandoffRelay:
         now = datetime.now(timezone.utc)
         at = time_heard(message, now)
         if at is None:
-            self._asked_callback.put(sender, True)
+            await self._state.put(_asked_callback_key(sender), "1", RELAY_MEMORY_SECONDS)
             return ASK_CALLBACK
         phone = PHONE.search(message)
         try:
@@ -192,9 +203,9 @@ class HandoffRelay:
                 self._store.request_callback, reference, at, phone.group(0) if phone else None
             )
         except ValueError:  # HandoffError: outside the next 30 days; a claimed ticket
-            self._asked_callback.put(sender, True)
+            await self._state.put(_asked_callback_key(sender), "1", RELAY_MEMORY_SECONDS)
             return CALLBACK_REFUSED
-        self._asked_callback.pop(sender)
+        await self._state.pop(_asked_callback_key(sender))
         return CALLBACK_BOOKED.format(
             time=said_time(at, now), phone=f"（{phone.group(0)}）" if phone else ""
         )

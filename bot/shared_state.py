@@ -55,6 +55,10 @@ class SharedState(Protocol):
     async def pop(self, key: str) -> str | None:
         """The value, removed: whoever pops it has it, nobody else."""
 
+    async def count(self, key: str, ttl: float) -> int:
+        """One more for `key`; how many so far. The count starts at its first
+        and is forgotten `ttl` seconds after it (a fixed window)."""
+
     def lock(self, key: str, ttl: float) -> contextlib.AbstractAsyncContextManager[None]:
         """One holder at a time across every gateway; released after `ttl` at the
         latest, so a gateway that dies holding it does not block the others."""
@@ -94,6 +98,15 @@ class LocalState:
         value = self._live(key)
         self._entries.pop(key, None)
         return value
+
+    async def count(self, key: str, ttl: float) -> int:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] <= time.monotonic():
+            self._store(key, "1", ttl)
+            return 1
+        counted = int(entry[1]) + 1
+        self._entries[key] = (entry[0], str(counted))
+        return counted
 
     @contextlib.asynccontextmanager
     async def lock(self, key: str, ttl: float) -> AsyncIterator[None]:
@@ -156,6 +169,13 @@ class RedisState:
 
     async def pop(self, key: str) -> str | None:
         return await self._redis.getdel(_key(key))
+
+    async def count(self, key: str, ttl: float) -> int:
+        async with self._redis.pipeline(transaction=True) as steps:
+            # The expiry is set by the first count only (NX): a fixed window.
+            steps.incr(_key(key)).pexpire(_key(key), _ms(ttl), nx=True)
+            counted, _ = await steps.execute()
+        return int(counted)
 
     @contextlib.asynccontextmanager
     async def lock(self, key: str, ttl: float) -> AsyncIterator[None]:

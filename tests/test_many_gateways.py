@@ -5,10 +5,12 @@ once, and two turns of one conversation on two Rasa servers never interleave."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest_asyncio
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
 
+from bot.continuation import ATTEMPTS_PER_ADDRESS, AddressLimiter
 from bot.shared_state import RedisState
 from rasa_ext.lock_store import LockStoreFromEnvironment
 from tests.security.wechat_callback import Answerer, callback_app
@@ -70,3 +72,11 @@ async def test_two_rasa_servers_take_a_conversations_turns_one_at_a_time(redis_s
     )
     assert order.index("first end") < order.index("second start")
     assert order.index("other end") < order.index("first end"), "other conversations go on"
+
+
+async def test_an_address_guessing_codes_is_stopped_across_gateways(two_states):
+    """接续码 attempts per address: five in the window, however many gateways."""
+    at_a, at_b = (AddressLimiter(state) for state in two_states)
+    address = f"203.0.113.{uuid.uuid4().int % 250}"
+    allowed = [await limiter.allow(address) for limiter in [at_a, at_b] * 4]
+    assert allowed == [True] * ATTEMPTS_PER_ADDRESS + [False] * (8 - ATTEMPTS_PER_ADDRESS)

@@ -113,3 +113,12 @@ async def test_news_wakes_the_waiters_of_every_gateway(pair):
     await one.announce(topic)
     assert await second is True
     assert await two.wait_for(unique("quiet"), 0.2) is False
+
+
+async def test_counts_are_shared_and_start_again_after_their_window(pair):
+    one, two = pair
+    key = unique("count")
+    counted = [await state.count(key, ttl=0.3) for state in (one, two, one)]
+    assert counted == [1, 2, 3]
+    await asyncio.sleep(0.5)
+    assert await two.count(key, ttl=0.3) == 1
