@@ -108,7 +108,12 @@ async def _shared(app: web.Application) -> AsyncIterator[None]:
                 app[RELAY] = relay = HandoffRelay(stores.relay, app[RASA].resume, app[SHARED_STATE])
                 continuations = Continuations(stores.links, app[RASA], relay, app[SHARED_STATE])
             app[TURNS] = TurnHandler(
-                app[RASA], config.max_message_chars, relay, continuations, app[SHARED_STATE]
+                app[RASA],
+                config.max_message_chars,
+                relay,
+                continuations,
+                app[SHARED_STATE],
+                stores.keys if stores else None,
             )
             yield
             if relay is not None:

@@ -8,9 +8,10 @@ gateway starts (bot/app.py), after the stores they need are open.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.continuation import Continuations
@@ -18,11 +19,14 @@ from bot.handoff_relay import HandoffRelay, handoff_opened
 from bot.messages import BUSY_REPLY, EMPTY_REPLY, NOTHING_DONE_REPLY, SLOW_REPLY, TOO_LONG_REPLY
 from bot.privacy import pseudonym
 from bot.rasa_client import RasaClient, RasaTimeout, RasaUnavailable
-from bot.recent import Recent
-from bot.shared_state import QUEUE_NEWS, LocalState, SharedState
+from bot.shared_state import QUEUE_NEWS, LocalState, SharedState, hashed
 from legal_aid.channels import NAMED_IN_METADATA, SPOKEN, WEB, rasa_input_of
+from store.crypto import KeyRing
 
 log = logging.getLogger("bot.turns")
+
+# What the held messages are encrypted for (store/crypto.py's associated data).
+HELD_COLUMN = "gateway.held_messages"
 
 
 @dataclass
@@ -35,21 +39,42 @@ class HeldMessage:
 class HeldMessages:
     """Messages Rasa never received, replayed in order on the sender's next turn.
 
-    Kept in memory only and briefly: they may hold personal data, and they
-    exist to bridge a restart of the Rasa server, not to store anything.
+    Kept briefly: they exist to bridge a restart of the Rasa server, not to
+    store anything. With the store's key they are kept encrypted in the
+    gateways' shared state, so the next turn may reach another gateway, and a
+    restart of this one loses nothing; without a key, in this gateway's memory
+    only, since they may hold personal data.
     """
 
-    def __init__(self, max_senders: int = 10_000, per_sender: int = 10, max_age: float = 3600):
-        self._by_sender: Recent[list[HeldMessage]] = Recent(max_senders)
+    def __init__(
+        self,
+        state: SharedState | None = None,
+        keys: KeyRing | None = None,
+        per_sender: int = 10,
+        max_age: float = 3600,
+    ) -> None:
+        self._state = state if state is not None and keys is not None else LocalState()
+        self._keys = keys
         self._per_sender = per_sender
         self._max_age = max_age
 
-    def hold(self, sender: str, held: list[HeldMessage]) -> None:
-        self._by_sender.put(sender, held[-self._per_sender :])
+    async def hold(self, sender: str, held: list[HeldMessage]) -> None:
+        kept = json.dumps([asdict(m) for m in held[-self._per_sender :]], ensure_ascii=False)
+        sealed = self._keys.encrypt(kept, HELD_COLUMN) if self._keys else kept
+        await self._state.put(_held_key(sender), sealed, self._max_age)
 
-    def take(self, sender: str) -> list[HeldMessage]:
+    async def take(self, sender: str) -> list[HeldMessage]:
+        sealed = await self._state.pop(_held_key(sender))
+        if sealed is None:
+            return []
+        kept = self._keys.decrypt(sealed, HELD_COLUMN) if self._keys else sealed
         fresh_after = time.time() - self._max_age
-        return [m for m in self._by_sender.pop(sender) or [] if m.held_at >= fresh_after]
+        held = [HeldMessage(**m) for m in json.loads(kept)]
+        return [m for m in held if m.held_at >= fresh_after]
+
+
+def _held_key(sender: str) -> str:
+    return f"turns:held:{hashed(sender)}"
 
 
 class TurnHandler:
@@ -63,6 +88,7 @@ class TurnHandler:
         relay: HandoffRelay | None = None,
         continuations: Continuations | None = None,
         state: SharedState | None = None,
+        keys: KeyRing | None = None,
     ) -> None:
         self._rasa = rasa
         self._max_message_chars = max_message_chars
@@ -72,9 +98,9 @@ class TurnHandler:
         # 接续码: a sender that brought a code from another channel continues
         # that conversation (None: no store key, no codes).
         self._continuations = continuations
-        self._held = HeldMessages()
         # Where a ticket opened here is announced to every gateway's consoles.
         self._state = state or LocalState()
+        self._held = HeldMessages(self._state, keys)
 
     async def handle(
         self,
@@ -147,7 +173,7 @@ class TurnHandler:
             if relayed.handled:
                 return [_to(sender, reply) for reply in relayed.replies]
             replies = relayed.replies  # "back with the assistant", before its answer
-        queue = self._held.take(conversation) + [HeldMessage(message, metadata)]
+        queue = await self._held.take(conversation) + [HeldMessage(message, metadata)]
         status = await self._ask_rasa(sender, conversation, queue, channel, replies)
         if handoff_opened(replies):
             await self._state.announce(QUEUE_NEWS)
@@ -178,7 +204,7 @@ class TurnHandler:
                     conversation, item.message, item.metadata, rasa_input_of(channel)
                 )
             except RasaUnavailable as error:
-                self._held.hold(conversation, queue[position:])
+                await self._held.hold(conversation, queue[position:])
                 replies.append(_bot_message(sender, BUSY_REPLY))
                 return f"rasa_unavailable:{error}"
             except RasaTimeout:

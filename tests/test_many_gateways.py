@@ -8,11 +8,14 @@ import asyncio
 import uuid
 
 import pytest_asyncio
+import redis
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
 
 from bot.continuation import ATTEMPTS_PER_ADDRESS, AddressLimiter
 from bot.shared_state import RedisState
+from bot.turns import HeldMessage, HeldMessages
 from rasa_ext.lock_store import LockStoreFromEnvironment
+from store.crypto import KeyRing, new_key_entry
 from tests.security.wechat_callback import Answerer, callback_app
 from tests.support.fake_wechat import text_xml
 
@@ -80,3 +83,19 @@ async def test_an_address_guessing_codes_is_stopped_across_gateways(two_states):
     address = f"203.0.113.{uuid.uuid4().int % 250}"
     allowed = [await limiter.allow(address) for limiter in [at_a, at_b] * 4]
     assert allowed == [True] * ATTEMPTS_PER_ADDRESS + [False] * (8 - ATTEMPTS_PER_ADDRESS)
+
+
+async def test_messages_held_while_rasa_is_down_reach_the_next_gateway_encrypted(
+    two_states, redis_server
+):
+    """A message Rasa never got, held by gateway A, is replayed by gateway B on the
+    person's next turn (or by A after a restart); in Redis it cannot be read."""
+    keys = KeyRing.parse(new_key_entry())
+    at_a, at_b = (HeldMessages(state, keys) for state in two_states)
+    said = HeldMessage("我叫李建国，电话13912876543", {"channel": "web"})
+    await at_a.hold("web-person-1", [said])
+    raw = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    stored = [raw.get(key) for key in raw.scan_iter("fayuan:turns:held:*")]
+    assert stored and not any("李建国" in value or "1391287" in value for value in stored)
+    assert await at_b.take("web-person-1") == [said]
+    assert await at_a.take("web-person-1") == [], "replayed once"
