@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 import requests
 
+from bot.web_identity import SENDER_COOKIE
 from scripts.cluster import Cluster
 from scripts.launcher import free_port
 from scripts.local_postgres import PostgresServer
@@ -25,7 +26,7 @@ from scripts.local_redis import RedisServer
 from tests.conftest import Conversation
 from tests.support.gateway_api import API_HEADERS
 from tests.support.intake_support import MIGRANT_WORKER, answer_all
-from tests.test_console import Centre, logged_in
+from tests.test_console import Centre, csrf_in, logged_in
 from tests.test_handoff_dialogue import ask_for_lawyer
 
 pytestmark = pytest.mark.stack
@@ -79,6 +80,19 @@ class Browser:
         )
         response.raise_for_status()
         return [reply.get("text") or "" for reply in response.json()]
+
+    def updates_until(self, words: str, polls: int = 10) -> list[str]:
+        """The web chat's long poll for a lawyer's messages, until `words` come."""
+        heard: list[str] = []
+        for _ in range(polls):
+            response = self.session.get(
+                f"{self.url}/api/chat/updates", params={"after": 0}, timeout=60
+            )
+            response.raise_for_status()
+            heard = [reply.get("text") or "" for reply in response.json()]
+            if any(words in text for text in heard):
+                break
+        return heard
 
 
 def tracker_events(cluster: Cluster, sender: str) -> list[dict]:
@@ -212,3 +226,31 @@ def test_a_rasa_server_stopped_mid_conversation_loses_nothing(cluster):
     assert all(any(answer) for answer in answers), answers
     assert "农民工" in "\n".join(answers[1]), "the conversation went on where it was"
     assert first and "哪个省" in "\n".join(answers[0])
+
+
+def test_a_gateway_stopped_mid_handoff_the_lawyers_next_message_arrives(cluster):
+    """A person talking with a lawyer; the gateway that carried the conversation
+    stops; the lawyer's next message reaches the person through the other one."""
+    a, b = cluster.stacks
+    centre = Centre(b)
+    try:
+        person = Browser(cluster)
+        person.say(PROBLEM)
+        assert "您同意转给律师吗" in "\n".join(person.say("转人工"))
+        person.say("同意")
+        sender = person.session.cookies.get(SENDER_COOKIE).rpartition(".")[0]
+        reference = centre.tickets.open_ticket_for(sender)
+        lawyer = logged_in(centre, centre.wang)
+        csrf = csrf_in(lawyer.get(f"{centre.url}/", timeout=30).text)
+        lawyer.post(f"{centre.url}/claim", data={"reference": reference, "csrf": csrf}, timeout=30)
+        a.stop(("gateway",))
+        words = "您好，我是王律师，工资的事我来帮您看看。"
+        sent = lawyer.post(
+            f"{centre.url}/ticket/{reference}/message",
+            data={"text": words, "csrf": csrf},
+            timeout=30,
+        )
+        assert sent.status_code == 200
+        assert words in "\n".join(person.updates_until(words))
+    finally:
+        centre.close()
