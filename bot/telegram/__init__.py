@@ -24,9 +24,10 @@ from telegram import BotCommand
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
-from bot.appkeys import CONFIG, RELAY
+from bot.appkeys import CONFIG, RELAY, SHARED_STATE
 from bot.config import Config
 from bot.messages import TELEGRAM_COMMANDS
+from bot.shared_state import SharedState
 from bot.telegram import handlers, webhook
 from bot.telegram.chats import CHANNEL, chat_of
 from bot.telegram.ordering import OneAtATimePerChat
@@ -53,13 +54,13 @@ def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_telegram)
 
 
-def build_application(config: Config) -> Application:
+def build_application(config: Config, state: SharedState) -> Application:
     builder = (
         Application.builder()
         .token(config.telegram_token)
         .base_url(config.telegram_api_base)
         .base_file_url(config.telegram_api_base.removesuffix("/bot") + "/file/bot")
-        .concurrent_updates(OneAtATimePerChat())
+        .concurrent_updates(OneAtATimePerChat(state))
     )
     if config.telegram_webhook_url:
         builder = builder.updater(None)  # updates come to the gateway's own route
@@ -67,7 +68,7 @@ def build_application(config: Config) -> Application:
 
 
 async def _telegram(app: web.Application) -> AsyncIterator[None]:
-    application = build_application(app[CONFIG])
+    application = build_application(app[CONFIG], app[SHARED_STATE])
     handlers.register(application, app)
     app[TELEGRAM] = application
     if RELAY in app:
