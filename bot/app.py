@@ -53,18 +53,20 @@ def create_app(config: Config) -> web.Application:
     """The gateway with every channel's routes, ready for web.run_app."""
     # Bodies larger than MAX_REQUEST_BYTES are refused with 413 before they are
     # read (the voice upload has its own limit): no chat message comes near it.
+    # Made first, not at start-up, so that the limits and the channels' setup can
+    # hand it on; a Redis client connects only when first used.
+    state = open_shared_state(config.redis_url)
     app = web.Application(
         client_max_size=MAX_REQUEST_BYTES,
         middlewares=[
             security_headers,
             refusals_in_chinese,
-            limits_middleware(config.rate_limits()),
+            # Counted across gateways only when they share Redis.
+            limits_middleware(config.rate_limits(), state if config.redis_url else None),
         ],
     )
     app[CONFIG] = config
-    # Made here, not at start-up, so that the channels' setup can hand it on;
-    # a Redis client connects only when first used.
-    app[SHARED_STATE] = open_shared_state(config.redis_url)
+    app[SHARED_STATE] = state
     # First of the start-ups: what every channel shares. The channels' own
     # (the hotline's server, Telegram, WeChat) are appended after it.
     app.cleanup_ctx.append(_shared)

@@ -3,7 +3,10 @@
 No rate-limiting library is installed with the project, and aiohttp has no
 well-kept one; this is one small token bucket per (kind, address), kept in a
 bounded most-recently-used map so that a flood of addresses costs bounded
-memory. Each gateway instance counts on its own.
+memory. Each gateway instance counts on its own; with several gateways sharing
+Redis (REDIS_URL), each request is also counted in the shared state, so that
+an address gets its requests a minute once, not once per gateway (a fixed
+minute there: the bucket here still smooths bursts).
 
     kind     routes                                         per minute (burst = the same)
     chat     POST /api/chat, POST /chat                     RATE_LIMIT_CHAT   (default 60)
@@ -35,6 +38,7 @@ from aiohttp import web
 from bot.appkeys import CONFIG
 from bot.messages import RATE_LIMITED
 from bot.recent import Recent
+from bot.shared_state import SharedState, hashed
 from voice.audio import MAX_INPUT_BYTES
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -118,17 +122,27 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def limits_middleware(
-    per_minute: dict[str, int],
+    per_minute: dict[str, int], shared: SharedState | None = None
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """The gateway's middleware: rate per address, and the body limit of the route."""
+    """The gateway's middleware: rate per address, and the body limit of the route.
+    `shared`: the state several gateways share, counting for all of them."""
     limiters = {kind: RateLimiter(rate) for kind, rate in per_minute.items()}
+
+    async def wait_for(kind: str, address: str) -> float:
+        wait = limiters[kind].take(address)
+        if wait or shared is None or limiters[kind].per_minute <= 0:
+            return wait
+        window = f"limits:{kind}:{hashed(address)}:{int(time.time() // 60)}"
+        if await shared.count(window, 60.0) > limiters[kind].per_minute:
+            return 60.0 - time.time() % 60
+        return 0.0
 
     @web.middleware
     async def limits(request: web.Request, handler: Handler) -> web.StreamResponse:
         route = (request.method, request.path)
         kind = LIMITED_ROUTES.get(route)
         if kind is not None and kind in limiters:
-            wait = limiters[kind].take(client_address(request))
+            wait = await wait_for(kind, client_address(request))
             if wait:
                 return too_many(request, wait)
         body_limit = BODY_LIMITS.get(route, MAX_REQUEST_BYTES)

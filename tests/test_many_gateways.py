@@ -5,13 +5,17 @@ once, and two turns of one conversation on two Rasa servers never interleave."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest_asyncio
 import redis
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
 
 from bot.continuation import ATTEMPTS_PER_ADDRESS, AddressLimiter
+from bot.limits import limits_middleware
 from bot.shared_state import RedisState
 from bot.turns import HeldMessage, HeldMessages
 from rasa_ext.lock_store import LockStoreFromEnvironment
@@ -99,3 +103,22 @@ async def test_messages_held_while_rasa_is_down_reach_the_next_gateway_encrypted
     assert stored and not any("李建国" in value or "1391287" in value for value in stored)
     assert await at_b.take("web-person-1") == [said]
     assert await at_a.take("web-person-1") == [], "replayed once"
+
+
+async def test_an_address_gets_its_requests_a_minute_once_across_gateways(two_states):
+    """RATE_LIMIT_CHAT per address: counted for all the gateways sharing Redis."""
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.json_response([{"text": "好的"}])
+
+    clients = []
+    for state in two_states:
+        app = web.Application(middlewares=[limits_middleware({"chat": 3}, state)])
+        app.router.add_post("/api/chat", answer)
+        clients.append(TestClient(TestServer(app)))
+    async with clients[0] as at_a, clients[1] as at_b:
+        # Counted per minute of the clock: not across its turn.
+        if time.time() % 60 > 55:
+            await asyncio.sleep(60 - time.time() % 60)
+        statuses = [(await c.post("/api/chat", json={})).status for c in [at_a, at_b] * 3]
+    assert statuses == [200, 200, 200, 429, 429, 429]
