@@ -7,10 +7,11 @@ with `REDIS_URL` set, it lives in Redis (redis-py's asyncio client) and every
 gateway sees what any of them wrote.
 
 Everything here expires (`ttl` seconds): duplicates are only duplicates within
-a channel's retry window, and nothing personal is kept longer than a turn
-needs it. Values are short strings; keys name what they hold, and the part of a key
-that could identify someone (a WeChat openid in an event's key) is hashed
-with `hashed` first.
+a channel's retry window. Values are short strings, and what people said is
+never one of them in the clear (the messages held while Rasa is down are
+encrypted with the store's key, bot/turns.py). Keys name what they hold; the
+part of a key that could identify someone (a sender id, a WeChat openid) is
+hashed with `hashed` first.
 
 The one primitive that decides who goes first is `first`: it stores a value
 only when the key has none, atomically (Redis SET NX GET), and returns the
