@@ -151,8 +151,8 @@ def test_two_messages_of_one_conversation_at_once_are_answered_one_after_the_oth
     assert all(any(reply.get("text") for reply in answer) for answer in answers)
     events = tracker_events(cluster, sender)
     said = [event["text"] for event in events if event["event"] == "user"]
-    assert sorted(said) == sorted(messages), "each message once"
-    assert turns_in_order(events), "no turn interleaved with another"
+    assert sorted(said) == sorted(messages), ("each message once", said)
+    assert turns_in_order(events), [(e["event"], e.get("name") or e.get("text")) for e in events]
 
 
 def test_a_spoken_reply_is_heard_whichever_gateway_its_fetch_reaches(cluster):

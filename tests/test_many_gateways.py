@@ -5,6 +5,8 @@ once, and two turns of one conversation on two Rasa servers never interleave."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 import uuid
 
@@ -19,6 +21,7 @@ from bot.limits import limits_middleware
 from bot.shared_state import RedisState
 from bot.turns import HeldMessage, HeldMessages
 from rasa_ext.lock_store import LockStoreFromEnvironment
+from scripts.model_cache import PROJECT_DIR
 from store.crypto import KeyRing, new_key_entry
 from tests.security.wechat_callback import Answerer, callback_app
 from tests.support.fake_wechat import text_xml
@@ -122,3 +125,33 @@ async def test_an_address_gets_its_requests_a_minute_once_across_gateways(two_st
             await asyncio.sleep(60 - time.time() % 60)
         statuses = [(await c.post("/api/chat", json={})).status for c in [at_a, at_b] * 3]
     assert statuses == [200, 200, 200, 429, 429, 429]
+
+
+def test_rasa_servers_in_separate_processes_never_run_one_conversations_turns_at_once(
+    redis_server,
+):
+    """Three processes, as three Rasa servers, each taking one conversation's lock
+    for 30 turns at the same time: every turn ends before the next begins.
+    (Rasa's own RedisLockStore let two servers in at once: its tickets are read,
+    changed and written back, and two servers could both take ticket 0.)"""
+    marks_key = f"test:lock-marks:{uuid.uuid4().hex}"
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.support.lock_worker",
+                redis_server.url,
+                marks_key,
+                f"server{index}",
+                "30",
+            ],  # fmt: skip
+            cwd=PROJECT_DIR,
+        )
+        for index in range(3)
+    ]
+    assert [worker.wait(timeout=300) for worker in workers] == [0, 0, 0]
+    marks = redis.Redis.from_url(redis_server.url, decode_responses=True).lrange(marks_key, 0, -1)
+    assert len(marks) == 3 * 30 * 2
+    for start, end in zip(marks[::2], marks[1::2], strict=True):
+        assert start.startswith("start ") and end == "end " + start.removeprefix("start "), marks
