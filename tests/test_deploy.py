@@ -134,3 +134,6 @@ def test_the_image_is_built_in_two_stages_and_runs_without_privileges():
     )
     assert f'"uv=={uv_version}"' in dockerfile
     assert "uv sync --frozen --no-dev" in dockerfile
+    # The build context leaves out the local venv (the image builds its own), data and secrets.
+    ignored = (PROJECT_DIR / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".venv", "var", ".env"} <= set(ignored)
