@@ -72,7 +72,7 @@ def measure_cluster(nodes: int, rates: Sequence[float], seconds: float) -> dict:
     print(f"[bench] starting the cluster with {nodes} cop{'y' if nodes == 1 else 'ies'}…")
     cluster.start()
     try:
-        url = f"{cluster.url}/api/chat"
+        url = f"{cluster.gateway_url}/api/chat"
         asyncio.run(run_sequential(url, f"warmup-{run_id}", 20))
         alone = asyncio.run(run_sequential(url, f"alone-{run_id}", 30))
         levels = saturation(url, f"n{nodes}-{run_id}", rates, seconds)

@@ -217,9 +217,6 @@ class RedisState:
                 # Redis restarting: the waiters fall back on their timeout meanwhile.
                 await asyncio.sleep(1.0)
 
-    async def ping(self) -> bool:
-        return bool(await self._redis.ping())
-
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()

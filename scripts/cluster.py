@@ -58,7 +58,8 @@ class Cluster:
     _haproxy: subprocess.Popen[bytes] | None = None
 
     @property
-    def url(self) -> str:
+    def gateway_url(self) -> str:
+        """The one address of every gateway, as a Stack's (HAProxy's front)."""
         return f"http://127.0.0.1:{self.gateway_port}"
 
     @property
@@ -224,7 +225,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         cluster.start()
-        print(f"[cluster] {nodes} gateways and {nodes} Rasa servers behind HAProxy: {cluster.url}/")
+        print(
+            f"[cluster] {nodes} gateways and {nodes} Rasa servers behind HAProxy: {cluster.gateway_url}/"
+        )
         print(f"[cluster] HAProxy's figures: http://127.0.0.1:{cluster.stats_port}/stats")
         print(f"[cluster] logs in {cluster.var_dir}; press Ctrl-C to stop.", flush=True)
         while True:

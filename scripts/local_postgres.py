@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from scripts.launcher import free_port
 
 SERVER_USER = "postgres"
 
@@ -30,16 +31,10 @@ def find_bin_dir() -> Path | None:
     return debian[-1].parent if debian else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class PostgresServer:
     def __init__(self) -> None:
         self.bin_dir = find_bin_dir()
-        self.port = _free_port()
+        self.port = free_port()
         self.base_dir: Path | None = None
         self.admin_url = f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
 

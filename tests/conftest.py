@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from scripts.cluster import Cluster
 from scripts.launcher import Ports, Stack
 from scripts.local_postgres import PostgresServer
 from scripts.local_redis import RedisServer
@@ -68,7 +69,7 @@ class Conversation:
     """One user talking to the assistant through the gateway's /api/chat, named
     by the test (with the API token; a browser would have the cookie)."""
 
-    def __init__(self, stack: Stack, sender: str | None = None) -> None:
+    def __init__(self, stack: Stack | Cluster, sender: str | None = None) -> None:
         self.stack = stack
         self.sender = sender or f"test-{uuid.uuid4().hex[:12]}"
 

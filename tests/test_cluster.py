@@ -11,7 +11,6 @@ import asyncio
 import concurrent.futures
 import json
 import time
-import uuid
 from collections.abc import Iterator
 
 import aiohttp
@@ -24,7 +23,6 @@ from scripts.launcher import free_port
 from scripts.local_postgres import PostgresServer
 from scripts.local_redis import RedisServer
 from tests.conftest import Conversation
-from tests.support.gateway_api import API_HEADERS
 from tests.support.intake_support import MIGRANT_WORKER, answer_all
 from tests.test_console import Centre, csrf_in, logged_in
 from tests.test_handoff_dialogue import ask_for_lawyer
@@ -67,7 +65,7 @@ class Browser:
     """A person in the web chat, with the cookie the gateway gives: no sender named."""
 
     def __init__(self, cluster: Cluster) -> None:
-        self.url = cluster.url
+        self.url = cluster.gateway_url
         self.session = requests.Session()
         self.session.get(f"{self.url}/", timeout=30).raise_for_status()
 
@@ -133,23 +131,12 @@ def test_a_conversation_alternating_between_gateways_and_rasa_servers_completes(
 
 
 def test_two_messages_of_one_conversation_at_once_are_answered_one_after_the_other(cluster):
-    sender = f"test-{uuid.uuid4().hex[:12]}"
+    person = Conversation(cluster)
     messages = ["老板拖欠我工资", "我想申请法律援助", "什么是法律援助", "转人工"]
-
-    def say(message: str) -> list[dict]:
-        response = requests.post(
-            f"{cluster.url}/api/chat",
-            json={"sender": sender, "message": message},
-            headers=API_HEADERS,
-            timeout=60,
-        )
-        response.raise_for_status()
-        return response.json()
-
     with concurrent.futures.ThreadPoolExecutor(len(messages)) as pool:
-        answers = list(pool.map(say, messages))
+        answers = list(pool.map(person.say, messages))
     assert all(any(reply.get("text") for reply in answer) for answer in answers)
-    events = tracker_events(cluster, sender)
+    events = tracker_events(cluster, person.sender)
     said = [event["text"] for event in events if event["event"] == "user"]
     assert sorted(said) == sorted(messages), ("each message once", said)
     assert turns_in_order(events), [(e["event"], e.get("name") or e.get("text")) for e in events]
@@ -161,16 +148,16 @@ def test_a_spoken_reply_is_heard_whichever_gateway_its_fetch_reaches(cluster):
     person = Browser(cluster)
     voices_loaded(cluster)
     response = person.session.post(
-        f"{cluster.url}/api/voice/say",
+        f"{cluster.gateway_url}/api/voice/say",
         json={"message": "法律援助是什么"},
-        headers={"Origin": cluster.url},
+        headers={"Origin": cluster.gateway_url},
         timeout=60,
     )
     response.raise_for_status()
     parts = [part for reply in response.json()["replies"] for part in reply["speech_parts"]]
     assert parts
     before = cluster.served("gateways")
-    fetched = [person.session.get(f"{cluster.url}{part}", timeout=60) for part in parts * 2]
+    fetched = [person.session.get(f"{cluster.gateway_url}{part}", timeout=60) for part in parts * 2]
     assert [f.status_code for f in fetched] == [200] * len(fetched)
     assert all(f.content[:4] == b"RIFF" and len(f.content) > 8_000 for f in fetched)
     after = cluster.served("gateways")
