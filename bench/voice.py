@@ -684,16 +684,22 @@ def percent(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value * 100:.0f}%"
 
 
-def speech_set_engines(names: Sequence[str]) -> tuple[dict[str, Recogniser], list[str]]:
-    """The engines to measure, and a line for each that cannot be."""
+def speech_set_engines(
+    names: Sequence[str], whisper_windows: Sequence[int] = ()
+) -> tuple[dict[str, Recogniser], list[str]]:
+    """The engines to measure, and a line for each that cannot be. Whisper is
+    measured with its default encoder window, or with each of `whisper_windows`
+    (voice.whisper_window's step, in seconds) to compare them."""
     engines, notes = {}, []
     for name in names:
         if name == "whisper":
-            whisper = load_whisper("base")
-            if whisper is None:
-                notes.append("whisper: Whisper base did not load (run ./dev setup)")
-            else:
-                engines["whisper base"] = whisper
+            for window in whisper_windows or (None,):
+                whisper = load_whisper("base", window)
+                label = "whisper base" + (f", {window} s window" if window else "")
+                if whisper is None:
+                    notes.append("whisper: Whisper base did not load (run ./dev setup)")
+                else:
+                    engines[label] = whisper
         elif name == "vosk":
             vosk = load_recogniser() if configured_model_dir() else None
             if vosk is None or not vosk.knows_chinese:
@@ -707,7 +713,7 @@ def speech_set_report(args: argparse.Namespace, parse_url: str) -> str:
     utterances = load_utterances()
     if args.set_size:
         utterances = spread_sample(utterances, args.set_size)
-    engines, notes = speech_set_engines(args.engines)
+    engines, notes = speech_set_engines(args.engines, args.whisper_windows)
     maker = SpeechMaker(SPEECH_CACHE)
     baseline = typed(parse_url, utterances)
     rows = [["typed", "", "", "", percent(share(baseline.intents)), "",
@@ -796,6 +802,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--set-size", type=int, default=0, help="utterances of the set (0: all)")
     parser.add_argument(
         "--engines", nargs="+", default=["whisper", "vosk"], choices=["whisper", "vosk"]
+    )
+    parser.add_argument(
+        "--whisper-windows",
+        type=int,
+        nargs="+",
+        default=[],
+        choices=[10, 20, 30],
+        help="compare Whisper's encoder windows (seconds; default: the recogniser's own)",
     )
     parser.add_argument("--voices", nargs="+", default=list(VOICES), choices=list(VOICES))
     parser.add_argument(

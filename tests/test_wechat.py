@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import subprocess
 import time
 import uuid
 
@@ -41,7 +40,13 @@ from tests.support.fake_wechat import (
     voice_xml,
 )
 from tests.support.gateway_api import API_HEADERS, API_TOKEN, said_to_rasa
-from tests.support.voice_support import ENGINES_READY_SECONDS, KOREAN_MODEL, espeak_wav
+from tests.support.voice_support import (
+    ENGINES_READY_SECONDS,
+    KOREAN_MODEL,
+    amr_of,
+    amr_seconds,
+    espeak_wav,
+)
 from voice.audio import UNREADABLE_MESSAGE
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -123,28 +128,6 @@ async def reply_to(callbacks, fake, openid: str, xml: str, aes: bool | None = No
     await asyncio.sleep(0.5)  # the later pieces of a long answer
     sent = [m for m in fake.sent_to(openid) if m.msgtype == "text"]
     return "\n\n".join(m.text for m in sent[texts_before:])
-
-
-def amr_of(wav: bytes) -> bytes:
-    """Speech as WeChat sends a voice message: AMR-NB at 8 kHz, made by sox
-    (repeatably: the same speech is the same message in every run)."""
-    return subprocess.run(
-        ["sox", "-R", "-t", "wav", "-", "-r", "8000", "-c", "1", "-t", "amr-nb", "-"],
-        input=wav,
-        check=True,
-        capture_output=True,
-    ).stdout
-
-
-def amr_seconds(amr: bytes) -> float:
-    """How long the AMR plays, decoded by sox to 8 kHz PCM16."""
-    pcm = subprocess.run(
-        ["sox", "-t", "amr-nb", "-", "-t", "raw", "-e", "signed-integer", "-b", "16", "-"],
-        input=amr,
-        check=True,
-        capture_output=True,
-    ).stdout
-    return len(pcm) / (2 * 8000)
 
 
 # --- the URL check and signatures ---

