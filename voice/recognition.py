@@ -8,8 +8,8 @@ subclassing `Recogniser` and writing `open_stream`: channels never see the
 engine. The Vosk implementation is `voice.vosk_recogniser`.
 
 Recognition is CPU-bound, so `Recogniser.transcribe` and `accept_off_loop` run it
-in one thread pool sized to the cores: a long utterance never blocks the event
-loop that serves other users. (Vosk releases the GIL while it decodes.)
+in one thread pool: a long utterance never blocks the event loop that serves
+other users. (Vosk and CTranslate2 release the GIL while they decode.)
 
 Grammar mode: where the dialogue expects a yes/no, digits or one of a few
 choices, pass `grammar` (the phrases it expects). Vosk then only chooses among
@@ -218,12 +218,21 @@ _pool: ThreadPoolExecutor | None = None
 _Result = TypeVar("_Result")
 
 
+# Threads per core. A thread waiting for Whisper's decoders (as many as the
+# cores, queued in CTranslate2) does nothing, but it is taken: with one thread
+# per core, two decodes held every streaming listener's next 0.1 s chunk
+# (an append, for Whisper) until they were done, and at 20 listeners the
+# chunks fell seconds behind the speech, "end" with them.
+THREADS_PER_CORE = 4
+
+
 def recognition_pool() -> ThreadPoolExecutor:
-    """The shared worker threads: one per core, since decoding keeps a core busy."""
+    """The shared worker threads."""
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(
-            max_workers=os.cpu_count() or 1, thread_name_prefix="recognition"
+            max_workers=THREADS_PER_CORE * (os.cpu_count() or 1),
+            thread_name_prefix="recognition",
         )
     return _pool
 

@@ -8,7 +8,7 @@ in a 10-second one. The people here say a few seconds at a time, so the
 encoder is given the shortest window, in steps of WINDOW_STEP_SECONDS, that
 holds the clip; the decoder attends to what the encoder saw. What this costs
 in accuracy is measured on the speech set (`bench.voice --speech-set
---whisper-windows`) and written in docs/voice.md.
+--whisper-variants`) and written in docs/voice.md.
 
 Imported only when Whisper is the engine: it imports CTranslate2.
 """
