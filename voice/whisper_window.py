@@ -19,9 +19,8 @@ import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
 
-# The window grows in these steps up to Whisper's 30 seconds.
+# The window grows in these steps up to Whisper's 30 seconds (3,000 frames).
 WINDOW_STEP_SECONDS = 10
-FULL_WINDOW_SECONDS = 30
 FRAMES_PER_SECOND = 100
 
 
