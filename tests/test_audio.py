@@ -60,9 +60,12 @@ async def test_recordings_people_send_become_pcm_of_the_same_duration(speech_wav
     assert loudness(pcm) > 100, "the speech survived, not silence"
 
 
+# AMR-NB's lowest rate (4.75 kbit/s, mode 0) and its highest (12.2, mode 7).
+@pytest.mark.parametrize("mode", ["0", "7"])
 @pytest.mark.parametrize("rate", [16000, 8000])
-async def test_an_amr_voice_message_becomes_pcm(speech_wav, rate):
-    amr = amr_of(speech_wav.read_bytes())
+async def test_an_amr_voice_message_becomes_pcm(speech_wav, rate, mode):
+    amr = amr_of(speech_wav.read_bytes(), mode)
+    assert amr_speech_modes(amr) == {int(mode)}
     assert amr.startswith(b"#!AMR\n")
     pcm = await audio.to_pcm(amr, rate)
     assert len(pcm) / (2 * rate) == pytest.approx(wav_seconds(speech_wav), abs=0.15)

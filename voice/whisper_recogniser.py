@@ -316,7 +316,8 @@ def _whisper_model(model_dir: Path, window_step_seconds: int | None = None) -> o
     # are heard in parallel instead. Measured on 2 cores, four callers at
     # once: 3.7 utterances a second with one two-thread decoder, 6.9 with two
     # one-thread decoders; one utterance alone 242 ms against 271 ms.
-    # The recognition pool (voice.recognition) has a thread per core to feed them.
+    # The recognition pool (voice.recognition) has more threads than decoders,
+    # so that streams' cheap appends do not wait behind them.
     return WindowedWhisperModel(
         str(model_dir),
         device="cpu",

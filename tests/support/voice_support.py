@@ -69,10 +69,10 @@ def wait_for_voice_engines(url: str) -> None:
 AMR_FRAME_BYTES = {0: 13, 1: 14, 2: 16, 3: 18, 4: 20, 5: 21, 6: 27, 7: 32, 8: 6, 15: 1}
 
 
-def amr_of(wav: bytes) -> bytes:
-    """Speech as WeChat sends a voice message: AMR-NB at 8 kHz and 12.2 kbit/s,
-    as phones record it, made by sox (repeatably: the same speech is the same
-    message in every run)."""
+def amr_of(wav: bytes, mode: str = AMR_MODE) -> bytes:
+    """Speech as WeChat sends a voice message: AMR-NB at 8 kHz and, unless
+    another mode is asked for, 12.2 kbit/s as phones record it; made by sox
+    (repeatably: the same speech is the same message in every run)."""
     return subprocess.run(
         [
             "sox",
@@ -85,7 +85,7 @@ def amr_of(wav: bytes) -> bytes:
             "-c",
             "1",
             "-C",
-            AMR_MODE,
+            mode,
             "-t",
             "amr-nb",
             "-",
