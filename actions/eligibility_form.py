@@ -23,8 +23,16 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions import slots
 from actions.conversation import speech_request
+from actions.eligibility_decision import (
+    Telling,
+    economic_test_facts,
+    headline,
+    tell_decision,
+    told_during_questions,
+)
 from actions.no_repeat import vary
-from legal_aid.eligibility import FactError, assess, load_ruleset
+from actions.voice import is_voice
+from legal_aid.eligibility import FactError, assess
 from legal_aid.eligibility.answers import (
     grouped_facts,
     is_decline,
@@ -137,10 +145,25 @@ def facts_to_ask(tracker: Tracker) -> list[str]:
     return list(dict.fromkeys(f for f in wanted if f not in skipped and f not in facts))
 
 
-def economic_test_facts(facts: dict[str, Any]) -> frozenset[str]:
-    """The income and the 低保 line the region's economic test compares (its rule file)."""
-    test = load_ruleset(facts.get(slots.REGION) or DEFAULT_REGION).economic_test
-    return frozenset({test["income"], test["standard"]})
+def tell_decision_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """The answer to "can I get legal aid", as soon as the engine has it (issue 25).
+
+    Once the person qualifies, the questions left (a deadline, how to hand in
+    the application, where the case is) change what to do now, not whether they
+    qualify: the decision is told with its reasons before them, not after, and
+    the result at the end tells only the rest (actions/eligibility_result.py).
+    Called after an answer was taken in; a decision is told once."""
+    if tracker.get_slot(slots.ELIGIBILITY_LEFT) or about_notarization(tracker):
+        return
+    facts = facts_from_tracker(tracker)
+    assessment = assess(facts)
+    if assessment["decision"] != "eligible" or assessment["route"] != "application":
+        return
+    decision = headline(assessment, economic_test_facts(facts))
+    if not facts_to_ask(tracker) or told_during_questions(tracker, FORM).decision == decision:
+        return
+    tell_decision(Telling(dispatcher, is_voice(tracker)), tracker, facts, assessment)
+    dispatcher.utter_message(response="utter_eligibility_details_next")
 
 
 def explain_question(fact: str, dispatcher: CollectingDispatcher) -> None:
@@ -177,6 +200,8 @@ class ValidateEligibilityForm(FormValidationAction):
             elif slot in FACTS:
                 updates.update(self._validate_fact(slot, value, dispatcher, tracker, domain))
             tracker.slots.update(updates)
+        if updates:
+            tell_decision_first(dispatcher, tracker)
         return [SlotSet(slot, value) for slot, value in updates.items()]
 
     def _validate_fact(

@@ -1,13 +1,13 @@
 """The eligibility result, told in the order a person needs it.
 
-First the answer in plain words (可以申请 / 不需要审查收入 / 需要先看收入),
-then why, each reason with its source, then what stays uncertain because a
-question went unanswered; then what the person can get (the forms of aid of
-art. 22 and the services the documents promise) and where to apply (art. 38),
-each with its source; then the next step with buttons. The words of the
-headline, the introductions and next steps are responses in domain.yml; the
-reasons, forms, services and places and their citations come from the rule
-files through the engine.
+First the decision (actions/eligibility_decision.py: the answer in plain
+words, why, what stays uncertain), unless the questions already told it
+before asking where and how to apply; then what the person can get (the forms
+of aid of art. 22 and the services the documents promise) and where to apply
+(art. 38), each with its source; then the next step with buttons. The words of
+the headline, the introductions and next steps are responses in domain.yml;
+the reasons, forms, services and places and their citations come from the
+rule files through the engine.
 """
 
 from __future__ import annotations
@@ -20,43 +20,18 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
 from actions.conversation import restart
-from actions.eligibility_form import (
-    LEAVING_TO,
-    about_notarization,
-    economic_test_facts,
-    facts_from_tracker,
+from actions.eligibility_decision import (
+    Telling,
+    tell_decision,
+    told_during_questions,
 )
-from actions.voice import for_ear, is_voice, source_line
+from actions.eligibility_form import FORM, LEAVING_TO, about_notarization, facts_from_tracker
+from actions.voice import for_ear, is_voice
 from legal_aid.eligibility import assess, load_ruleset
 from legal_aid.eligibility.engine import rules_for
-from legal_aid.eligibility.facts import FACTS, check_facts
+from legal_aid.eligibility.facts import check_facts
 from legal_aid.numbers import number_to_chinese
 from legal_aid.policy_data import DEFAULT_REGION
-
-
-def headline(assessment: dict[str, Any], income_facts: frozenset[str]) -> str:
-    """The response that says the outcome in plain words (`income_facts`: the
-    facts of the region's economic test, economic_test_facts)."""
-    decision, route, review = (
-        assessment["decision"],
-        assessment["route"],
-        assessment["economic_review"],
-    )
-    if decision == "eligible" and route == "notification":
-        return "utter_eligibility_notification"
-    if decision == "eligible" and review == "exempt":
-        return "utter_eligibility_exempt"
-    if decision == "eligible":
-        return "utter_eligibility_income_met"
-    if decision == "needs_more_facts" and income_facts & set(assessment["missing_facts"]):
-        return "utter_eligibility_income_check"
-    if decision == "needs_more_facts":
-        return "utter_eligibility_uncertain"
-    if route == "duty_lawyer":
-        return "utter_eligibility_duty_lawyer"
-    if decision == "consultation_only":
-        return "utter_eligibility_consultation_only"
-    return "utter_eligibility_not_eligible"
 
 
 def next_step(assessment: dict[str, Any]) -> str:
@@ -66,26 +41,6 @@ def next_step(assessment: dict[str, Any]) -> str:
     if assessment["decision"] in ("eligible", "needs_more_facts"):
         return "utter_eligibility_next_apply"
     return "utter_eligibility_next_alternatives"
-
-
-def uncertain_line(declined: list[str], assessment: dict[str, Any]) -> str | None:
-    """What stays open because the person did not answer, or None."""
-    labels = ["所在地区，先按全国的规定说" if f == slots.REGION else FACTS[f].zh for f in declined]
-    if not labels:
-        return None
-    open_facts = [FACTS[f].zh for f in assessment["missing_facts"] if f in FACTS]
-    line = f"您没有回答：{'、'.join(labels)}。"
-    if open_facts:
-        line += f"所以还不能确定，要等法律援助机构核对：{'、'.join(open_facts)}。"
-    return line
-
-
-def threshold_line(assessment: dict[str, Any], voice: bool) -> str | None:
-    threshold = assessment.get("hardship_threshold_monthly")
-    if threshold is None or assessment["economic_review"] != "required":
-        return None
-    amount = number_to_chinese(int(threshold)) if voice else f"{threshold:g}"
-    return f"适用的经济困难标准是家庭人均每月{amount}元。"
 
 
 def join_citations(citations: list[str]) -> str:
@@ -106,40 +61,6 @@ def forms_of_aid_words(facts: dict[str, Any], assessment: dict[str, Any]) -> tup
     labels = rules_for(check_facts(facts)).forms_of_aid
     words = "、".join(labels[form]["zh"] for form in forms)
     return words, join_citations([labels[form]["citation"] for form in forms])
-
-
-class Telling:
-    """Lines of the result for eye or ear: a bullet and a source line below for
-    the eye, one spoken message per line for the ear."""
-
-    def __init__(self, dispatcher: CollectingDispatcher, voice: bool) -> None:
-        self.dispatcher = dispatcher
-        self.voice = voice
-        self.lines: list[str] = []
-
-    def cited(self, zh: str, citation: str) -> None:
-        if self.voice:
-            self.lines.append(f"{for_ear(zh)}{source_line(citation, True)}")
-        else:
-            self.lines.append(f"· {zh}\n  {source_line(citation, False)}")
-
-    def plain(self, line: str) -> None:
-        self.lines.append(for_ear(line) if self.voice else line)
-
-    def response(self, name: str, **values: str) -> None:
-        """A response of domain.yml, after the lines so far."""
-        self.flush()
-        self.dispatcher.utter_message(response=name, **values)
-
-    def flush(self) -> None:
-        if self.voice:
-            # One spoken message per line: a pause between them, and the
-            # listener can say "再说一遍" after any of them.
-            for line in self.lines:
-                self.dispatcher.utter_message(text=line)
-        elif self.lines:
-            self.dispatcher.utter_message(text="\n".join(self.lines))
-        self.lines = []
 
 
 def tell_what_else(telling: Telling, facts: dict[str, Any], assessment: dict[str, Any]) -> None:
@@ -190,17 +111,8 @@ class ActionEligibilityResult(Action):
         voice = is_voice(tracker)
         if about_notarization(tracker):
             return self._tell_fee_reductions(dispatcher, facts, assessment, voice)
-        dispatcher.utter_message(response=headline(assessment, economic_test_facts(facts)))
         telling = Telling(dispatcher, voice)
-        for reason in assessment["reasons"]:
-            telling.cited(reason["zh"], reason["citation"])
-        for line in (
-            threshold_line(assessment, voice),
-            uncertain_line(tracker.get_slot(slots.ELIGIBILITY_DECLINED) or [], assessment),
-        ):
-            if line:
-                telling.plain(line)
-        telling.flush()
+        tell_decision(telling, tracker, facts, assessment, told_during_questions(tracker, FORM))
         tell_what_else(telling, facts, assessment)
         dispatcher.utter_message(response=next_step(assessment))
         return []

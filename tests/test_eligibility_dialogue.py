@@ -63,6 +63,26 @@ def test_a_migrant_worker_owed_wages_is_exempt_from_the_income_check(conversatio
     assert len(person.asked) <= 5
 
 
+def test_the_decision_comes_as_soon_as_it_is_known(conversation):
+    """ "Can I get legal aid" is answered when the answer is known; the questions
+    that only say where and how to apply come after it, and the end of the
+    result does not say the decision again (issue 25)."""
+
+    def say(message: str) -> list[str]:
+        return [reply.get("text") or "" for reply in conversation.say(message)]
+
+    say("包工头欠了我工钱不给")
+    assert asked_fact(say("帮我查一查")) == "region"
+    assert asked_fact(say("山西太原")) == "migrant_worker"
+    decided = say("是，我是农民工")
+    assert decided[0].startswith("结果：您可以申请法律援助")
+    assert "第四十二条第（三）项" in "\n".join(decided)
+    assert asked_fact(decided) == "days_to_deadline"
+    rest = [text for answer in ("没有", "没有", "本地") for text in say(answer)]
+    assert "到哪里申请" in "\n".join(rest) and "第三十八条" in "\n".join(rest)
+    assert not any("结果" in text for text in rest), rest
+
+
 def test_a_severely_disabled_person_in_shanxi_gets_aid_on_the_certificate(conversation):
     person = Person(
         conversation,
@@ -210,9 +230,11 @@ def test_questions_and_results_have_a_spoken_variant(stack):
     voice("包工头欠了我工钱不给")
     question = voice("帮我查一查")[-1]
     assert "“" not in question and "比如，山西太原" in question
-    # Region, migrant worker, deadline, preservation, and where the case is (art. 38).
-    for answer in ("山西太原", "是", "没有", "没有", "本地"):
-        texts = voice(answer)
+    # Region, migrant worker (then the decision), deadline, preservation, and
+    # where the case is (art. 38), then the rest of the result.
+    texts = [
+        text for answer in ("山西太原", "是", "没有", "没有", "本地") for text in voice(answer)
+    ]
     spoken = "\n".join(texts)
     assert "结果是：您可以申请法律援助" in spoken
     assert "来源是法律援助法第四十二条第三项" in spoken

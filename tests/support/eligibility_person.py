@@ -62,6 +62,8 @@ QUESTION_WORDS = {
     "first_will": "第一次办遗嘱",
     "inheritance_amount": "值多少钱",
 }
+# How every decision begins (domain.yml utter_eligibility_*, text and voice).
+DECISION_WORDS = ("结果：", "结果是：")
 # Eight for the decision and what helps at once, and two the law adds for an
 # applicant: whose claim a support payment is, and where the case is (art. 38).
 MAX_QUESTIONS = 10
@@ -88,7 +90,9 @@ class Person:
         return [reply.get("text") or "" for reply in self.conversation.say(text)]
 
     def check(self, *opening: str) -> str:
-        """Says the opening messages, answers every question; the result's text."""
+        """Says the opening messages, answers every question; the result's text,
+        from its decision (told as soon as it is known, before the questions
+        about where and how to apply) to its end."""
         texts: list[str] = []
         for message in opening:
             texts = self.say(message)
@@ -100,7 +104,9 @@ class Person:
             self.asked.append(fact)
             texts = self.say(self.answers[fact])
             transcript += texts
-        return "\n".join(texts)
+        decided = [i for i, text in enumerate(transcript) if text.startswith(DECISION_WORDS)]
+        assert len(decided) <= 1, f"the decision was told more than once: {transcript}"
+        return "\n".join(transcript[decided[0] :] if decided else texts)
 
 
 class VoiceConversation:
