@@ -289,6 +289,15 @@ class ValidateIntakeForm(FormValidationAction):
         return {slot: None, slots.INTAKE_MISSES: misses}
 
 
+# Fields read back to a listener at once; on a screen, all of them.
+REVIEW_PAGE_FOR_THE_EAR = 3
+# Fields read back and confirmed as soon as they are answered, with the slot
+# of that confirmation: a listener does not hear them again before submitting.
+READ_BACK_WHEN_ANSWERED = {"phone": slots.PHONE_CONFIRMED, "matter_type": slots.MATTER_CONFIRMED}
+# The read-back's state while it asks which field of a page is wrong.
+WHICH = "which"
+
+
 def forget(f: Field, tracker: Tracker) -> dict[str, Any]:
     """Clears a field so the form asks it again, and takes back its confirmation."""
     confirmed = [key for key in tracker.get_slot(slots.INTAKE_CONFIRMED) or [] if key != f.key]
@@ -525,25 +534,39 @@ def _read_preservation(text: str, intent: str | None, t: Tracker, d: CollectingD
 
 
 def _read_review(text: str, intent: str | None, t: Tracker, d: CollectingDispatcher) -> Any:
-    key = t.get_slot(slots.INTAKE_REVIEW_FIELD)
-    if key is None:
+    """The answer to a page of the read-back: all right, or which field to change."""
+    page = review_page_keys(t)
+    if not page:
         return None
     answer = parse_yes_no(text, intent)
-    named = field_named_in(text) if answer is False else None
+    named = field_named_in(text) if answer is not True else None
+    if named is not None or (answer is False and len(page) == 1):
+        wrong = named or field(page[0])
+        d.utter_message(response="utter_intake_fix_field", field_label=wrong.label)
+        return {**forget(wrong, t), slots.INTAKE_REVIEW_FIELD: None}
+    if answer is False:
+        # Several fields were read: which one is wrong (asked by action_ask_intake_review).
+        return {slots.INTAKE_REVIEW: None, slots.INTAKE_REVIEW_FIELD: {WHICH: page}}
     if answer is None:
         d.utter_message(response="utter_intake_not_understood")
         return None
-    if answer is False:
-        wrong = named or field(key)
-        d.utter_message(response="utter_intake_fix_field", field_label=wrong.label)
-        return forget(wrong, t)
-    confirmed = [*(t.get_slot(slots.INTAKE_CONFIRMED) or []), key]
+    confirmed = [*(t.get_slot(slots.INTAKE_CONFIRMED) or []), *page]
     done = all(f.key in confirmed for f in review_fields(t))
     return {
         slots.INTAKE_CONFIRMED: confirmed,
         slots.INTAKE_REVIEW: True if done else None,
         slots.INTAKE_REVIEW_FIELD: None,
     }
+
+
+def review_page_keys(tracker: Tracker) -> list[str]:
+    """The keys of the fields read back last (one page of the read-back)."""
+    page = tracker.get_slot(slots.INTAKE_REVIEW_FIELD)
+    if isinstance(page, dict):
+        page = page.get(WHICH)
+    if isinstance(page, str):
+        return [page]
+    return list(page or [])
 
 
 ANSWER_READERS = {
@@ -622,7 +645,10 @@ class ActionAskMatterConfirmed(Action):
 
 
 class ActionAskIntakeReview(Action):
-    """Reads back the next field not yet confirmed, one at a time."""
+    """Reads back the fields not yet confirmed before submitting, a page at a
+    time: all of them at once on a screen, where the eye runs down a list, and
+    three at a time to the ear (REVIEW_PAGE_FOR_THE_EAR), so a listener can hold
+    them; one "对吗？" a page (issue 25: fewer turns to the reference number)."""
 
     def name(self) -> str:
         return "action_ask_intake_review"
@@ -630,16 +656,47 @@ class ActionAskIntakeReview(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        confirmed = set(tracker.get_slot(slots.INTAKE_CONFIRMED) or [])
-        pending = [f for f in review_fields(tracker) if f.key not in confirmed]
-        if not pending:
-            return [SlotSet(slots.INTAKE_REVIEW, True)]
+        which = tracker.get_slot(slots.INTAKE_REVIEW_FIELD)
+        if isinstance(which, dict):
+            labels = [field(key).label for key in which.get(WHICH) or []]
+            dispatcher.utter_message(response="utter_intake_review_which", labels="、".join(labels))
+            return []
+        voice = is_voice(tracker)
+        confirmed = tracker.get_slot(slots.INTAKE_CONFIRMED) or []
         if not confirmed:
             dispatcher.utter_message(response="utter_intake_review_start")
-        current = pending[0]
-        dispatcher.utter_message(
-            response="utter_intake_review_field",
-            field_label=current.label,
-            field_value=field_value(current, tracker, is_voice(tracker)),
-        )
-        return [SlotSet(slots.INTAKE_REVIEW_FIELD, current.key)]
+        if voice:
+            # A listener confirmed these by ear moments ago: not read to him again.
+            confirmed = [*confirmed, *confirmed_by_ear(tracker, confirmed)]
+        pending = [f for f in review_fields(tracker) if f.key not in confirmed]
+        if not pending:
+            return [SlotSet(slots.INTAKE_CONFIRMED, confirmed), SlotSet(slots.INTAKE_REVIEW, True)]
+        page = pending[:REVIEW_PAGE_FOR_THE_EAR] if voice else pending
+        if len(page) == 1:
+            dispatcher.utter_message(
+                response="utter_intake_review_field",
+                field_label=page[0].label,
+                field_value=field_value(page[0], tracker, voice),
+            )
+        else:
+            said = [(f.label, field_value(f, tracker, voice)) for f in page]
+            lines = (
+                "；".join(f"{label}，{value}" for label, value in said)
+                if voice
+                else ("\n".join(f"{label}：{value}" for label, value in said))
+            )
+            dispatcher.utter_message(response="utter_intake_review_page", fields=lines)
+        return [
+            SlotSet(slots.INTAKE_CONFIRMED, confirmed),
+            SlotSet(slots.INTAKE_REVIEW_FIELD, [f.key for f in page]),
+        ]
+
+
+def confirmed_by_ear(tracker: Tracker, confirmed: list[str]) -> list[str]:
+    """The fields read back and confirmed as they were answered (the phone
+    number, the matter), not confirmed in the read-back yet."""
+    return [
+        key
+        for key, slot in READ_BACK_WHEN_ANSWERED.items()
+        if tracker.get_slot(slot) is True and key not in confirmed
+    ]

@@ -19,6 +19,7 @@ from datetime import date
 
 import requests
 
+from legal_aid.intake.fields import fields
 from scripts.launcher import Stack
 from store.handoff import AssistantTickets, ConsoleTickets
 from store.intake import IntakeStore
@@ -184,6 +185,10 @@ def test_a_mother_applies_for_her_daughter_by_voice(stack):
     assert spoken.count("F Y，") >= 2
     # Five days to a deadline: advance aid is explained.
     assert "先提供援助" in spoken
+    # Read back three fields at a time, each page confirmed once.
+    pages = [h for h in heard if "这几项都对吗" in h]
+    assert pages, spoken
+    assert all(sum(f"{f.label}，" in page for f in fields()) == 3 for page in pages), pages
 
     reference = next(h for h in heard if "登记编号是" in h)
     assert "已经登记好了" in reference
@@ -201,6 +206,24 @@ def all_records(stack: Stack) -> list:
     rows = json.loads(exported)
     store = store_of(stack)
     return [store.read(row["reference"], reader="test", purpose="check") for row in rows]
+
+
+def test_the_read_back_is_one_list_on_a_screen_and_a_wrong_field_is_asked_again(stack):
+    say = chat(stack)
+    say("包工头拖欠我三个月工资不给")
+    answer_all(say, "帮我查一查能不能申请", MIGRANT_WORKER, until="登记申请")
+    heard = answer_all(say, "现在登记申请", MIGRANT_WORKER, until="这些都对吗")
+    page = heard[-1]
+    for label in ("姓名：李建国", "联系电话：138 1234 5678", "所在地区：", "事情经过："):
+        assert label in page, page
+    # "有要改的" (its button): which one; the phone is asked again, then the list.
+    assert "哪一项要改" in say("/deny")[-1]
+    assert "电话号码" in say("电话")[-1]
+    assert "您的电话是：139 1234 5678，对吗？" in say("13912345678")[-1]
+    again = say("对")[-1]
+    assert "这些都对吗" in again and "联系电话：139 1234 5678" in again
+    assert any("登记编号是" in text for text in say("/affirm"))
+    assert [r for r in all_records(stack) if r.phone == "13912345678" and r.name == "李建国"]
 
 
 def test_without_consent_nothing_is_stored_and_help_goes_on(stack):

@@ -55,7 +55,8 @@ MAX_SAME_QUESTION = 5
 
 def question_in(text: str) -> str | None:
     # WeChat lists a question's choices on the lines after it.
-    if "提交之前" in text or text.partition("\n")[0].endswith(REVIEW_WORDS):
+    # A page of the read-back ends "这些都对吗？" (several fields) or "对吗？" (one).
+    if "提交之前" in text or "都对吗" in text or text.partition("\n")[0].endswith(REVIEW_WORDS):
         if not text.startswith(("您的电话是", "您要申请的事情是")):
             return "review"
     return next((key for key, words in QUESTION_WORDS.items() if words in text), None)
