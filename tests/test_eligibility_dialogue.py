@@ -132,6 +132,31 @@ def test_an_elderly_parent_without_income_claiming_support_is_exempt(conversatio
     assert "第三十一条第（四）项" in result
 
 
+def test_an_age_told_in_the_story_is_not_asked_again(conversation):
+    """The story as the answer to "您遇到的是什么事？" ("我七十二了……"): his age
+    is taken from it, as it is from a story told before the questions."""
+    person = Person(
+        conversation,
+        {
+            "matter_type": "我七十二了，三个儿子都不给我赡养费",
+            "region": "河北石家庄",
+            "claimant": "我自己",
+            "domestic_violence_victim": "不是",
+            "disability_categories": "没有",
+            "minimum_living_allowance": "不是",
+            "extreme_hardship_support": "不是",
+            "no_fixed_income": "没有",
+            "days_to_deadline": "没有",
+            "needs_urgent_preservation": "没有",
+            "case_location": "本地",
+        },
+    )
+    result = person.check("帮我查一查能不能申请法律援助")
+    assert person.asked[0] == "matter_type"
+    assert "age" not in person.asked
+    assert "第四十二条第（一）项" in result
+
+
 def test_a_deadline_in_five_days_brings_advance_aid(conversation):
     person = Person(
         conversation,
