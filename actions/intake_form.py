@@ -291,9 +291,9 @@ class ValidateIntakeForm(FormValidationAction):
 
 # Fields read back to a listener at once; on a screen, all of them.
 REVIEW_PAGE_FOR_THE_EAR = 3
-# Fields read back and confirmed as soon as they are answered, with the slot
-# of that confirmation: a listener does not hear them again before submitting.
-READ_BACK_WHEN_ANSWERED = {"phone": slots.PHONE_CONFIRMED, "matter_type": slots.MATTER_CONFIRMED}
+# The confirmations of fields read back as soon as they are answered (the phone
+# number, the matter): a listener does not hear those fields again before submitting.
+READ_BACK_WHEN_ANSWERED = (slots.PHONE_CONFIRMED, slots.MATTER_CONFIRMED)
 # The read-back's state while it asks which field of a page is wrong.
 WHICH = "which"
 
@@ -696,7 +696,10 @@ def confirmed_by_ear(tracker: Tracker, confirmed: list[str]) -> list[str]:
     """The fields read back and confirmed as they were answered (the phone
     number, the matter), not confirmed in the read-back yet."""
     return [
-        key
-        for key, slot in READ_BACK_WHEN_ANSWERED.items()
-        if tracker.get_slot(slot) is True and key not in confirmed
+        f.key
+        for f in fields()
+        if f.key not in confirmed
+        and any(
+            tracker.get_slot(slot) is True for slot in READ_BACK_WHEN_ANSWERED if slot in f.slots
+        )
     ]
