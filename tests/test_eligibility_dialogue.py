@@ -109,23 +109,23 @@ def test_a_severely_disabled_person_in_shanxi_gets_aid_on_the_certificate(conver
     assert "晋司通〔2022〕35号" in result
 
 
+# An elderly parent without income, claiming support from his children.
+ELDERLY_PARENT = {
+    "region": "河北石家庄",
+    "claimant": "我自己",
+    "domestic_violence_victim": "不是",
+    "disability_categories": "没有",
+    "minimum_living_allowance": "不是",
+    "extreme_hardship_support": "不是",
+    "no_fixed_income": "没有",
+    "days_to_deadline": "没有",
+    "needs_urgent_preservation": "没有",
+    "case_location": "本地",
+}
+
+
 def test_an_elderly_parent_without_income_claiming_support_is_exempt(conversation):
-    person = Person(
-        conversation,
-        {
-            "region": "河北石家庄",
-            "claimant": "我自己",
-            "domestic_violence_victim": "不是",
-            "age": "六十八岁",
-            "disability_categories": "没有",
-            "minimum_living_allowance": "不是",
-            "extreme_hardship_support": "不是",
-            "no_fixed_income": "没有",
-            "days_to_deadline": "没有",
-            "needs_urgent_preservation": "没有",
-            "case_location": "本地",
-        },
-    )
+    person = Person(conversation, {**ELDERLY_PARENT, "age": "六十八岁"})
     result = person.check("儿子不给我生活费", "帮我查一查")
     assert "不需要审查收入" in result
     assert "第四十二条第（一）项" in result
@@ -135,21 +135,9 @@ def test_an_elderly_parent_without_income_claiming_support_is_exempt(conversatio
 def test_an_age_told_in_the_story_is_not_asked_again(conversation):
     """The story as the answer to "您遇到的是什么事？" ("我七十二了……"): his age
     is taken from it, as it is from a story told before the questions."""
+    # No age among his answers: asked, he could not answer, and the test fails.
     person = Person(
-        conversation,
-        {
-            "matter_type": "我七十二了，三个儿子都不给我赡养费",
-            "region": "河北石家庄",
-            "claimant": "我自己",
-            "domestic_violence_victim": "不是",
-            "disability_categories": "没有",
-            "minimum_living_allowance": "不是",
-            "extreme_hardship_support": "不是",
-            "no_fixed_income": "没有",
-            "days_to_deadline": "没有",
-            "needs_urgent_preservation": "没有",
-            "case_location": "本地",
-        },
+        conversation, {**ELDERLY_PARENT, "matter_type": "我七十二了，三个儿子都不给我赡养费"}
     )
     result = person.check("帮我查一查能不能申请法律援助")
     assert person.asked[0] == "matter_type"
