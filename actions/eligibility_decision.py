@@ -10,6 +10,7 @@ how to apply (actions/eligibility_form.py); the result action otherwise
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,45 +24,45 @@ from legal_aid.eligibility.facts import FACTS
 from legal_aid.numbers import number_to_chinese
 from legal_aid.policy_data import DEFAULT_REGION
 
-# The responses that say a decision (headline's); only the two of an eligible
-# applicant are ever told before the questions end.
-DECISIONS = frozenset(
-    {
-        "utter_eligibility_notification",
-        "utter_eligibility_exempt",
-        "utter_eligibility_income_met",
-        "utter_eligibility_income_check",
-        "utter_eligibility_uncertain",
-        "utter_eligibility_duty_lawyer",
-        "utter_eligibility_consultation_only",
-        "utter_eligibility_not_eligible",
-    }
-)
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a headline is chosen by."""
+
+    decision: str
+    route: str | None
+    review: str | None
+    income_open: bool  # the region's income or 低保 line still to ask
+
+
+# The response that says each outcome in plain words: the first that fits.
+HEADLINES: tuple[tuple[str, Callable[[_Outcome], bool]], ...] = (
+    ("utter_eligibility_notification",
+     lambda o: o.decision == "eligible" and o.route == "notification"),
+    ("utter_eligibility_exempt", lambda o: o.decision == "eligible" and o.review == "exempt"),
+    ("utter_eligibility_income_met", lambda o: o.decision == "eligible"),
+    ("utter_eligibility_income_check",
+     lambda o: o.decision == "needs_more_facts" and o.income_open),
+    ("utter_eligibility_uncertain", lambda o: o.decision == "needs_more_facts"),
+    ("utter_eligibility_duty_lawyer", lambda o: o.route == "duty_lawyer"),
+    ("utter_eligibility_consultation_only", lambda o: o.decision == "consultation_only"),
+    ("utter_eligibility_not_eligible", lambda o: True),
+)  # fmt: skip
+# The responses that say a decision; only the two of an eligible applicant are
+# ever told before the questions end.
+DECISIONS = frozenset(response for response, _ in HEADLINES)
 
 
 def headline(assessment: dict[str, Any], income_facts: frozenset[str]) -> str:
     """The response that says the outcome in plain words (`income_facts`: the
     facts of the region's economic test, economic_test_facts)."""
-    decision, route, review = (
-        assessment["decision"],
-        assessment["route"],
-        assessment["economic_review"],
+    outcome = _Outcome(
+        decision=assessment["decision"],
+        route=assessment["route"],
+        review=assessment["economic_review"],
+        income_open=bool(income_facts & set(assessment["missing_facts"])),
     )
-    if decision == "eligible" and route == "notification":
-        return "utter_eligibility_notification"
-    if decision == "eligible" and review == "exempt":
-        return "utter_eligibility_exempt"
-    if decision == "eligible":
-        return "utter_eligibility_income_met"
-    if decision == "needs_more_facts" and income_facts & set(assessment["missing_facts"]):
-        return "utter_eligibility_income_check"
-    if decision == "needs_more_facts":
-        return "utter_eligibility_uncertain"
-    if route == "duty_lawyer":
-        return "utter_eligibility_duty_lawyer"
-    if decision == "consultation_only":
-        return "utter_eligibility_consultation_only"
-    return "utter_eligibility_not_eligible"
+    return next(response for response, fits in HEADLINES if fits(outcome))
 
 
 def economic_test_facts(facts: dict[str, Any]) -> frozenset[str]:
