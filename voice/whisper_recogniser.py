@@ -63,6 +63,10 @@ DOMAIN_PROMPT = (
 # a prompt without the domain's words: an unclear 对的，没错 came out 转人工资、工伤
 # (which asks for a person) from the domain prompt. Still simplified characters.
 ANSWER_PROMPT = "以下是普通话的回答。"
+# Free speech this short (a word or two) is decoded with that neutral prompt
+# too: the domain prompt's words fill a clip too short to hold them (a lone
+# 对 in a voice message came out 低保, and once 法律援助).
+FEW_WORDS_VOICED_SECONDS = 0.5
 # Whisper's context is 448 tokens for the prompt and the text together. The
 # domain prompt takes about 70; choices of up to 60 characters about 110
 # more (a Chinese character is one or two tokens), which leaves room for
@@ -213,7 +217,7 @@ class WhisperRecogniser(Recogniser):
             language=LANGUAGE,
             beam_size=self.beam_size,
             temperature=TEMPERATURE,
-            initial_prompt=prompt_for(choices, vad),
+            initial_prompt=prompt_for(choices, vad, voiced_seconds(audio)),
             hotwords=hotwords_for(choices),
             condition_on_previous_text=False,
             without_timestamps=True,
@@ -239,13 +243,16 @@ def sounds_like_a_word(audio: np.ndarray) -> bool:
     return len(audio) < WHISPER_RATE or loudest >= WORD_OVER_FLOOR * max(floor, 1e-6)
 
 
-def prompt_for(choices: Sequence[str], vad: bool) -> str | None:
+def prompt_for(choices: Sequence[str], vad: bool, voiced: float) -> str | None:
     """The decoder's prompt: the domain's words for free speech, a neutral one for an
-    answer, none for a lone word decoded without the detector (a short unclear
-    sound would turn into the prompt's words: 嗯 heard as 法律援助)."""
+    answer or a word or two (`voiced` seconds), none for a lone word decoded
+    without the detector (a short unclear sound would turn into the prompt's
+    words: 嗯 heard as 法律援助)."""
     if not vad:
         return None
-    return ANSWER_PROMPT if choices else DOMAIN_PROMPT
+    if choices or voiced < FEW_WORDS_VOICED_SECONDS:
+        return ANSWER_PROMPT
+    return DOMAIN_PROMPT
 
 
 def frame_levels(audio: np.ndarray) -> np.ndarray:
@@ -255,13 +262,19 @@ def frame_levels(audio: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean(audio[: frames * frame].reshape(frames, frame) ** 2, axis=1))
 
 
+def voiced_seconds(audio: np.ndarray) -> float:
+    """How long the clip is voiced: its frames within 20 dB of its loudest."""
+    levels = frame_levels(audio)
+    if not levels.size:
+        return 0.0
+    loud = np.count_nonzero(levels >= VOICED_BELOW_LOUDEST * levels.max())
+    return float(loud * LEVEL_FRAME_SECONDS)
+
+
 def could_be_said_in(text: str, audio: np.ndarray) -> bool:
     """Whether a person could say `text` in the voiced part of `audio`."""
     syllables = sum(1 for char in text if "\u3400" <= char <= "\u9fff" or char.isdigit())
-    levels = frame_levels(audio)
-    if not levels.size:
-        return syllables <= SYLLABLES_TO_SPARE
-    voiced = np.count_nonzero(levels >= VOICED_BELOW_LOUDEST * levels.max()) * LEVEL_FRAME_SECONDS
+    voiced = voiced_seconds(audio)
     return syllables <= MAX_SYLLABLES_PER_VOICED_SECOND * voiced + SYLLABLES_TO_SPARE
 
 
