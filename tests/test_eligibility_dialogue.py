@@ -222,6 +222,10 @@ def test_why_is_answered_with_the_source_and_the_question_comes_again(conversati
         ("migrant_worker", "有问题", False),
         ("days_to_deadline", "两个月", 60),
         ("age", "是第一次", None),
+        # None at all, though a 一 is said.
+        ("household_disabled_count", "一个也没有", 0),
+        ("household_disabled_count", "没有一个", 0),
+        ("household_disabled_count", "就我一个", 1),
     ],
 )
 def test_spoken_answers_are_understood(fact, spoken, value):

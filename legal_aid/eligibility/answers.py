@@ -43,6 +43,8 @@ _BIRTH_DATE = re.compile(
     rf"(?:(?P<day>{_NUMERAL})\s*[日号]?)?"
 )
 # "没有收入" is an income of 0, not a refusal.
+# "一个也没有", "一个都没有", "没有一个": none at all, though a 一 is in it.
+_NOT_ONE = re.compile(r"[一1]个?(?:也|都)(?:没|不)|没有?一个")
 _NO_INCOME = re.compile(r"没(?:有)?(?:收入|钱|工作|进项)|一分(?:钱)?都没")
 
 
@@ -174,6 +176,8 @@ def parse_number(fact: str, text: str) -> float | None:
             return 0.0
         found = _MONEY_IN_TEXT.search(text)
         return parse_money(found.group(0)) if found else None
+    if fact in COUNT_FACTS and _NOT_ONE.search(text):
+        return 0.0
     found = _NUMBER_IN_TEXT.search(text)
     if found:
         return parse_chinese_number(found.group(0))
