@@ -51,6 +51,14 @@ def test_a_sentence_that_only_contains_a_choice_is_not_taken_for_it(heard):
     assert choose(heard, [*ALWAYS_EXPECTED, *NUMBERED]) is None
 
 
+@pytest.mark.parametrize(
+    ("heard", "meant"),
+    [("对对对", "对"), ("对。对。", "对"), ("是是是", "是"), ("不对不对", "不对"), ("好好", "好")],
+)
+def test_a_choice_said_over_again_is_that_choice(heard, meant):
+    assert choose(heard, [*ALWAYS_EXPECTED, "不对", "好", "不好"]) == meant
+
+
 def test_two_choices_that_sound_just_as_alike_are_not_guessed_between():
     assert choose("市", ["是", "事"]) is None
 

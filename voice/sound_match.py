@@ -172,7 +172,7 @@ def choose(heard: str, choices: Iterable[str]) -> str | None:
     fits: list[tuple[float, int, str]] = []
     for choice in dict.fromkeys(choices):
         said = spoken_part(choice)
-        if said and said == spoken:
+        if said and _said_over(spoken, said):
             return choice
         likeness = _choice_likeness(heard_sounds, said)
         if likeness is not None:
@@ -185,6 +185,13 @@ def choose(heard: str, choices: Iterable[str]) -> str | None:
     if _maybe_negated(heard_sounds, fits[0][2], choices):
         return None
     return fits[0][2]
+
+
+def _said_over(spoken: str, said: str) -> bool:
+    """Whether the utterance is `said`, once or over again: people answer 对对对,
+    是是是, 不对不对 (and Whisper sometimes writes a lone 对 twice)."""
+    times, left = divmod(len(spoken), len(said))
+    return times >= 1 and not left and said * times == spoken
 
 
 def _maybe_negated(heard: list[Sound], chosen: str, choices: Iterable[str]) -> bool:
