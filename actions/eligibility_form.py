@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
@@ -76,6 +76,9 @@ LEAVING_TO = {"ask_human": "action_handoff", "delete_my_data": "action_ask_erase
 LEAVING_CONFIDENCE = 0.8
 # "Not understood" before the question again; the second time in a row, the
 # way to a person instead, so the same reply never comes twice (issue 25).
+# Asked in one question when both are to be asked ("当事人多大年纪，是男是女？"),
+# as people are used to giving them together; the answer may give either or both.
+ASKED_TOGETHER = {slots.AGE: slots.GENDER}
 MISSED = "utter_eligibility_not_understood"
 PLACE_MISSED = "utter_eligibility_place_not_understood"
 MATTER_MISSED = "utter_eligibility_matter_not_understood"
@@ -171,6 +174,31 @@ def explain_question(fact: str, dispatcher: CollectingDispatcher) -> None:
     dispatcher.utter_message(response=f"utter_why_{fact}")
 
 
+def _told_together(fact: str, text: str, tracker: Tracker) -> dict[str, Any]:
+    """The fact asked together with `fact` (ASKED_TOGETHER), if the answer gives it."""
+    other = ASKED_TOGETHER.get(fact)
+    if other is None or tracker.get_slot(other) is not None:
+        return {}
+    value = parse_answer(other, text)
+    return {other: value} if value is not None and _is_valid(other, value) else {}
+
+
+class ActionAskAge(Action):
+    """The age question, with the sex in it when that is still to be asked too."""
+
+    def name(self) -> str:
+        return "action_ask_age"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        together = ASKED_TOGETHER[slots.AGE] in facts_to_ask(tracker)
+        dispatcher.utter_message(
+            response="utter_ask_age_and_gender" if together else "utter_ask_age"
+        )
+        return []
+
+
 class ValidateEligibilityForm(FormValidationAction):
     """Turns each answer into its fact, and picks the next question from the engine."""
 
@@ -246,10 +274,13 @@ class ValidateEligibilityForm(FormValidationAction):
         ):
             settled = [*(tracker.get_slot(slots.ELIGIBILITY_SETTLED) or []), fact]
             return {fact: None, slots.ELIGIBILITY_SETTLED: settled}
+        together = _told_together(fact, text, tracker)
+        if (answer is None or not _is_valid(fact, answer)) and together:
+            return {fact: None, **together}  # "女的": the age alone is asked next
         if answer is None or not _is_valid(fact, answer):
             dispatcher.utter_message(response=vary(tracker, MISSED, MISSED_HELP))
             return {fact: None}
-        return {fact: answer}
+        return {fact: answer, **together}
 
     def _interruption(
         self, fact: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -262,6 +293,8 @@ class ValidateEligibilityForm(FormValidationAction):
             return {fact: None, **spoken}
         if intent == ASK_WHY:
             explain_question(fact, dispatcher)
+            if ASKED_TOGETHER.get(fact) in facts_to_ask(tracker):
+                explain_question(ASKED_TOGETHER[fact], dispatcher)
             return {fact: None}
         if intent == DECLINE or is_decline(text):
             dispatcher.utter_message(response="utter_eligibility_skip_question")
@@ -272,7 +305,7 @@ class ValidateEligibilityForm(FormValidationAction):
     def _grouped_answer(
         self, fact: str, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        """One question for several exclusive facts (死刑复核、缺席审判、强制医疗):
+        """One question for several facts (死刑复核、缺席审判、强制医疗; 低保、特困):
         the answer settles those not known yet."""
         answers = parse_grouped_answer(fact, text, _latest_intent(tracker))
         if answers is None:

@@ -1256,6 +1256,7 @@ REVIEW_OTHER_NAMES = {
     "anniversary_passed",
     "anniversary_reached",
     "grouped_questions",
+    "grouped_not_exclusive",
     "labor_wages",
     "work_injury",
     "minor_protection",

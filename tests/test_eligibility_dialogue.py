@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from legal_aid.eligibility.answers import parse_answer
+from legal_aid.eligibility.answers import parse_answer, parse_grouped_answer
 from legal_aid.eligibility.engine import benefit_facts
 from tests.support.eligibility_person import Person, asked_fact
 
@@ -122,6 +122,79 @@ ELDERLY_PARENT = {
     "needs_urgent_preservation": "没有",
     "case_location": "本地",
 }
+
+
+def test_age_and_sex_are_asked_and_answered_together(conversation):
+    # No answer for the sex alone: asked it again, the test fails.
+    person = Person(
+        conversation,
+        {
+            "region": "山西太原",
+            "domestic_violence_victim": "没有",
+            "case_location": "本地",
+            "age": "五十二岁，女的",
+            "disability_categories": "没有",
+            "minimum_living_allowance": "都不是",
+            "no_fixed_income": "有",
+            "income_per_capita_monthly": "一千二",
+            "local_minimum_living_standard_monthly": "八百",
+            "days_to_deadline": "没有",
+            "needs_urgent_preservation": "没有",
+        },
+    )
+    result = person.check("丈夫要跟我离婚，孩子的抚养权我想要", "帮我查一查")
+    assert "gender" not in person.asked
+    # The woman's income line in Shanxi: twice the 低保 line.
+    assert "晋司通〔2022〕57号" in result
+
+
+def test_one_question_asks_about_dibao_and_tekun_together(conversation):
+    # No answer for 特困 alone: asked it after the 低保 question, the test fails.
+    person = Person(
+        conversation,
+        {
+            "region": "河北石家庄",
+            "migrant_worker": "不是",
+            "age": "五十岁",
+            "disability_categories": "没有",
+            "minimum_living_allowance": "不是低保户，是特困供养人员",
+            "days_to_deadline": "没有",
+            "needs_urgent_preservation": "没有",
+            "case_location": "本地",
+        },
+    )
+    result = person.check("公司拖了我半年工资", "帮我查一查")
+    assert "不需要审查收入" in result
+    assert "特困供养人员" in result and "第四十二条第（二）项" in result
+
+
+@pytest.mark.parametrize(
+    ("spoken", "facts"),
+    [
+        ("不是低保户", {"minimum_living_allowance": False, "extreme_hardship_support": False}),
+        ("都不是", {"minimum_living_allowance": False, "extreme_hardship_support": False}),
+        ("没有领救助", {"minimum_living_allowance": False, "extreme_hardship_support": False}),
+        # A bare yes is the broad first item: 低保 or another assistance.
+        ("是的", {"minimum_living_allowance": True}),
+        ("我们是五保户", {"extreme_hardship_support": True}),
+        ("不是低保，是特困", {"extreme_hardship_support": True}),
+    ],
+)
+def test_the_dibao_question_is_understood(spoken, facts):
+    assert parse_grouped_answer("minimum_living_allowance", spoken) == facts
+
+
+@pytest.mark.parametrize(
+    ("spoken", "named"),
+    [("死刑复核", "death_penalty_review"), ("不是死刑复核", None), ("都不是", None)],
+)
+def test_one_of_the_special_procedures_is_named_or_none(spoken, named):
+    answer = parse_grouped_answer("death_penalty_review", spoken)
+    assert answer is not None and [fact for fact, value in answer.items() if value] == (
+        [named] if named else []
+    )
+    # A bare yes does not say which.
+    assert parse_grouped_answer("death_penalty_review", "是") is None
 
 
 def test_an_elderly_parent_without_income_claiming_support_is_exempt(conversation):

@@ -154,15 +154,34 @@ def grouped_facts(fact: str) -> tuple[str, ...]:
 
 
 def parse_grouped_answer(fact: str, text: str, intent: str | None = None) -> dict[str, bool] | None:
-    """The answer to a question that asks several exclusive facts at once:
-    the one named is true and the others false; "都不是" makes them all false."""
+    """The answer to a question that asks several facts at once: the one named
+    is true (and, where they exclude each other, the others false); "都不是",
+    or one named in the negative ("不是低保户"), makes them all false. A bare
+    "是" is the first, where the question asks whether any applies
+    (policy/answers.yml grouped_not_exclusive)."""
     words = _answer_words()["grouped_questions"][fact]
-    named = longest_match(text, words)
+    exclusive = fact not in _answer_words()["grouped_not_exclusive"]
+    affirmed, denied = _without_denied(text, words)
+    named = longest_match(affirmed, words)
     if named is not None:
-        return {name: name == named for name in words}
-    if parse_yes_no(text, intent) is False:
+        return {name: name == named for name in words} if exclusive else {named: True}
+    yes = parse_yes_no(text, intent)
+    if denied or yes is False:
         return dict.fromkeys(words, False)
+    if yes and not exclusive:
+        return {next(iter(words)): True}
     return None
+
+
+def _without_denied(text: str, words_by_value: dict[str, list[str]]) -> tuple[str, bool]:
+    """The text without what it denies ("不是低保户，是特困" → "，户，是特困"),
+    and whether it denied any of the words."""
+    words = sorted({w for ws in words_by_value.values() for w in ws}, key=len, reverse=True)
+    denial = re.compile(
+        r"(?:不是|没有|没|不|非)[^，。,；;？?]{0,2}?(?:" + "|".join(map(re.escape, words)) + ")"
+    )
+    affirmed, count = denial.subn("，", text)
+    return affirmed, count > 0
 
 
 def parse_number(fact: str, text: str) -> float | None:

@@ -46,6 +46,7 @@ QUESTION_WORDS = {
     "disability_categories": "有残疾吗",
     "disability_grade": "几级",
     "has_disability_certificate": "有残疾证吗",
+    # Asked together with 特困 (policy/answers.yml grouped_questions), so first.
     "minimum_living_allowance": "低保户",
     "extreme_hardship_support": "特困",
     "no_fixed_income": "固定的生活来源",
