@@ -175,9 +175,10 @@ def explain_question(fact: str, dispatcher: CollectingDispatcher) -> None:
 
 
 def _told_together(fact: str, text: str, tracker: Tracker) -> dict[str, Any]:
-    """The fact asked together with `fact` (ASKED_TOGETHER), if the answer gives it."""
+    """The fact asked together with `fact` (ASKED_TOGETHER), if it was asked
+    (action_ask_age) and the answer gives it."""
     other = ASKED_TOGETHER.get(fact)
-    if other is None or tracker.get_slot(other) is not None:
+    if other is None or other not in facts_to_ask(tracker):
         return {}
     value = parse_answer(other, text)
     return {other: value} if value is not None and _is_valid(other, value) else {}

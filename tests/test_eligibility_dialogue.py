@@ -148,6 +148,16 @@ def test_age_and_sex_are_asked_and_answered_together(conversation):
     assert "晋司通〔2022〕57号" in result
 
 
+def test_the_sex_alone_where_only_the_age_was_asked_is_not_an_answer(conversation):
+    # In Hebei the sex does not matter, so the question asks the age alone.
+    for message in ("公司拖了我半年工资", "帮我查一查", "河北石家庄", "不是"):
+        texts = [r.get("text") or "" for r in conversation.say(message)]
+    assert asked_fact(texts) == "age" and "女性" not in texts[-1]
+    texts = [r.get("text") or "" for r in conversation.say("女的")]
+    # Said so, not the same question again as if nothing had been said.
+    assert "没听明白" in "".join(texts[:-1]) and asked_fact(texts) == "age"
+
+
 def test_one_question_asks_about_dibao_and_tekun_together(conversation):
     # No answer for 特困 alone: asked it after the 低保 question, the test fails.
     person = Person(
