@@ -74,11 +74,11 @@ LEAVING_INTENTS = frozenset({"ask_human", "start_over", "delete_my_data"})
 # "删除我的信息" is promised to work at any time, questions under way included.
 LEAVING_TO = {"ask_human": "action_handoff", "delete_my_data": "action_ask_erase_data"}
 LEAVING_CONFIDENCE = 0.8
-# "Not understood" before the question again; the second time in a row, the
-# way to a person instead, so the same reply never comes twice (issue 25).
 # Asked in one question when both are to be asked ("当事人多大年纪，是男是女？"),
 # as people are used to giving them together; the answer may give either or both.
 ASKED_TOGETHER = {slots.AGE: slots.GENDER}
+# "Not understood" before the question again; the second time in a row, the
+# way to a person instead, so the same reply never comes twice (issue 25).
 MISSED = "utter_eligibility_not_understood"
 PLACE_MISSED = "utter_eligibility_place_not_understood"
 MATTER_MISSED = "utter_eligibility_matter_not_understood"

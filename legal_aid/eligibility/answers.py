@@ -42,9 +42,9 @@ _BIRTH_DATE = re.compile(
     rf"(?P<year>{_NUMERAL})\s*[年\-./]\s*(?P<month>{_NUMERAL})\s*[月\-./]?\s*"
     rf"(?:(?P<day>{_NUMERAL})\s*[日号]?)?"
 )
-# "没有收入" is an income of 0, not a refusal.
 # "一个也没有", "一个都没有", "没有一个": none at all, though a 一 is in it.
 _NOT_ONE = re.compile(r"[一1]个?(?:也|都)(?:没|不)|没有?一个")
+# "没有收入" is an income of 0, not a refusal.
 _NO_INCOME = re.compile(r"没(?:有)?(?:收入|钱|工作|进项)|一分(?:钱)?都没")
 
 
