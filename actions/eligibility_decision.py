@@ -48,9 +48,12 @@ HEADLINES: tuple[tuple[str, Callable[[_Outcome], bool]], ...] = (
     ("utter_eligibility_consultation_only", lambda o: o.decision == "consultation_only"),
     ("utter_eligibility_not_eligible", lambda o: True),
 )  # fmt: skip
-# The responses that say a decision; only the two of an eligible applicant are
-# ever told before the questions end.
-DECISIONS = frozenset(response for response, _ in HEADLINES)
+# "You can apply; the questions left are about money": told while they go on,
+# never as the result (actions/eligibility_form.py).
+MAY_APPLY = "utter_eligibility_may_apply"
+# The responses that say a decision. Before the questions end, only MAY_APPLY
+# and the two of an eligible applicant are ever told.
+DECISIONS = frozenset(response for response, _ in HEADLINES) | {MAY_APPLY}
 
 
 def headline(assessment: dict[str, Any], income_facts: frozenset[str]) -> str:
@@ -161,14 +164,15 @@ def tell_decision(
 ) -> None:
     """The answer in plain words, why (each reason with its source), the income
     line and what stays uncertain: the part of the result that answers "can I".
-    When the questions already told this decision (`told`), only what is new
-    since: a reason an answer after it brought (a deadline: advance aid)."""
+    A reason the questions already told (`told`) is not told again; when they
+    told this very decision, only what is new since: a reason an answer after
+    it brought (a deadline: advance aid)."""
     decision = headline(assessment, economic_test_facts(facts))
     again = told.decision == decision
     if not again:
         telling.response(decision)
     for reason in assessment["reasons"]:
-        if not (again and told.mentions(reason["zh"])):
+        if not told.mentions(reason["zh"]):
             telling.cited(reason["zh"], reason["citation"])
     for line in (
         threshold_line(assessment, telling.voice),

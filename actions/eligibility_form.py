@@ -24,6 +24,7 @@ from rasa_sdk.forms import FormValidationAction
 from actions import slots
 from actions.conversation import speech_request
 from actions.eligibility_decision import (
+    MAY_APPLY,
     Telling,
     economic_test_facts,
     headline,
@@ -32,7 +33,7 @@ from actions.eligibility_decision import (
 )
 from actions.no_repeat import vary
 from actions.voice import is_voice
-from legal_aid.eligibility import FactError, assess
+from legal_aid.eligibility import FactError, assess, reasons_to_apply
 from legal_aid.eligibility.answers import (
     grouped_facts,
     is_decline,
@@ -161,12 +162,32 @@ def tell_decision_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> N
     facts = facts_from_tracker(tracker)
     assessment = assess(facts)
     if assessment["decision"] != "eligible" or assessment["route"] != "application":
+        _tell_may_apply(dispatcher, tracker, facts)
         return
     decision = headline(assessment, economic_test_facts(facts))
     if not facts_to_ask(tracker) or told_during_questions(tracker, FORM).decision == decision:
         return
     tell_decision(Telling(dispatcher, is_voice(tracker)), tracker, facts, assessment)
     dispatcher.utter_message(response="utter_eligibility_details_next")
+
+
+def _tell_may_apply(
+    dispatcher: CollectingDispatcher, tracker: Tracker, facts: dict[str, Any]
+) -> None:
+    """ "能申请吗" answered as soon as the matter settles it: the person can apply,
+    with the rule that says so, and what the questions left are for (whether the
+    income is checked). Told once, before any other decision; the result at the
+    end then says how the money questions came out."""
+    reasons = reasons_to_apply(facts)
+    if not reasons or told_during_questions(tracker, FORM).decision is not None:
+        return
+    if not facts_to_ask(tracker):
+        return
+    telling = Telling(dispatcher, is_voice(tracker))
+    telling.response(MAY_APPLY)
+    for reason in reasons:
+        telling.cited(reason["zh"], reason["citation"])
+    telling.response("utter_eligibility_money_next")
 
 
 def explain_question(fact: str, dispatcher: CollectingDispatcher) -> None:

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from legal_aid import policy_data
-from legal_aid.eligibility import FactError, assess, condition_holds
+from legal_aid.eligibility import FactError, assess, condition_holds, reasons_to_apply
 from legal_aid.eligibility.conditions import ASKED_BY_CODE
 from legal_aid.eligibility.engine import benefit_facts
 from legal_aid.eligibility.facts import FACTS, eligibility_regions
@@ -1805,3 +1805,54 @@ def test_missing_facts_come_in_the_data_question_order(facts):
     order = load_ruleset(facts.get("region", "national")).question_order
     positions = [order.index(name) for name in result["missing_facts"]]
     assert positions == sorted(positions)
+
+
+def test_an_elderly_parent_may_apply_before_the_questions_about_money():
+    """ "能不能申请" for support payments in Shanxi: yes, by art. 31(4), while the
+    questions left decide only whether the income is checked (issue 25)."""
+    facts = {"region": "shanxi", "matter_type": "family_support", "age": 75}
+    assert assess(facts)["decision"] == "needs_more_facts"
+    reasons = reasons_to_apply(facts)
+    assert [r["citation"] for r in reasons] == ["《法律援助法》第三十一条第（四）项"]
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        # Decided already: the decision itself is the answer.
+        {"region": "shanxi", "matter_type": "labor_wages", "migrant_worker": True},
+        # In scope only for a woman or a minor in Shanxi: not sure before the sex.
+        {"region": "shanxi", "matter_type": "marriage_family"},
+        # A defendant may get a lawyer by notification, not by applying.
+        {"region": "shanxi", "matter_type": "criminal_defense"},
+        # The matter not told yet.
+        {"region": "shanxi"},
+    ],
+)
+def test_no_early_yes_where_the_answer_is_not_sure_or_already_decided(facts):
+    assert reasons_to_apply(facts) == []
+
+
+# The start of a check: the place and the matter, sometimes a fact or two more.
+OPENING_STRATEGY = st.fixed_dictionaries(
+    {"region": fact_values("region"), "matter_type": fact_values("matter_type")},
+    optional={name: fact_values(name) for name in ("age", "gender", "claimant")},
+)
+
+
+@PROPERTY_SETTINGS
+@given(OPENING_STRATEGY, FACTS_STRATEGY)
+def test_an_early_yes_is_never_taken_back_except_for_income(facts, later):
+    """Whatever is answered after "you can apply", the person either gets aid on
+    application or is refused only because the income is above the line. (Not
+    what the rules assume until told otherwise, as every answer does: "已经请了律师".)"""
+    assume(reasons_to_apply(facts))
+    assumed = load_ruleset(facts["region"]).assume
+    result = assess({**{k: v for k, v in later.items() if k not in assumed}, **facts})
+    if result["decision"] == "not_eligible":
+        assert result["economic_review"] == "required" and result["route"] != "notification"
+    else:
+        assert (result["decision"], result["route"]) in (
+            ("eligible", "application"),
+            ("needs_more_facts", "application"),
+        ), result

@@ -83,6 +83,37 @@ def test_the_decision_comes_as_soon_as_it_is_known(conversation):
     assert not any("结果" in text for text in rest), rest
 
 
+def test_can_i_apply_is_answered_before_the_questions_about_money(conversation):
+    """A 75-year-old whose daughter does not support her asks "能申请吗": she
+    hears "可以申请" with its source at once (support payments are in scope
+    everywhere, art. 31); the questions that follow decide only whether her
+    income is checked, and the result after them does not say the source
+    again (issue 25)."""
+    first = [
+        reply.get("text") or "" for reply in conversation.say("我七十五了女儿不管我，能申请吗")
+    ]
+    assert "结果：您的事情可以申请法律援助。" in first
+    assert "第三十一条第（四）项" in "\n".join(first)
+    assert asked_fact(first) == "region"
+    person = Person(
+        conversation,
+        {
+            "region": "山西太原",
+            "claimant": "我自己",
+            "domestic_violence_victim": "没有",
+            "gender": "女",
+            "disability_categories": "没有",
+            "minimum_living_allowance": "不是",
+            "no_fixed_income": "有退休金",
+            "income_per_capita_monthly": "两千",
+            "local_minimum_living_standard_monthly": "不知道",
+        },
+    )
+    result = person.check("山西太原")
+    assert "需要先看收入" in result
+    assert "第三十一条第（四）项" not in result
+
+
 def test_a_severely_disabled_person_in_shanxi_gets_aid_on_the_certificate(conversation):
     person = Person(
         conversation,

@@ -107,6 +107,8 @@ class Evaluation:
     possible: frozenset[tuple[str, str]]
     outcome: Outcome
     missing: frozenset[str]
+    # Every outcome still possible, with its economic review (`possible` without it).
+    outcomes: frozenset[Outcome]
 
 
 def assess(facts: dict[str, Any]) -> dict[str, Any]:
@@ -116,20 +118,16 @@ def assess(facts: dict[str, Any]) -> dict[str, Any]:
     a broken rule file.
     """
     given = check_facts(facts)
-    home = load_ruleset(given["region"])
-    known = known_facts(given)
-    evaluation = _evaluate(rules_for(given), known)
-    elsewhere = _case_elsewhere(given, home, known)
-    if elsewhere is not None and elsewhere.possible != evaluation.possible:
-        evaluation = _open_on_location(evaluation, elsewhere)
-    evaluation = _after_decision(evaluation)
+    evaluation = _evaluation(given)
     ruleset, outcome = evaluation.ruleset, evaluation.outcome
     applied = _applied(evaluation)
     assessment: dict[str, Any] = {
         "decision": outcome.decision,
         "route": outcome.route,
         "economic_review": outcome.economic_review,
-        "hardship_threshold_monthly": _threshold(ruleset, known, outcome, evaluation.multiplier),
+        "hardship_threshold_monthly": _threshold(
+            ruleset, evaluation.known, outcome, evaluation.multiplier
+        ),
         "advance_aid": any("advance_aid" in rule.effect for rule in applied),
         "priority_channel": any("priority_channel" in rule.effect for rule in applied),
         "missing_facts": _missing_facts(evaluation),
@@ -138,9 +136,42 @@ def assess(facts: dict[str, Any]) -> dict[str, Any]:
         "benefits": _benefits(applied),
     }
     if CASE_LOCATION in given:
-        assessment["apply_at"] = _apply_at(given, home, evaluation)
+        assessment["apply_at"] = _apply_at(given, load_ruleset(given["region"]), evaluation)
     assessment["reasons"] = _reasons(evaluation, applied)
     return assessment
+
+
+def reasons_to_apply(facts: dict[str, Any]) -> list[dict[str, str]]:
+    """The rules by which the person can surely apply while the decision is still
+    open only on money: whatever the questions left bring, the matter is one legal
+    aid covers and nothing bars it; what stays open is whether the income is
+    checked and, if so, whether it is low enough (arts. 31, 34, 41, 42).
+
+    Empty when that is not sure yet, or once the decision is made. The answer to
+    "能不能申请" the dialogue can give before the questions about money (issue 25).
+    """
+    evaluation = _evaluation(check_facts(facts))
+    if evaluation.outcome.decision != "needs_more_facts" or not all(
+        o.economic_review in ("exempt", "required")
+        and (o.decision, o.route) != ("eligible", "notification")
+        and o.decision in ("eligible", "not_eligible")
+        for o in evaluation.outcomes
+    ):
+        return []
+    scope = [r for r in _applied(evaluation) if "scope" in r.effect]
+    return [{"rule": r.id, "zh": r.zh, "citation": r.citation} for r in scope]
+
+
+def _evaluation(given: dict[str, Any]) -> Evaluation:
+    """The checked facts evaluated under the rules that apply, waiting for the
+    place of the case where it could change the outcome."""
+    home = load_ruleset(given["region"])
+    known = known_facts(given)
+    evaluation = _evaluate(rules_for(given), known)
+    elsewhere = _case_elsewhere(given, home, known)
+    if elsewhere is not None and elsewhere.possible != evaluation.possible:
+        evaluation = _open_on_location(evaluation, elsewhere)
+    return _after_decision(evaluation)
 
 
 def known_facts(given: dict[str, Any]) -> dict[str, Any]:
@@ -372,16 +403,17 @@ def _evaluate(ruleset: Ruleset, known: dict[str, Any]) -> Evaluation:
     hardship, multiplier = _hardship(ruleset, known, statuses)
     unknowns = _unknowns(ruleset, statuses)
     unknowns[HARDSHIP] = hardship
-    outcome, missing, possible = _decide(unknowns)
+    outcome, missing, outcomes = _decide(unknowns)
     return Evaluation(
         ruleset=ruleset,
         known=known,
         statuses=statuses,
         hardship=hardship,
         multiplier=multiplier,
-        possible=possible,
+        possible=frozenset((o.decision, o.route) for o in outcomes),
         outcome=outcome,
         missing=frozenset(missing),
+        outcomes=outcomes,
     )
 
 
@@ -428,6 +460,7 @@ def _open_on_location(here: Evaluation, elsewhere: Evaluation) -> Evaluation:
         possible=possible,
         outcome=Outcome("needs_more_facts", route, review),
         missing=here.missing | elsewhere.missing | {CASE_LOCATION},
+        outcomes=here.outcomes | elsewhere.outcomes,
     )
 
 
@@ -501,14 +534,14 @@ def _completions(
 
 def _decide(
     unknowns: dict[object, Status],
-) -> tuple[Outcome, set[str], frozenset[tuple[str, str]]]:
-    """The outcome, the facts worth asking, and every (decision, route) still possible."""
-    possible = [_outcome(answers) for answers in _completions(unknowns, {})]
+) -> tuple[Outcome, set[str], frozenset[Outcome]]:
+    """The outcome, the facts worth asking, and every outcome still possible."""
+    possible = frozenset(_outcome(answers) for answers in _completions(unknowns, {}))
     decisions = frozenset((o.decision, o.route) for o in possible)
     review = _preferred({o.economic_review for o in possible}, REVIEW_PREFERENCE)
     if len(decisions) == 1:
         decision, route = next(iter(decisions))
-        return Outcome(decision, route, review), set(), decisions
+        return Outcome(decision, route, review), set(), possible
     missing: set[str] = set()
     for key, status in unknowns.items():
         if status.value is None and _matters(key, unknowns):
@@ -517,7 +550,7 @@ def _decide(
     route = (
         _preferred(eligible_routes, ("application", "notification")) if eligible_routes else "none"
     )
-    return Outcome("needs_more_facts", route, review), missing, decisions
+    return Outcome("needs_more_facts", route, review), missing, possible
 
 
 def _matters(key: object, unknowns: dict[object, Status]) -> bool:

@@ -14,14 +14,19 @@ class Row:
     conversations: int
     reached: float
     median_to_result: float | None
+    median_to_check_end: float | None
     median_to_reference: float | None
     repeats: int
     dead_ends: int
 
 
-def _median(outcomes: list[Outcome], goal: str) -> float | None:
-    turns = [o.turns for o in outcomes if o.person.goal == goal and o.reached]
-    return statistics.median(turns) if turns else None
+def _median(turns: list[int | None]) -> float | None:
+    known = [t for t in turns if t is not None]
+    return statistics.median(known) if known else None
+
+
+def _to_goal(outcomes: list[Outcome], goal: str) -> list[int | None]:
+    return [o.turns_to_goal for o in outcomes if o.person.goal == goal]
 
 
 def row(name: str, outcomes: list[Outcome]) -> Row:
@@ -29,8 +34,11 @@ def row(name: str, outcomes: list[Outcome]) -> Row:
         name=name,
         conversations=len(outcomes),
         reached=100 * sum(o.reached for o in outcomes) / max(len(outcomes), 1),
-        median_to_result=_median(outcomes, "qualify"),
-        median_to_reference=_median(outcomes, "apply"),
+        median_to_result=_median(_to_goal(outcomes, "qualify")),
+        median_to_check_end=_median(
+            [o.check_ended for o in outcomes if o.person.goal == "qualify"]
+        ),
+        median_to_reference=_median(_to_goal(outcomes, "apply")),
         repeats=sum(o.repeats for o in outcomes),
         dead_ends=sum(o.dead_ends for o in outcomes),
     )
@@ -39,15 +47,16 @@ def row(name: str, outcomes: list[Outcome]) -> Row:
 def table(rows: list[Row]) -> str:
     header = (
         "| set | conversations | goal reached | median turns to eligibility result "
+        "| median turns to the end of the eligibility questions "
         "| median turns to reference number | identical consecutive replies | dead ends |"
     )
-    lines = [header, "|" + " --- |" * 7]
+    lines = [header, "|" + " --- |" * 8]
     for r in rows:
-        result = "–" if r.median_to_result is None else f"{r.median_to_result:g}"
-        reference = "–" if r.median_to_reference is None else f"{r.median_to_reference:g}"
+        figures = [r.median_to_result, r.median_to_check_end, r.median_to_reference]
+        result, check_end, reference = ("–" if f is None else f"{f:g}" for f in figures)
         lines.append(
-            f"| {r.name} | {r.conversations} | {r.reached:.1f} % | {result} | {reference} "
-            f"| {r.repeats} | {r.dead_ends} |"
+            f"| {r.name} | {r.conversations} | {r.reached:.1f} % | {result} | {check_end} "
+            f"| {reference} | {r.repeats} | {r.dead_ends} |"
         )
     return "\n".join(lines)
 

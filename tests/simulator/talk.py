@@ -75,13 +75,18 @@ class Outcome:
     person: Person
     reached: bool = False
     turns: int = 0
+    turns_to_goal: int | None = None
     repeats: int = 0
     dead_ends: int = 0
+    # "qualify": the turn the eligibility questions ended, after the first answer.
+    check_ended: int | None = None
     transcript: list[str] = field(default_factory=list)
 
 
 def reached(goal: str, text: str, slots: dict[str, Any]) -> bool:
     if goal == "qualify":
+        # The first answer to "能不能申请" (often "可以申请" with the questions
+        # about money still to come): `check_ended` counts to the end of them.
         return "结果：" in text or "结果是：" in text
     if goal == "apply":
         return "登记编号是" in text
@@ -164,9 +169,18 @@ def converse(rasa_url: str, token: str, person: Person) -> Outcome:
             outcome.repeats += 1
         previous = text
         now = state(rasa_url, sender, token)
-        if reached(person.goal, text, now.get("slots") or {}):
-            outcome.reached = True
-            return outcome
         if DEAD_END in text:
             outcome.dead_ends += 1
+        if not outcome.reached and reached(person.goal, text, now.get("slots") or {}):
+            outcome.reached = True
+            outcome.turns_to_goal = outcome.turns
+        if outcome.reached and not _checking(now):
+            if person.goal == "qualify":
+                outcome.check_ended = outcome.turns
+            return outcome
     return outcome
+
+
+def _checking(now: dict[str, Any]) -> bool:
+    """Whether the eligibility questions are still under way."""
+    return (now.get("active_loop") or {}).get("name") == "eligibility_form"

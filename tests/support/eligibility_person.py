@@ -65,6 +65,9 @@ QUESTION_WORDS = {
 }
 # How every decision begins (domain.yml utter_eligibility_*, text and voice).
 DECISION_WORDS = ("结果：", "结果是：")
+# The answer "you can apply" told while the questions about money go on
+# (utter_eligibility_may_apply): not the decision, which comes after them.
+MAY_APPLY = ("结果：您的事情可以申请法律援助。", "结果是：您的事情可以申请法律援助。")
 # Eight for the decision and what helps at once, and two the law adds for an
 # applicant: whose claim a support payment is, and where the case is (art. 38).
 MAX_QUESTIONS = 10
@@ -92,8 +95,9 @@ class Person:
 
     def check(self, *opening: str) -> str:
         """Says the opening messages, answers every question; the result's text,
-        from its decision (told as soon as it is known, before the questions
-        about where and how to apply) to its end."""
+        from its first answer ("you can apply", before the questions about
+        money; or the decision, told as soon as it is known, before the
+        questions about where and how to apply) to its end."""
         texts: list[str] = []
         for message in opening:
             texts = self.say(message)
@@ -105,9 +109,12 @@ class Person:
             self.asked.append(fact)
             texts = self.say(self.answers[fact])
             transcript += texts
-        decided = [i for i, text in enumerate(transcript) if text.startswith(DECISION_WORDS)]
+        told = [i for i, text in enumerate(transcript) if text.startswith(DECISION_WORDS)]
+        decided = [i for i in told if transcript[i] not in MAY_APPLY]
         assert len(decided) <= 1, f"the decision was told more than once: {transcript}"
-        return "\n".join(transcript[decided[0] :] if decided else texts)
+        assert len(told) - len(decided) <= 1, f"'you can apply' told twice: {transcript}"
+        assert not decided or told[-1] == decided[0], f"told after the decision: {transcript}"
+        return "\n".join(transcript[told[0] :] if told else texts)
 
 
 class VoiceConversation:
