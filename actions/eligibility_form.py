@@ -195,11 +195,18 @@ def explain_question(fact: str, dispatcher: CollectingDispatcher) -> None:
     dispatcher.utter_message(response=f"utter_why_{fact}")
 
 
-def _told_together(fact: str, text: str, tracker: Tracker) -> dict[str, Any]:
-    """The fact asked together with `fact` (ASKED_TOGETHER), if it was asked
-    (action_ask_age) and the answer gives it."""
+def asked_with(fact: str, tracker: Tracker) -> str | None:
+    """The fact asked in the same question as `fact` (ASKED_TOGETHER) while both
+    are still to be asked, or None."""
     other = ASKED_TOGETHER.get(fact)
-    if other is None or other not in facts_to_ask(tracker):
+    return other if other is not None and other in facts_to_ask(tracker) else None
+
+
+def _told_together(fact: str, text: str, tracker: Tracker) -> dict[str, Any]:
+    """The fact asked together with `fact`, if it was (asked_with) and the
+    answer gives it."""
+    other = asked_with(fact, tracker)
+    if other is None:
         return {}
     value = parse_answer(other, text)
     return {other: value} if value is not None and _is_valid(other, value) else {}
@@ -214,7 +221,7 @@ class ActionAskAge(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        together = ASKED_TOGETHER[slots.AGE] in facts_to_ask(tracker)
+        together = asked_with(slots.AGE, tracker) is not None
         dispatcher.utter_message(
             response="utter_ask_age_and_gender" if together else "utter_ask_age"
         )
@@ -315,8 +322,9 @@ class ValidateEligibilityForm(FormValidationAction):
             return {fact: None, **spoken}
         if intent == ASK_WHY:
             explain_question(fact, dispatcher)
-            if ASKED_TOGETHER.get(fact) in facts_to_ask(tracker):
-                explain_question(ASKED_TOGETHER[fact], dispatcher)
+            other = asked_with(fact, tracker)
+            if other is not None:
+                explain_question(other, dispatcher)
             return {fact: None}
         if intent == DECLINE or is_decline(text):
             dispatcher.utter_message(response="utter_eligibility_skip_question")
