@@ -1856,3 +1856,18 @@ def test_an_early_yes_is_never_taken_back_except_for_income(facts, later):
             ("eligible", "application"),
             ("needs_more_facts", "application"),
         ), result
+
+
+def test_the_sex_is_asked_only_once_the_income_falls_between_the_lines():
+    """Shanxi doubles the line for women: without the income and the 低保 line
+    the sex decides nothing, so it is not asked before them (issue 25)."""
+    before = {
+        "region": "shanxi",
+        "case_location": "shanxi",
+        "matter_type": "social_insurance",
+        **NO_EXEMPTION,
+    }
+    assert "gender" not in before
+    assert assess(before)["missing_facts"] == [INCOME, STANDARD]
+    assert assess({**before, INCOME: 1200, STANDARD: 700})["missing_facts"] == ["gender"]
+    assert assess({**before, INCOME: 600, STANDARD: 700})["decision"] == "eligible"

@@ -483,7 +483,10 @@ def _hardship(
     """Is income within the hardship line, and the multiplier surely applied.
 
     A multiplier rule still unknown (e.g. Shanxi 2× for women, gender not
-    given) matters only while the income could fall between the two lines.
+    given) matters only while the income could fall between the two lines, so
+    its facts are asked once both numbers are known and put the income there:
+    most people do not know their local 低保 line, and then the sex changes
+    nothing (issue 25).
     """
     multipliers = [
         (float(rule.effect["hardship_multiplier"]), statuses[rule.id])
@@ -496,7 +499,7 @@ def _hardship(
     income, standard = facts.get(test["income"]), facts.get(test["standard"])
     if income is None or standard is None:
         unknown = {test[k] for k in ("income", "standard") if facts.get(test[k]) is None}
-        return Status(None, frozenset(unknown).union(*(f for _, f in maybe))), surely
+        return Status(None, frozenset(unknown)), surely
     if income <= surely * standard:
         return TRUE, surely
     higher = [missing for m, missing in maybe if income <= m * standard]
