@@ -26,17 +26,19 @@ from actions.conversation import speech_request
 from actions.eligibility_decision import (
     MAY_APPLY,
     Telling,
+    Told,
     economic_test_facts,
     headline,
     tell_decision,
     told_during_questions,
 )
-from actions.no_repeat import vary
+from actions.no_repeat import previous_text, vary
 from actions.voice import is_voice
-from legal_aid.eligibility import FactError, assess, reasons_to_apply
+from legal_aid.eligibility import FactError, assess, condition_holds, reasons_to_apply
 from legal_aid.eligibility.answers import (
     grouped_facts,
     is_decline,
+    is_own_claim,
     parse_answer,
     parse_case_location,
     parse_grouped_answer,
@@ -185,8 +187,11 @@ def _tell_may_apply(
         return
     telling = Telling(dispatcher, is_voice(tracker))
     telling.response(MAY_APPLY)
+    # Not again when the answer to the story has just said it ("属于可以申请的事项").
+    just_said = Told(said=previous_text(tracker))
     for reason in reasons:
-        telling.cited(reason["zh"], reason["citation"])
+        if not just_said.mentions(reason["zh"]):
+            telling.cited(reason["zh"], reason["citation"])
     telling.response("utter_eligibility_money_next")
 
 
@@ -257,6 +262,9 @@ class ValidateEligibilityForm(FormValidationAction):
             elif slot in FACTS:
                 updates.update(self._validate_fact(slot, value, dispatcher, tracker, domain))
             tracker.slots.update(updates)
+        own_claim = _claim_of_an_elderly_parent(tracker)
+        tracker.slots.update(own_claim)
+        updates.update(own_claim)
         if updates:
             tell_decision_first(dispatcher, tracker)
         return [SlotSet(slot, value) for slot, value in updates.items()]
@@ -387,6 +395,35 @@ class ValidateEligibilityForm(FormValidationAction):
             dispatcher.utter_message(response=vary(tracker, PLACE_MISSED, MISSED_HELP))
             return {slots.REGION: None}
         return {slots.REGION: place.policy_region, slots.PLACE: place.name}
+
+
+def _claim_of_an_elderly_parent(tracker: Tracker) -> dict[str, Any]:
+    """ "我七十五了，女儿不管我": an elderly person who tells of support payments
+    with their own age is claiming them for themselves, so "这笔钱是谁要的" is
+    not asked (policy/answers.yml own_claim_unless, policy/REVIEW.md)."""
+    if tracker.get_slot(slots.MATTER_TYPE) != "family_support":
+        return {}
+    if tracker.get_slot(slots.CLAIMANT) is not None or slots.CLAIMANT in (
+        tracker.get_slot(slots.ELIGIBILITY_DECLINED) or []
+    ):
+        return {}
+    story = _message_with_own_age(tracker)
+    facts = facts_from_tracker(tracker)
+    if story is None or slots.AGE not in facts or not is_own_claim(story):
+        return {}
+    return {slots.CLAIMANT: "self"} if condition_holds("elderly", facts) else {}
+
+
+def _message_with_own_age(tracker: Tracker) -> str | None:
+    """The latest message in which the person said their own age ("我七十五了":
+    the `age` entity, nlu_data/lookups/regexes.yml)."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        entities = (event.get("parse_data") or {}).get("entities") or []
+        if any(entity.get("entity") == slots.AGE for entity in entities):
+            return event.get("text") or ""
+    return None
 
 
 def _leaving(tracker: Tracker) -> bool:

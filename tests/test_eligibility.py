@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from legal_aid import policy_data
 from legal_aid.eligibility import FactError, assess, condition_holds, reasons_to_apply
+from legal_aid.eligibility.answers import is_own_claim
 from legal_aid.eligibility.conditions import ASKED_BY_CODE
 from legal_aid.eligibility.engine import benefit_facts
 from legal_aid.eligibility.facts import FACTS, eligibility_regions
@@ -1257,6 +1258,7 @@ REVIEW_OTHER_NAMES = {
     "anniversary_reached",
     "grouped_questions",
     "grouped_not_exclusive",
+    "own_claim_unless",
     "labor_wages",
     "work_injury",
     "minor_protection",
@@ -1871,3 +1873,18 @@ def test_the_sex_is_asked_only_once_the_income_falls_between_the_lines():
     assert assess(before)["missing_facts"] == [INCOME, STANDARD]
     assert assess({**before, INCOME: 1200, STANDARD: 700})["missing_facts"] == ["gender"]
     assert assess({**before, INCOME: 600, STANDARD: 700})["decision"] == "eligible"
+
+
+@pytest.mark.parametrize(
+    ("story", "own"),
+    [
+        ("我七十五了，女儿不管我", True),
+        ("我七十二了，三个儿子都不给赡养费", True),
+        ("我七十了，儿子不给孙子抚养费", False),
+        ("我六十八了，想替我姐姐问问赡养费的事", False),
+    ],
+)
+def test_an_elderly_persons_story_of_support_is_their_own_claim_unless_it_says_otherwise(
+    story, own
+):
+    assert is_own_claim(story) is own

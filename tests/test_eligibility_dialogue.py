@@ -114,6 +114,15 @@ def test_can_i_apply_is_answered_before_the_questions_about_money(conversation):
     assert "第三十一条第（四）项" not in result
 
 
+def test_the_yes_does_not_repeat_the_source_the_story_was_just_answered_with(conversation):
+    story = "\n".join(r.get("text") or "" for r in conversation.say("单位一直不给我交社保"))
+    assert "第三十一条第（二）项" in story
+    texts = [r.get("text") or "" for r in conversation.say("看看我有没有资格")]
+    assert "结果：您的事情可以申请法律援助。" in texts
+    assert "第三十一条第（二）项" not in "\n".join(texts)
+    assert asked_fact(texts) == "region"
+
+
 def test_a_severely_disabled_person_in_shanxi_gets_aid_on_the_certificate(conversation):
     person = Person(
         conversation,
@@ -257,6 +266,25 @@ def test_an_age_told_in_the_story_is_not_asked_again(conversation):
     assert person.asked[0] == "matter_type"
     assert "age" not in person.asked
     assert "第四十二条第（一）项" in result
+
+
+@pytest.mark.parametrize(
+    ("story", "asked"),
+    [
+        # Her own age and her daughter: she claims support for herself.
+        ("我七十五了女儿不管我，能申请法律援助吗", False),
+        # A grandmother may be claiming child support for a grandchild: asked.
+        ("我七十了，儿子不给孙子抚养费，能申请法律援助吗", True),
+        # No age of her own in the story: asked.
+        ("女儿不给我赡养费，能申请法律援助吗", True),
+    ],
+)
+def test_an_elderly_parent_telling_her_age_is_not_asked_whose_claim_it_is(
+    conversation, story, asked
+):
+    conversation.say(story)
+    texts = [r.get("text") or "" for r in conversation.say("山西太原")]
+    assert (asked_fact(texts) == "claimant") == asked, texts
 
 
 def test_a_deadline_in_five_days_brings_advance_aid(conversation):

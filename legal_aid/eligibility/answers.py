@@ -137,6 +137,13 @@ def _whole_number(said: str) -> int | None:
     return int(value) if value is not None and value == int(value) else None
 
 
+def is_own_claim(story: str) -> bool:
+    """Whether an elderly person's story of support payments, told with their own
+    age, is their own claim ("我七十五了，女儿不管我"): unless it names someone
+    else's (policy/answers.yml own_claim_unless: 抚养, 孙, 替…)."""
+    return not any(word in story for word in _answer_words()["own_claim_unless"])
+
+
 def parse_case_location(text: str, home: str | None) -> str | None:
     """Where the case is: a place named, or `home` (the person's own place or
     region) when they say it is there ("本地"); None when not understood."""
