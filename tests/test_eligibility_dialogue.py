@@ -135,7 +135,6 @@ def test_a_severely_disabled_person_in_shanxi_gets_aid_on_the_certificate(conver
             "disability_grade": "二级",
             "has_disability_certificate": "有",
             "minimum_living_allowance": "不是",
-            "extreme_hardship_support": "不是",
             "no_fixed_income": "有",
             "household_disabled_count": "就我一个",
             "elderly_and_disabled_household": "不是",
@@ -147,21 +146,6 @@ def test_a_severely_disabled_person_in_shanxi_gets_aid_on_the_certificate(conver
     result = person.check("我爸去世了 哥哥不让我分遗产", "帮我查一查")
     assert "不需要审查收入" in result
     assert "晋司通〔2022〕35号" in result
-
-
-# An elderly parent without income, claiming support from his children.
-ELDERLY_PARENT = {
-    "region": "河北石家庄",
-    "claimant": "我自己",
-    "domestic_violence_victim": "不是",
-    "disability_categories": "没有",
-    "minimum_living_allowance": "不是",
-    "extreme_hardship_support": "不是",
-    "no_fixed_income": "没有",
-    "days_to_deadline": "没有",
-    "needs_urgent_preservation": "没有",
-    "case_location": "本地",
-}
 
 
 def test_age_and_sex_are_asked_and_answered_together(conversation):
@@ -247,6 +231,20 @@ def test_one_of_the_special_procedures_is_named_or_none(spoken, named):
     assert parse_grouped_answer("death_penalty_review", "是") is None
 
 
+# An elderly parent without income, claiming support from his children.
+ELDERLY_PARENT = {
+    "region": "河北石家庄",
+    "claimant": "我自己",
+    "domestic_violence_victim": "不是",
+    "disability_categories": "没有",
+    "minimum_living_allowance": "不是",
+    "no_fixed_income": "没有",
+    "days_to_deadline": "没有",
+    "needs_urgent_preservation": "没有",
+    "case_location": "本地",
+}
+
+
 def test_an_elderly_parent_without_income_claiming_support_is_exempt(conversation):
     person = Person(conversation, {**ELDERLY_PARENT, "age": "六十八岁"})
     result = person.check("儿子不给我生活费", "帮我查一查")
@@ -328,7 +326,6 @@ def test_a_person_who_will_not_say_their_income_is_told_what_is_uncertain(conver
             "age": "三十五",
             "disability_categories": "没有",
             "minimum_living_allowance": "不是",
-            "extreme_hardship_support": "不是",
             "no_fixed_income": "有",
             "income_per_capita_monthly": "不想说",
         },
