@@ -39,6 +39,15 @@ ANSWER_GAP_SECONDS = 0.3
 
 
 @dataclass
+class _Stretch:
+    """An answer being gathered: its frames, joined once it is whole."""
+
+    started: float
+    ended: float
+    frames: list[bytes] = field(repr=False)
+
+
+@dataclass
 class Answer:
     """One stretch of the assistant's speech, as the caller received it."""
 
@@ -179,16 +188,16 @@ class SimulatedCall:
         # polling for their answers, each copying its audio frame by frame
         # (quadratic), kept this process too busy to read the frames on time,
         # and a greeting read late looked cut in two.
-        stretches: list[tuple[float, float, list[bytes]]] = []
+        stretches: list[_Stretch] = []
         for at, pcm in self.received:
             if at < since:
                 continue
-            if stretches and at - stretches[-1][1] <= ANSWER_GAP_SECONDS:
-                stretches[-1] = (stretches[-1][0], at, stretches[-1][2])
-                stretches[-1][2].append(pcm)
+            if stretches and at - stretches[-1].ended <= ANSWER_GAP_SECONDS:
+                stretches[-1].ended = at
+                stretches[-1].frames.append(pcm)
             else:
-                stretches.append((at, at, [pcm]))
-        return [Answer(started, ended, b"".join(frames)) for started, ended, frames in stretches]
+                stretches.append(_Stretch(at, at, [pcm]))
+        return [Answer(s.started, s.ended, b"".join(s.frames)) for s in stretches]
 
     async def next_answer(self, timeout: float = 60.0, since: float | None = None) -> Answer:
         """The next whole answer: waits for its first frame, then for the line to go quiet."""
