@@ -167,9 +167,11 @@ def tell_decision_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> N
         _tell_may_apply(dispatcher, tracker, facts)
         return
     decision = headline(assessment, economic_test_facts(facts))
-    if not facts_to_ask(tracker) or told_during_questions(tracker, FORM).decision == decision:
+    told = told_during_questions(tracker, FORM)
+    if not facts_to_ask(tracker) or told.decision == decision:
         return
-    tell_decision(Telling(dispatcher, is_voice(tracker)), tracker, facts, assessment)
+    # After "可以申请" (MAY_APPLY), its reasons are not told again.
+    tell_decision(Telling(dispatcher, is_voice(tracker)), tracker, facts, assessment, told)
     dispatcher.utter_message(response="utter_eligibility_details_next")
 
 
@@ -187,10 +189,11 @@ def _tell_may_apply(
         return
     telling = Telling(dispatcher, is_voice(tracker))
     telling.response(MAY_APPLY)
-    # Not again when the answer to the story has just said it ("属于可以申请的事项").
+    # Not again when the answer to the story has just said it, in its own words
+    # ("属于可以申请法律援助的事项" with the same article): its source shows it.
     just_said = Told(said=previous_text(tracker))
     for reason in reasons:
-        if not just_said.mentions(reason["zh"]):
+        if not (just_said.mentions(reason["zh"]) or just_said.mentions(reason["citation"])):
             telling.cited(reason["zh"], reason["citation"])
     telling.response("utter_eligibility_money_next")
 
