@@ -36,6 +36,8 @@ from voice.audio import to_pcm
 # assistant sends its pauses between sentences as audio, so only the end of
 # an answer leaves the line without frames.
 ANSWER_GAP_SECONDS = 0.3
+# The command line's reply to a step: all it says until the line is this long quiet.
+REPLY_OVER_SECONDS = 2.0
 
 
 @dataclass
@@ -270,12 +272,16 @@ async def _call(port: int, steps: list[str], save: str | None, answer_timeout: f
             if call.closed.is_set():
                 print(f"{step}: the line was closed")
                 break
+            # The whole reply: a spoken message per line, with pauses between them.
             try:
-                heard.append(await call.next_answer(answer_timeout, since=since))
+                await call.quiet_after(since, quiet=REPLY_OVER_SECONDS, timeout=answer_timeout)
             except AssertionError:
-                print(f"{step}: no answer within {answer_timeout} s")
+                print(f"{step}: no whole answer within {answer_timeout} s")
                 break
-            print(f"{step}: {heard[-1].seconds:.1f} s of speech, rms {heard[-1].rms:.0f}")
+            parts = call.answers(since)
+            heard += parts
+            seconds = sum(part.seconds for part in parts)
+            print(f"{step}: {seconds:.1f} s of speech in {len(parts)} parts")
         if save:
             Path(save).write_bytes(_wav_bytes(b"".join(answer.pcm for answer in heard)))
             print(f"saved what was heard to {save}")
