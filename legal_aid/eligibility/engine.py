@@ -104,11 +104,15 @@ class Evaluation:
     statuses: dict[str, Status]
     hardship: Status
     multiplier: float
-    possible: frozenset[tuple[str, str]]
     outcome: Outcome
     missing: frozenset[str]
-    # Every outcome still possible, with its economic review (`possible` without it).
+    # Every outcome still possible, with its economic review.
     outcomes: frozenset[Outcome]
+
+    @property
+    def possible(self) -> frozenset[tuple[str, str]]:
+        """Every (decision, route) still possible."""
+        return frozenset((o.decision, o.route) for o in self.outcomes)
 
 
 def assess(facts: dict[str, Any]) -> dict[str, Any]:
@@ -152,9 +156,8 @@ def reasons_to_apply(facts: dict[str, Any]) -> list[dict[str, str]]:
     """
     evaluation = _evaluation(check_facts(facts))
     if evaluation.outcome.decision != "needs_more_facts" or not all(
-        o.economic_review in ("exempt", "required")
-        and (o.decision, o.route) != ("eligible", "notification")
-        and o.decision in ("eligible", "not_eligible")
+        (o.decision, o.route) == ("eligible", "application")
+        or (o.decision, o.economic_review) == ("not_eligible", "required")
         for o in evaluation.outcomes
     ):
         return []
@@ -410,7 +413,6 @@ def _evaluate(ruleset: Ruleset, known: dict[str, Any]) -> Evaluation:
         statuses=statuses,
         hardship=hardship,
         multiplier=multiplier,
-        possible=frozenset((o.decision, o.route) for o in outcomes),
         outcome=outcome,
         missing=frozenset(missing),
         outcomes=outcomes,
@@ -447,8 +449,8 @@ def _case_elsewhere(
 def _open_on_location(here: Evaluation, elsewhere: Evaluation) -> Evaluation:
     """The decision waits for the place of the case: it is asked with what
     either place would still need."""
-    possible = here.possible | elsewhere.possible
-    eligible_routes = {route for decision, route in possible if decision == "eligible"}
+    outcomes = here.outcomes | elsewhere.outcomes
+    eligible_routes = {o.route for o in outcomes if o.decision == "eligible"}
     route = (
         _preferred(eligible_routes, ("application", "notification")) if eligible_routes else "none"
     )
@@ -457,10 +459,9 @@ def _open_on_location(here: Evaluation, elsewhere: Evaluation) -> Evaluation:
     )
     return replace(
         here,
-        possible=possible,
         outcome=Outcome("needs_more_facts", route, review),
         missing=here.missing | elsewhere.missing | {CASE_LOCATION},
-        outcomes=here.outcomes | elsewhere.outcomes,
+        outcomes=outcomes,
     )
 
 
