@@ -73,7 +73,6 @@ def state(rasa_url: str, sender: str, token: str) -> dict[str, Any]:
 @dataclass
 class Outcome:
     person: Person
-    reached: bool = False
     turns: int = 0
     turns_to_goal: int | None = None
     repeats: int = 0
@@ -81,6 +80,10 @@ class Outcome:
     # "qualify": the turn the eligibility questions ended, after the first answer.
     check_ended: int | None = None
     transcript: list[str] = field(default_factory=list)
+
+    @property
+    def reached(self) -> bool:
+        return self.turns_to_goal is not None
 
 
 def reached(goal: str, text: str, slots: dict[str, Any]) -> bool:
@@ -172,7 +175,6 @@ def converse(rasa_url: str, token: str, person: Person) -> Outcome:
         if DEAD_END in text:
             outcome.dead_ends += 1
         if not outcome.reached and reached(person.goal, text, now.get("slots") or {}):
-            outcome.reached = True
             outcome.turns_to_goal = outcome.turns
         if outcome.reached and not _checking(now):
             if person.goal == "qualify":
