@@ -51,7 +51,7 @@ import aiohttp
 import yaml
 
 from bench import API_HEADERS
-from bench.processes import tree_rss_bytes
+from bench.processes import tree_cpu_seconds, tree_rss_bytes
 from bot.messages import BUSY_REPLY, SLOW_REPLY
 from rasa_ext import timings
 from scripts.launcher import Ports, Service, Stack, StartError
@@ -521,6 +521,38 @@ def saturation_report(levels: dict[float, Timings]) -> str:
     )
 
 
+def stack_cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each service (with its children)."""
+    return {
+        name: tree_cpu_seconds(service.process.pid)
+        for name, service in stack.services.items()
+        if service.process is not None
+    }
+
+
+def cpu_used_since(stack: Stack, before: dict[str, float]) -> dict[str, float]:
+    now = stack_cpu_seconds(stack)
+    return {name: now[name] - before.get(name, 0.0) for name in now}
+
+
+def cpu_report(phases: dict[str, tuple[dict[str, float], Timings]]) -> str:
+    """CPU ms per turn of each process, per phase, from the CPU seconds it used
+    during the phase; on 2 cores, turns/s cannot exceed 2000 / (whole stack)."""
+    names = sorted({name for used, _ in phases.values() for name in used})
+    rows = []
+    for name in [*names, "whole stack"]:
+        row = [name]
+        for used, client in phases.values():
+            seconds = sum(used.values()) if name == "whole stack" else used.get(name, 0.0)
+            row.append(f"{1000 * seconds / client.requests:.1f}" if client.requests else "n/a")
+        rows.append(row)
+    header = ["process (with its children)", *(f"{phase} CPU ms/turn" for phase in phases)]
+    return (
+        "CPU time per turn through the gateway, by process (from /proc; the turns' own "
+        "work, not time waiting)\n" + format_table(header, rows)
+    )
+
+
 def stack_memory_mb(stack: Stack) -> dict[str, float]:
     memory = {}
     for name, service in stack.services.items():
@@ -610,10 +642,11 @@ def measure_project(args: argparse.Namespace, var_dir: Path, run_id: str) -> dic
         urls = targets(stack)
 
         print(f"[bench] one person alone, {args.alone_turns} turns each way…", flush=True)
-        since = log_size(rasa_log)
+        since, cpu = log_size(rasa_log), stack_cpu_seconds(stack)
         alone_gateway = asyncio.run(
             run_sequential(urls["gateway"], f"alone-gw-{run_id}", args.alone_turns)
         )
+        alone_cpu = cpu_used_since(stack, cpu)
         alone_stages = rasa_stages(rasa_log, since)
         alone_rasa = asyncio.run(
             run_sequential(urls["rasa"], f"alone-rasa-{run_id}", args.alone_turns)
@@ -624,9 +657,10 @@ def measure_project(args: argparse.Namespace, var_dir: Path, run_id: str) -> dic
             f"[bench] {args.users} people, {args.think:g} s between turns, {args.seconds:g} s…",
             flush=True,
         )
-        since = log_size(rasa_log)
+        since, cpu = log_size(rasa_log), stack_cpu_seconds(stack)
         load = (args.users, args.think, args.seconds)
         load_gateway = asyncio.run(run_think_load(urls["gateway"], f"load-gw-{run_id}", *load))
+        load_cpu = cpu_used_since(stack, cpu)
         load_stages = rasa_stages(rasa_log, since)
         load_rasa = asyncio.run(run_think_load(urls["rasa"], f"load-rasa-{run_id}", *load))
         title = f"{args.users} people, {args.think:g} s between their turns, for {args.seconds:g} s"
@@ -636,6 +670,10 @@ def measure_project(args: argparse.Namespace, var_dir: Path, run_id: str) -> dic
             {"one person": alone_gateway, f"{args.users} people": load_gateway},
             SMALLEST_STAGE_MS,
         ) + "\n", flush=True)  # fmt: skip
+        print(cpu_report({
+            "one person": (alone_cpu, alone_gateway),
+            f"{args.users} people": (load_cpu, load_gateway),
+        }) + "\n", flush=True)  # fmt: skip
 
         levels = saturation(urls["gateway"], run_id, args.rates, args.rate_seconds)
         print(f"\n{saturation_report(levels)}\n", flush=True)
