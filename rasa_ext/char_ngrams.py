@@ -15,6 +15,7 @@ import logging
 from typing import Any, ClassVar
 
 import joblib
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -54,7 +55,7 @@ class CharNgramClassifierComponent(GraphComponent):
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
-        self._classifier = classifier
+        self._classifier = with_column_major_weights(classifier)
 
     @classmethod
     def create(
@@ -99,10 +100,27 @@ class CharNgramClassifierComponent(GraphComponent):
 
     def store(self, classifier: Any) -> Resource:
         """Keeps a trained classifier, in memory and in the model storage."""
-        self._classifier = classifier
+        self._classifier = with_column_major_weights(classifier)
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(classifier, directory / self.model_file)
         return self._resource
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
+
+
+def with_column_major_weights(model: Any) -> Any:
+    """The model, its linear classifiers' weights laid out column by column.
+
+    scikit-learn scores a sparse message as `X @ coef_.T`; scipy copies a
+    right-hand matrix that is not row-major first, and `coef_.T` of the usual
+    row-major `coef_` is not: every message copied all the weights (37 intents
+    x 19,000 n-grams), 2.5 of the intent model's 2.9 ms. Column-major weights
+    make that transpose row-major; the scores are the same.
+    """
+    parts = [step for _, step in getattr(model, "steps", [])]
+    for estimator in [model, *parts, getattr(model, "classifier_", None)]:
+        weights = getattr(estimator, "coef_", None)
+        if isinstance(weights, np.ndarray) and weights.ndim == 2:
+            estimator.coef_ = np.asfortranarray(weights)
+    return model

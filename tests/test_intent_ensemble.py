@@ -3,8 +3,10 @@ danger override and the fallback still have the last word."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -57,6 +59,17 @@ def test_a_confident_diet_keeps_its_intent_on_an_ordinary_problem(ensemble):
     message = message_ranked_by_diet(text, {"describe_problem": 0.95, "cost": 0.05})
     ensemble.process([message])
     assert message.get("intent")["name"] == "describe_problem"
+
+
+def test_weights_laid_out_for_speed_rank_every_message_the_same(ensemble):
+    # The component lays the weights out column by column (with_column_major_weights);
+    # the ranking a person's message gets must be the one of scikit-learn's own layout.
+    texts = ["老板拖欠了我半年的工资 一直不给", CLOSING_WITH_EXTRA_WORDS, "法援怎么申请"]
+    fast = ensemble._classifier
+    plain = copy.deepcopy(fast)
+    plain.steps[-1][1].coef_ = np.ascontiguousarray(plain.steps[-1][1].coef_)
+    assert fast.steps[-1][1].coef_.T.flags["C_CONTIGUOUS"]
+    np.testing.assert_allclose(fast.predict_proba(texts), plain.predict_proba(texts))
 
 
 def test_the_trained_model_understands_a_closing_remark_with_extra_words(stack):

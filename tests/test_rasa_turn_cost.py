@@ -1,14 +1,17 @@
 """The project's changes to how Rasa runs a turn (rasa_ext/server.py): the
-action server's answers are still checked as Rasa checks them, and the turn
-timings name each stage and read back as written."""
+action server's answers are still checked as Rasa checks them, stored events
+read back as Rasa reads them, and the turn timings name each stage and read
+back as written."""
 
 from __future__ import annotations
 
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
 
-from rasa_ext import action_calls, timings
+from rasa_ext import action_calls, event_types, timings
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -38,6 +41,26 @@ def test_a_malformed_answer_is_refused_as_rasa_refuses_it(answer):
         RemoteAction._validate_action_result(action, answer)
     assert ours.value.message == rasas.value.message
     assert "Failed to validate Action server response" in ours.value.message
+
+
+EVENT_NAMES = sorted({cls.type_name for cls in all_subclasses(Event)})
+
+
+@pytest.mark.parametrize("type_name", EVENT_NAMES)
+def test_every_stored_event_type_reads_back_as_the_class_rasa_finds(type_name):
+    rasas = Event.resolve_by_type(type_name)
+    assert event_types.resolve_by_type(type_name) is rasas
+    assert event_types.resolve_by_type(type_name) is rasas  # remembered the same
+
+
+def test_an_unknown_event_type_is_refused_or_defaulted_as_rasa_does():
+    with pytest.raises(ValueError, match="Unknown event name"):
+        event_types.resolve_by_type("no_such_event")
+    assert event_types.resolve_by_type("no_such_event", default=Event) is Event
+    assert event_types.resolve_by_type("topic") is None
+    # A default given once is not remembered as the type's class.
+    with pytest.raises(ValueError):
+        event_types.resolve_by_type("no_such_event")
 
 
 def test_stages_inside_a_turn_are_named_after_the_stage_they_are_in():
