@@ -28,8 +28,11 @@ again. The next message starts a new conversation.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -56,6 +59,9 @@ from store.tracker_events import EVENT_COLUMN
 FORGET_SLOT = "forget_conversation"
 
 DEFAULT_MAX_SESSION_TURNS = 40
+# Conversations whose stored event count is remembered between a turn's load
+# and its save (a few bytes each; more than ever run at once).
+REMEMBERED_COUNTS = 10_000
 LATEST_SESSION_INDEX = "ix_events_sender_type_timestamp"
 
 
@@ -87,6 +93,7 @@ class RollingSessionTrackerStore(SQLTrackerStore):
             **kwargs,
         )
         self.max_session_turns = int(max_session_turns)
+        self._stored_counts: OrderedDict[str, int] = OrderedDict()
         # The latest-session query filters on (sender_id, type_name, timestamp);
         # without this index it scans the whole conversation on every turn.
         self._latest_session_index().create(self.engine, checkfirst=True)
@@ -140,9 +147,33 @@ class RollingSessionTrackerStore(SQLTrackerStore):
         with self.session_scope() as session:
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions).all()
             events = [json.loads(self.pii_keys.decrypt(row.data, EVENT_COLUMN)) for row in rows]
+        if not fetch_events_from_all_sessions:
+            self._remember_stored_count(sender_id, len(events))
         if not self.domain or not events:
             return None
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    # --- the count Rasa's save queries on every turn, known from the load ---
+
+    def _remember_stored_count(self, sender_id: str, count: int) -> None:
+        """How many events of the latest session the database held at this load.
+
+        Rasa saves the events of a turn by counting the session's events in the
+        database again and saving the tracker's events after that many. A turn
+        runs under the conversation's lock from load to save, so nothing else
+        adds events in between: the count at the load is the count at the save.
+        """
+        self._stored_counts[sender_id] = count
+        self._stored_counts.move_to_end(sender_id)
+        while len(self._stored_counts) > REMEMBERED_COUNTS:
+            self._stored_counts.popitem(last=False)
+
+    def _additional_events(self, session: Session, tracker: DialogueStateTracker) -> Iterator:
+        # Used once: a second save of the turn (the rollover's) counts again, as Rasa does.
+        count = self._stored_counts.pop(tracker.sender_id, None)
+        if count is None:
+            return super()._additional_events(session, tracker)
+        return itertools.islice(tracker.events, count, len(tracker.events))
 
     async def _save_events(self, tracker: DialogueStateTracker) -> None:
         """SQLTrackerStore.save with the id hashed and each event encrypted."""
@@ -153,24 +184,29 @@ class RollingSessionTrackerStore(SQLTrackerStore):
                 # Once per conversation (a look-up after that); conversations from
                 # before ids were kept get theirs on their next turn, here too.
                 tracker_events.remember_conversation(session, self.pii_keys, tracker.sender_id)
-            for event in new_events:
-                data = event.as_dict()
-                intent = (data.get("parse_data") or {}).get("intent") or {}
-                session.add(
-                    self.SQLEvent(
-                        sender_id=stored_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=intent.get("name"),
-                        action_name=data.get("name"),
-                        data=self.pii_keys.encrypt(json.dumps(data), EVENT_COLUMN),
-                    )
+                # One INSERT for the turn's events: the ORM's unit of work for
+                # them cost more than the database's own write (store bench).
+                session.execute(
+                    self.SQLEvent.__table__.insert(),
+                    [self._event_row(stored_id, event) for event in new_events],
                 )
             session.commit()
         if self.event_broker is not None:
             # Rasa's stream_events would load and decrypt the whole session again
             # to find the new events; they are known here, and stored by now.
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+
+    def _event_row(self, stored_id: str, event: Event) -> dict[str, Any]:
+        data = event.as_dict()
+        intent = (data.get("parse_data") or {}).get("intent") or {}
+        return {
+            "sender_id": stored_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": intent.get("name"),
+            "action_name": data.get("name"),
+            "data": self.pii_keys.encrypt(json.dumps(data), EVENT_COLUMN),
+        }
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the new events, then start a fresh session if this one is long;
@@ -187,6 +223,7 @@ class RollingSessionTrackerStore(SQLTrackerStore):
 
     def forget(self, sender_id: str) -> int:
         """Delete every event of the conversation (under every key); how many."""
+        self._stored_counts.pop(sender_id, None)
         with self.session_scope() as session:
             deleted = tracker_events.forget_conversation(session, self.stored_ids(sender_id))
             session.commit()

@@ -113,3 +113,42 @@ async def test_a_rotated_key_still_finds_the_conversation(store, tmp_path):
     )
     await talk(rotated, sender, 1)
     assert user_texts(await rotated.retrieve(sender)) == ["第0句", "第0句"]
+
+
+def bot_texts(tracker) -> list[str]:
+    return [e.text for e in tracker.events if isinstance(e, BotUttered)]
+
+
+async def test_two_servers_taking_turns_store_each_event_once(store, tmp_path):
+    # Two Rasa servers behind the gateway share the database (issue 24): each
+    # saves only what its turn added, though the other wrote in between.
+    other = RollingSessionTrackerStore(
+        domain=DOMAIN, host=f"sqlite:///{tmp_path / 'tracker.db'}", max_session_turns=5, keys=KEYS
+    )
+    sender = "web-two-servers"
+    for turn, server in enumerate([store, other, other, store, other, store, store]):
+        tracker = await server.retrieve(sender) or DialogueStateTracker(sender, DOMAIN.slots)
+        tracker.update(UserUttered(f"第{turn}句", {"name": "greet", "confidence": 1.0}))
+        tracker.update(ActionExecuted("utter_greet"))
+        tracker.update(BotUttered(f"回答{turn}"))
+        tracker.update(ActionExecuted("action_listen"))
+        await server.save(tracker)
+        await store.retrieve(sender)  # a read between turns: the page without JavaScript
+    full = await store.retrieve_full_tracker(sender)
+    assert user_texts(full) == [f"第{n}句" for n in range(7)]
+    # The rollover after turn 5 repeats the last answer into the new session.
+    assert bot_texts(full) == [f"回答{n}" for n in range(5)] + ["回答4"] + ["回答5", "回答6"]
+    assert user_texts(await other.retrieve(sender)) == ["第5句", "第6句"]
+
+
+async def test_a_tracker_saved_twice_without_a_new_load_adds_only_the_new_events(store):
+    sender = "web-saved-twice"
+    await talk(store, sender, 1)
+    tracker = await store.retrieve(sender)
+    tracker.update(UserUttered("第二句", {"name": "greet", "confidence": 1.0}))
+    await store.save(tracker)
+    tracker.update(BotUttered("第二个回答"))
+    await store.save(tracker)
+    full = await store.retrieve_full_tracker(sender)
+    assert user_texts(full) == ["第0句", "第二句"]
+    assert bot_texts(full) == ["回答0", "第二个回答"]
