@@ -49,8 +49,9 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Query, Session
+from sqlalchemy.orm import Query, Session, sessionmaker
 
+import store
 from store import settings, tracker_events
 from store.crypto import CONVERSATION_LOOKUP, KeyRing
 from store.tracker_events import EVENT_COLUMN
@@ -92,6 +93,14 @@ class RollingSessionTrackerStore(SQLTrackerStore):
             query=dict(url.query) or None,
             **kwargs,
         )
+        if url.drivername.startswith("sqlite"):
+            # The store's SQLite settings (write-ahead log, a wait for a busy
+            # file: the retention job and erasure write here too), with its
+            # connections kept open, not one opened per load and save.
+            self.engine = store.create_engine(
+                url.render_as_string(hide_password=False), keep_connections=True
+            )
+            self.sessionmaker = sessionmaker(bind=self.engine)
         self.max_session_turns = int(max_session_turns)
         self._stored_counts: OrderedDict[str, int] = OrderedDict()
         # The latest-session query filters on (sender_id, type_name, timestamp);
