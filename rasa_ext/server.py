@@ -5,6 +5,8 @@
 * Always: the action server's answers are checked against a schema compiled
   once (rasa_ext/action_calls.py), not recompiled on every custom action;
   stored events find their class once per type (rasa_ext/event_types.py);
+  DIET's and TED's traced graphs are called without tf.function's dispatch
+  (rasa_ext/graph_calls.py);
   and Rasa's structured logs withhold what people said (rasa_ext/private_logs.py).
 * With TURN_TIMINGS set: each turn's stages are timed and logged
   (rasa_ext/timings.py), for bench/turn_latency.py.
@@ -17,12 +19,13 @@ from __future__ import annotations
 import os
 import sys
 
-from rasa_ext import action_calls, event_types, private_logs, timings
+from rasa_ext import action_calls, event_types, graph_calls, private_logs, timings
 
 
 def main() -> None:
     action_calls.install()
     event_types.install()
+    graph_calls.install()
     private_logs.install()
     if os.environ.get(timings.ENVIRONMENT_SWITCH):
         timings.install()
