@@ -6,7 +6,7 @@
   once (rasa_ext/action_calls.py), not recompiled on every custom action;
   stored events find their class once per type (rasa_ext/event_types.py);
   DIET's and TED's traced graphs are called without tf.function's dispatch
-  (rasa_ext/graph_calls.py);
+  (rasa_ext/graph_calls.py); slots are copied without pickling (rasa_ext/slot_copies.py);
   and Rasa's structured logs withhold what people said (rasa_ext/private_logs.py).
 * With TURN_TIMINGS set: each turn's stages are timed and logged
   (rasa_ext/timings.py), for bench/turn_latency.py.
@@ -19,13 +19,14 @@ from __future__ import annotations
 import os
 import sys
 
-from rasa_ext import action_calls, event_types, graph_calls, private_logs, timings
+from rasa_ext import action_calls, event_types, graph_calls, private_logs, slot_copies, timings
 
 
 def main() -> None:
     action_calls.install()
     event_types.install()
     graph_calls.install()
+    slot_copies.install()
     private_logs.install()
     if os.environ.get(timings.ENVIRONMENT_SWITCH):
         timings.install()

@@ -30,6 +30,7 @@ RUNTIME_ONLY = (
     "rasa_ext/action_calls.py",
     "rasa_ext/event_types.py",
     "rasa_ext/graph_calls.py",
+    "rasa_ext/slot_copies.py",
     "rasa_ext/server.py",
     "rasa_ext/private_logs.py",
     "rasa_ext/lock_store.py",

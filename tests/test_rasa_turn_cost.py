@@ -5,13 +5,17 @@ back as written."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 
-from rasa_ext import action_calls, event_types, timings
+from rasa_ext import action_calls, event_types, slot_copies, timings
+from scripts.model_cache import PROJECT_DIR
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -61,6 +65,19 @@ def test_an_unknown_event_type_is_refused_or_defaulted_as_rasa_does():
     # A default given once is not remembered as the type's class.
     with pytest.raises(ValueError):
         event_types.resolve_by_type("no_such_event")
+
+
+def test_a_slot_copied_without_pickling_is_the_copy_rasa_makes():
+    domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
+    for slot in domain.slots:
+        slot.value = ["a list", "shared as copy.copy shares it"]
+        rasas, ours = copy.copy(slot), slot_copies.shallow_copy(slot)
+        assert type(ours) is type(rasas)
+        assert ours is not slot
+        assert vars(ours) == vars(rasas)
+        assert ours.value is slot.value
+        ours.value = "changed"
+        assert slot.value != "changed"
 
 
 def test_stages_inside_a_turn_are_named_after_the_stage_they_are_in():
