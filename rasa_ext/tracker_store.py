@@ -97,9 +97,7 @@ class RollingSessionTrackerStore(SQLTrackerStore):
             # The store's SQLite settings (write-ahead log, a wait for a busy
             # file: the retention job and erasure write here too), with its
             # connections kept open, not one opened per load and save.
-            self.engine = store.create_engine(
-                url.render_as_string(hide_password=False), keep_connections=True
-            )
+            self.engine = store.create_engine(url.render_as_string(hide_password=False))
             self.sessionmaker = sessionmaker(bind=self.engine)
         self.max_session_turns = int(max_session_turns)
         self._stored_counts: OrderedDict[str, int] = OrderedDict()

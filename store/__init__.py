@@ -15,23 +15,21 @@ from sqlalchemy.engine import Engine, make_url
 DEFAULT_DATABASE_URL = "sqlite:///var/legal_aid.db"
 
 
-def create_engine(
-    database_url: str = DEFAULT_DATABASE_URL, keep_connections: bool = False
-) -> Engine:
+def create_engine(database_url: str = DEFAULT_DATABASE_URL) -> Engine:
     """An engine for the store; a SQLite file's folder is created if missing.
 
-    `keep_connections`: SQLite connections are pooled instead of opened for
-    every session (SQLAlchemy 1.4's default for a file). The last connection to
-    close checkpoints the write-ahead log, so a connection per session pays a
-    checkpoint per session; Rasa's tracker store, which writes every turn,
-    keeps its connections open (its save: 3.0 -> 1.9 ms).
+    A SQLite file's connections are kept in a pool, not opened for every
+    session (SQLAlchemy 1.4's default for a file): in write-ahead-log mode the
+    last connection to close checkpoints the log, so a connection per session
+    paid a checkpoint per session. Rasa's tracker store saves every turn
+    (3.0 -> 1.9 ms a save); the gateway asks the store several times a turn.
     """
     url = make_url(database_url)
+    options: dict[str, object] = {"future": True, "pool_pre_ping": True}
     if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    options: dict[str, object] = {"future": True, "pool_pre_ping": True}
-    if keep_connections and url.drivername.startswith("sqlite"):
-        # Checked out by one thread at a time; SQLite's own check is per thread.
+        # A pooled connection is used by one thread at a time (the gateway's
+        # and the action server's store calls run in threads).
         options.update(poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
     engine = sa.create_engine(url, **options)
     if url.drivername.startswith("sqlite"):
