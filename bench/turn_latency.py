@@ -521,13 +521,18 @@ def saturation_report(levels: dict[float, Timings]) -> str:
     )
 
 
-def stack_cpu_seconds(stack: Stack) -> dict[str, float]:
-    """CPU seconds used so far by each service (with its children)."""
+def per_service(stack: Stack, measure: Callable[[int], float]) -> dict[str, float]:
+    """`measure` of each running service's process id."""
     return {
-        name: tree_cpu_seconds(service.process.pid)
+        name: measure(service.process.pid)
         for name, service in stack.services.items()
         if service.process is not None
     }
+
+
+def stack_cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each service (with its children)."""
+    return per_service(stack, tree_cpu_seconds)
 
 
 def cpu_used_since(stack: Stack, before: dict[str, float]) -> dict[str, float]:
@@ -554,10 +559,7 @@ def cpu_report(phases: dict[str, tuple[dict[str, float], Timings]]) -> str:
 
 
 def stack_memory_mb(stack: Stack) -> dict[str, float]:
-    memory = {}
-    for name, service in stack.services.items():
-        if service.process is not None:
-            memory[name] = tree_rss_bytes(service.process.pid) / 2**20
+    memory = per_service(stack, lambda pid: tree_rss_bytes(pid) / 2**20)
     memory["whole stack"] = sum(memory.values())
     return memory
 
