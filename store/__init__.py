@@ -25,12 +25,15 @@ def create_engine(database_url: str = DEFAULT_DATABASE_URL) -> Engine:
     (3.0 -> 1.9 ms a save); the gateway asks the store several times a turn.
     """
     url = make_url(database_url)
-    options: dict[str, object] = {"future": True, "pool_pre_ping": True}
+    options: dict[str, object] = {"future": True}
     if url.drivername.startswith("sqlite") and url.database not in (None, "", ":memory:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         # A pooled connection is used by one thread at a time (the gateway's
-        # and the action server's store calls run in threads).
+        # and the action server's store calls run in threads). No ping before
+        # each use: a file does not drop a connection as a server may.
         options.update(poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
+    else:
+        options["pool_pre_ping"] = True
     engine = sa.create_engine(url, **options)
     if url.drivername.startswith("sqlite"):
         sa.event.listen(engine, "connect", _sqlite_as_a_server_needs_it)
