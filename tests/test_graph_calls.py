@@ -39,6 +39,15 @@ def batches() -> list[tuple[RasaModel, tuple[np.ndarray, ...]]]:
     return seen
 
 
+def assert_same_outputs(ours: dict, rasas: dict) -> None:
+    assert ours.keys() == rasas.keys()
+    for key, value in rasas.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_allclose(ours[key], value, rtol=1e-5, atol=1e-6)
+        else:
+            assert type(ours[key]) is type(value)
+
+
 def test_both_models_were_asked(batches):
     names = {type(model).__name__ for model, _ in batches}
     assert {"DIET", "TED"} <= names
@@ -46,14 +55,9 @@ def test_both_models_were_asked(batches):
 
 def test_the_direct_call_gives_rasas_outputs(batches):
     for model, batch_in in batches:
-        ours = graph_calls.rasa_predict(model, batch_in)
-        rasas = RasaModel._rasa_predict(model, batch_in)
-        assert ours.keys() == rasas.keys()
-        for key, value in rasas.items():
-            if isinstance(value, np.ndarray):
-                np.testing.assert_allclose(ours[key], value, rtol=1e-5, atol=1e-6)
-            else:
-                assert type(ours[key]) is type(value)
+        assert_same_outputs(
+            graph_calls.rasa_predict(model, batch_in), RasaModel._rasa_predict(model, batch_in)
+        )
 
 
 def test_a_batch_the_graph_was_not_traced_for_goes_the_rasa_way(batches):
@@ -64,8 +68,6 @@ def test_a_batch_the_graph_was_not_traced_for_goes_the_rasa_way(batches):
     as_doubles = tuple(np.asarray(a, dtype=np.float64) for a in batch_in)
     assert graph_calls._GRAPHS[model].fits(batch_in)
     assert not graph_calls._GRAPHS[model].fits(as_doubles)
-    ours = graph_calls.rasa_predict(model, as_doubles)
-    rasas = RasaModel._rasa_predict(model, batch_in)
-    for key, value in rasas.items():
-        if isinstance(value, np.ndarray):
-            np.testing.assert_allclose(ours[key], value, rtol=1e-5, atol=1e-6)
+    assert_same_outputs(
+        graph_calls.rasa_predict(model, as_doubles), RasaModel._rasa_predict(model, batch_in)
+    )
